@@ -1,0 +1,87 @@
+package domain
+
+import "time"
+
+// OpKind is one change a planner asks an applier to make in a target.
+type OpKind string
+
+// Operations. WorkMail: create, register, update-attributes, update-email,
+// disable (deregister), enable (re-register), delete. Connect: create,
+// update-identity, update-security-profiles, update-routing-profile, delete,
+// strip (reduce to the configured leave profile).
+const (
+	OpCreate                 OpKind = "create"
+	OpRegister               OpKind = "register"
+	OpUpdateAttributes       OpKind = "update-attributes"
+	OpUpdateEmail            OpKind = "update-email"
+	OpDisable                OpKind = "disable"
+	OpEnable                 OpKind = "enable"
+	OpDelete                 OpKind = "delete"
+	OpUpdateIdentity         OpKind = "update-identity"
+	OpUpdateSecurityProfiles OpKind = "update-security-profiles"
+	OpUpdateRoutingProfile   OpKind = "update-routing-profile"
+	OpStrip                  OpKind = "strip"
+)
+
+// Op is one planned change with everything the applier needs to make it.
+// Fields not used by an op's kind are empty.
+type Op struct {
+	Target Target `json:"target"`
+	Kind   OpKind `json:"kind"`
+
+	RemoteID               string `json:"remoteId,omitempty"` // empty for create
+	Name                   string `json:"name,omitempty"`
+	Email                  string `json:"email,omitempty"`
+	DisplayName            string `json:"displayName,omitempty"`
+	FirstName              string `json:"firstName,omitempty"`
+	LastName               string `json:"lastName,omitempty"`
+	IdentityProviderUserID string `json:"identityProviderUserId,omitempty"` // WorkMail create: the IdC user id
+
+	SecurityProfileIDs []string `json:"securityProfileIds,omitempty"`
+	RoutingProfileID   string   `json:"routingProfileId,omitempty"`
+	HierarchyGroupID   string   `json:"hierarchyGroupId,omitempty"`
+	PhoneType          string   `json:"phoneType,omitempty"`
+}
+
+// Plan is a planner's answer: the ordered ops to run and the target state
+// that holds once all of them have succeeded (the applier fills in RemoteID
+// after a create). An empty Ops means nothing to do.
+type Plan struct {
+	Ops  []Op        `json:"ops,omitempty"`
+	Next TargetState `json:"next"`
+	// Reason says, for an empty plan, why nothing is done (e.g. "not managed",
+	// "up to date"); for display and the ledger only.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Outcome is what happened to an event or an op, as recorded in the ledger.
+type Outcome string
+
+// Ledger outcomes.
+const (
+	OutcomeReceived Outcome = "received"
+	OutcomePlanned  Outcome = "planned"
+	OutcomeApplied  Outcome = "applied"
+	OutcomeSkipped  Outcome = "skipped"
+	OutcomeFailed   Outcome = "failed"
+	OutcomeWould    Outcome = "would" // dry run: planned and not called
+	OutcomeSnapshot Outcome = "snapshot-run"
+)
+
+// LedgerEntry is one append-only audit row. ID is a ULID, so entries sort by
+// time. PersonKey is empty for rows about no one person (snapshot runs).
+type LedgerEntry struct {
+	ID        string    `json:"id" dynamodbav:"id"`
+	At        time.Time `json:"at" dynamodbav:"at"`
+	PersonKey string    `json:"personKey,omitempty" dynamodbav:"personKey,omitempty"`
+	EventID   string    `json:"eventId,omitempty" dynamodbav:"eventId,omitempty"`
+	Source    Source    `json:"source,omitempty" dynamodbav:"source,omitempty"`
+	Kind      Kind      `json:"kind,omitempty" dynamodbav:"kind,omitempty"`
+	Target    Target    `json:"target,omitempty" dynamodbav:"target,omitempty"`
+	Op        OpKind    `json:"op,omitempty" dynamodbav:"op,omitempty"`
+	Outcome   Outcome   `json:"outcome" dynamodbav:"outcome"`
+	RemoteID  string    `json:"remoteId,omitempty" dynamodbav:"remoteId,omitempty"`
+	Reason    string    `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+	// Detail holds outcome-specific facts (e.g. a snapshot run's counts).
+	Detail map[string]string `json:"detail,omitempty" dynamodbav:"detail,omitempty"`
+}

@@ -1,0 +1,201 @@
+// Package domain holds idsync's pure model: identity events and their
+// versioned envelope, Okta event-hook normalisation, the IdC snapshot diff,
+// the last-writer-wins fold of facts into a person, the group→entitlement
+// configuration, the per-target planners and the error taxonomy.
+//
+// Nothing here performs I/O: the package imports only the standard library
+// and github.com/oklog/ulid/v2, which a test enforces.
+package domain
+
+import (
+	"time"
+)
+
+// Source says where an event came from.
+type Source string
+
+// Event sources.
+const (
+	SourceOktaHook    Source = "okta-hook"
+	SourceIdCSnapshot Source = "idc-snapshot"
+	SourceReplay      Source = "replay"
+)
+
+// Kind is what an event says happened to a person.
+type Kind string
+
+// Event kinds.
+const (
+	KindMemberAdded    Kind = "member-added"
+	KindMemberRemoved  Kind = "member-removed"
+	KindProfileChanged Kind = "profile-changed"
+	KindSuspended      Kind = "suspended"
+	KindUnsuspended    Kind = "unsuspended"
+	KindDeactivated    Kind = "deactivated"
+	KindReactivated    Kind = "reactivated"
+	KindDeleted        Kind = "deleted"
+	// KindObserved is a snapshot fact: the person as the IdC snapshot saw
+	// them (profile and, for every configured group, membership).
+	KindObserved Kind = "observed"
+)
+
+// Subject identifies the person an event is about. Immutable ids come first;
+// Login is a fallback for linking only, never a key.
+type Subject struct {
+	OktaID    string `json:"oktaId,omitempty"`    // immutable Okta user id (00u…)
+	IdCUserID string `json:"idcUserId,omitempty"` // immutable IdentityStore UserId
+	Login     string `json:"login,omitempty"`     // Okta login / IdC UserName; may change
+}
+
+// Key returns the person key: the Okta user id when known, else the IdC user
+// id, else "" (an event without an immutable id cannot be keyed).
+func (s Subject) Key() string {
+	if s.OktaID != "" {
+		return s.OktaID
+	}
+	return s.IdCUserID
+}
+
+// GroupRef names a group by its immutable ids. Okta hook payloads give the
+// Okta group id; the snapshot gives the IdC group id; either or both may be set.
+type GroupRef struct {
+	OktaID string `json:"oktaId,omitempty"`
+	IdCID  string `json:"idcId,omitempty"`
+	Name   string `json:"name,omitempty"` // display only, never matched
+}
+
+// Key returns the group's membership key: "okta:<id>" when the Okta id is
+// known, else "idc:<id>".
+func (g GroupRef) Key() string {
+	if g.OktaID != "" {
+		return "okta:" + g.OktaID
+	}
+	if g.IdCID != "" {
+		return "idc:" + g.IdCID
+	}
+	return ""
+}
+
+// Profile carries profile facts. A nil field says nothing about that field;
+// a non-nil empty string states the field is empty.
+type Profile struct {
+	Login       *string `json:"login,omitempty"`
+	FirstName   *string `json:"firstName,omitempty"`
+	LastName    *string `json:"lastName,omitempty"`
+	DisplayName *string `json:"displayName,omitempty"`
+	Email       *string `json:"email,omitempty"`
+	Department  *string `json:"department,omitempty"`
+	Title       *string `json:"title,omitempty"`
+}
+
+// Event is one normalised identity fact. Its ID is deterministic (see
+// NewEventID) so that duplicates of one fact always collide.
+type Event struct {
+	ID            string    `json:"id"` // ULID string
+	Source        Source    `json:"source"`
+	SourceEventID string    `json:"sourceEventId"` // Okta data.events[].uuid, snapshot run+subject, …
+	Kind          Kind      `json:"kind"`
+	Subject       Subject   `json:"subject"`
+	Group         *GroupRef `json:"group,omitempty"`
+	// Groups, on an observed event, is the complete membership of the
+	// configured groups as the snapshot saw it.
+	Groups     []GroupRef `json:"groups,omitempty"`
+	Profile    *Profile   `json:"profile,omitempty"`
+	OccurredAt time.Time  `json:"occurredAt"`
+	ReceivedAt time.Time  `json:"receivedAt"`
+}
+
+// Status is a person's lifecycle status as last reported.
+type Status string
+
+// Person statuses.
+const (
+	StatusActive      Status = "active"
+	StatusSuspended   Status = "suspended"
+	StatusDeactivated Status = "deactivated"
+	StatusDeleted     Status = "deleted"
+)
+
+// Stamped is one last-writer-wins field: its value, the occurred-at of the
+// fact that set it, and that fact's event id (the tie-breaker).
+type Stamped struct {
+	Value string    `json:"v" dynamodbav:"v"`
+	At    time.Time `json:"at" dynamodbav:"at"`
+	By    string    `json:"by,omitempty" dynamodbav:"by,omitempty"`
+}
+
+// Membership is a last-writer-wins group membership fact.
+type Membership struct {
+	Member bool      `json:"member" dynamodbav:"member"`
+	At     time.Time `json:"at" dynamodbav:"at"`
+	By     string    `json:"by,omitempty" dynamodbav:"by,omitempty"`
+}
+
+// Person is idsync's last-known view of one person, folded from events.
+type Person struct {
+	Key       string `json:"key" dynamodbav:"key"`
+	OktaID    string `json:"oktaId,omitempty" dynamodbav:"oktaId,omitempty"`
+	IdCUserID string `json:"idcUserId,omitempty" dynamodbav:"idcUserId,omitempty"`
+
+	Login       Stamped `json:"login" dynamodbav:"login"`
+	FirstName   Stamped `json:"firstName" dynamodbav:"firstName"`
+	LastName    Stamped `json:"lastName" dynamodbav:"lastName"`
+	DisplayName Stamped `json:"displayName" dynamodbav:"displayName"`
+	Email       Stamped `json:"email" dynamodbav:"email"`
+	Department  Stamped `json:"department" dynamodbav:"department"`
+	Title       Stamped `json:"title" dynamodbav:"title"`
+	Status      Stamped `json:"status" dynamodbav:"status"` // Value is a Status
+
+	// Groups maps GroupRef.Key() to the last membership fact for that group.
+	Groups map[string]Membership `json:"groups,omitempty" dynamodbav:"groups,omitempty"`
+
+	// Version is the optimistic-concurrency version kept by the store.
+	Version int64 `json:"version" dynamodbav:"version"`
+}
+
+// Target names a system idsync provisions into.
+type Target string
+
+// Targets.
+const (
+	TargetWorkMail Target = "workmail"
+	TargetConnect  Target = "connect"
+)
+
+// RemoteStatus is the last-known state of a person's account in a target.
+type RemoteStatus string
+
+// Remote statuses. The zero value means idsync has never created or adopted
+// an account for the person in that target.
+const (
+	RemoteAbsent   RemoteStatus = ""
+	RemoteEnabled  RemoteStatus = "enabled"
+	RemoteDisabled RemoteStatus = "disabled"
+	RemoteDeleted  RemoteStatus = "deleted"
+)
+
+// TargetState is idsync's last-known state of one person's account in one
+// target: what it last applied there. Only accounts with Managed set were
+// created or adopted by idsync; nothing else is ever touched.
+type TargetState struct {
+	Target   Target       `json:"target" dynamodbav:"target"`
+	Managed  bool         `json:"managed" dynamodbav:"managed"`
+	RemoteID string       `json:"remoteId,omitempty" dynamodbav:"remoteId,omitempty"`
+	Status   RemoteStatus `json:"status,omitempty" dynamodbav:"status,omitempty"`
+
+	Name        string `json:"name,omitempty" dynamodbav:"name,omitempty"` // WorkMail Name / Connect Username
+	Email       string `json:"email,omitempty" dynamodbav:"email,omitempty"`
+	DisplayName string `json:"displayName,omitempty" dynamodbav:"displayName,omitempty"`
+	FirstName   string `json:"firstName,omitempty" dynamodbav:"firstName,omitempty"`
+	LastName    string `json:"lastName,omitempty" dynamodbav:"lastName,omitempty"`
+
+	SecurityProfileIDs []string `json:"securityProfileIds,omitempty" dynamodbav:"securityProfileIds,omitempty"`
+	RoutingProfileID   string   `json:"routingProfileId,omitempty" dynamodbav:"routingProfileId,omitempty"`
+	HierarchyGroupID   string   `json:"hierarchyGroupId,omitempty" dynamodbav:"hierarchyGroupId,omitempty"`
+
+	// DisabledAt is when idsync disabled the account (WorkMail grace period).
+	DisabledAt time.Time `json:"disabledAt,omitzero" dynamodbav:"disabledAt,omitempty"`
+
+	// Version is the optimistic-concurrency version kept by the store.
+	Version int64 `json:"version" dynamodbav:"version"`
+}
