@@ -97,9 +97,14 @@ type Event struct {
 	Kind          Kind      `json:"kind"`
 	Subject       Subject   `json:"subject"`
 	Group         *GroupRef `json:"group,omitempty"`
-	// Groups, on an observed event, is the complete membership of the
-	// configured groups as the snapshot saw it.
+	// Groups, on an observed event, lists the configured groups the
+	// snapshot saw the person in, and NotGroups the configured groups it saw
+	// the person not in. Both are explicit so that an observed fact folds the
+	// same whatever order it arrives in relative to other facts: Fold sets
+	// membership true for each of Groups and false for each of NotGroups, and
+	// never infers a removal from a group being absent from both lists.
 	Groups     []GroupRef `json:"groups,omitempty"`
+	NotGroups  []GroupRef `json:"notGroups,omitempty"`
 	Profile    *Profile   `json:"profile,omitempty"`
 	OccurredAt time.Time  `json:"occurredAt"`
 	ReceivedAt time.Time  `json:"receivedAt"`
