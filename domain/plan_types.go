@@ -7,8 +7,9 @@ type OpKind string
 
 // Operations. WorkMail: create, register, update-attributes, update-email,
 // disable (deregister), enable (re-register), delete. Connect: create,
-// update-identity, update-security-profiles, update-routing-profile, delete,
-// strip (reduce to the configured leave profile).
+// update-identity, update-security-profiles, update-routing-profile,
+// update-hierarchy-group, delete, strip (reduce to the configured leave
+// profile).
 const (
 	OpCreate                 OpKind = "create"
 	OpRegister               OpKind = "register"
@@ -21,6 +22,9 @@ const (
 	OpUpdateSecurityProfiles OpKind = "update-security-profiles"
 	OpUpdateRoutingProfile   OpKind = "update-routing-profile"
 	OpStrip                  OpKind = "strip"
+	// OpUpdateHierarchyGroup moves a Connect user to the hierarchy group of
+	// the group that now wins by priority; an empty HierarchyGroupID clears it.
+	OpUpdateHierarchyGroup OpKind = "update-hierarchy-group"
 )
 
 // Op is one planned change with everything the applier needs to make it.
