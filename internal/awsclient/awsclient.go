@@ -6,12 +6,12 @@ package awsclient
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/connect"
@@ -78,7 +78,7 @@ func Config(ctx context.Context, o Options) (aws.Config, error) {
 	if o.HTTPClient != nil {
 		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
 	} else if o.Local {
-		opts = append(opts, config.WithHTTPClient(&http.Client{Timeout: 30 * time.Second}))
+		opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(30*time.Second)))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {

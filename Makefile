@@ -1,0 +1,56 @@
+# idsync: the two commands are `make run` and `make test`; see README.md.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.7.0
+GOFILES = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')
+LAMBDAS = $(wildcard producers/cmd/* consumers/cmd/*)
+# Exports DYNAMODB_ENDPOINT and SQS_ENDPOINT after installing/starting the engines.
+WITH_STANDINS = set -a; eval "$$(scripts/localaws start)"; set +a;
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## the whole pipeline locally on the embedded stand-ins (Ctrl-C stops it)
+	@$(WITH_STANDINS) trap 'scripts/localaws stop' EXIT; \
+	echo "idsync local stand-ins are up:"; \
+	echo "  DYNAMODB_ENDPOINT=$$DYNAMODB_ENDPOINT"; echo "  SQS_ENDPOINT=$$SQS_ENDPOINT"; \
+	echo "Press Ctrl-C to stop."; \
+	while sleep 3600; do :; done
+
+.PHONY: test
+test: lint ## every test: formatting, vet, staticcheck, go test -race against the stand-ins
+	@$(WITH_STANDINS) go test -race -count=1 ./...
+
+.PHONY: lint
+lint: ## gofmt check, go vet, staticcheck
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	go vet ./...
+	go run $(STATICCHECK) ./...
+
+.PHONY: bench
+bench: ## benchmarks against the stand-ins (numbers go in README.md)
+	@$(WITH_STANDINS) go test -run='^$$' -bench=. -benchmem ./...
+
+.PHONY: build
+build: ## Lambda bootstrap binaries (provided.al2023, linux/arm64) into dist/
+	@for d in $(LAMBDAS); do \
+		name=$$(basename $$d); mkdir -p dist/$$name; \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -ldflags='-s -w' \
+			-o dist/$$name/bootstrap ./$$d; echo "dist/$$name/bootstrap"; \
+	done
+
+.PHONY: stop
+stop: ## stop the local stand-ins
+	scripts/localaws stop
+
+.PHONY: clean
+clean: stop ## stop the stand-ins and remove build and run output (keeps .tools/)
+	rm -rf dist .local
+
+.PHONY: distclean
+distclean: clean ## also remove the installed stand-ins in .tools/
+	rm -rf .tools
