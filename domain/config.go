@@ -1,0 +1,588 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"text/template"
+)
+
+// Config is the one JSON document every idsync component reads: which
+// groups give which entitlements in which target, how names are rendered,
+// what happens on leave, and how the IdC snapshot runs. A nil WorkMail or
+// Connect section means that target is not provisioned.
+//
+//	{
+//	  "snapshot": {"identityStoreId": "d-1234567890", "removalCap": {"max": 50, "maxPercent": 10}},
+//	  "workmail": {
+//	    "organizationId": "m-0123456789abcdef0123456789abcdef",
+//	    "mailDomain": "example.com",
+//	    "groups": [{"oktaId": "00g1mail", "idcId": "9067…", "name": "Mail users"}],
+//	    "nameTemplate": "{{.LoginLocal}}",
+//	    "emailTemplate": "{{.LoginLocal}}@{{.Domain}}",
+//	    "onLeave": {"action": "delete", "deleteAfterDays": 30}
+//	  },
+//	  "connect": {
+//	    "instanceId": "…", "phoneType": "SOFT_PHONE", "usernameTemplate": "{{.Login}}",
+//	    "groups": [{"oktaId": "00g1agents", "idcId": "…", "securityProfileIds": ["…"],
+//	                "routingProfileId": "…", "hierarchyGroupId": "…", "priority": 10}],
+//	    "onLeave": {"action": "strip", "securityProfileIds": ["…"], "routingProfileId": "…"}
+//	  }
+//	}
+type Config struct {
+	WorkMail *WorkMailConfig `json:"workmail,omitempty"`
+	Connect  *ConnectConfig  `json:"connect,omitempty"`
+	Snapshot SnapshotConfig  `json:"snapshot"`
+	// DryRun asks consumers to plan and record each op as OutcomeWould
+	// without calling the target.
+	DryRun bool `json:"dryRun,omitempty"`
+}
+
+// LeaveAction is what happens to a person's account when they no longer
+// qualify for it (left every mapped group, or suspended, deactivated,
+// deleted).
+type LeaveAction string
+
+// Leave actions. WorkMail takes disable (default) or delete; Connect takes
+// delete (default) or strip.
+const (
+	// LeaveDisable deregisters the mailbox (WorkMail keeps it for 30 days).
+	LeaveDisable LeaveAction = "disable"
+	// LeaveDelete deletes the account. In WorkMail the mailbox is disabled
+	// first and deleted once WorkMailLeave.DeleteAfterDays have passed.
+	LeaveDelete LeaveAction = "delete"
+	// LeaveStrip keeps the Connect user but reduces it to the configured
+	// leave security profiles and routing profile.
+	LeaveStrip LeaveAction = "strip"
+)
+
+// Connect phone types.
+const (
+	PhoneTypeSoft = "SOFT_PHONE"
+	PhoneTypeDesk = "DESK_PHONE"
+)
+
+// Defaults that ParseConfig and WithDefaults apply to fields left empty.
+const (
+	DefaultNameTemplate      = "{{.LoginLocal}}"
+	DefaultEmailTemplate     = "{{.LoginLocal}}@{{.Domain}}"
+	DefaultUsernameTemplate  = "{{.Login}}"
+	DefaultPhoneType         = PhoneTypeSoft
+	DefaultWorkMailLeave     = LeaveDisable
+	DefaultConnectLeave      = LeaveDelete
+	DefaultMaxRemovals       = 50
+	DefaultMaxRemovalPercent = 10.0
+)
+
+// WorkMailConfig says who gets a WorkMail mailbox and how it looks.
+//
+// Name, email (and Connect's username) templates are Go text/template
+// strings executed with a TemplateData; the functions lower and upper are
+// available. The defaults match the project idsync replaces: the mailbox
+// Name is the local part of the login and the email is that local part at
+// the mail domain.
+type WorkMailConfig struct {
+	// OrganizationID is the WorkMail organisation, ^m-[0-9a-f]{32}$.
+	OrganizationID string `json:"organizationId"`
+	// MailDomain is the domain of rendered email addresses; empty means the
+	// organisation's default mail domain, which the consumer resolves at
+	// runtime and passes to PlanWorkMail.
+	MailDomain string `json:"mailDomain,omitempty"`
+	// Groups gives a mailbox to every member; each names an Okta group id,
+	// an IdC group id or (best, so that both sources' facts apply) both.
+	Groups []GroupRef `json:"groups"`
+	// NameTemplate renders the mailbox Name (1–64 characters, WorkMail's
+	// user-name pattern). Set once at create: WorkMail cannot rename a user.
+	NameTemplate string `json:"nameTemplate,omitempty"`
+	// EmailTemplate renders the primary email address.
+	EmailTemplate string `json:"emailTemplate,omitempty"`
+	// OnLeave is what happens to the mailbox of a person who leaves.
+	OnLeave WorkMailLeave `json:"onLeave"`
+}
+
+// WorkMailLeave is WorkMail's leave policy.
+type WorkMailLeave struct {
+	// Action is LeaveDisable (default) or LeaveDelete.
+	Action LeaveAction `json:"action,omitempty"`
+	// DeleteAfterDays is, with LeaveDelete, how long a mailbox stays
+	// disabled before it is deleted; 0 deletes right after disabling.
+	DeleteAfterDays int `json:"deleteAfterDays,omitempty"`
+}
+
+// ConnectConfig says who gets an Amazon Connect agent and with which
+// profiles.
+type ConnectConfig struct {
+	// InstanceID is the Connect instance id.
+	InstanceID string `json:"instanceId"`
+	// Groups maps groups to profiles. A person in several of them gets the
+	// profiles of the one with the lowest Priority, and only those.
+	Groups []ConnectGroup `json:"groups"`
+	// PhoneType is SOFT_PHONE (default) or DESK_PHONE, set at create.
+	PhoneType string `json:"phoneType,omitempty"`
+	// UsernameTemplate renders the Connect Username (≤64 characters of
+	// [a-zA-Z0-9_.@-], the SAML limit). Set once at create: Connect cannot
+	// rename a user. Default: the login.
+	UsernameTemplate string `json:"usernameTemplate,omitempty"`
+	// OnLeave is what happens to the agent of a person who leaves.
+	OnLeave ConnectLeave `json:"onLeave"`
+}
+
+// ConnectGroup is one group's Connect entitlements. The group's ids are
+// inlined in its JSON object (oktaId, idcId, name).
+type ConnectGroup struct {
+	GroupRef
+	// SecurityProfileIDs: 1–10 security profile ids.
+	SecurityProfileIDs []string `json:"securityProfileIds"`
+	// RoutingProfileID is the routing profile id.
+	RoutingProfileID string `json:"routingProfileId"`
+	// HierarchyGroupID is optional.
+	HierarchyGroupID string `json:"hierarchyGroupId,omitempty"`
+	// Priority: lower wins when a person is in several groups. Priorities
+	// must be distinct.
+	Priority int `json:"priority"`
+}
+
+// ConnectLeave is Connect's leave policy.
+type ConnectLeave struct {
+	// Action is LeaveDelete (default) or LeaveStrip.
+	Action LeaveAction `json:"action,omitempty"`
+	// SecurityProfileIDs (1–10) and RoutingProfileID are, with LeaveStrip,
+	// what a leaver's agent is reduced to; they must be empty otherwise.
+	SecurityProfileIDs []string `json:"securityProfileIds,omitempty"`
+	RoutingProfileID   string   `json:"routingProfileId,omitempty"`
+}
+
+// SnapshotConfig configures the IdC snapshot producer.
+type SnapshotConfig struct {
+	// IdentityStoreID is the IAM Identity Center identity store
+	// (d-xxxxxxxxxx or a UUID).
+	IdentityStoreID string `json:"identityStoreId"`
+	// RemovalCap limits the removals one snapshot run may emit.
+	RemovalCap RemovalCap `json:"removalCap"`
+}
+
+// RemovalCap guards against a partial or failed source read being taken as
+// "everyone left": a snapshot run that would emit more removals than Max, or
+// more than MaxPercent percent (0–100] of the people it previously knew,
+// emits none of them. Defaults: DefaultMaxRemovals, DefaultMaxRemovalPercent.
+type RemovalCap struct {
+	Max        int     `json:"max"`
+	MaxPercent float64 `json:"maxPercent"`
+}
+
+// ErrInvalidConfig is what every configuration problem matches with
+// errors.Is; each problem is a *ConfigError naming the field.
+var ErrInvalidConfig = errors.New("invalid config")
+
+// ConfigError is one configuration problem at a JSON field path such as
+// "connect.groups[1].securityProfileIds".
+type ConfigError struct {
+	Path    string
+	Problem string
+}
+
+func (e *ConfigError) Error() string { return e.Path + ": " + e.Problem }
+
+// Is makes every ConfigError match ErrInvalidConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// ParseConfig decodes the JSON configuration document, applies defaults
+// (WithDefaults; a removalCap field left out keeps its default) and
+// validates it. Unknown fields are errors, so a misspelt key cannot be
+// silently ignored. On a validation failure it returns the decoded config
+// together with Validate's error; on a decode failure, the zero Config and
+// an error wrapping ErrInvalidConfig. It has no side effects.
+func ParseConfig(b []byte) (Config, error) {
+	cfg := Config{Snapshot: SnapshotConfig{RemovalCap: RemovalCap{
+		Max: DefaultMaxRemovals, MaxPercent: DefaultMaxRemovalPercent,
+	}}}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("%w: trailing data after the JSON document", ErrInvalidConfig)
+	}
+	cfg = cfg.WithDefaults()
+	return cfg, cfg.Validate()
+}
+
+// WithDefaults returns a copy of c (sections copied, not shared) with every
+// empty defaulted field set: templates, phone type, leave actions. A zero
+// RemovalCap becomes the default cap. Planners treat empty fields as their
+// defaults too, so calling it is only needed to see the effective values.
+func (c Config) WithDefaults() Config {
+	if c.WorkMail != nil {
+		w := *c.WorkMail
+		w.NameTemplate = w.nameTemplate()
+		w.EmailTemplate = w.emailTemplate()
+		w.OnLeave.Action = w.leaveAction()
+		c.WorkMail = &w
+	}
+	if c.Connect != nil {
+		k := *c.Connect
+		k.PhoneType = k.phoneType()
+		k.UsernameTemplate = k.usernameTemplate()
+		k.OnLeave.Action = k.leaveAction()
+		c.Connect = &k
+	}
+	if c.Snapshot.RemovalCap == (RemovalCap{}) {
+		c.Snapshot.RemovalCap = RemovalCap{Max: DefaultMaxRemovals, MaxPercent: DefaultMaxRemovalPercent}
+	}
+	return c
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func (w WorkMailConfig) nameTemplate() string { return orDefault(w.NameTemplate, DefaultNameTemplate) }
+func (w WorkMailConfig) emailTemplate() string {
+	return orDefault(w.EmailTemplate, DefaultEmailTemplate)
+}
+func (w WorkMailConfig) leaveAction() LeaveAction {
+	return LeaveAction(orDefault(string(w.OnLeave.Action), string(DefaultWorkMailLeave)))
+}
+func (k ConnectConfig) phoneType() string { return orDefault(k.PhoneType, DefaultPhoneType) }
+func (k ConnectConfig) usernameTemplate() string {
+	return orDefault(k.UsernameTemplate, DefaultUsernameTemplate)
+}
+func (k ConnectConfig) leaveAction() LeaveAction {
+	return LeaveAction(orDefault(string(k.OnLeave.Action), string(DefaultConnectLeave)))
+}
+
+// Patterns from the AWS API models.
+const (
+	patternOrganizationID  = `^m-[0-9a-f]{32}$`
+	patternIdentityStoreID = `^d-[0-9a-f]{10}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`
+	patternMailDomain      = `^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*\.[a-zA-Z-]{2,}$`
+)
+
+// matches reports whether s matches pattern (a constant of this package).
+func matches(pattern, s string) bool {
+	ok, err := regexp.MatchString(pattern, s)
+	return err == nil && ok
+}
+
+// Validate reports every problem in c at once, as errors.Join of
+// *ConfigError values (each matching ErrInvalidConfig), or nil. Empty
+// defaulted fields are valid. It checks: at least one target configured;
+// the identity store id and removal cap; WorkMail's organisation id, mail
+// domain, groups, templates (parsed and executed on sample data) and leave
+// policy; Connect's instance id, groups (ids, 1–10 distinct security
+// profiles, routing profile, distinct priorities), phone type, template and
+// leave policy; and that a group listed in several places names the same
+// pair of ids everywhere.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &ConfigError{Path: path, Problem: fmt.Sprintf(format, args...)})
+	}
+
+	if c.WorkMail == nil && c.Connect == nil {
+		bad("config", "neither workmail nor connect is configured")
+	}
+	if !matches(patternIdentityStoreID, c.Snapshot.IdentityStoreID) {
+		bad("snapshot.identityStoreId", "%q is not an identity store id (d-xxxxxxxxxx or a UUID)", c.Snapshot.IdentityStoreID)
+	}
+	if rc := c.Snapshot.RemovalCap; rc.Max < 1 {
+		bad("snapshot.removalCap.max", "%d must be at least 1", rc.Max)
+	}
+	if rc := c.Snapshot.RemovalCap; !(rc.MaxPercent > 0 && rc.MaxPercent <= 100) {
+		bad("snapshot.removalCap.maxPercent", "%g must be in (0, 100]", rc.MaxPercent)
+	}
+
+	if w := c.WorkMail; w != nil {
+		if !matches(patternOrganizationID, w.OrganizationID) {
+			bad("workmail.organizationId", "%q does not match ^m-[0-9a-f]{32}$", w.OrganizationID)
+		}
+		if w.MailDomain != "" && !matches(patternMailDomain, w.MailDomain) {
+			bad("workmail.mailDomain", "%q is not a domain name", w.MailDomain)
+		}
+		if len(w.Groups) == 0 {
+			bad("workmail.groups", "at least one group is required")
+		}
+		for i, g := range w.Groups {
+			checkGroupRef(bad, fmt.Sprintf("workmail.groups[%d]", i), g)
+		}
+		checkDuplicateGroups(bad, "workmail.groups", w.Groups)
+		checkTemplate(bad, "workmail.nameTemplate", w.nameTemplate())
+		checkTemplate(bad, "workmail.emailTemplate", w.emailTemplate())
+		switch w.leaveAction() {
+		case LeaveDisable:
+			if w.OnLeave.DeleteAfterDays != 0 {
+				bad("workmail.onLeave.deleteAfterDays", "only applies with action %q", LeaveDelete)
+			}
+		case LeaveDelete:
+			if w.OnLeave.DeleteAfterDays < 0 {
+				bad("workmail.onLeave.deleteAfterDays", "%d must not be negative", w.OnLeave.DeleteAfterDays)
+			}
+		default:
+			bad("workmail.onLeave.action", "%q must be %q or %q", w.OnLeave.Action, LeaveDisable, LeaveDelete)
+		}
+	}
+
+	if k := c.Connect; k != nil {
+		if k.InstanceID == "" || len(k.InstanceID) > 100 {
+			bad("connect.instanceId", "must be 1–100 characters")
+		}
+		if len(k.Groups) == 0 {
+			bad("connect.groups", "at least one group is required")
+		}
+		refs := make([]GroupRef, len(k.Groups))
+		priority := map[int]int{}
+		for i, g := range k.Groups {
+			path := fmt.Sprintf("connect.groups[%d]", i)
+			refs[i] = g.GroupRef
+			checkGroupRef(bad, path, g.GroupRef)
+			checkProfiles(bad, path+".securityProfileIds", g.SecurityProfileIDs)
+			if g.RoutingProfileID == "" {
+				bad(path+".routingProfileId", "is required")
+			}
+			if j, dup := priority[g.Priority]; dup {
+				bad(path+".priority", "%d is also the priority of connect.groups[%d]; priorities must differ", g.Priority, j)
+			} else {
+				priority[g.Priority] = i
+			}
+		}
+		checkDuplicateGroups(bad, "connect.groups", refs)
+		switch k.phoneType() {
+		case PhoneTypeSoft, PhoneTypeDesk:
+		default:
+			bad("connect.phoneType", "%q must be %s or %s", k.PhoneType, PhoneTypeSoft, PhoneTypeDesk)
+		}
+		checkTemplate(bad, "connect.usernameTemplate", k.usernameTemplate())
+		switch k.leaveAction() {
+		case LeaveDelete:
+			if len(k.OnLeave.SecurityProfileIDs) > 0 || k.OnLeave.RoutingProfileID != "" {
+				bad("connect.onLeave", "securityProfileIds and routingProfileId only apply with action %q", LeaveStrip)
+			}
+		case LeaveStrip:
+			checkProfiles(bad, "connect.onLeave.securityProfileIds", k.OnLeave.SecurityProfileIDs)
+			if k.OnLeave.RoutingProfileID == "" {
+				bad("connect.onLeave.routingProfileId", "is required with action %q", LeaveStrip)
+			}
+		default:
+			bad("connect.onLeave.action", "%q must be %q or %q", k.OnLeave.Action, LeaveDelete, LeaveStrip)
+		}
+	}
+
+	// A group listed in several places must be the same pair of ids.
+	all := c.configuredGroups()
+	for i, a := range all {
+		for _, b := range all[:i] {
+			if sameGroup(a.ref, b.ref) && !compatible(a.ref, b.ref) {
+				bad(a.path, "names the same group as %s with different ids (okta %q/%q, idc %q/%q)",
+					b.path, a.ref.OktaID, b.ref.OktaID, a.ref.IdCID, b.ref.IdCID)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type badFunc func(path, format string, args ...any)
+
+func checkGroupRef(bad badFunc, path string, g GroupRef) {
+	if g.OktaID == "" && g.IdCID == "" {
+		bad(path, "needs oktaId or idcId")
+	}
+}
+
+func checkDuplicateGroups(bad badFunc, path string, groups []GroupRef) {
+	for i, a := range groups {
+		for j, b := range groups[:i] {
+			if sameGroup(a, b) {
+				bad(fmt.Sprintf("%s[%d]", path, i), "same group as %s[%d]", path, j)
+				break
+			}
+		}
+	}
+}
+
+func checkProfiles(bad badFunc, path string, ids []string) {
+	if n := len(ids); n < 1 || n > 10 {
+		bad(path, "has %d security profile ids, want 1–10", n)
+	}
+	seen := map[string]bool{}
+	for i, id := range ids {
+		switch {
+		case id == "":
+			bad(fmt.Sprintf("%s[%d]", path, i), "is empty")
+		case seen[id]:
+			bad(fmt.Sprintf("%s[%d]", path, i), "%q is listed twice", id)
+		}
+		seen[id] = true
+	}
+}
+
+// checkTemplate parses text and executes it on sample data, so that a
+// template referring to an unknown field fails at startup, not at plan time.
+func checkTemplate(bad badFunc, path, text string) {
+	sample := TemplateData{
+		Login: "jane.doe@example.com", LoginLocal: "jane.doe", LoginDomain: "example.com",
+		FirstName: "Jane", LastName: "Doe", DisplayName: "Jane Doe",
+		Email: "jane.doe@example.com", EmailLocal: "jane.doe", Domain: "example.com",
+	}
+	out, err := render(path, text, sample)
+	if err != nil {
+		bad(path, "%v", err)
+		return
+	}
+	if out == "" {
+		bad(path, "renders an empty string")
+	}
+}
+
+// sameGroup reports whether a and b share an Okta id or an IdC id.
+func sameGroup(a, b GroupRef) bool {
+	return (a.OktaID != "" && a.OktaID == b.OktaID) || (a.IdCID != "" && a.IdCID == b.IdCID)
+}
+
+// compatible reports whether a and b do not contradict each other: every id
+// set on both is equal.
+func compatible(a, b GroupRef) bool {
+	return (a.OktaID == "" || b.OktaID == "" || a.OktaID == b.OktaID) &&
+		(a.IdCID == "" || b.IdCID == "" || a.IdCID == b.IdCID)
+}
+
+type pathRef struct {
+	path string
+	ref  GroupRef
+}
+
+func (c Config) configuredGroups() []pathRef {
+	var out []pathRef
+	if c.WorkMail != nil {
+		for i, g := range c.WorkMail.Groups {
+			out = append(out, pathRef{fmt.Sprintf("workmail.groups[%d]", i), g})
+		}
+	}
+	if c.Connect != nil {
+		for i, g := range c.Connect.Groups {
+			out = append(out, pathRef{fmt.Sprintf("connect.groups[%d]", i), g.GroupRef})
+		}
+	}
+	return out
+}
+
+// GroupMapped reports whether g is in any WorkMail or Connect mapping,
+// matching by Okta id or IdC id (a GroupRef with neither is never mapped).
+// It suits NormaliseOktaHook's mapped argument as a method value.
+func (c Config) GroupMapped(g GroupRef) bool {
+	_, ok := c.ResolveGroup(g)
+	return ok
+}
+
+// ResolveGroup returns the configured group that g names (matching by Okta
+// id or IdC id), with every id the configuration knows for it merged in and
+// the configured name, so that an event naming a group by one id can carry
+// both. ok is false when g is not mapped; g is then returned unchanged.
+func (c Config) ResolveGroup(g GroupRef) (resolved GroupRef, ok bool) {
+	resolved = g
+	for _, pr := range c.configuredGroups() {
+		if !sameGroup(resolved, pr.ref) {
+			continue
+		}
+		if resolved.OktaID == "" {
+			resolved.OktaID = pr.ref.OktaID
+		}
+		if resolved.IdCID == "" {
+			resolved.IdCID = pr.ref.IdCID
+		}
+		if !ok && pr.ref.Name != "" {
+			resolved.Name = pr.ref.Name
+		}
+		ok = true
+	}
+	return resolved, ok
+}
+
+// MappedGroups returns every distinct configured group (WorkMail's first,
+// then Connect's, in configuration order) with the ids merged across the
+// places it is listed: the groups whose membership the snapshot reads.
+func (c Config) MappedGroups() []GroupRef {
+	var out []GroupRef
+	for _, pr := range c.configuredGroups() {
+		dup := false
+		for _, g := range out {
+			if sameGroup(g, pr.ref) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			r, _ := c.ResolveGroup(pr.ref)
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TemplateData is what name, email and username templates are executed
+// with, computed from a person's last-known facts.
+type TemplateData struct {
+	Login       string // the login (Okta login / IdC UserName), e.g. jane.doe@example.com
+	LoginLocal  string // the login before its last "@" (all of it without one): jane.doe
+	LoginDomain string // the login after its last "@", or ""
+	FirstName   string
+	LastName    string
+	// DisplayName is the profile display name, else "FirstName LastName",
+	// else LoginLocal.
+	DisplayName string
+	Email       string // the profile email
+	EmailLocal  string // the profile email before its last "@"
+	Domain      string // WorkMail: the mail domain; Connect: ""
+}
+
+// NewTemplateData computes the template data of p; domain is the WorkMail
+// mail domain ("" for Connect).
+func NewTemplateData(p Person, domain string) TemplateData {
+	d := TemplateData{
+		Login:     p.Login.Value,
+		FirstName: p.FirstName.Value,
+		LastName:  p.LastName.Value,
+		Email:     p.Email.Value,
+		Domain:    domain,
+	}
+	d.LoginLocal, d.LoginDomain = splitAt(d.Login)
+	d.EmailLocal, _ = splitAt(d.Email)
+	d.DisplayName = p.DisplayName.Value
+	if d.DisplayName == "" {
+		d.DisplayName = strings.TrimSpace(d.FirstName + " " + d.LastName)
+	}
+	if d.DisplayName == "" {
+		d.DisplayName = d.LoginLocal
+	}
+	return d
+}
+
+func splitAt(s string) (local, domain string) {
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// render executes one template. Missing map keys and unknown fields fail.
+func render(name, text string, d TemplateData) (string, error) {
+	t, err := template.New(name).
+		Funcs(template.FuncMap{"lower": strings.ToLower, "upper": strings.ToUpper}).
+		Option("missingkey=error").
+		Parse(text)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, d); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}

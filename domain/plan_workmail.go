@@ -1,0 +1,171 @@
+package domain
+
+import (
+	"strings"
+	"time"
+)
+
+// Qualifies reports whether p should have an enabled mailbox: p is Active
+// and a member (Person.MemberOf) of at least one of w.Groups.
+func (w WorkMailConfig) Qualifies(p Person) bool {
+	if !p.Active() {
+		return false
+	}
+	for _, g := range w.Groups {
+		if p.MemberOf(g) {
+			return true
+		}
+	}
+	return false
+}
+
+// PlanWorkMail plans the WorkMail ops that take p's mailbox from last to
+// what cfg says p should have. It is pure and deterministic; domain is the
+// mail domain (cfg.MailDomain, or the organisation's default resolved by the
+// caller) and now is the clock reading used for the leave grace period.
+//
+// A person who Qualifies gets an enabled mailbox with rendered attributes:
+//   - no account (or one idsync deleted): create (Name, DisplayName,
+//     FirstName, LastName, IdentityProviderUserID = p.IdCUserID when known)
+//     then register (Email). The register op has an empty RemoteID: the
+//     applier uses the id the create returned. Next.RemoteID is empty too.
+//   - disabled: enable (RemoteID, Email) – the same user registered again,
+//     never a new one – then update-attributes if they changed.
+//   - enabled: update-attributes (DisplayName, FirstName, LastName) and/or
+//     update-email when they changed (email compared case-insensitively).
+//     WorkMail cannot rename a user, so a login rename changes the email and
+//     display attributes and keeps the Name the mailbox was created with.
+//
+// Anyone else gets the leave policy: an enabled mailbox is disabled
+// (Next.DisabledAt = now); with LeaveDelete a disabled mailbox is deleted
+// once DisabledAt + DeleteAfterDays×24h ≤ now (with 0 days, disable and
+// delete are planned together). A disabled mailbox stays disabled.
+//
+// An account idsync does not manage (last.Managed false) is never touched:
+// the plan is empty with ReasonNotManaged unless last.Status is absent and p
+// qualifies, which plans a create. An empty plan's Next is last, except when
+// a disabled mailbox's grace period starts (DisabledAt was unknown): persist
+// Next whenever it differs from last.
+//
+// Errors: a rendered attribute that does not fit WorkMail's limits (Name
+// 1–64 and its pattern, only checked at create; email pattern and ≤254;
+// DisplayName 1–256; FirstName/LastName ≤256) or a template that fails
+// returns a Permanent error wrapping ErrInvalidAttribute. A qualifying person
+// whose login is not known yet gets an empty plan with ReasonIncomplete.
+func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState, now time.Time) (Plan, error) {
+	want := cfg.Qualifies(p)
+	if !last.Managed && (!want || last.Status != RemoteAbsent) {
+		return noOp(last, ReasonNotManaged), nil
+	}
+	if !want {
+		return planWorkMailLeave(cfg, last, now), nil
+	}
+	if p.Login.Value == "" {
+		return noOp(last, ReasonIncomplete+": login unknown"), nil
+	}
+
+	d := NewTemplateData(p, domain)
+	chk := attrCheck{target: TargetWorkMail}
+	email, ok := chk.render("email", cfg.emailTemplate(), d)
+	if ok {
+		chk.length("email", email, 1, maxWorkMailEmail)
+		chk.pattern("email", email, patternWorkMailEmail)
+		if len(chk.errs) > 0 && domain == "" {
+			chk.fail("email", "cannot be rendered: no mail domain was given")
+		}
+	}
+	chk.length("displayName", d.DisplayName, 1, maxWorkMailAttribute)
+	chk.length("firstName", d.FirstName, 0, maxWorkMailAttribute)
+	chk.length("lastName", d.LastName, 0, maxWorkMailAttribute)
+	create := !hasAccount(last)
+	var name string
+	if create {
+		if name, ok = chk.render("name", cfg.nameTemplate(), d); ok {
+			chk.length("name", name, 1, maxWorkMailName)
+			chk.pattern("name", name, patternWorkMailName)
+		}
+	}
+	if err := chk.err(); err != nil {
+		return Plan{}, err
+	}
+
+	if create {
+		return Plan{
+			Ops: []Op{
+				{
+					Target: TargetWorkMail, Kind: OpCreate, Name: name,
+					DisplayName: d.DisplayName, FirstName: d.FirstName, LastName: d.LastName,
+					IdentityProviderUserID: p.IdCUserID,
+				},
+				{Target: TargetWorkMail, Kind: OpRegister, Name: name, Email: email},
+			},
+			Next: TargetState{
+				Target: TargetWorkMail, Managed: true, Status: RemoteEnabled,
+				Name: name, Email: email, DisplayName: d.DisplayName,
+				FirstName: d.FirstName, LastName: d.LastName, Version: last.Version,
+			},
+		}, nil
+	}
+
+	next := last
+	next.Target = TargetWorkMail
+	var ops []Op
+	if last.Status == RemoteDisabled {
+		ops = append(ops, Op{Target: TargetWorkMail, Kind: OpEnable, RemoteID: last.RemoteID, Email: email})
+		next.Status = RemoteEnabled
+		next.DisabledAt = time.Time{}
+		next.Email = email
+	}
+	if last.DisplayName != d.DisplayName || last.FirstName != d.FirstName || last.LastName != d.LastName {
+		ops = append(ops, Op{
+			Target: TargetWorkMail, Kind: OpUpdateAttributes, RemoteID: last.RemoteID,
+			DisplayName: d.DisplayName, FirstName: d.FirstName, LastName: d.LastName,
+		})
+		next.DisplayName, next.FirstName, next.LastName = d.DisplayName, d.FirstName, d.LastName
+	}
+	if !strings.EqualFold(next.Email, email) {
+		ops = append(ops, Op{Target: TargetWorkMail, Kind: OpUpdateEmail, RemoteID: last.RemoteID, Email: email})
+		next.Email = email
+	}
+	if len(ops) == 0 {
+		return noOp(last, ReasonUpToDate), nil
+	}
+	return Plan{Ops: ops, Next: next}, nil
+}
+
+// planWorkMailLeave applies the leave policy to a managed mailbox.
+func planWorkMailLeave(cfg WorkMailConfig, last TargetState, now time.Time) Plan {
+	deleting := cfg.leaveAction() == LeaveDelete
+	grace := time.Duration(cfg.OnLeave.DeleteAfterDays) * 24 * time.Hour
+	switch last.Status {
+	case RemoteEnabled:
+		ops := []Op{{Target: TargetWorkMail, Kind: OpDisable, RemoteID: last.RemoteID}}
+		next := last
+		next.Target = TargetWorkMail
+		next.Status = RemoteDisabled
+		next.DisabledAt = now.UTC()
+		if deleting && grace <= 0 {
+			ops = append(ops, Op{Target: TargetWorkMail, Kind: OpDelete, RemoteID: last.RemoteID})
+			next = deletedState(last, TargetWorkMail)
+		}
+		return Plan{Ops: ops, Next: next}
+	case RemoteDisabled:
+		if !deleting {
+			return noOp(last, ReasonAlreadyLeft)
+		}
+		if grace > 0 && last.DisabledAt.IsZero() {
+			next := last
+			next.DisabledAt = now.UTC()
+			return Plan{Next: next, Reason: ReasonGracePeriod + ": starts now"}
+		}
+		if due := last.DisabledAt.Add(grace); now.Before(due) {
+			return noOp(last, ReasonGracePeriod+": delete due "+due.UTC().Format(time.RFC3339))
+		}
+		return Plan{
+			Ops:  []Op{{Target: TargetWorkMail, Kind: OpDelete, RemoteID: last.RemoteID}},
+			Next: deletedState(last, TargetWorkMail),
+		}
+	default:
+		return noOp(last, ReasonNoAccount)
+	}
+}
