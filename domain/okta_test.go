@@ -18,11 +18,11 @@ var hookReceivedAt = time.Date(2024, 5, 15, 8, 0, 30, 0, time.UTC)
 
 // Groups the tests configure as mapped.
 var (
-	supportAgents = domain.GroupRef{OktaID: "00g3vcxkvkIPY52jL4x7", Name: "Support Agents"}
-	mailUsers     = domain.GroupRef{OktaID: "00g4wdylwlJQZ63kM5y8", Name: "Mail Users"}
+	hookSupportAgents = domain.GroupRef{OktaID: "00g3vcxkvkIPY52jL4x7", Name: "Support Agents"}
+	hookMailUsers     = domain.GroupRef{OktaID: "00g4wdylwlJQZ63kM5y8", Name: "Mail Users"}
 )
 
-func mappedIDs(ids ...string) func(domain.GroupRef) bool {
+func hookMapped(ids ...string) func(domain.GroupRef) bool {
 	set := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		set[id] = true
@@ -74,7 +74,7 @@ func TestNormaliseOktaHook(t *testing.T) {
 		ana  = "00ufh433fil4JtjEw4x7"
 		uuid = "5e0a1c2e-1201-11ef-9f3a-0b1c2d3e4f"
 	)
-	mapped := mappedIDs(supportAgents.OktaID, mailUsers.OktaID)
+	mapped := hookMapped(hookSupportAgents.OktaID, hookMailUsers.OktaID)
 
 	tests := []struct {
 		file        string
@@ -87,12 +87,12 @@ func TestNormaliseOktaHook(t *testing.T) {
 			mapped: mapped,
 			wantEvents: func(t *testing.T) []domain.Event {
 				return []domain.Event{hookEvent(t, domain.KindMemberAdded, "3a0e6c5e-11d2-11ef-8b1c-8f5d2a6e4c01",
-					"2024-05-14T09:12:02.771Z", ana, "ana.silva@example.com", &supportAgents, false)}
+					"2024-05-14T09:12:02.771Z", ana, "ana.silva@example.com", &hookSupportAgents, false)}
 			},
 		},
 		{
 			file:   "group_membership_add.json",
-			mapped: mappedIDs(mailUsers.OktaID),
+			mapped: hookMapped(hookMailUsers.OktaID),
 			wantIgnored: []domain.Ignored{{UUID: "3a0e6c5e-11d2-11ef-8b1c-8f5d2a6e4c01", EventType: "group.user_membership.add",
 				PersonKey: ana, Reason: domain.IgnoreGroupNotMapped}},
 		},
@@ -102,7 +102,7 @@ func TestNormaliseOktaHook(t *testing.T) {
 			mapped: nil,
 			wantEvents: func(t *testing.T) []domain.Event {
 				return []domain.Event{hookEvent(t, domain.KindMemberAdded, "3a0e6c5e-11d2-11ef-8b1c-8f5d2a6e4c01",
-					"2024-05-14T09:12:02.771Z", ana, "ana.silva@example.com", &supportAgents, false)}
+					"2024-05-14T09:12:02.771Z", ana, "ana.silva@example.com", &hookSupportAgents, false)}
 			},
 		},
 		{
@@ -111,7 +111,7 @@ func TestNormaliseOktaHook(t *testing.T) {
 			mapped: mapped,
 			wantEvents: func(t *testing.T) []domain.Event {
 				return []domain.Event{hookEvent(t, domain.KindMemberRemoved, "8d4b2f90-11de-11ef-a3c7-1b9e5f0d7a22",
-					"2024-05-14T10:40:17.095Z", ana, "ana.silva@example.com", &supportAgents, false)}
+					"2024-05-14T10:40:17.095Z", ana, "ana.silva@example.com", &hookSupportAgents, false)}
 			},
 		},
 		{
@@ -142,7 +142,7 @@ func TestNormaliseOktaHook(t *testing.T) {
 					hookEvent(t, domain.KindProfileChanged, uuid+"05", "2024-05-15T08:00:05.505Z", dana, "dana.renamed@example.com", nil, true),
 					hookEvent(t, domain.KindProfileChanged, uuid+"06", "2024-05-15T08:00:06.606Z", eoin, "eoin.kelly@example.com", nil, true),
 					hookEvent(t, domain.KindReactivated, uuid+"07", "2024-05-15T08:00:07.707Z", eoin, "eoin.kelly@example.com", nil, false),
-					hookEvent(t, domain.KindMemberAdded, uuid+"16", "2024-05-15T08:00:16.616Z", bea, "bea.nolan@example.com", &mailUsers, false),
+					hookEvent(t, domain.KindMemberAdded, uuid+"16", "2024-05-15T08:00:16.616Z", bea, "bea.nolan@example.com", &hookMailUsers, false),
 				}
 			},
 			wantIgnored: []domain.Ignored{
@@ -275,7 +275,7 @@ func TestNormaliseOktaHookTargetSelection(t *testing.T) {
 	  "outcome":{"result":"SUCCESS"},
 	  "target":[{"type":"User","alternateId":"ghost"},{"id":"00g3vcxkvkIPY52jL4x7","type":"usergroup","alternateId":"unknown"},
 	            {"id":"00uREAL","type":"user","alternateId":"real@example.com"}]}]}}`)
-	got, err := domain.NormaliseOktaHook(body, mappedIDs(supportAgents.OktaID), hookReceivedAt)
+	got, err := domain.NormaliseOktaHook(body, hookMapped(hookSupportAgents.OktaID), hookReceivedAt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestNormaliseOktaHookTargetSelection(t *testing.T) {
 		t.Fatalf("got %+v, want one event", got)
 	}
 	e := got.Events[0]
-	if e.Subject.OktaID != "00uREAL" || e.Subject.Login != "real@example.com" || e.Group == nil || e.Group.OktaID != supportAgents.OktaID {
+	if e.Subject.OktaID != "00uREAL" || e.Subject.Login != "real@example.com" || e.Group == nil || e.Group.OktaID != hookSupportAgents.OktaID {
 		t.Errorf("event %+v: wrong subject or group", e)
 	}
 	if want := time.Date(2024, 5, 14, 7, 12, 2, 0, time.UTC); !e.OccurredAt.Equal(want) || e.OccurredAt.Location() != time.UTC {
