@@ -209,6 +209,9 @@ func TestNormaliseOktaHookErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.contains) {
 				t.Errorf("error %q does not say %q", err, tc.contains)
 			}
+			if k := domain.KindOf(err); k != domain.ErrorPermanent {
+				t.Errorf("error classified %v, want permanent", k)
+			}
 			if got.Events != nil || got.Ignored != nil {
 				t.Errorf("result = %+v alongside an error, want zero", got)
 			}
