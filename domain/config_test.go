@@ -1,0 +1,355 @@
+package domain_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idsync/idsync/domain"
+)
+
+func readConfigFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "config", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseConfigFull(t *testing.T) {
+	cfg, err := domain.ParseConfig(readConfigFile(t, "full.json"))
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	want := domain.Config{
+		Snapshot: domain.SnapshotConfig{IdentityStoreID: "d-9067c53e4f", RemovalCap: domain.RemovalCap{Max: 25, MaxPercent: 5}},
+		WorkMail: &domain.WorkMailConfig{
+			OrganizationID: fxOrg,
+			MailDomain:     "example.com",
+			Groups:         []domain.GroupRef{fxMail, fxMailEU},
+			NameTemplate:   "{{.LoginLocal | lower}}",
+			EmailTemplate:  "{{.LoginLocal | lower}}@{{.Domain}}",
+			OnLeave:        domain.WorkMailLeave{Action: domain.LeaveDelete, DeleteAfterDays: 30},
+		},
+		Connect: &domain.ConnectConfig{
+			InstanceID:       "4f1c2e3d-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+			PhoneType:        domain.PhoneTypeDesk,
+			UsernameTemplate: "{{.Login}}",
+			Groups: []domain.ConnectGroup{
+				{
+					GroupRef:           fxAgents,
+					SecurityProfileIDs: []string{"7b1e2d3c-0000-4000-8000-00000000a9e1"},
+					RoutingProfileID:   "3c2b1a09-0000-4000-8000-0000000b0a51",
+					Priority:           20,
+				},
+				{
+					GroupRef:           fxSupervisors,
+					SecurityProfileIDs: []string{"7b1e2d3c-0000-4000-8000-00000000a9e1", "7b1e2d3c-0000-4000-8000-0000005a9e52"},
+					RoutingProfileID:   "3c2b1a09-0000-4000-8000-00000000f1a5",
+					HierarchyGroupID:   "5e4d3c2b-0000-4000-8000-000000005a9e",
+					Priority:           10,
+				},
+			},
+			OnLeave: domain.ConnectLeave{
+				Action:             domain.LeaveStrip,
+				SecurityProfileIDs: []string{"7b1e2d3c-0000-4000-8000-0000000e4a57"},
+				RoutingProfileID:   "3c2b1a09-0000-4000-8000-0000000e4a57",
+			},
+		},
+		DryRun: true,
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("ParseConfig(full.json) (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := domain.ParseConfig(readConfigFile(t, "minimal.json"))
+	if err != nil {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	w, c := cfg.WorkMail, cfg.Connect
+	got := []string{
+		w.NameTemplate, w.EmailTemplate, string(w.OnLeave.Action), w.MailDomain,
+		c.PhoneType, c.UsernameTemplate, string(c.OnLeave.Action),
+	}
+	want := []string{"{{.LoginLocal}}", "{{.LoginLocal}}@{{.Domain}}", "disable", "", "SOFT_PHONE", "{{.Login}}", "delete"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	if cfg.Snapshot.RemovalCap != (domain.RemovalCap{Max: 50, MaxPercent: 10}) {
+		t.Errorf("removal cap %+v, want the default 50 / 10%%", cfg.Snapshot.RemovalCap)
+	}
+	if cfg.DryRun {
+		t.Error("dryRun defaults to true")
+	}
+
+	// A removal cap given in part keeps the default of the other field.
+	partial := strings.Replace(string(readConfigFile(t, "minimal.json")), `"identityStoreId": "d-9067c53e4f"`,
+		`"identityStoreId": "d-9067c53e4f", "removalCap": {"max": 7}`, 1)
+	cfg, err = domain.ParseConfig([]byte(partial))
+	if err != nil || cfg.Snapshot.RemovalCap != (domain.RemovalCap{Max: 7, MaxPercent: 10}) {
+		t.Errorf("partial removal cap: %+v, %v; want {7 10}", cfg.Snapshot.RemovalCap, err)
+	}
+}
+
+func TestWithDefaultsCopiesSections(t *testing.T) {
+	in := domain.Config{
+		WorkMail: &domain.WorkMailConfig{OrganizationID: fxOrg},
+		Connect:  &domain.ConnectConfig{InstanceID: "i"},
+	}
+	out := in.WithDefaults()
+	if in.WorkMail.NameTemplate != "" || in.Connect.PhoneType != "" {
+		t.Error("WithDefaults modified the sections of its receiver")
+	}
+	if out.WorkMail.NameTemplate != domain.DefaultNameTemplate || out.Connect.PhoneType != domain.DefaultPhoneType ||
+		out.Snapshot.RemovalCap.Max != domain.DefaultMaxRemovals {
+		t.Errorf("defaults not applied: %+v %+v %+v", out.WorkMail, out.Connect, out.Snapshot)
+	}
+	if (domain.Config{}).WithDefaults().WorkMail != nil {
+		t.Error("WithDefaults invented a WorkMail section")
+	}
+}
+
+// problemPaths returns the field paths of every *ConfigError in err.
+func problemPaths(t *testing.T, err error) []string {
+	t.Helper()
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("Validate error %T is not a joined error: %v", err, err)
+	}
+	var paths []string
+	for _, e := range joined.Unwrap() {
+		var ce *domain.ConfigError
+		if !errors.As(e, &ce) {
+			t.Fatalf("problem %v is not a *ConfigError", e)
+		}
+		if !errors.Is(e, domain.ErrInvalidConfig) {
+			t.Errorf("problem %v does not match ErrInvalidConfig", e)
+		}
+		paths = append(paths, ce.Path)
+	}
+	slices.Sort(paths)
+	return paths
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg, err := domain.ParseConfig(readConfigFile(t, "invalid.json"))
+	if err == nil {
+		t.Fatal("invalid.json accepted")
+	}
+	if cfg.WorkMail == nil || cfg.Connect == nil {
+		t.Error("ParseConfig did not return the decoded config with the validation error")
+	}
+	want := []string{
+		"connect.groups[0]",
+		"connect.groups[0].routingProfileId",
+		"connect.groups[0].securityProfileIds",
+		"connect.groups[1].priority",
+		"connect.groups[1].securityProfileIds",
+		"connect.groups[1].securityProfileIds[10]",
+		"connect.instanceId",
+		"connect.onLeave",
+		"connect.phoneType",
+		"connect.usernameTemplate",
+		"snapshot.identityStoreId",
+		"snapshot.removalCap.max",
+		"snapshot.removalCap.maxPercent",
+		"workmail.emailTemplate",
+		"workmail.groups[1]",
+		"workmail.groups[2]",
+		"workmail.mailDomain",
+		"workmail.nameTemplate",
+		"workmail.onLeave.action",
+		"workmail.organizationId",
+	}
+	if diff := cmp.Diff(want, problemPaths(t, err)); diff != "" {
+		t.Errorf("problems reported (-want +got):\n%s\nfull error:\n%v", diff, err)
+	}
+	for _, say := range []string{
+		`connect.groups[0]: names the same group as workmail.groups[0] with different ids`,
+		`connect.groups[1].priority: 1 is also the priority of connect.groups[0]`,
+		`connect.groups[1].securityProfileIds: has 11 security profile ids, want 1–10`,
+		`connect.groups[1].securityProfileIds[10]: "sp-1" is listed twice`,
+		`workmail.emailTemplate: `, `can't evaluate field Nickname`,
+		`connect.usernameTemplate: `, `function "nope" not defined`,
+		`workmail.groups[2]: same group as workmail.groups[0]`,
+		`workmail.organizationId: "m-0123456789ABCDEF" does not match`,
+	} {
+		if !strings.Contains(err.Error(), say) {
+			t.Errorf("error does not say %q", say)
+		}
+	}
+}
+
+func TestValidateCases(t *testing.T) {
+	valid := func() domain.Config {
+		cfg, err := domain.ParseConfig(readConfigFile(t, "full.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	tests := []struct {
+		name   string
+		modify func(*domain.Config)
+		want   []string // problem paths; nil means valid
+	}{
+		{"full config", func(*domain.Config) {}, nil},
+		{"no target", func(c *domain.Config) { c.WorkMail, c.Connect = nil, nil }, []string{"config"}},
+		{"workmail only", func(c *domain.Config) { c.Connect = nil }, nil},
+		{"UUID identity store", func(c *domain.Config) { c.Snapshot.IdentityStoreID = "4f1c2e3d-5a6b-4c7d-8e9f-0a1b2c3d4e5f" }, nil},
+		{"no groups", func(c *domain.Config) { c.WorkMail.Groups = nil; c.Connect.Groups = nil }, []string{"connect.groups", "workmail.groups"}},
+		{"disable with deleteAfterDays", func(c *domain.Config) { c.WorkMail.OnLeave.Action = domain.LeaveDisable },
+			[]string{"workmail.onLeave.deleteAfterDays"}},
+		{"delete with negative days", func(c *domain.Config) { c.WorkMail.OnLeave.DeleteAfterDays = -1 },
+			[]string{"workmail.onLeave.deleteAfterDays"}},
+		{"empty defaulted fields are valid", func(c *domain.Config) {
+			c.WorkMail.NameTemplate, c.WorkMail.EmailTemplate, c.Connect.PhoneType, c.Connect.UsernameTemplate = "", "", "", ""
+			c.WorkMail.OnLeave = domain.WorkMailLeave{}
+			c.Connect.OnLeave = domain.ConnectLeave{}
+		}, nil},
+		{"strip without profiles", func(c *domain.Config) { c.Connect.OnLeave = domain.ConnectLeave{Action: domain.LeaveStrip} },
+			[]string{"connect.onLeave.routingProfileId", "connect.onLeave.securityProfileIds"}},
+		{"unknown connect leave action", func(c *domain.Config) { c.Connect.OnLeave.Action = "disable" }, []string{"connect.onLeave.action"}},
+		{"empty security profile id", func(c *domain.Config) { c.Connect.Groups[0].SecurityProfileIDs = []string{""} },
+			[]string{"connect.groups[0].securityProfileIds[0]"}},
+		{"template rendering nothing", func(c *domain.Config) { c.WorkMail.NameTemplate = `{{if false}}x{{end}}` },
+			[]string{"workmail.nameTemplate"}},
+		{"connect group repeated", func(c *domain.Config) {
+			g := c.Connect.Groups[0]
+			g.Priority = 99
+			c.Connect.Groups = append(c.Connect.Groups, g)
+		}, []string{"connect.groups[2]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := valid()
+			tt.modify(&cfg)
+			err := cfg.Validate()
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate accepted it, want problems at %v", tt.want)
+			}
+			if diff := cmp.Diff(tt.want, problemPaths(t, err)); diff != "" {
+				t.Errorf("problems (-want +got):\n%s\n%v", diff, err)
+			}
+		})
+	}
+}
+
+func TestParseConfigDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		say  string
+	}{
+		{"unknown field", readConfigFile(t, "unknown_field.json"), `unknown field "organisationId"`},
+		{"trailing data", append(readConfigFile(t, "minimal.json"), []byte(`{}`)...), "trailing data"},
+		{"not JSON", []byte(`snapshot: d-9067c53e4f`), "invalid character"},
+		{"wrong type", []byte(`{"snapshot": {"removalCap": {"max": "fifty"}}}`), "cannot unmarshal string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := domain.ParseConfig(tt.in)
+			if !errors.Is(err, domain.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.say) {
+				t.Errorf("ParseConfig error %v, want ErrInvalidConfig saying %q", err, tt.say)
+			}
+			if cfg.WorkMail != nil || cfg.Snapshot.IdentityStoreID != "" {
+				t.Errorf("decode failure returned a config: %+v", cfg)
+			}
+		})
+	}
+}
+
+func TestConfigGroups(t *testing.T) {
+	cfg, err := domain.ParseConfig(readConfigFile(t, "full.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		in       domain.GroupRef
+		mapped   bool
+		resolved domain.GroupRef
+	}{
+		{"by Okta id", domain.GroupRef{OktaID: fxMail.OktaID}, true, fxMail},
+		{"by IdC id", domain.GroupRef{IdCID: fxAgents.IdCID}, true, fxAgents},
+		{"IdC-only group", domain.GroupRef{IdCID: fxSupervisors.IdCID}, true, fxSupervisors},
+		{"Okta-only group", domain.GroupRef{OktaID: fxMailEU.OktaID, Name: "from hook"}, true, fxMailEU},
+		{"unmapped", fxUnmapped, false, fxUnmapped},
+		{"no ids", domain.GroupRef{Name: "Mail Users"}, false, domain.GroupRef{Name: "Mail Users"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := cfg.GroupMapped(tt.in); got != tt.mapped {
+				t.Errorf("GroupMapped = %v, want %v", got, tt.mapped)
+			}
+			got, ok := cfg.ResolveGroup(tt.in)
+			if ok != tt.mapped || got != tt.resolved {
+				t.Errorf("ResolveGroup = %+v, %v; want %+v, %v", got, ok, tt.resolved, tt.mapped)
+			}
+		})
+	}
+
+	// A group listed by one id in one place and both in another merges.
+	cfg.Connect.Groups[0].GroupRef = domain.GroupRef{OktaID: fxMail.OktaID}
+	cfg.Connect.Groups[0].Priority = 30
+	cfg.Connect.Groups = append(cfg.Connect.Groups, domain.ConnectGroup{
+		GroupRef: fxAgents, SecurityProfileIDs: []string{"sp"}, RoutingProfileID: "rp", Priority: 40,
+	})
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	want := []domain.GroupRef{fxMail, fxMailEU, fxSupervisors, fxAgents}
+	if diff := cmp.Diff(want, cfg.MappedGroups()); diff != "" {
+		t.Errorf("MappedGroups (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewTemplateData(t *testing.T) {
+	tests := []struct {
+		name  string
+		facts domain.Profile
+		want  domain.TemplateData
+	}{
+		{
+			"full profile",
+			fxJaneProfile(),
+			domain.TemplateData{
+				Login: "jane.doe@example.com", LoginLocal: "jane.doe", LoginDomain: "example.com",
+				FirstName: "Jane", LastName: "Doe", DisplayName: "Jane Doe",
+				Email: "jane.doe@example.com", EmailLocal: "jane.doe", Domain: "mail.example.com",
+			},
+		},
+		{
+			"display name from first and last",
+			domain.Profile{Login: ptr("jdoe"), FirstName: ptr("Jane"), LastName: ptr("Doe")},
+			domain.TemplateData{Login: "jdoe", LoginLocal: "jdoe", FirstName: "Jane", LastName: "Doe", DisplayName: "Jane Doe", Domain: "mail.example.com"},
+		},
+		{
+			"display name from login",
+			domain.Profile{Login: ptr("j.doe+x@corp@example.com")},
+			domain.TemplateData{Login: "j.doe+x@corp@example.com", LoginLocal: "j.doe+x@corp", LoginDomain: "example.com", DisplayName: "j.doe+x@corp", Domain: "mail.example.com"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := fxFold(domain.Person{}, fxFact(domain.KindProfileChanged, 0, "p", withProfile(tt.facts), withSubject(domain.Subject{OktaID: fxOkta})))
+			if diff := cmp.Diff(tt.want, domain.NewTemplateData(p, "mail.example.com")); diff != "" {
+				t.Errorf("NewTemplateData (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
