@@ -188,7 +188,7 @@ func (s *Server) AddOrganization(alias, defaultDomain string, extraDomains ...st
 		defaultDomain: def,
 		domains:       []string{def},
 		created:       s.now(),
-		directoryID:   "d-" + strings.ReplaceAll(s.newUUID(), "-", "")[:10],
+		directoryID:   "d-" + id[len(id)-10:],
 		userLimit:     s.limit,
 		byID:          map[string]*user{},
 		names:         map[string]*user{},
