@@ -150,8 +150,10 @@ func PlanConnect(cfg ConnectConfig, p Person, last TargetState, now time.Time) (
 		})
 		next.HierarchyGroupID = g.HierarchyGroupID
 	}
-	if len(ops) == 0 && last.Status == RemoteEnabled {
-		return noOp(last, ReasonUpToDate), nil
+	if len(ops) == 0 {
+		// Nothing to call; a stripped agent whose profiles already match
+		// is merely recorded as enabled again.
+		return Plan{Next: next, Reason: ReasonUpToDate}, nil
 	}
 	return Plan{Ops: ops, Next: next}, nil
 }
