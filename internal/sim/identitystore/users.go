@@ -253,8 +253,10 @@ func applyUserOp(w *wireUser, op wireAttributeOp) error {
 		return nil
 	}
 	list := func(dst any) error {
-		if remove {
-			return json.Unmarshal([]byte("null"), dst)
+		// Nil the slice first: decoding into a non-nil slice would reuse,
+		// and so overwrite, the stored record's backing array.
+		if err := json.Unmarshal([]byte("null"), dst); err != nil || remove {
+			return err
 		}
 		if err := json.Unmarshal(raw, dst); err != nil {
 			return invalid("AttributeValue for %s must be a list of objects", op.AttributePath)
@@ -305,6 +307,10 @@ func applyUserOp(w *wireUser, op wireAttributeOp) error {
 		return list(&w.Addresses)
 	case path == "phonenumbers":
 		return list(&w.PhoneNumbers)
+	case path == "externalids":
+		// Not in the public model's user attributes, but how a SCIM-style
+		// provisioner (the Okta stand-in) records the IdP's id on a user.
+		return list(&w.ExternalIds)
 	case path == enterpriseExtension || strings.HasPrefix(path, enterpriseExtension+"."):
 		return applyExtensionOp(w, strings.TrimPrefix(strings.TrimPrefix(path, enterpriseExtension), "."), op.AttributePath, raw, remove)
 	}

@@ -101,6 +101,37 @@ func TestUserLifecycleThroughSDK(t *testing.T) {
 	}
 }
 
+func TestUpdateUserSetsExternalIds(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, sim.Options{NoQuota: true})
+	ids := e.seedUsers(t, 2)
+	set := func(userID, oktaUserID string) error {
+		_, err := e.client.UpdateUser(ctx, &identitystore.UpdateUserInput{IdentityStoreId: aws.String(e.storeID), UserId: aws.String(userID),
+			Operations: []types.AttributeOperation{{AttributePath: aws.String("externalIds"),
+				AttributeValue: document.NewLazyDocument([]map[string]string{{"Issuer": "okta-org", "Id": oktaUserID}})}}})
+		return err
+	}
+	if err := set(ids[0], "00uNEW"); err != nil {
+		t.Fatalf("UpdateUser(externalIds): %v", err)
+	}
+	out, err := e.client.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: aws.String(e.storeID),
+		AlternateIdentifier: &types.AlternateIdentifierMemberExternalId{Value: types.ExternalId{Issuer: aws.String("okta-org"), Id: aws.String("00uNEW")}}})
+	if err != nil || aws.ToString(out.UserId) != ids[0] {
+		t.Fatalf("GetUserId(new ExternalId) = %v, %v", out, err)
+	}
+	// The old ExternalId no longer resolves; another user cannot take the new one.
+	_, err = e.client.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: aws.String(e.storeID),
+		AlternateIdentifier: &types.AlternateIdentifierMemberExternalId{Value: types.ExternalId{Issuer: aws.String("https://example.okta.com"), Id: aws.String(oktaID(0))}}})
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Fatalf("old ExternalId still resolves: %v", err)
+	}
+	var ce *types.ConflictException
+	if err := set(ids[1], "00uNEW"); !errors.As(err, &ce) {
+		t.Fatalf("duplicate ExternalId: %v", err)
+	}
+}
+
 func TestGetUserIdByOktaExternalId(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, sim.Options{NoQuota: true})
