@@ -1,0 +1,60 @@
+// Package store keeps idsync's DynamoDB state and ledger: each person's
+// folded identity and last-known target states, the IdC snapshotter's
+// bookkeeping, and the append-only ledger that is both the audit trail and
+// the idempotency record.
+//
+// # Tables
+//
+// StateTableSpec and LedgerTableSpec describe both tables as plain data;
+// CreateTableInput builds local and test tables from them and the CDK app
+// builds the deployed ones from the same specs.
+//
+// State (PK, SK):
+//
+//	PERSON#<key>     IDENTITY          domain.Person (+ loginLower), version-checked
+//	PERSON#<key>     TARGET#<target>   domain.TargetState, version-checked
+//	SNAPSHOT#<00-15> <person key>      SnapshotRecord (snapshotter bookkeeping)
+//
+// <key> is the person key the person was first stored under (Okta user id
+// when known, else IdC user id); it never changes, even when a person first
+// known by IdC id is later linked to an Okta id (Record.Key vs Person.Key).
+// Lookups use three sparse KEYS_ONLY indexes over attributes of the identity
+// item only: byLogin (loginLower), byOktaId (oktaId), byIdcUserId
+// (idcUserId). Attributes on the identity item were chosen over separate
+// alias items because they need no extra writes: DynamoDB maintains the
+// indexes, and an identity write that leaves the ids and login unchanged
+// writes nothing to a KEYS_ONLY index. One partition read (a strongly
+// consistent Query) returns a person's identity and all their targets.
+//
+// Ledger (PK, SK):
+//
+//	PERSON#<key> | SYSTEM   <ulid>#<outcome>           timeline row (domain.LedgerEntry)
+//	PERSON#<key>            <event id>#received        received row: its id is the event id
+//	PERSON#<key>            APPLIED#<target>#<event>   idempotency record of a commit
+//
+// Timeline rows carry day=DAY#YYYY-MM-DD (the UTC date of their id's time)
+// and id=<ulid>, the keys of the byDay index that serves time-range audits.
+// Applied records carry no day, so they stay out of that index; the commit's
+// own timeline rows record it there. Every ledger write is conditional on
+// attribute_not_exists; nothing in this package deletes or rewrites a ledger
+// row. Rows carry no TTL unless Options.LedgerTTL (at least 14 days, longer
+// than queue plus DLQ retention) is set.
+//
+// # Concurrency
+//
+// Identity and target items carry a version. Fold writes with a condition on
+// the version it read and, when it loses a race, re-reads, re-folds and
+// retries, so concurrent facts about one person all survive. Commit writes
+// the target state (condition: expected version), the applied record
+// (condition: absent) and the ledger rows in one TransactWriteItems, and
+// reads the cancellation reasons to tell a duplicate (ErrDuplicate, domain
+// Stale) from a version conflict (ErrConflict, retryable).
+//
+// # Snapshot bookkeeping
+//
+// The snapshotter diffs against AllPeople (a parallel scan of identities)
+// and keeps one SnapshotRecord per person observed, spread over 16
+// partitions read in parallel. SnapshotChanges yields only the records that
+// differ, so DynamoDB writes are proportional to changes;
+// WriteSnapshotRecords writes them with BatchWriteItem.
+package store

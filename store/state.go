@@ -1,0 +1,458 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/idsync/idsync/domain"
+)
+
+// Record is one person as stored: the partition key, the folded person and
+// the last-known state of each target idsync has written for them.
+//
+// Key is the person key the person was first stored under and never
+// changes; Person.Key is the domain key, which becomes the Okta id once it
+// is known. They differ only for a person first seen by IdC user id alone
+// and later linked to an Okta id. Pass Key to Target, PutTarget, Commit,
+// Applied and the ledger.
+type Record struct {
+	Key     string
+	Person  domain.Person
+	Targets map[domain.Target]domain.TargetState
+}
+
+// Target returns the person's last-known state in t: the stored state, or
+// the zero state (Version 0, not managed) when idsync never wrote one.
+func (r Record) Target(t domain.Target) domain.TargetState {
+	if ts, ok := r.Targets[t]; ok {
+		return ts
+	}
+	return domain.TargetState{Target: t}
+}
+
+// FoldResult is what Fold did.
+type FoldResult struct {
+	Record
+	// Changed: the event changed the person and the new version is stored.
+	Changed bool
+	// Created: the event was the first fact about the person.
+	Created bool
+	// Attempts is how many times Fold read and folded the person: 1, plus
+	// one for every write that lost a race to a concurrent writer.
+	Attempts int
+}
+
+// Person reads the person stored under key (the partition key) with a
+// strongly consistent read, together with their target states.
+//
+// Errors: ErrNotFound when no person is stored under key; ErrInvalid for an
+// empty key; SDK errors.
+func (s *Store) Person(ctx context.Context, key string) (Record, error) {
+	if key == "" {
+		return Record{}, invalid("empty person key")
+	}
+	rec, found, err := s.readPartition(ctx, key)
+	if err != nil {
+		return Record{}, err
+	}
+	if !found {
+		return Record{}, fmt.Errorf("store: person %s: %w", key, ErrNotFound)
+	}
+	return rec, nil
+}
+
+// Fold folds e into the person it is about and stores the result.
+//
+// The person is found by e.Subject.Key() (the partition read also returns
+// the target states, so Record.Targets needs no further read), else by the
+// subject's IdC user id and then through the Okta-id and IdC-id indexes, so
+// that a person first stored under their IdC user id is found by their Okta
+// id once linked. A person found nowhere is created under e.Subject.Key().
+//
+// The write is conditional on the version read (or on the item not
+// existing); when a concurrent writer got there first Fold re-reads,
+// re-folds and retries, up to Options.FoldAttempts times, so both writers'
+// facts survive. An event that changes nothing (a duplicate, an older fact)
+// writes nothing and reports Changed false. Idempotent: folding the same
+// event again changes nothing.
+//
+// Errors: the event's validation error (Permanent, wrapping
+// domain.ErrInvalidEvent or domain.ErrUnknownKind); ErrConflict when every
+// attempt lost a race; SDK errors.
+func (s *Store) Fold(ctx context.Context, e domain.Event) (FoldResult, error) {
+	if err := e.Validate(); err != nil {
+		return FoldResult{}, fmt.Errorf("store: fold event %s: %w", e.ID, err)
+	}
+	for attempt := 1; ; attempt++ {
+		rec, found, err := s.resolve(ctx, e.Subject)
+		if err != nil {
+			return FoldResult{}, fmt.Errorf("store: fold event %s: %w", e.ID, err)
+		}
+		next, changed := domain.Fold(rec.Person, e)
+		if !changed {
+			return FoldResult{Record: rec, Attempts: attempt}, nil
+		}
+		next.Version = rec.Person.Version + 1
+		err = s.putIdentity(ctx, rec.Key, next, rec.Person.Version, !found)
+		if err == nil {
+			rec.Person = next
+			return FoldResult{Record: rec, Changed: true, Created: !found, Attempts: attempt}, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return FoldResult{}, fmt.Errorf("store: fold event %s: %w", e.ID, err)
+		}
+		if attempt >= s.foldAttempts {
+			return FoldResult{}, fmt.Errorf("store: fold event %s into %s: gave up after %d attempts: %w",
+				e.ID, rec.Key, attempt, err)
+		}
+		if err := backoff(ctx, attempt, 2*time.Millisecond, 100*time.Millisecond); err != nil {
+			return FoldResult{}, fmt.Errorf("store: fold event %s: %w", e.ID, err)
+		}
+	}
+}
+
+// resolve finds the stored person a subject names; found is false (and
+// Key the subject's key) when there is none.
+func (s *Store) resolve(ctx context.Context, sub domain.Subject) (Record, bool, error) {
+	key := sub.Key()
+	rec, found, err := s.readPartition(ctx, key)
+	if err != nil || found {
+		return rec, found, err
+	}
+	fits := func(p domain.Person) bool {
+		return (sub.OktaID == "" || p.OktaID == "" || p.OktaID == sub.OktaID) &&
+			(sub.IdCUserID == "" || p.IdCUserID == "" || p.IdCUserID == sub.IdCUserID)
+	}
+	if sub.IdCUserID != "" && sub.IdCUserID != key {
+		other, ok, err := s.readPartition(ctx, sub.IdCUserID)
+		if err != nil {
+			return Record{}, false, err
+		}
+		if ok && fits(other.Person) {
+			return other, true, nil
+		}
+	}
+	for _, ix := range []struct{ index, attr, id string }{
+		{indexByOktaID, attrOktaID, sub.OktaID},
+		{indexByIdCUserID, attrIdCUserID, sub.IdCUserID},
+	} {
+		if ix.id == "" {
+			continue
+		}
+		keys, err := s.indexKeys(ctx, ix.index, ix.attr, ix.id)
+		if err != nil {
+			return Record{}, false, err
+		}
+		for _, k := range keys {
+			if k == key || k == sub.IdCUserID {
+				continue
+			}
+			other, ok, err := s.readPartition(ctx, k)
+			if err != nil {
+				return Record{}, false, err
+			}
+			if ok && fits(other.Person) {
+				return other, true, nil
+			}
+		}
+	}
+	return Record{Key: key}, false, nil
+}
+
+// readPartition reads a person's partition (identity and targets) with one
+// strongly consistent query.
+func (s *Store) readPartition(ctx context.Context, key string) (Record, bool, error) {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(personPK(key)))).Build()
+	if err != nil {
+		return Record{}, false, fmt.Errorf("store: build query: %w", err)
+	}
+	rec := Record{Key: key}
+	found := false
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.state),
+		ConsistentRead:            aws.Bool(true),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return Record{}, false, sdkErr(err, "read person %s", key)
+		}
+		for _, item := range page.Items {
+			var head struct {
+				SK string `dynamodbav:"SK"`
+			}
+			if err := unmarshal(item, &head); err != nil {
+				return Record{}, false, err
+			}
+			switch {
+			case head.SK == skIdentity:
+				var it identityItem
+				if err := unmarshal(item, &it); err != nil {
+					return Record{}, false, err
+				}
+				rec.Person, found = it.Person, true
+			case strings.HasPrefix(head.SK, targetPrefix):
+				var it targetItem
+				if err := unmarshal(item, &it); err != nil {
+					return Record{}, false, err
+				}
+				if rec.Targets == nil {
+					rec.Targets = map[domain.Target]domain.TargetState{}
+				}
+				rec.Targets[it.Target] = it.TargetState
+			}
+		}
+	}
+	return rec, found, nil
+}
+
+// putIdentity writes a person's identity item, conditional on the stored
+// version being expected (or, when isNew, on there being no item).
+func (s *Store) putIdentity(ctx context.Context, key string, p domain.Person, expected int64, isNew bool) error {
+	item, err := marshal(identityItem{
+		PK: personPK(key), SK: skIdentity, Person: p, LoginLower: strings.ToLower(p.Login.Value),
+	})
+	if err != nil {
+		return err
+	}
+	cond := versionCondition(expected, isNew)
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("store: build condition: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(s.state),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("store: write person %s at version %d: %w", key, expected+1, ErrConflict)
+	}
+	return sdkErr(err, "write person %s", key)
+}
+
+// versionCondition: the item does not exist (isNew), or its version is
+// expected.
+func versionCondition(expected int64, isNew bool) expression.ConditionBuilder {
+	if isNew {
+		return expression.AttributeNotExists(expression.Name(attrPK))
+	}
+	return expression.Name("version").Equal(expression.Value(expected))
+}
+
+// indexKeys returns the partition (person) keys a lookup index holds for
+// value, sorted and without repeats. Index reads are eventually consistent.
+func (s *Store) indexKeys(ctx context.Context, index, attr, value string) ([]string, error) {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(attr).Equal(expression.Value(value))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("store: build query: %w", err)
+	}
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.state),
+		IndexName:                 aws.String(index),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var keys []string
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, sdkErr(err, "query index %s", index)
+		}
+		var heads []struct {
+			PK string `dynamodbav:"PK"`
+		}
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &heads); err != nil {
+			return nil, domain.Permanent(fmt.Errorf("store: decode index %s: %w", index, err))
+		}
+		for _, h := range heads {
+			if k, ok := strings.CutPrefix(h.PK, personPrefix); ok {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys), nil
+}
+
+// FindByLogin returns the people whose login is login (compared without
+// regard to case), sorted by key. A login is a fallback for linking only:
+// it may have belonged to someone else before. The index is eventually
+// consistent, so a login changed a moment ago may not be found yet; every
+// person returned is re-read consistently and really has the login.
+//
+// Errors: ErrInvalid for an empty login; SDK errors. No match is an empty
+// result, not an error.
+func (s *Store) FindByLogin(ctx context.Context, login string) ([]Record, error) {
+	if login == "" {
+		return nil, invalid("empty login")
+	}
+	keys, err := s.indexKeys(ctx, indexByLogin, attrLoginLower, strings.ToLower(login))
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	for _, k := range keys {
+		rec, found, err := s.readPartition(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if found && strings.EqualFold(rec.Person.Login.Value, login) {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+// FindByOktaID returns the person with Okta user id id: the one stored
+// under that key, else the first (by key) the Okta-id index names.
+//
+// Errors: ErrNotFound; ErrInvalid for an empty id; SDK errors.
+func (s *Store) FindByOktaID(ctx context.Context, id string) (Record, error) {
+	return s.findByID(ctx, id, "Okta id", indexByOktaID, attrOktaID, func(p domain.Person) string { return p.OktaID })
+}
+
+// FindByIdCUserID returns the person with IdC user id id: the one stored
+// under that key, else the first (by key) the IdC-id index names.
+//
+// Errors: ErrNotFound; ErrInvalid for an empty id; SDK errors.
+func (s *Store) FindByIdCUserID(ctx context.Context, id string) (Record, error) {
+	return s.findByID(ctx, id, "IdC user id", indexByIdCUserID, attrIdCUserID, func(p domain.Person) string { return p.IdCUserID })
+}
+
+func (s *Store) findByID(ctx context.Context, id, what, index, attr string, get func(domain.Person) string) (Record, error) {
+	if id == "" {
+		return Record{}, invalid("empty %s", what)
+	}
+	rec, found, err := s.readPartition(ctx, id)
+	if err != nil {
+		return Record{}, err
+	}
+	if found && get(rec.Person) == id {
+		return rec, nil
+	}
+	keys, err := s.indexKeys(ctx, index, attr, id)
+	if err != nil {
+		return Record{}, err
+	}
+	for _, k := range keys {
+		if k == id {
+			continue
+		}
+		rec, found, err := s.readPartition(ctx, k)
+		if err != nil {
+			return Record{}, err
+		}
+		if found && get(rec.Person) == id {
+			return rec, nil
+		}
+	}
+	return Record{}, fmt.Errorf("store: person with %s %s: %w", what, id, ErrNotFound)
+}
+
+// Target reads the person's last-known state in target t with a strongly
+// consistent read; the zero state (Version 0) when there is none.
+//
+// Errors: ErrInvalid for an empty key or target; SDK errors.
+func (s *Store) Target(ctx context.Context, key string, t domain.Target) (domain.TargetState, error) {
+	if key == "" || t == "" {
+		return domain.TargetState{}, invalid("empty person key or target")
+	}
+	k, err := marshal(struct {
+		PK string `dynamodbav:"PK"`
+		SK string `dynamodbav:"SK"`
+	}{personPK(key), targetSK(t)})
+	if err != nil {
+		return domain.TargetState{}, err
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.state), Key: k, ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return domain.TargetState{}, sdkErr(err, "read %s state of %s", t, key)
+	}
+	if out.Item == nil {
+		return domain.TargetState{Target: t}, nil
+	}
+	var it targetItem
+	if err := unmarshal(out.Item, &it); err != nil {
+		return domain.TargetState{}, err
+	}
+	return it.TargetState, nil
+}
+
+// PutTarget stores next as the person's state in next.Target, conditional
+// on the stored version being expected (0: no state stored yet), and
+// returns it with its new version (expected+1). Use Commit instead when
+// applying an event: it also writes the idempotency record and the ledger
+// rows in the same transaction.
+//
+// Errors: ErrConflict when the stored version is not expected; ErrInvalid
+// for an empty key or target; SDK errors.
+func (s *Store) PutTarget(ctx context.Context, key string, next domain.TargetState, expected int64) (domain.TargetState, error) {
+	put, next, err := s.targetPut(key, next, expected)
+	if err != nil {
+		return domain.TargetState{}, err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 put.TableName,
+		Item:                      put.Item,
+		ConditionExpression:       put.ConditionExpression,
+		ExpressionAttributeNames:  put.ExpressionAttributeNames,
+		ExpressionAttributeValues: put.ExpressionAttributeValues,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return domain.TargetState{}, fmt.Errorf("store: write %s state of %s: expected version %d: %w",
+			next.Target, key, expected, ErrConflict)
+	}
+	if err != nil {
+		return domain.TargetState{}, sdkErr(err, "write %s state of %s", next.Target, key)
+	}
+	return next, nil
+}
+
+// targetPut builds the conditional put of a target state at expected+1.
+func (s *Store) targetPut(key string, next domain.TargetState, expected int64) (*types.Put, domain.TargetState, error) {
+	if key == "" || next.Target == "" {
+		return nil, domain.TargetState{}, invalid("empty person key or target")
+	}
+	if expected < 0 {
+		return nil, domain.TargetState{}, invalid("negative expected version %d", expected)
+	}
+	next.Version = expected + 1
+	item, err := marshal(targetItem{PK: personPK(key), SK: targetSK(next.Target), TargetState: next})
+	if err != nil {
+		return nil, domain.TargetState{}, err
+	}
+	expr, err := expression.NewBuilder().WithCondition(versionCondition(expected, expected == 0)).Build()
+	if err != nil {
+		return nil, domain.TargetState{}, fmt.Errorf("store: build condition: %w", err)
+	}
+	return &types.Put{
+		TableName:                 aws.String(s.state),
+		Item:                      item,
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	}, next, nil
+}
