@@ -20,8 +20,8 @@ import (
 
 	"github.com/idsync/idsync/internal/awsclient"
 	"github.com/idsync/idsync/internal/sim/identitystore"
-	sim "github.com/idsync/idsync/internal/sim/ssoadmin"
 	"github.com/idsync/idsync/internal/sim/simkit"
+	sim "github.com/idsync/idsync/internal/sim/ssoadmin"
 )
 
 const workmailProvider = "arn:aws:sso::aws:applicationProvider/custom"
