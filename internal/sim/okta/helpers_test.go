@@ -42,6 +42,13 @@ func newOrg(t *testing.T, o okta.Options) *org {
 	return &org{t: t, srv: srv, ts: ts}
 }
 
+// with returns o reporting to t (for subtests sharing one org).
+func (o *org) with(t *testing.T) *org {
+	c := *o
+	c.t = t
+	return &c
+}
+
 // do makes an authorised API call and decodes a JSON answer into out (when
 // out is non-nil and there is a body). It returns the response (body read).
 func (o *org) do(method, path string, body any, out any) *http.Response {
@@ -353,4 +360,8 @@ func attempts(srv *okta.Server) []okta.DeliveryAttempt {
 		}
 	}
 	return out
+}
+
+func decodeJSON(resp *http.Response, v any) error {
+	return json.NewDecoder(resp.Body).Decode(v)
 }

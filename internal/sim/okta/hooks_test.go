@@ -454,7 +454,7 @@ func TestCreateHookValidation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var e oktaError
-			resp := o.do(http.MethodPost, "/api/v1/eventHooks", tc.body, &e)
+			resp := o.with(t).do(http.MethodPost, "/api/v1/eventHooks", tc.body, &e)
 			if resp.StatusCode != http.StatusBadRequest || e.ErrorCode != "E0000001" || len(e.ErrorCauses) == 0 {
 				t.Errorf("= %d %+v, want 400 E0000001 with causes", resp.StatusCode, e)
 			}
