@@ -1,0 +1,78 @@
+package workmail
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
+	"github.com/aws/aws-sdk-go-v2/service/workmail/types"
+
+	"github.com/idsync/idsync/domain"
+)
+
+// Adoption rules, as recorded in OpResult.Reason.
+const (
+	adoptedByIdCID = "matched by IdC user id"
+	adoptedByShell = "matched by name in the exact state a create leaves"
+)
+
+// findOwn finds the user a create clashed with when it is provably
+// idsync's (see the package documentation's adoption rules) and otherwise
+// fails permanently with ErrUnmanaged naming the holder's entity id.
+func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
+	var others []string // users with the person's IdC id but another name
+	if idc := op.IdentityProviderUserID; idc != "" {
+		p := sdk.NewListUsersPaginator(r.a.api, &sdk.ListUsersInput{
+			OrganizationId: r.org(),
+			Filters:        &types.ListUsersFilters{IdentityProviderUserIdPrefix: aws.String(idc)},
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return user{}, "", classify("ListUsers", err)
+			}
+			for _, u := range page.Users {
+				if !strings.EqualFold(aws.ToString(u.IdentityProviderUserId), idc) || u.State == types.EntityStateDeleted {
+					continue
+				}
+				if !strings.EqualFold(aws.ToString(u.Name), op.Name) {
+					others = append(others, aws.ToString(u.Id))
+					continue
+				}
+				own, err := r.describe(ctx, aws.ToString(u.Id))
+				if err != nil {
+					return user{}, "", err
+				}
+				return own, adoptedByIdCID, nil
+			}
+		}
+	}
+	holder, err := r.describe(ctx, op.Name)
+	if errorCode(err) == codeEntityNotFound {
+		return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by an entity that is not a user", ErrUnmanaged))
+	}
+	if err != nil {
+		return user{}, "", err
+	}
+	if isCreateShell(holder, op) {
+		return holder, adoptedByShell, nil
+	}
+	detail := ""
+	if len(others) > 0 {
+		detail = fmt.Sprintf(" (the person's IdC user id is on user %s under another name)", strings.Join(others, ", "))
+	}
+	return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by user %s, which idsync does not manage; left untouched%s",
+		ErrUnmanaged, holder.id, detail))
+}
+
+// isCreateShell reports whether u is in exactly the state idsync's create
+// of op leaves a user when op carries no IdC user id: same name, DISABLED,
+// never registered, no IdC user id, same names.
+func isCreateShell(u user, op domain.Op) bool {
+	return strings.EqualFold(u.name, op.Name) &&
+		u.state == string(types.EntityStateDisabled) &&
+		u.email == "" && !u.everEnabled && u.idpUserID == "" &&
+		u.displayName == op.DisplayName && u.firstName == op.FirstName && u.lastName == op.LastName
+}

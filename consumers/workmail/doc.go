@@ -1,0 +1,71 @@
+// Package workmail is idsync's Amazon WorkMail target: an Applier that
+// implements consumers.Target for one WorkMail organisation. Plan wraps
+// domain.PlanWorkMail after a read-only pre-flight (the organisation exists
+// and is Active, its default mail domain when none is configured, and,
+// optionally, its IAM Identity Center configuration); Apply runs the
+// planned ops through API, a narrow interface the aws-sdk-go-v2 WorkMail
+// client satisfies, behind a client-side token bucket.
+//
+// Ops and the calls they make:
+//   - create: CreateUser (DISABLED; IdentityProviderUserId = the person's
+//     IdC user id when known). NameAvailabilityException or
+//     EmailAddressInUseException means an earlier attempt may have created
+//     the user before a crash; see "Adoption" below.
+//   - register / enable: RegisterToWorkMail(EntityId, Email). The register
+//     op that follows a create has no RemoteID and uses the id the create
+//     returned (or adopted); enable re-registers the same user, never a new
+//     one. EntityAlreadyRegisteredException with the same primary address
+//     is success; with another one the primary address is changed.
+//   - update-attributes: UpdateUser(DisplayName, FirstName, LastName).
+//   - update-email: UpdatePrimaryEmailAddress.
+//   - disable: DeregisterFromWorkMail; a user already DISABLED is success.
+//   - delete: DescribeUser first; only a DISABLED user is deleted
+//     (DeleteUser), an ENABLED one is refused with ErrEnabledUser, a
+//     DELETED or vanished one is success.
+//
+// An address held by another entity (EmailAddressInUseException on
+// register or update-email) fails permanently with ErrAddressInUse naming
+// that entity's id; an address our own user already holds as its primary
+// address is success.
+//
+// # Adoption
+//
+// A create that finds its name (or address) taken adopts the existing user
+// only when it is provably idsync's, and never overwrites anyone else's:
+//
+//  1. When the person's IdC user id is known, ListUsers (filter
+//     IdentityProviderUserIdPrefix = that id, every page) must return a user
+//     that is not DELETED, whose IdentityProviderUserId equals the id
+//     exactly and whose Name is the planned Name. WorkMail only records an
+//     IdC user id that a create set or that the person's own sign-in set, so
+//     such a user is the person's.
+//  2. Otherwise, and also when rule 1 finds nothing (the first create may
+//     have run before the IdC user id was known), the user holding the Name
+//     is adopted only when it is in exactly the state idsync's own create
+//     leaves it: the same Name, DISABLED, never registered (no email, no
+//     enabled or mailbox-provisioned date), no IdentityProviderUserId, and
+//     the same DisplayName, FirstName and LastName. Residual risk: a user an
+//     administrator created by hand with exactly these values and never
+//     enabled is indistinguishable from idsync's and is adopted. Such a user
+//     is an empty, disabled shell with the person's own name, so adopting
+//     it loses nothing; a user that was ever enabled, carries another IdC
+//     id, or differs in any attribute is never adopted. A crash after the
+//     register of a person without an IdC user id therefore leaves an
+//     ENABLED user that rule 2 refuses: the failure is permanent with
+//     ErrUnmanaged and the user's id, for an operator to resolve.
+//
+// Any other holder of the name is a clash with an account idsync does not
+// manage: a permanent failure wrapping ErrUnmanaged that names the holder's
+// entity id (never its email address), with nothing changed. After an
+// adoption, attributes that differ from the plan are brought in line
+// (UpdateUser, setting the IdC user id when rule 2 adopted and the id is now
+// known) and the plan continues with register as usual.
+//
+// Errors are classified once, here: throttling, 5xx, timeouts, dropped
+// connections and anything unknown are domain.Retryable;
+// LimitExceededException (a quota, not a rate, although the SDK retries it
+// as a throttle), modelled client exceptions and other 4xx are
+// domain.Permanent. Error messages carry the operation and the service's
+// error code but not the service's message, which can echo email
+// addresses.
+package workmail

@@ -1,0 +1,296 @@
+package workmail
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
+	"github.com/aws/aws-sdk-go-v2/service/workmail/types"
+
+	"github.com/idsync/idsync/consumers"
+	"github.com/idsync/idsync/domain"
+)
+
+// run is one Apply: the ops' shared facts and the state reached so far.
+type run struct {
+	a      *Applier
+	person string
+	state  domain.TargetState
+	next   domain.TargetState
+	// disabled holds the users a disable op of this run deregistered, so
+	// that a dry run's delete (whose DescribeUser still sees the user
+	// ENABLED, the disable not having been sent) can proceed.
+	disabled map[string]bool
+}
+
+func (r *run) org() *string { return aws.String(r.a.cfg.OrganizationID) }
+
+// do runs one op and records the state it reaches.
+func (r *run) do(ctx context.Context, op domain.Op) (consumers.OpResult, error) {
+	if op.Kind == domain.OpCreate {
+		return r.create(ctx, op)
+	}
+	id := op.RemoteID
+	if id == "" && op.Kind == domain.OpRegister {
+		id = r.state.RemoteID
+	}
+	res := consumers.OpResult{RemoteID: id}
+	if id == "" {
+		return res, domain.Permanent(fmt.Errorf("%w: %s", ErrNoRemoteID, op.Kind))
+	}
+	var err error
+	switch op.Kind {
+	case domain.OpRegister, domain.OpEnable:
+		res.Reason, err = r.register(ctx, id, op.Email)
+		if err == nil {
+			r.state.Status, r.state.Email, r.state.DisabledAt = domain.RemoteEnabled, op.Email, time.Time{}
+		}
+	case domain.OpUpdateAttributes:
+		err = r.updateAttributes(ctx, id, op.DisplayName, op.FirstName, op.LastName, "")
+		if err == nil {
+			r.state.DisplayName, r.state.FirstName, r.state.LastName = op.DisplayName, op.FirstName, op.LastName
+		}
+	case domain.OpUpdateEmail:
+		res.Reason, err = r.updateEmail(ctx, id, op.Email)
+		if err == nil {
+			r.state.Email = op.Email
+		}
+	case domain.OpDisable:
+		res.Reason, err = r.disable(ctx, id)
+		if err == nil {
+			r.disabled[id] = true
+			r.state.Status = domain.RemoteDisabled
+			r.state.DisabledAt = r.next.DisabledAt
+			if r.state.DisabledAt.IsZero() {
+				r.state.DisabledAt = r.a.now().UTC()
+			}
+		}
+	case domain.OpDelete:
+		res.Reason, err = r.delete(ctx, id)
+		if err == nil {
+			r.state = domain.TargetState{Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteDeleted, Version: r.state.Version}
+		}
+	default:
+		err = domain.Permanent(fmt.Errorf("workmail: op %q is not a WorkMail op", op.Kind))
+	}
+	return res, err
+}
+
+// create creates the user, or adopts idsync's own after a crash.
+func (r *run) create(ctx context.Context, op domain.Op) (consumers.OpResult, error) {
+	var res consumers.OpResult
+	out, err := r.a.api.CreateUser(ctx, &sdk.CreateUserInput{
+		OrganizationId:         r.org(),
+		Name:                   aws.String(op.Name),
+		DisplayName:            aws.String(op.DisplayName),
+		FirstName:              optional(op.FirstName),
+		LastName:               optional(op.LastName),
+		IdentityProviderUserId: optional(op.IdentityProviderUserID),
+	})
+	if err == nil {
+		res.RemoteID = aws.ToString(out.UserId)
+		r.created(op, res.RemoteID, domain.RemoteDisabled, "")
+		return res, nil
+	}
+	if code := errorCode(err); code != codeNameAvailability && code != codeEmailInUse {
+		return res, classify("CreateUser", err)
+	}
+	u, how, err := r.findOwn(ctx, op)
+	if err != nil {
+		return res, err
+	}
+	res.RemoteID, res.Adopted = u.id, true
+	res.Reason = "adopted existing user " + u.id + " (" + how + ")"
+	r.a.log.InfoContext(ctx, "workmail user adopted", "person", r.person, "remoteId", u.id, "rule", how)
+	setIdP := ""
+	if u.idpUserID == "" && op.IdentityProviderUserID != "" {
+		setIdP = op.IdentityProviderUserID
+	}
+	if u.displayName != op.DisplayName || u.firstName != op.FirstName || u.lastName != op.LastName || setIdP != "" {
+		if err := r.updateAttributes(ctx, u.id, op.DisplayName, op.FirstName, op.LastName, setIdP); err != nil {
+			return res, err
+		}
+		res.Reason += "; attributes aligned"
+	}
+	status := domain.RemoteDisabled
+	if u.state == string(types.EntityStateEnabled) {
+		status = domain.RemoteEnabled
+	}
+	r.created(op, u.id, status, u.email)
+	return res, nil
+}
+
+// created records the state after a create or an adoption.
+func (r *run) created(op domain.Op, id string, status domain.RemoteStatus, email string) {
+	r.state = domain.TargetState{
+		Target: domain.TargetWorkMail, Managed: true, RemoteID: id, Status: status,
+		Name: op.Name, Email: email, DisplayName: op.DisplayName, FirstName: op.FirstName, LastName: op.LastName,
+		Version: r.state.Version,
+	}
+}
+
+// register enables user id with primary address email. A user already
+// registered with that address is done; one registered with another address
+// gets its primary address changed. An address held by another entity fails
+// permanently.
+func (r *run) register(ctx context.Context, id, email string) (string, error) {
+	_, err := r.a.api.RegisterToWorkMail(ctx, &sdk.RegisterToWorkMailInput{
+		OrganizationId: r.org(), EntityId: aws.String(id), Email: aws.String(email),
+	})
+	switch errorCode(err) {
+	case "":
+		return "", classify("RegisterToWorkMail", err)
+	case codeAlreadyRegistered:
+		u, derr := r.describe(ctx, id)
+		if derr != nil {
+			return "", derr
+		}
+		if strings.EqualFold(u.email, email) {
+			return "already registered with that address", nil
+		}
+		if _, uerr := r.updateEmail(ctx, id, email); uerr != nil {
+			return "", uerr
+		}
+		return "already registered; primary address changed", nil
+	case codeEmailInUse:
+		holder, herr := r.addressHolder(ctx, email, classify("RegisterToWorkMail", err))
+		if herr != nil {
+			return "", herr
+		}
+		if holder.id == id && holder.state == string(types.EntityStateEnabled) && strings.EqualFold(holder.email, email) {
+			return "already registered with that address", nil
+		}
+		if holder.id == id {
+			return "", classify("RegisterToWorkMail", err)
+		}
+		return "", domain.Permanent(fmt.Errorf("%w: the address is held by entity %s: %w", ErrAddressInUse, holder.id, classify("RegisterToWorkMail", err)))
+	default:
+		return "", classify("RegisterToWorkMail", err)
+	}
+}
+
+// updateEmail changes user id's primary address. An address user id
+// already has as its primary address is done; one held by another entity
+// fails permanently.
+func (r *run) updateEmail(ctx context.Context, id, email string) (string, error) {
+	_, err := r.a.api.UpdatePrimaryEmailAddress(ctx, &sdk.UpdatePrimaryEmailAddressInput{
+		OrganizationId: r.org(), EntityId: aws.String(id), Email: aws.String(email),
+	})
+	if errorCode(err) != codeEmailInUse {
+		return "", classify("UpdatePrimaryEmailAddress", err)
+	}
+	holder, herr := r.addressHolder(ctx, email, classify("UpdatePrimaryEmailAddress", err))
+	if herr != nil {
+		return "", herr
+	}
+	if holder.id == id && strings.EqualFold(holder.email, email) {
+		return "already the primary address", nil
+	}
+	if holder.id == id {
+		return "", classify("UpdatePrimaryEmailAddress", err)
+	}
+	return "", domain.Permanent(fmt.Errorf("%w: the address is held by entity %s: %w", ErrAddressInUse, holder.id, classify("UpdatePrimaryEmailAddress", err)))
+}
+
+// addressHolder finds the user holding email. When no user holds it (a
+// group or resource does), it fails permanently with ErrAddressInUse
+// wrapping cause.
+func (r *run) addressHolder(ctx context.Context, email string, cause error) (user, error) {
+	u, err := r.describe(ctx, email)
+	if errorCode(err) == codeEntityNotFound {
+		return user{}, domain.Permanent(fmt.Errorf("%w: the address is held by an entity that is not a user: %w", ErrAddressInUse, cause))
+	}
+	return u, err
+}
+
+// updateAttributes sets the user's names, and its IdC user id when idp is
+// not empty. Empty first and last names clear them.
+func (r *run) updateAttributes(ctx context.Context, id, display, first, last, idp string) error {
+	_, err := r.a.api.UpdateUser(ctx, &sdk.UpdateUserInput{
+		OrganizationId: r.org(), UserId: aws.String(id),
+		DisplayName: aws.String(display), FirstName: aws.String(first), LastName: aws.String(last),
+		IdentityProviderUserId: optional(idp),
+	})
+	return classify("UpdateUser", err)
+}
+
+// disable deregisters user id; a user already DISABLED is done.
+func (r *run) disable(ctx context.Context, id string) (string, error) {
+	_, err := r.a.api.DeregisterFromWorkMail(ctx, &sdk.DeregisterFromWorkMailInput{
+		OrganizationId: r.org(), EntityId: aws.String(id),
+	})
+	if errorCode(err) != codeEntityState {
+		return "", classify("DeregisterFromWorkMail", err)
+	}
+	u, derr := r.describe(ctx, id)
+	if derr != nil {
+		return "", derr
+	}
+	if u.state == string(types.EntityStateDisabled) {
+		return "already disabled", nil
+	}
+	return "", classify("DeregisterFromWorkMail", err)
+}
+
+// delete deletes user id after DescribeUser shows it DISABLED. An ENABLED
+// user is refused; a DELETED or unknown one is done.
+func (r *run) delete(ctx context.Context, id string) (string, error) {
+	u, err := r.describe(ctx, id)
+	switch {
+	case errorCode(err) == codeEntityNotFound:
+		return "already gone", nil
+	case err != nil:
+		return "", err
+	}
+	switch u.state {
+	case string(types.EntityStateDeleted):
+		return "already deleted", nil
+	case string(types.EntityStateDisabled):
+	case string(types.EntityStateEnabled):
+		if !(r.a.dryRun && r.disabled[id]) {
+			r.a.log.WarnContext(ctx, "workmail delete refused: user is enabled", "person", r.person, "remoteId", id)
+			return "", domain.Permanent(fmt.Errorf("%w: user %s", ErrEnabledUser, id))
+		}
+	default:
+		return "", domain.Permanent(fmt.Errorf("workmail user %s is in state %q; not deleting", id, u.state))
+	}
+	_, err = r.a.api.DeleteUser(ctx, &sdk.DeleteUserInput{OrganizationId: r.org(), UserId: aws.String(id)})
+	if errorCode(err) == codeEntityNotFound {
+		return "already gone", nil
+	}
+	return "", classify("DeleteUser", err)
+}
+
+// user is what the Applier needs of a DescribeUser answer.
+type user struct {
+	id, name, email, state           string
+	displayName, firstName, lastName string
+	idpUserID                        string
+	everEnabled                      bool
+}
+
+// describe calls DescribeUser with a user id, name or email address. The
+// error is classified; errorCode still sees the service's code.
+func (r *run) describe(ctx context.Context, ident string) (user, error) {
+	out, err := r.a.api.DescribeUser(ctx, &sdk.DescribeUserInput{OrganizationId: r.org(), UserId: aws.String(ident)})
+	if err != nil {
+		return user{}, classify("DescribeUser", err)
+	}
+	return user{
+		id: aws.ToString(out.UserId), name: aws.ToString(out.Name), email: aws.ToString(out.Email),
+		state:       string(out.State),
+		displayName: aws.ToString(out.DisplayName), firstName: aws.ToString(out.FirstName), lastName: aws.ToString(out.LastName),
+		idpUserID:   aws.ToString(out.IdentityProviderUserId),
+		everEnabled: out.EnabledDate != nil || out.MailboxProvisionedDate != nil,
+	}, nil
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
