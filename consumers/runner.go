@@ -1,0 +1,313 @@
+package consumers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/emf"
+	"github.com/idsync/idsync/store"
+)
+
+// Store is the part of store.Store the runner uses.
+type Store interface {
+	Fold(ctx context.Context, e domain.Event) (store.FoldResult, error)
+	Applied(ctx context.Context, personKey string, t domain.Target, eventID string) (bool, error)
+	Commit(ctx context.Context, c store.Commit) (domain.TargetState, []domain.LedgerEntry, error)
+	PutTarget(ctx context.Context, key string, next domain.TargetState, expected int64) (domain.TargetState, error)
+	Append(ctx context.Context, entries ...domain.LedgerEntry) ([]domain.LedgerEntry, error)
+}
+
+// DLQ is the part of the SQS client the runner uses to dead-letter poison
+// messages with their reason.
+type DLQ interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// Message attributes set on a dead-lettered message.
+const (
+	AttrReason    = "idsync.reason"
+	AttrErrorKind = "idsync.error-kind"
+	AttrTarget    = "idsync.target"
+)
+
+// Outcomes logged per record besides domain outcomes.
+const (
+	reasonDuplicate = "duplicate: already applied"
+	reasonNoTime    = "not started: the invocation is running out of time"
+	reasonGroupHeld = "not started: an earlier message of this person failed"
+)
+
+// Config is the runner's behaviour.
+type Config struct {
+	// DLQURL is the target queue's dead-letter queue, where permanent
+	// failures are sent with their reason.
+	DLQURL string
+	// TimeReserve is how much of the invocation's remaining time is kept
+	// back: a record is started only with more than this left (default 10 s).
+	TimeReserve time.Duration
+	// DryRun records what would be done without committing target state;
+	// the Target must be built in dry-run mode too.
+	DryRun bool
+}
+
+// Runner drives one Target from SQS batches. Build it with NewRunner.
+type Runner struct {
+	cfg     Config
+	target  Target
+	store   Store
+	dlq     DLQ
+	log     *slog.Logger
+	metrics *emf.Metrics
+	now     func() time.Time
+	newID   func() string
+}
+
+// NewRunner returns a Runner. metrics may be nil; newID must return ULIDs.
+func NewRunner(cfg Config, target Target, st Store, dlq DLQ, log *slog.Logger, metrics *emf.Metrics, now func() time.Time, newID func() string) *Runner {
+	if cfg.TimeReserve == 0 {
+		cfg.TimeReserve = 10 * time.Second
+	}
+	return &Runner{cfg: cfg, target: target, store: st, dlq: dlq, log: log, metrics: metrics, now: now, newID: newID}
+}
+
+// Handle processes one SQS batch as Lambda's event source mapping delivers
+// it, with ReportBatchItemFailures: it returns the ids of the records to be
+// delivered again. A retryable failure holds back the rest of that record's
+// message group (FIFO order) while other groups go on; a permanent failure
+// is recorded, dead-lettered with its reason and acknowledged, so the
+// person's later events are not blocked; duplicates and no-ops are
+// acknowledged with a ledger row. Records not started before the
+// invocation's deadline (minus Config.TimeReserve) are reported, never
+// dropped.
+//
+// Errors: none of its own; every record's fate is in the response.
+// Idempotent: a redelivered record whose commit exists is a duplicate.
+func (r *Runner) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	defer func() { _ = r.metrics.Flush() }()
+	var resp events.SQSEventResponse
+	held := map[string]bool{} // message groups with a retryable failure in this batch
+	for _, msg := range batch.Records {
+		group := msg.Attributes["MessageGroupId"]
+		report := func(reason string) {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: msg.MessageId})
+			r.log.InfoContext(ctx, "event deferred", "messageId", msg.MessageId, "target", string(r.target.Name()), "reason", reason)
+		}
+		if held[group] {
+			report(reasonGroupHeld)
+			continue
+		}
+		if deadline, ok := ctx.Deadline(); ok && deadline.Sub(r.now()) <= r.cfg.TimeReserve {
+			r.metrics.Add("Deferred", 1)
+			report(reasonNoTime)
+			continue
+		}
+		if err := r.handle(ctx, msg); err != nil {
+			held[group] = true
+			r.metrics.Add("Retried", 1)
+			report(err.Error())
+		}
+	}
+	return resp, nil
+}
+
+// handle processes one record. It returns an error only when the record
+// must be delivered again (a retryable failure); every other outcome is
+// recorded and acknowledged.
+func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
+	t := r.target.Name()
+	e, err := domain.DecodeEvent([]byte(msg.Body))
+	if err != nil {
+		return r.poison(ctx, msg, domain.Event{}, "", fmt.Errorf("decode message %s: %w", msg.MessageId, err))
+	}
+	folded, err := r.store.Fold(ctx, e)
+	if err != nil {
+		return r.failed(ctx, msg, e, "", fmt.Errorf("fold: %w", err))
+	}
+	key := folded.Key
+	done, err := r.store.Applied(ctx, key, t, e.ID)
+	if err != nil {
+		return r.failed(ctx, msg, e, key, fmt.Errorf("idempotency check: %w", err))
+	}
+	if done {
+		return r.skip(ctx, e, key, reasonDuplicate)
+	}
+	last := folded.Target(t)
+	plan, err := r.target.Plan(ctx, folded.Person, last, r.now())
+	if err != nil {
+		return r.failed(ctx, msg, e, key, fmt.Errorf("plan: %w", err))
+	}
+	if len(plan.Ops) == 0 {
+		if !r.cfg.DryRun && !sameState(plan.Next, last) {
+			if _, err := r.store.PutTarget(ctx, key, plan.Next, last.Version); err != nil {
+				return r.failed(ctx, msg, e, key, fmt.Errorf("store target state: %w", err))
+			}
+		}
+		return r.skip(ctx, e, key, "no change: "+plan.Reason)
+	}
+	reached, results, applyErr := r.target.Apply(ctx, folded.Person, last, plan)
+	rows := r.opRows(e, key, results)
+	r.observe(results)
+	if r.cfg.DryRun {
+		if _, err := r.store.Append(ctx, rows...); err != nil {
+			return r.failed(ctx, msg, e, key, fmt.Errorf("record dry run: %w", err))
+		}
+		r.logOutcome(ctx, e, key, domain.OutcomeWould, len(results), "")
+		return nil
+	}
+	if applyErr != nil {
+		// Keep what was reached (e.g. a created account) without marking the
+		// event applied, so the retry continues from there.
+		if len(results) > 0 && !sameState(reached, last) {
+			if _, err := r.store.PutTarget(ctx, key, reached, last.Version); err != nil {
+				r.log.ErrorContext(ctx, "partial progress not stored", "eventId", e.ID, "person", key, "target", string(t), "err", err.Error())
+			}
+		}
+		if _, err := r.store.Append(ctx, rows...); err != nil {
+			r.log.ErrorContext(ctx, "op rows not recorded", "eventId", e.ID, "person", key, "err", err.Error())
+		}
+		return r.failed(ctx, msg, e, key, fmt.Errorf("apply: %w", applyErr))
+	}
+	_, _, err = r.store.Commit(ctx, store.Commit{PersonKey: key, EventID: e.ID, Target: t, Expected: last.Version, Next: reached, Entries: rows})
+	if err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return r.skip(ctx, e, key, reasonDuplicate)
+		}
+		return r.failed(ctx, msg, e, key, fmt.Errorf("commit: %w", err))
+	}
+	r.metrics.Add("Applied", 1)
+	r.logOutcome(ctx, e, key, domain.OutcomeApplied, len(results), "")
+	return nil
+}
+
+// failed sorts a failure by kind: stale → acknowledged with a skip row;
+// permanent → poison; retryable → returned for redelivery, with a row.
+func (r *Runner) failed(ctx context.Context, msg events.SQSMessage, e domain.Event, key string, err error) error {
+	switch domain.KindOf(err) {
+	case domain.ErrorStale:
+		return r.skip(ctx, e, key, err.Error())
+	case domain.ErrorPermanent:
+		return r.poison(ctx, msg, e, key, err)
+	}
+	r.metrics.Add("FailedRetryable", 1)
+	r.appendRow(ctx, r.row(e, key, domain.OutcomeFailed, "retryable: "+err.Error()))
+	r.logOutcome(ctx, e, key, domain.OutcomeFailed, 0, "retryable: "+err.Error())
+	return err
+}
+
+// poison records a permanent failure and dead-letters the message with its
+// reason. If the DLQ send fails, the message is returned for redelivery so
+// that nothing is lost (SQS's own redrive policy is the backstop).
+func (r *Runner) poison(ctx context.Context, msg events.SQSMessage, e domain.Event, key string, cause error) error {
+	reason := cause.Error()
+	r.metrics.Add("FailedPermanent", 1)
+	r.appendRow(ctx, r.row(e, key, domain.OutcomeFailed, "permanent: "+reason))
+	group := msg.Attributes["MessageGroupId"]
+	if group == "" {
+		group = "poison"
+	}
+	dedup := msg.Attributes["MessageDeduplicationId"]
+	if dedup == "" {
+		dedup = msg.MessageId
+	}
+	_, err := r.dlq.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl:               aws.String(r.cfg.DLQURL),
+		MessageBody:            aws.String(msg.Body),
+		MessageGroupId:         aws.String(group),
+		MessageDeduplicationId: aws.String(dedup),
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+			AttrReason:    {DataType: aws.String("String"), StringValue: aws.String(truncate(reason, 1024))},
+			AttrErrorKind: {DataType: aws.String("String"), StringValue: aws.String(domain.ErrorPermanent.String())},
+			AttrTarget:    {DataType: aws.String("String"), StringValue: aws.String(string(r.target.Name()))},
+		},
+	})
+	if err != nil {
+		r.log.ErrorContext(ctx, "dead-letter failed; message kept", "messageId", msg.MessageId, "err", err.Error())
+		return fmt.Errorf("dead-letter %s: %w", msg.MessageId, err)
+	}
+	r.logOutcome(ctx, e, key, domain.OutcomeFailed, 0, "permanent, dead-lettered: "+reason)
+	return nil
+}
+
+func (r *Runner) skip(ctx context.Context, e domain.Event, key, reason string) error {
+	r.metrics.Add("Skipped", 1)
+	r.appendRow(ctx, r.row(e, key, domain.OutcomeSkipped, reason))
+	r.logOutcome(ctx, e, key, domain.OutcomeSkipped, 0, reason)
+	return nil
+}
+
+// appendRow writes one ledger row; a failure to write an audit row for an
+// outcome that is otherwise settled is logged, not retried.
+func (r *Runner) appendRow(ctx context.Context, row domain.LedgerEntry) {
+	if _, err := r.store.Append(ctx, row); err != nil {
+		r.log.ErrorContext(ctx, "ledger row not written", "eventId", row.EventID, "person", row.PersonKey, "outcome", string(row.Outcome), "err", err.Error())
+	}
+}
+
+func (r *Runner) row(e domain.Event, key string, outcome domain.Outcome, reason string) domain.LedgerEntry {
+	return domain.LedgerEntry{
+		ID: r.newID(), At: r.now().UTC(), PersonKey: key, EventID: e.ID, Source: e.Source, Kind: e.Kind,
+		Target: r.target.Name(), Outcome: outcome, Reason: truncate(reason, 2048),
+	}
+}
+
+func (r *Runner) opRows(e domain.Event, key string, results []OpResult) []domain.LedgerEntry {
+	rows := make([]domain.LedgerEntry, 0, len(results))
+	for _, res := range results {
+		row := r.row(e, key, res.Outcome, res.Reason)
+		row.Op, row.RemoteID = res.Op.Kind, res.RemoteID
+		if res.Adopted {
+			row.Detail = map[string]string{"adopted": "true"}
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func (r *Runner) observe(results []OpResult) {
+	for _, res := range results {
+		r.metrics.Set("ApiLatencyMs", "Milliseconds", float64(res.Latency.Milliseconds()))
+		if res.Outcome == domain.OutcomeApplied {
+			r.metrics.Add("OpsApplied", 1)
+		}
+	}
+}
+
+func (r *Runner) logOutcome(ctx context.Context, e domain.Event, key string, outcome domain.Outcome, ops int, reason string) {
+	attrs := []any{"eventId", e.ID, "person", key, "target", string(r.target.Name()), "kind", string(e.Kind),
+		"source", string(e.Source), "outcome", string(outcome), "ops", ops}
+	if reason != "" {
+		attrs = append(attrs, "reason", reason)
+	}
+	level := slog.LevelInfo
+	if outcome == domain.OutcomeFailed {
+		level = slog.LevelWarn
+	}
+	r.log.Log(ctx, level, "event "+string(outcome), attrs...)
+}
+
+// sameState reports whether two target states hold the same facts (the
+// version aside).
+func sameState(a, b domain.TargetState) bool {
+	return a.Target == b.Target && a.Managed == b.Managed && a.RemoteID == b.RemoteID && a.Status == b.Status &&
+		a.Name == b.Name && a.Email == b.Email && a.DisplayName == b.DisplayName &&
+		a.FirstName == b.FirstName && a.LastName == b.LastName &&
+		slices.Equal(a.SecurityProfileIDs, b.SecurityProfileIDs) && a.RoutingProfileID == b.RoutingProfileID &&
+		a.HierarchyGroupID == b.HierarchyGroupID && a.DisabledAt.Equal(b.DisabledAt)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

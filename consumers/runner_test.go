@@ -1,0 +1,346 @@
+package consumers_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/idsync/idsync/consumers"
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/testenv"
+	"github.com/idsync/idsync/store"
+)
+
+const group = "00gmailbox"
+
+// fakeTarget is an in-memory target above the Target interface: a person in
+// the mapped group gets an account; anyone else loses it. failNext makes
+// the next Apply for a person fail with the given error.
+type fakeTarget struct {
+	mu       sync.Mutex
+	accounts map[string]string // person key -> remote id
+	applies  int
+	failNext map[string]error
+}
+
+func (f *fakeTarget) Name() domain.Target { return domain.TargetWorkMail }
+
+func (f *fakeTarget) Plan(_ context.Context, p domain.Person, last domain.TargetState, _ time.Time) (domain.Plan, error) {
+	want := p.MemberOf(domain.GroupRef{OktaID: group}) && p.Active()
+	next := last
+	switch {
+	case want && last.Status != domain.RemoteEnabled:
+		next.Managed, next.Status = true, domain.RemoteEnabled
+		return domain.Plan{Ops: []domain.Op{{Target: f.Name(), Kind: domain.OpCreate, Name: p.Login.Value}}, Next: next}, nil
+	case !want && last.Status == domain.RemoteEnabled:
+		next.Status = domain.RemoteDisabled
+		return domain.Plan{Ops: []domain.Op{{Target: f.Name(), Kind: domain.OpDisable, RemoteID: last.RemoteID}}, Next: next}, nil
+	}
+	return domain.Plan{Next: last, Reason: domain.ReasonUpToDate}, nil
+}
+
+func (f *fakeTarget) Apply(_ context.Context, p domain.Person, last domain.TargetState, plan domain.Plan) (domain.TargetState, []consumers.OpResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.applies++
+	if err := f.failNext[p.Key]; err != nil {
+		delete(f.failNext, p.Key)
+		return last, []consumers.OpResult{{Op: plan.Ops[0], Outcome: domain.OutcomeFailed, Reason: err.Error()}}, err
+	}
+	next := plan.Next
+	id := f.accounts[p.Key]
+	if id == "" {
+		id = "remote-" + p.Key
+		f.accounts[p.Key] = id
+	}
+	next.RemoteID = id
+	var res []consumers.OpResult
+	for _, op := range plan.Ops {
+		res = append(res, consumers.OpResult{Op: op, Outcome: domain.OutcomeApplied, RemoteID: id})
+	}
+	return next, res, nil
+}
+
+type fixture struct {
+	runner *consumers.Runner
+	target *fakeTarget
+	st     *store.Store
+	sqs    *sqs.Client
+	dlq    testenv.Queue
+	logs   *bytes.Buffer
+}
+
+func newFixture(t *testing.T, cfg consumers.Config) *fixture {
+	t.Helper()
+	env := testenv.Get(t)
+	db := env.DynamoDB(t)
+	state := env.CreateTable(t, db, store.StateTableSpec().CreateTableInput("state"))
+	ledger := env.CreateTable(t, db, store.LedgerTableSpec().CreateTableInput("ledger"))
+	entropy := ulid.Monotonic(rand.Reader, 0)
+	var mu sync.Mutex
+	newID := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return ulid.MustNew(ulid.Now(), entropy).String()
+	}
+	st, err := store.New(db, store.Options{StateTable: state, LedgerTable: ledger, NewID: newID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := env.SQS(t)
+	q := env.CreateFIFOQueue(t, client, "wm", 5, 30*time.Second)
+	cfg.DLQURL = q.DLQURL
+	target := &fakeTarget{accounts: map[string]string{}, failNext: map[string]error{}}
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	r := consumers.NewRunner(cfg, target, st, client, log, nil, time.Now, newID)
+	return &fixture{runner: r, target: target, st: st, sqs: client, dlq: q, logs: logs}
+}
+
+var base = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+
+func event(person string, kind domain.Kind, n int) domain.Event {
+	at := base.Add(time.Duration(n) * time.Minute)
+	uuid := fmt.Sprintf("uuid-%s-%d", person, n)
+	e := domain.Event{
+		Source: domain.SourceOktaHook, SourceEventID: uuid, Kind: kind,
+		Subject:    domain.Subject{OktaID: person, Login: person + "@example.com"},
+		OccurredAt: at, ReceivedAt: at,
+	}
+	if kind == domain.KindMemberAdded || kind == domain.KindMemberRemoved {
+		e.Group = &domain.GroupRef{OktaID: group}
+	}
+	e.ID = domain.NewEventID(e.Source, uuid, person, at)
+	return e
+}
+
+func record(t *testing.T, id string, e domain.Event) events.SQSMessage {
+	t.Helper()
+	body, err := domain.EncodeEvent(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.SQSMessage{MessageId: id, Body: string(body), Attributes: map[string]string{
+		"MessageGroupId": e.Subject.Key(), "MessageDeduplicationId": e.ID,
+	}}
+}
+
+func failures(resp events.SQSEventResponse) []string {
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+func ledgerRows(t *testing.T, st *store.Store, key string) []domain.LedgerEntry {
+	t.Helper()
+	page, err := st.Audit(testenv.Context(t), store.AuditQuery{PersonKey: key, PageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Entries
+}
+
+func outcomes(rows []domain.LedgerEntry) string {
+	var out []string
+	for _, r := range rows {
+		if r.Outcome == domain.OutcomeReceived {
+			continue
+		}
+		s := string(r.Outcome)
+		if r.Op != "" {
+			s += ":" + string(r.Op)
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
+func TestAppliesAndCommitsThenSkipsDuplicate(t *testing.T) {
+	f := newFixture(t, consumers.Config{})
+	ctx := testenv.Context(t)
+	join := event("00uada", domain.KindMemberAdded, 1)
+	resp, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", join)}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("first delivery: %v %v", err, failures(resp))
+	}
+	// The same event redelivered (new MessageId, as after a redrive).
+	resp, err = f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "m1-again", join)}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("redelivery: %v %v", err, failures(resp))
+	}
+	if f.target.applies != 1 {
+		t.Fatalf("target applied %d times, want 1", f.target.applies)
+	}
+	rec, err := f.st.Person(ctx, "00uada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Target(domain.TargetWorkMail); got.RemoteID != "remote-00uada" || got.Status != domain.RemoteEnabled || got.Version != 1 {
+		t.Fatalf("target state = %+v", got)
+	}
+	if got := outcomes(ledgerRows(t, f.st, "00uada")); got != "applied:create skipped" {
+		t.Fatalf("ledger outcomes = %q, want %q", got, "applied:create skipped")
+	}
+}
+
+func TestRetryableFailureHoldsOnlyItsGroup(t *testing.T) {
+	f := newFixture(t, consumers.Config{})
+	ctx := testenv.Context(t)
+	f.target.failNext["00ubob"] = domain.Retryable(errors.New("ThrottlingException: slow down"))
+	batch := events.SQSEvent{Records: []events.SQSMessage{
+		record(t, "b1", event("00ubob", domain.KindMemberAdded, 1)),
+		record(t, "a1", event("00uada", domain.KindMemberAdded, 1)),
+		record(t, "b2", event("00ubob", domain.KindMemberRemoved, 2)),
+		record(t, "a2", event("00uada", domain.KindMemberRemoved, 2)),
+	}}
+	resp, err := f.runner.Handle(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(failures(resp)); got != "[b1 b2]" {
+		t.Fatalf("batch item failures = %s, want [b1 b2]", got)
+	}
+	if got := outcomes(ledgerRows(t, f.st, "00uada")); got != "applied:create applied:disable" {
+		t.Fatalf("ada's ledger = %q", got)
+	}
+	// Redelivery of bob's records converges.
+	resp, err = f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{batch.Records[0], batch.Records[2]}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("redelivery: %v %v", err, failures(resp))
+	}
+	rec, err := f.st.Person(ctx, "00ubob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Target(domain.TargetWorkMail).Status; got != domain.RemoteDisabled {
+		t.Fatalf("bob's account = %q, want disabled", got)
+	}
+}
+
+func TestPoisonMessageIsDeadLetteredWithReasonAndPersonGoesOn(t *testing.T) {
+	f := newFixture(t, consumers.Config{})
+	ctx := testenv.Context(t)
+	poison := events.SQSMessage{MessageId: "p1", Body: `{"v":99,"id":"x"}`, Attributes: map[string]string{
+		"MessageGroupId": "00ucat", "MessageDeduplicationId": "poison-1",
+	}}
+	permanent := event("00udan", domain.KindMemberAdded, 1)
+	f.target.failNext["00udan"] = domain.Permanent(errors.New("InvalidParameterException: bad name"))
+	batch := events.SQSEvent{Records: []events.SQSMessage{
+		poison,
+		record(t, "c1", event("00ucat", domain.KindMemberAdded, 1)),
+		record(t, "d1", permanent),
+	}}
+	resp, err := f.runner.Handle(ctx, batch)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("poison must be acknowledged: %v %v", err, failures(resp))
+	}
+	if got := outcomes(ledgerRows(t, f.st, "00ucat")); got != "applied:create" {
+		t.Fatalf("cat's next event: ledger %q, want applied:create", got)
+	}
+	page, err := f.st.Audit(ctx, store.AuditQuery{System: true, PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Entries) != 1 || page.Entries[0].Outcome != domain.OutcomeFailed || !strings.Contains(page.Entries[0].Reason, "version") {
+		t.Fatalf("poison ledger rows = %+v", page.Entries)
+	}
+	dan := ledgerRows(t, f.st, "00udan")
+	if got := outcomes(dan); got != "failed:create failed" || !strings.Contains(dan[len(dan)-1].Reason, "bad name") {
+		t.Fatalf("dan's ledger = %q %+v", got, dan)
+	}
+	out, err := f.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(f.dlq.DLQURL), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, m := range out.Messages {
+		reasons[aws.ToString(m.Body)] = aws.ToString(m.MessageAttributes[consumers.AttrReason].StringValue)
+	}
+	if r := reasons[poison.Body]; !strings.Contains(r, "version") {
+		t.Errorf("poison DLQ reason = %q", r)
+	}
+	if r := reasons[batch.Records[2].Body]; !strings.Contains(r, "bad name") {
+		t.Errorf("permanent failure DLQ reason = %q", r)
+	}
+}
+
+func TestUnstartedRecordsAreReportedNearTheDeadline(t *testing.T) {
+	f := newFixture(t, consumers.Config{TimeReserve: time.Hour})
+	ctx, cancel := context.WithTimeout(testenv.Context(t), time.Minute)
+	defer cancel()
+	resp, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
+		record(t, "a1", event("00uada", domain.KindMemberAdded, 1)),
+		record(t, "b1", event("00ubob", domain.KindMemberAdded, 1)),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(failures(resp)); got != "[a1 b1]" || f.target.applies != 0 {
+		t.Fatalf("failures = %s, applies = %d; want both reported and nothing applied", got, f.target.applies)
+	}
+}
+
+func TestDryRunRecordsWouldRowsAndCommitsNothing(t *testing.T) {
+	f := newFixture(t, consumers.Config{DryRun: true})
+	ctx := testenv.Context(t)
+	f.target.failNext = map[string]error{}
+	// A dry-run target reports OutcomeWould; emulate it by rewriting results.
+	dry := &dryTarget{fakeTarget: f.target}
+	r := consumers.NewRunner(consumers.Config{DryRun: true, DLQURL: f.dlq.DLQURL}, dry, f.st, f.sqs, slog.New(slog.NewJSONHandler(f.logs, nil)), nil, time.Now, func() string { return ulid.Make().String() })
+	resp, err := r.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "a1", event("00uada", domain.KindMemberAdded, 1))}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatal(err, failures(resp))
+	}
+	rec, err := f.st.Person(ctx, "00uada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Target(domain.TargetWorkMail); got.Version != 0 || got.Managed {
+		t.Fatalf("dry run committed target state %+v", got)
+	}
+	if got := outcomes(ledgerRows(t, f.st, "00uada")); got != "would:create" {
+		t.Fatalf("ledger = %q, want would:create", got)
+	}
+}
+
+type dryTarget struct{ *fakeTarget }
+
+func (d *dryTarget) Apply(_ context.Context, _ domain.Person, last domain.TargetState, plan domain.Plan) (domain.TargetState, []consumers.OpResult, error) {
+	var res []consumers.OpResult
+	for _, op := range plan.Ops {
+		res = append(res, consumers.OpResult{Op: op, Outcome: domain.OutcomeWould})
+	}
+	return last, res, nil
+}
+
+func TestOneLogLinePerEventOutcome(t *testing.T) {
+	f := newFixture(t, consumers.Config{})
+	ctx := testenv.Context(t)
+	e := event("00uada", domain.KindMemberAdded, 1)
+	if _, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", e)}}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(f.logs.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"eventId":"`+e.ID+`"`) || !strings.Contains(lines[0], `"outcome":"applied"`) {
+		t.Fatalf("log lines = %q", lines)
+	}
+	if strings.Contains(f.logs.String(), "@example.com") {
+		t.Fatal("log carries a login (PII beyond ids)")
+	}
+}
