@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/idsync/idsync/internal/sim/simkit"
@@ -17,13 +18,42 @@ var (
 	reIdentityStoreID = regexp.MustCompile(`^d-[0-9a-f]{10}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	reIdentityStoreAR = regexp.MustCompile(`^arn:aws[a-z-]*:identitystore::\d{12}:identitystore/(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
 	reResourceID      = regexp.MustCompile(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
-	reUserName        = regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$`)
-	reSensitive       = regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r \x{00A0}\x{3000}]+$`)
-	reGroupName       = regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r \x{00A0}]+$`)
-	reExternal        = regexp.MustCompile(`^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$`)
 	reAttributePath   = regexp.MustCompile(`^(?:\p{L}+:\p{L}+:\p{L}+(?:\.\p{L}+){0,3}|\p{L}+(?:\.\p{L}+){0,2})$`)
 	reNextToken       = regexp.MustCompile(`^[-a-zA-Z0-9+=/:_]*$`)
 )
+
+// Character classes of the model's string patterns, checked rune by rune
+// (several times faster than the equivalent regular expressions, which
+// matters when seeding 100,000 users).
+var printable = []*unicode.RangeTable{unicode.L, unicode.M, unicode.S, unicode.N, unicode.P}
+
+type charClass struct {
+	pattern string // as the model writes it, for messages
+	extra   string // allowed whitespace besides the printable classes
+}
+
+var (
+	classUserName  = charClass{`^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$`, ""}
+	classSensitive = charClass{`^[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r  　]+$`, "\t\n\r \u00a0\u3000"}
+	classGroupName = charClass{`^[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r  ]+$`, "\t\n\r \u00a0"}
+	classExternal  = charClass{`^[\p{L}\p{M}\p{S}\p{N}\p{P}]+$`, ""}
+)
+
+func (cc charClass) ok(s string) bool {
+	for _, r := range s {
+		if !unicode.IsOneOf(printable, r) && !strings.ContainsRune(cc.extra, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// chars records a problem when a set member has a character outside cc.
+func (c *checker) chars(name, v string, cc charClass) {
+	if v != "" && !cc.ok(v) {
+		c.Addf("Value at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", name, cc.pattern)
+	}
+}
 
 // enterpriseExtension is the only extension the service supports.
 const enterpriseExtension = "aws:identitystore:enterprise"
@@ -61,7 +91,7 @@ func (c *checker) resourceID(name, v string, required bool) {
 
 func (c *checker) sensitive(name, v string) {
 	c.Length(name, v, 1, 1024)
-	c.Match(name, v, reSensitive)
+	c.chars(name, v, classSensitive)
 }
 
 func (c *checker) page(max *int, token string) {
@@ -81,13 +111,13 @@ func (c *checker) externalIDs(name string, xs []wireExternalID) {
 	for _, x := range xs {
 		c.Required(name+".member.issuer", x.Issuer)
 		c.Length(name+".member.issuer", x.Issuer, 1, 100)
-		c.Match(name+".member.issuer", x.Issuer, reExternal)
+		c.chars(name+".member.issuer", x.Issuer, classExternal)
 		if l := strings.ToLower(x.Issuer); strings.HasPrefix(l, "arn:") || strings.HasPrefix(l, "aws:") {
 			c.Addf("Value at '%s.member.issuer' failed to satisfy constraint: Member must not start with arn: or aws:", name)
 		}
 		c.Required(name+".member.id", x.Id)
 		c.Length(name+".member.id", x.Id, 1, 256)
-		c.Match(name+".member.id", x.Id, reExternal)
+		c.chars(name+".member.id", x.Id, classExternal)
 	}
 }
 
@@ -102,7 +132,7 @@ func (c *checker) attributePath(name, v string) {
 func (c *checker) user(u *wireUser) {
 	c.Required("userName", u.UserName)
 	c.Length("userName", u.UserName, 1, 128)
-	c.Match("userName", u.UserName, reUserName)
+	c.chars("userName", u.UserName, classUserName)
 	if reserved(u.UserName) {
 		c.Addf("Value at 'userName' failed to satisfy constraint: %s is a reserved name", u.UserName)
 	}
@@ -113,15 +143,15 @@ func (c *checker) user(u *wireUser) {
 	} else {
 		c.Required("name.givenName", u.Name.GivenName)
 		c.Required("name.familyName", u.Name.FamilyName)
-		for k, v := range map[string]string{"name.givenName": u.Name.GivenName, "name.familyName": u.Name.FamilyName,
-			"name.formatted": u.Name.Formatted, "name.middleName": u.Name.MiddleName,
-			"name.honorificPrefix": u.Name.HonorificPrefix, "name.honorificSuffix": u.Name.HonorificSuffix} {
-			c.sensitive(k, v)
+		for _, kv := range [...][2]string{{"name.givenName", u.Name.GivenName}, {"name.familyName", u.Name.FamilyName},
+			{"name.formatted", u.Name.Formatted}, {"name.middleName", u.Name.MiddleName},
+			{"name.honorificPrefix", u.Name.HonorificPrefix}, {"name.honorificSuffix", u.Name.HonorificSuffix}} {
+			c.sensitive(kv[0], kv[1])
 		}
 	}
-	for k, v := range map[string]string{"nickName": u.NickName, "profileUrl": u.ProfileUrl, "userType": u.UserType,
-		"title": u.Title, "preferredLanguage": u.PreferredLanguage, "locale": u.Locale, "timezone": u.Timezone} {
-		c.sensitive(k, v)
+	for _, kv := range [...][2]string{{"nickName", u.NickName}, {"profileUrl", u.ProfileUrl}, {"userType", u.UserType},
+		{"title", u.Title}, {"preferredLanguage", u.PreferredLanguage}, {"locale", u.Locale}, {"timezone", u.Timezone}} {
+		c.sensitive(kv[0], kv[1])
 	}
 	c.one("emails", len(u.Emails), u.Emails != nil)
 	for _, e := range u.Emails {
@@ -130,9 +160,9 @@ func (c *checker) user(u *wireUser) {
 	}
 	c.one("addresses", len(u.Addresses), u.Addresses != nil)
 	for _, a := range u.Addresses {
-		for k, v := range map[string]string{"streetAddress": a.StreetAddress, "locality": a.Locality, "region": a.Region,
-			"postalCode": a.PostalCode, "country": a.Country, "formatted": a.Formatted, "type": a.Type} {
-			c.sensitive("addresses.member."+k, v)
+		for _, kv := range [...][2]string{{"streetAddress", a.StreetAddress}, {"locality", a.Locality}, {"region", a.Region},
+			{"postalCode", a.PostalCode}, {"country", a.Country}, {"formatted", a.Formatted}, {"type", a.Type}} {
+			c.sensitive("addresses.member."+kv[0], kv[1])
 		}
 	}
 	c.one("phoneNumbers", len(u.PhoneNumbers), u.PhoneNumbers != nil)
@@ -163,7 +193,7 @@ func (c *checker) one(name string, n int, set bool) {
 func (c *checker) group(g *wireGroup) {
 	c.Required("displayName", g.DisplayName)
 	c.Length("displayName", g.DisplayName, 1, 1024)
-	c.Match("displayName", g.DisplayName, reGroupName)
+	c.chars("displayName", g.DisplayName, classGroupName)
 	if reserved(g.DisplayName) {
 		c.Addf("Value at 'displayName' failed to satisfy constraint: %s is a reserved name", g.DisplayName)
 	}
