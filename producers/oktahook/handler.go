@@ -1,0 +1,208 @@
+// Package oktahook is idsync's Okta event-hook endpoint: an http.Handler
+// that answers Okta's one-time verification, authenticates every request by
+// its auth header (current or previous secret, compared in constant time),
+// normalises each delivery into identity events, records each as received
+// in the ledger and queues it for every target, answering 200 only when all
+// of it is durably queued.
+//
+// Answers: 200 verification JSON or delivery accepted; 204 for an empty
+// delivery; 401 wrong or missing secret (nothing recorded, nothing queued);
+// 405 other methods; 413 body over the limit; 400 malformed delivery (Okta
+// does not retry 4xx); 503 when recording or queueing failed (Okta retries
+// once, and the retry is deduplicated).
+package oktahook
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/emf"
+)
+
+// VerificationHeader is the header of Okta's one-time verification request.
+const VerificationHeader = "X-Okta-Verification-Challenge"
+
+// Defaults.
+const (
+	DefaultAuthHeader = "Authorization"
+	DefaultMaxBody    = 1 << 20
+	DefaultDeadline   = 2500 * time.Millisecond // well inside Okta's 3 s
+)
+
+// Ledger records facts as received (store.Store satisfies it). It must be
+// idempotent by event id: recording a fact again returns an error that
+// domain.KindOf classifies as stale (a duplicate), which the hook accepts.
+type Ledger interface {
+	RecordReceived(ctx context.Context, e domain.Event) (domain.LedgerEntry, error)
+}
+
+// Publisher queues events for every target; nil error means durably queued.
+type Publisher interface {
+	Publish(ctx context.Context, events []domain.Event) error
+}
+
+// SecretSource gives the accepted auth-header values.
+type SecretSource interface {
+	Secrets(ctx context.Context) (Secrets, error)
+}
+
+// Config is the hook's behaviour.
+type Config struct {
+	AuthHeader  string                     // header carrying the secret; default Authorization
+	MaxBody     int64                      // default 1 MiB
+	Deadline    time.Duration              // work budget per request; default 2.5 s
+	GroupMapped func(domain.GroupRef) bool // which Okta groups idsync maps (domain.Config.GroupMapped)
+}
+
+// Handler serves the hook. Build it with New.
+type Handler struct {
+	cfg     Config
+	secrets SecretSource
+	ledger  Ledger
+	pub     Publisher
+	log     *slog.Logger
+	metrics *emf.Metrics
+	now     func() time.Time
+}
+
+// New returns a Handler. metrics may be nil.
+func New(cfg Config, secrets SecretSource, ledger Ledger, pub Publisher, log *slog.Logger, metrics *emf.Metrics, now func() time.Time) *Handler {
+	if cfg.AuthHeader == "" {
+		cfg.AuthHeader = DefaultAuthHeader
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Deadline == 0 {
+		cfg.Deadline = DefaultDeadline
+	}
+	if cfg.GroupMapped == nil {
+		cfg.GroupMapped = func(domain.GroupRef) bool { return false }
+	}
+	return &Handler{cfg: cfg, secrets: secrets, ledger: ledger, pub: pub, log: log, metrics: metrics, now: now}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Deadline)
+	defer cancel()
+	defer func() { _ = h.metrics.Flush() }()
+
+	ok, err := h.authorised(ctx, r)
+	if err != nil {
+		h.log.ErrorContext(ctx, "hook secret unavailable", "err", err.Error())
+		h.metrics.Add("SecretErrors", 1)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "secret unavailable"})
+		return
+	}
+	if !ok {
+		h.metrics.Add("Rejected", 1)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		h.verify(w, r)
+	case http.MethodPost:
+		h.deliver(ctx, w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+	}
+}
+
+// authorised compares the auth header with the current and previous secrets
+// in constant time; both comparisons always run.
+func (h *Handler) authorised(ctx context.Context, r *http.Request) (bool, error) {
+	got := r.Header.Get(h.cfg.AuthHeader)
+	s, err := h.secrets.Secrets(ctx)
+	if err != nil {
+		return false, err
+	}
+	cur := subtle.ConstantTimeCompare([]byte(got), []byte(s.Current))
+	prev := 0
+	if s.Previous != "" {
+		prev = subtle.ConstantTimeCompare([]byte(got), []byte(s.Previous))
+	}
+	return got != "" && cur|prev == 1, nil
+}
+
+func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
+	challenge := r.Header.Get(VerificationHeader) // canonical: any case matches
+	if challenge == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "missing " + VerificationHeader})
+		return
+	}
+	h.log.InfoContext(r.Context(), "hook verified")
+	writeJSON(w, http.StatusOK, map[string]string{"verification": challenge})
+}
+
+func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.metrics.Add("Rejected", 1)
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body over limit"})
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unreadable body"})
+		return
+	}
+	norm, err := domain.NormaliseOktaHook(body, h.cfg.GroupMapped, start)
+	if err != nil {
+		h.metrics.Add("Malformed", 1)
+		h.log.WarnContext(ctx, "hook delivery malformed", "err", err.Error())
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	for _, ig := range norm.Ignored {
+		h.log.InfoContext(ctx, "event ignored", "uuid", ig.UUID, "eventType", ig.EventType, "reason", ig.Reason)
+	}
+	h.metrics.Add("EventsIgnored", float64(len(norm.Ignored)))
+	h.metrics.Add("EventsReceived", float64(len(norm.Events)))
+	if len(norm.Events) == 0 {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	for _, e := range norm.Events {
+		if _, err := h.ledger.RecordReceived(ctx, e); err != nil {
+			if domain.KindOf(err) == domain.ErrorStale {
+				h.metrics.Add("EventsDuplicate", 1)
+				continue // an Okta redelivery of a fact already recorded
+			}
+			h.fail(ctx, w, "record received", err, len(norm.Events))
+			return
+		}
+	}
+	if err := h.pub.Publish(ctx, norm.Events); err != nil {
+		h.fail(ctx, w, "queue", err, len(norm.Events))
+		return
+	}
+	for _, e := range norm.Events {
+		h.log.InfoContext(ctx, "event queued", "eventId", e.ID, "person", e.Subject.Key(), "kind", string(e.Kind), "uuid", e.SourceEventID)
+	}
+	h.metrics.Add("EventsQueued", float64(len(norm.Events)))
+	h.metrics.Set("DeliveryMs", "Milliseconds", float64(h.now().Sub(start).Milliseconds()))
+	writeJSON(w, http.StatusOK, map[string]int{"queued": len(norm.Events), "ignored": len(norm.Ignored)})
+}
+
+func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, step string, err error, n int) {
+	h.metrics.Add("DeliveryFailures", 1)
+	h.log.ErrorContext(ctx, "hook delivery not queued", "step", step, "events", n, "err", err.Error())
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": step + " failed; retry"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
