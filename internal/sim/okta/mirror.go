@@ -21,7 +21,9 @@ import (
 //   - A user is pushed when it first leaves STAGED (activation): CreateUser
 //     with UserName = login, Name {GivenName, FamilyName, Formatted},
 //     DisplayName (profile displayName, else "first last"), Emails [{work,
-//     primary}], Title. A ConflictException (user name taken) adopts the
+//     primary}], Title, and the enterprise extension
+//     ("aws:identitystore:enterprise": department, employeeNumber,
+//     costCenter, organization, division). A ConflictException (user name taken) adopts the
 //     existing user found with GetUserId by userName. The public
 //     CreateUser has no ExternalIds member, so the mirror then calls
 //     UpdateUser with AttributePath "externalIds" and the value
@@ -29,7 +31,8 @@ import (
 //     user's Okta id becomes its ExternalId (SCIM's externalId).
 //   - A profile change of a pushed user is UpdateUser with one operation
 //     per changed attribute (userName, displayName, name.givenName,
-//     name.familyName, title, emails); an attribute removed in Okta is an
+//     name.familyName, title, emails, aws:identitystore:enterprise.<field>);
+//     an attribute removed in Okta is an
 //     operation without a value.
 //   - Deactivation and suspension change nothing: Okta's SCIM push sets
 //     active=false, but IdentityStore users have no status; idsync learns
@@ -340,6 +343,9 @@ func (s *Server) mirrorCreateUser(ctx context.Context, op mirrorOp) error {
 	if t := p["title"]; t != "" {
 		in.Title = aws.String(t)
 	}
+	if ext := enterpriseOf(p); len(ext) > 0 {
+		in.Extensions = map[string]document.Interface{enterpriseExtension: document.NewLazyDocument(ext)}
+	}
 	var id string
 	out, err := m.CreateUser(ctx, in)
 	var conflict *types.ConflictException
@@ -364,6 +370,23 @@ func (s *Server) mirrorCreateUser(ctx context.Context, op mirrorOp) error {
 	return wrap("set external id", err)
 }
 
+// enterpriseExtension is IdentityStore's extension for SCIM's enterprise
+// user schema; enterpriseAttributes are the Okta profile attributes that
+// Okta's SCIM push maps into it under the same names.
+const enterpriseExtension = "aws:identitystore:enterprise"
+
+var enterpriseAttributes = []string{"costCenter", "department", "division", "employeeNumber", "organization"}
+
+func enterpriseOf(p map[string]string) map[string]string {
+	ext := map[string]string{}
+	for _, k := range enterpriseAttributes {
+		if v := p[k]; v != "" {
+			ext[k] = v
+		}
+	}
+	return ext
+}
+
 // profileOps are the UpdateUser operations that take the mirrored user
 // from old to p.
 func profileOps(old, p map[string]string) []types.AttributeOperation {
@@ -383,6 +406,9 @@ func profileOps(old, p map[string]string) []types.AttributeOperation {
 	set("name.givenName", old["firstName"], p["firstName"])
 	set("name.familyName", old["lastName"], p["lastName"])
 	set("title", old["title"], p["title"])
+	for _, k := range enterpriseAttributes {
+		set(enterpriseExtension+"."+k, old[k], p[k])
+	}
 	if old["email"] != p["email"] {
 		ops = append(ops, types.AttributeOperation{AttributePath: aws.String("emails"),
 			AttributeValue: document.NewLazyDocument([]map[string]any{{"value": p["email"], "type": "work", "primary": true}})})
