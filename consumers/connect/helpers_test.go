@@ -1,0 +1,255 @@
+package connect_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	awsconnect "github.com/aws/aws-sdk-go-v2/service/connect"
+
+	"github.com/idsync/idsync/consumers"
+	"github.com/idsync/idsync/consumers/connect"
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
+	connectsim "github.com/idsync/idsync/internal/sim/connect"
+)
+
+// Group keys of the test configuration (testdata/config-*.json).
+const (
+	agents      = "okta:00g1agents"
+	supervisors = "okta:00g1supervisors"
+)
+
+// writeOps are the Connect operations that change state.
+var writeOps = []string{
+	"CreateUser", "UpdateUserIdentityInfo", "UpdateUserSecurityProfiles",
+	"UpdateUserRoutingProfile", "UpdateUserHierarchy", "DeleteUser",
+}
+
+// env is a Connect stand-in with one SAML instance and the profiles the
+// test configurations name, served over HTTP to the real SDK client.
+type env struct {
+	sim      *connectsim.Server
+	url      string
+	client   *awsconnect.Client
+	instance string
+	ids      map[string]string // placeholder name → id, e.g. SP_AGENT
+	now      time.Time
+}
+
+type envOption func(*envConfig)
+
+type envConfig struct {
+	sim         connectsim.Options
+	maxAttempts int
+	wrap        func(http.Handler) http.Handler
+}
+
+// withSim sets the stand-in's options (quotas are off by default).
+func withSim(o connectsim.Options) envOption { return func(c *envConfig) { c.sim = o } }
+
+// withAttempts sets the SDK client's attempt limit (default 10).
+func withAttempts(n int) envOption { return func(c *envConfig) { c.maxAttempts = n } }
+
+// withHandler wraps the stand-in's handler.
+func withHandler(w func(http.Handler) http.Handler) envOption {
+	return func(c *envConfig) { c.wrap = w }
+}
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	c := envConfig{sim: connectsim.Options{NoQuota: true, Seed: 7}, maxAttempts: 10}
+	for _, o := range opts {
+		o(&c)
+	}
+	e := &env{sim: connectsim.New(c.sim), now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	var h http.Handler = e.sim
+	if c.wrap != nil {
+		h = c.wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	cfg, err := awsclient.Config(context.Background(), awsclient.Options{
+		Local: true, MaxAttempts: c.maxAttempts, MaxBackoff: 10 * time.Millisecond, NoRetryRateLimit: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.client = awsclient.Connect(cfg, srv.URL)
+	e.instance = e.sim.AddInstance("idsync-test", connectsim.IdentitySAML)
+	e.ids = map[string]string{
+		"INSTANCE":       e.instance,
+		"SP_AGENT":       e.sim.AddSecurityProfile(e.instance, "Agent"),
+		"SP_SUPERVISOR":  e.sim.AddSecurityProfile(e.instance, "Supervisor"),
+		"SP_LEAVER":      e.sim.AddSecurityProfile(e.instance, "Leaver"),
+		"RP_SUPPORT":     e.sim.AddRoutingProfile(e.instance, "Support"),
+		"RP_PRIORITY":    e.sim.AddRoutingProfile(e.instance, "Priority"),
+		"RP_LEAVER":      e.sim.AddRoutingProfile(e.instance, "No queues"),
+		"HG_EMEA":        e.sim.AddHierarchyGroup(e.instance, "EMEA"),
+		"HG_SUPERVISORS": e.sim.AddHierarchyGroup(e.instance, "Supervisors"),
+	}
+	return e
+}
+
+// config loads testdata/<name> with the env's ids filled in, through
+// domain.ParseConfig.
+func (e *env) config(t *testing.T, name string) domain.ConnectConfig {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for k, v := range e.ids {
+		s = strings.ReplaceAll(s, "${"+k+"}", v)
+	}
+	cfg, err := domain.ParseConfig([]byte(s))
+	if err != nil {
+		t.Fatalf("ParseConfig(%s): %v", name, err)
+	}
+	return *cfg.Connect
+}
+
+// applier returns an Applier on the env's client with a fast limiter.
+func (e *env) applier(t *testing.T, cfg domain.ConnectConfig, o connect.Options) *connect.Applier {
+	t.Helper()
+	if o.Rate == 0 {
+		o.Rate, o.Burst = 1000, 100
+	}
+	a, err := connect.New(e.client, cfg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// user returns the stand-in's user tagged for key, failing the test when
+// there are several; ok is false when there is none.
+func (e *env) user(t *testing.T, key string) (u connectsim.User, ok bool) {
+	t.Helper()
+	var found []connectsim.User
+	for _, u := range e.sim.Users(e.instance) {
+		if u.Tags[connect.DefaultTagKey] == key {
+			found = append(found, u)
+		}
+	}
+	if len(found) > 1 {
+		t.Fatalf("%d users tagged for %s, want at most 1", len(found), key)
+	}
+	if len(found) == 0 {
+		return connectsim.User{}, false
+	}
+	return found[0], true
+}
+
+// writes sums the requests of every write operation.
+func (e *env) writes() int64 {
+	var n int64
+	for op, c := range e.sim.Control().Counters() {
+		if slices.Contains(writeOps, op) {
+			n += c.Requests
+		}
+	}
+	return n
+}
+
+// requests is the number of requests of one operation.
+func (e *env) requests(op string) int64 { return e.sim.Control().Counters()[op].Requests }
+
+// jane loads testdata/jane.json.
+func jane(t *testing.T) domain.Person {
+	t.Helper()
+	return loadPerson(t, "jane.json")
+}
+
+func loadPerson(t *testing.T, name string) domain.Person {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p domain.Person
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Groups == nil {
+		p.Groups = map[string]domain.Membership{}
+	}
+	return p
+}
+
+// person returns a copy of jane with another key and login, for tests with
+// several people.
+func person(t *testing.T, i int) domain.Person {
+	p := jane(t)
+	p.Key = fmt.Sprintf("00u%017d", i)
+	p.OktaID = p.Key
+	p.Login.Value = fmt.Sprintf("agent%02d@example.com", i)
+	p.Email.Value = p.Login.Value
+	p.FirstName.Value = fmt.Sprintf("Agent%02d", i)
+	return p
+}
+
+// tick is the time of the n-th fact of a test: later facts win the fold.
+func tick(n int) time.Time { return time.Date(2026, 3, 1, 0, n, 0, 0, time.UTC) }
+
+// member records a membership fact.
+func member(p domain.Person, group string, in bool, n int) domain.Person {
+	g := make(map[string]domain.Membership, len(p.Groups)+1)
+	for k, v := range p.Groups {
+		g[k] = v
+	}
+	g[group] = domain.Membership{Member: in, At: tick(n), By: fmt.Sprintf("ev-%d", n)}
+	p.Groups = g
+	return p
+}
+
+// kinds lists the plan's op kinds.
+func kinds(plan domain.Plan) []domain.OpKind {
+	out := []domain.OpKind{}
+	for _, op := range plan.Ops {
+		out = append(out, op.Kind)
+	}
+	return out
+}
+
+// resultKinds lists the results' op kinds and outcomes.
+func outcomes(rs []consumers.OpResult) []string {
+	out := []string{}
+	for _, r := range rs {
+		out = append(out, string(r.Op.Kind)+":"+string(r.Outcome))
+	}
+	return out
+}
+
+// sync plans and applies for p until the plan is empty, retrying retryable
+// failures (at most tries rounds) and failing the test on a permanent one.
+// It returns the final state and every op result.
+func (e *env) sync(ctx context.Context, a *connect.Applier, p domain.Person, last domain.TargetState, tries int) (domain.TargetState, []consumers.OpResult, error) {
+	var all []consumers.OpResult
+	for range tries {
+		plan, err := a.Plan(ctx, p, last, e.now)
+		if err != nil {
+			return last, all, err
+		}
+		if len(plan.Ops) == 0 {
+			return plan.Next, all, nil
+		}
+		next, rs, err := a.Apply(ctx, p, last, plan)
+		all = append(all, rs...)
+		last = next
+		if err != nil && domain.KindOf(err) != domain.ErrorRetryable {
+			return last, all, err
+		}
+	}
+	return last, all, fmt.Errorf("no empty plan after %d rounds", tries)
+}
