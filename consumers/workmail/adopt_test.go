@@ -1,0 +1,298 @@
+package workmail_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idsync/idsync/consumers/workmail"
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/sim/simkit"
+	wmsim "github.com/idsync/idsync/internal/sim/workmail"
+)
+
+// crash runs a first Apply for p (optionally with RegisterToWorkMail
+// failing every attempt, i.e. a crash between create and register) and
+// throws its returned state away, as a consumer that crashed before its
+// commit would.
+func crash(t *testing.T, f *fixture, a *workmail.Applier, p domain.Person, beforeRegister bool) {
+	t.Helper()
+	ctx := context.Background()
+	if beforeRegister {
+		f.sim.Control().SetFaults("RegisterToWorkMail", simkit.Faults{ServerErrorRate: 1})
+		defer f.sim.Control().SetFaults("RegisterToWorkMail", simkit.Faults{})
+	}
+	plan, err := a.Plan(ctx, p, domain.TargetState{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = a.Apply(ctx, p, domain.TargetState{}, plan)
+	if beforeRegister && domain.KindOf(err) != domain.ErrorRetryable {
+		t.Fatalf("first Apply: err = %v, want retryable", err)
+	}
+	if !beforeRegister && err != nil {
+		t.Fatalf("first Apply: %v", err)
+	}
+}
+
+// TestCrashAfterCreateAdopts: the retry after a crash re-plans a create
+// from the old state, meets NameAvailabilityException and adopts the user
+// the first attempt made; there is exactly one account afterwards.
+func TestCrashAfterCreateAdopts(t *testing.T) {
+	john := func(t *testing.T) domain.Person { return person(t, "john_01_member_added") }
+	tests := []struct {
+		name           string
+		first, second  func(t *testing.T) domain.Person
+		beforeRegister bool
+		wantRule       string
+		wantEmail      string
+		wantDisplay    string
+		wantIdP        string
+		wantUpdateUser int64
+	}{
+		{"IdC id known, crash before register", func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, nil,
+			true, "IdC user id", "jane.doe@example.com", "Jane Doe", janeIdC, 0},
+		{"IdC id known, crash after register", func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, nil,
+			false, "IdC user id", "jane.doe@example.com", "Jane Doe", janeIdC, 0},
+		{"IdC id known, profile changed in between: attributes aligned",
+			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") },
+			func(t *testing.T) domain.Person { return person(t, "jane_01_observed", "jane_02_profile_changed") },
+			true, "IdC user id", "jane.doe@example.com", "Jane Q. Doe", janeIdC, 1},
+		{"IdC id unknown (hook only), crash before register", john, nil,
+			true, "exact state a create leaves", "john.roe@example.com", "john.roe", "", 0},
+		{"IdC id learnt between the attempts", john,
+			func(t *testing.T) domain.Person {
+				p := observed(t, "00u7johnRoe0000hook8", janeIdC, "john.roe@example.com")
+				p, _ = domain.Fold(p, event(t, "john_01_member_added"))
+				return p
+			},
+			true, "exact state a create leaves", "john.roe@example.com", "john.roe", janeIdC, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t, wmsim.Options{})
+			a := f.applier(t, f.cfg, workmail.Options{})
+			first := tt.first(t)
+			crash(t, f, a, first, tt.beforeRegister)
+			if n := len(f.live()); n != 1 {
+				t.Fatalf("%d users after the first attempt, want 1", n)
+			}
+			made := f.live()[0].UserID
+
+			second := first
+			if tt.second != nil {
+				second = tt.second(t)
+			}
+			updates := f.sim.Control().Counters()["UpdateUser"].Requests
+			plan, state, res := step(t, a, second, domain.TargetState{}, t0)
+			if got := kinds(plan.Ops); !cmp.Equal(got, []domain.OpKind{domain.OpCreate, domain.OpRegister}) {
+				t.Fatalf("ops = %v", got)
+			}
+			if !res[0].Adopted || res[0].RemoteID != made || !strings.Contains(res[0].Reason, tt.wantRule) ||
+				res[0].Outcome != domain.OutcomeApplied {
+				t.Errorf("create result = %+v", res[0])
+			}
+			if res[1].RemoteID != made || res[1].Outcome != domain.OutcomeApplied {
+				t.Errorf("register result = %+v", res[1])
+			}
+			if state.RemoteID != made || state.Status != domain.RemoteEnabled || !state.Managed {
+				t.Errorf("state = %+v", state)
+			}
+			live := f.live()
+			if len(live) != 1 || len(f.sim.Users(f.org)) != 1 {
+				t.Fatalf("users = %+v, want exactly one", f.sim.Users(f.org))
+			}
+			u := live[0]
+			if u.UserID != made || u.State != wmsim.StateEnabled || u.Email != tt.wantEmail ||
+				u.DisplayName != tt.wantDisplay || u.IdentityProviderUserID != tt.wantIdP {
+				t.Errorf("user = %+v", u)
+			}
+			if n := f.sim.Control().Counters()["UpdateUser"].Requests - updates; n != tt.wantUpdateUser {
+				t.Errorf("%d UpdateUser calls, want %d", n, tt.wantUpdateUser)
+			}
+			again, err := a.Plan(context.Background(), second, state, t0)
+			if err != nil || len(again.Ops) != 0 {
+				t.Errorf("re-plan = %v, %v; want nothing", kinds(again.Ops), err)
+			}
+		})
+	}
+}
+
+// TestClashLeftUntouched: a name or address held by an account idsync does
+// not manage fails permanently, names the holder's id (never an email
+// address) and changes nothing.
+func TestClashLeftUntouched(t *testing.T) {
+	type seeded struct{ ids []string }
+	tests := []struct {
+		name    string
+		seed    func(t *testing.T, f *fixture) seeded
+		person  func(t *testing.T) domain.Person
+		wantErr error
+		// wantMade: the create succeeded (the clash is on the address), so
+		// the state returned is idsync's own DISABLED user.
+		wantMade bool
+	}{
+		{"enabled user with the name (SeedUser), IdC id known",
+			func(t *testing.T, f *fixture) seeded {
+				id, err := f.sim.SeedUser(f.org, "jane.doe", "jane.doe@example.com")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return seeded{[]string{id}}
+			},
+			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
+		{"enabled user with the name (SeedUser), IdC id unknown",
+			func(t *testing.T, f *fixture) seeded {
+				id, err := f.sim.SeedUser(f.org, "john.roe", "john.roe@example.com")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return seeded{[]string{id}}
+			},
+			func(t *testing.T) domain.Person { return person(t, "john_01_member_added") }, workmail.ErrUnmanaged, false},
+		{"disabled user with the name and other attributes (SeedUser)",
+			func(t *testing.T, f *fixture) seeded {
+				id, err := f.sim.SeedUser(f.org, "jane.doe", "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return seeded{[]string{id}}
+			},
+			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
+		{"user with the name and another person's IdC id",
+			func(t *testing.T, f *fixture) seeded {
+				u, err := f.sim.AddUser(f.org, wmsim.User{Name: "jane.doe", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe",
+					IdentityProviderUserID: otherIdC})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return seeded{[]string{u.UserID}}
+			},
+			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
+		{"the person's IdC id under another name, the name held by someone else",
+			func(t *testing.T, f *fixture) seeded {
+				mine, err := f.sim.AddUser(f.org, wmsim.User{Name: "jdoe", DisplayName: "Jane Doe", IdentityProviderUserID: janeIdC})
+				if err != nil {
+					t.Fatal(err)
+				}
+				theirs, err := f.sim.SeedUser(f.org, "jane.doe", "jane.doe@example.org")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return seeded{[]string{theirs, mine.UserID}}
+			},
+			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
+		{"address held by another user (SeedUser)",
+			func(t *testing.T, f *fixture) seeded {
+				id, err := f.sim.SeedUser(f.org, "someone.else", "jane.doe@example.com")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return seeded{[]string{id}}
+			},
+			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrAddressInUse, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t, wmsim.Options{})
+			a := f.applier(t, f.cfg, workmail.Options{})
+			s := tt.seed(t, f)
+			before := f.sim.Users(f.org)
+			p := tt.person(t)
+			plan, err := a.Plan(context.Background(), p, domain.TargetState{}, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			state, res, err := a.Apply(context.Background(), p, domain.TargetState{}, plan)
+			if !errors.Is(err, tt.wantErr) || domain.KindOf(err) != domain.ErrorPermanent {
+				t.Fatalf("err = %v (%v), want permanent %v", err, domain.KindOf(err), tt.wantErr)
+			}
+			last := res[len(res)-1]
+			if last.Outcome != domain.OutcomeFailed {
+				t.Errorf("last result = %+v", last)
+			}
+			for _, id := range s.ids {
+				if !strings.Contains(last.Reason, id) || !strings.Contains(err.Error(), id) {
+					t.Errorf("reason %q / error %q does not name %s", last.Reason, err, id)
+				}
+			}
+			if strings.Contains(last.Reason, "@") || strings.Contains(err.Error(), "@") {
+				t.Errorf("reason %q / error %q shows an email address", last.Reason, err)
+			}
+			after := f.sim.Users(f.org)
+			for i, u := range before {
+				if !cmp.Equal(u, after[i]) {
+					t.Errorf("unmanaged user changed: %s", cmp.Diff(u, after[i]))
+				}
+				d := f.describe(t, u.UserID)
+				if string(d.State) != u.State {
+					t.Errorf("DescribeUser(%s).State = %s, want %s", u.UserID, d.State, u.State)
+				}
+			}
+			if tt.wantMade {
+				if len(after) != len(before)+1 || state.RemoteID != after[len(after)-1].UserID ||
+					state.Status != domain.RemoteDisabled || !state.Managed {
+					t.Errorf("state = %+v, users %+v", state, after)
+				}
+			} else if len(after) != len(before) || !cmp.Equal(state, domain.TargetState{Target: domain.TargetWorkMail}) {
+				t.Errorf("state = %+v, %d users (was %d)", state, len(after), len(before))
+			}
+		})
+	}
+}
+
+// TestAdoptsIdenticalShell documents the residual risk of the rule for
+// people without a known IdC user id: a never-enabled user with exactly
+// the attributes idsync's own create would have set is adopted.
+func TestAdoptsIdenticalShell(t *testing.T) {
+	f := setup(t, wmsim.Options{})
+	a := f.applier(t, f.cfg, workmail.Options{})
+	id, err := f.sim.SeedUser(f.org, "john.roe", "") // DisplayName = Name, like a create from the login
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, state, res := step(t, a, person(t, "john_01_member_added"), domain.TargetState{}, t0)
+	if !res[0].Adopted || state.RemoteID != id {
+		t.Errorf("result %+v, state %+v; want %s adopted", res[0], state, id)
+	}
+	if live := f.live(); len(live) != 1 || live[0].State != wmsim.StateEnabled {
+		t.Errorf("users = %+v", live)
+	}
+}
+
+// TestEmailChangeToAddressInUse: changing the primary address to one
+// another user holds fails permanently after the attribute update, which
+// the returned state keeps.
+func TestEmailChangeToAddressInUse(t *testing.T) {
+	f := setup(t, wmsim.Options{})
+	a := f.applier(t, f.cfg, workmail.Options{})
+	_, joined, _ := step(t, a, person(t, "jane_01_observed"), domain.TargetState{}, t0)
+	other, err := f.sim.SeedUser(f.org, "someone.else", "jane.smith@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := person(t, "jane_01_observed", "jane_03_renamed")
+	plan, err := a.Plan(context.Background(), p, joined, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, res, err := a.Apply(context.Background(), p, joined, plan)
+	if !errors.Is(err, workmail.ErrAddressInUse) || domain.KindOf(err) != domain.ErrorPermanent || !strings.Contains(err.Error(), other) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(res) != 2 || res[0].Outcome != domain.OutcomeApplied || res[1].Outcome != domain.OutcomeFailed {
+		t.Errorf("results = %+v", res)
+	}
+	if state.Email != "jane.doe@example.com" || state.LastName != "Smith" {
+		t.Errorf("state = %+v", state)
+	}
+	if u := f.user(t, joined.RemoteID); u.Email != "jane.doe@example.com" {
+		t.Errorf("email = %s", u.Email)
+	}
+	if u := f.user(t, other); u.Email != "jane.smith@example.com" || u.State != wmsim.StateEnabled {
+		t.Errorf("other user = %+v", u)
+	}
+}
