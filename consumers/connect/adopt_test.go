@@ -1,0 +1,173 @@
+package connect_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconnect "github.com/aws/aws-sdk-go-v2/service/connect"
+	"github.com/aws/aws-sdk-go-v2/service/connect/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idsync/idsync/consumers/connect"
+	"github.com/idsync/idsync/domain"
+)
+
+// TestCrashAfterCreateAdopts: the create succeeds, the state is lost (the
+// commit never happened), and the retry re-plans from the old state: the
+// second create finds idsync's own agent by its tag and adopts it, bringing
+// it to whatever the new plan says.
+func TestCrashAfterCreateAdopts(t *testing.T) {
+	tests := []struct {
+		name        string
+		beforeRetry func(p domain.Person) domain.Person
+		want        agentWant
+		updated     string // what the adoption reason must say it updated; "" for nothing
+		writes      int64  // write calls of the retry
+	}{
+		{
+			name:        "same plan",
+			beforeRetry: func(p domain.Person) domain.Person { return p },
+			want:        agentWant{"jane.doe@example.com", "Jane", "Doe", "jane.doe@example.com", []string{"SP_AGENT"}, "RP_SUPPORT", "HG_EMEA"},
+			writes:      1, // the refused CreateUser
+		},
+		{
+			name: "moved and renamed meanwhile",
+			beforeRetry: func(p domain.Person) domain.Person {
+				p = member(p, supervisors, true, 2)
+				p.LastName.Value = "Roe"
+				return p
+			},
+			want: agentWant{"jane.doe@example.com", "Jane", "Roe", "jane.doe@example.com",
+				[]string{"SP_AGENT", "SP_SUPERVISOR"}, "RP_PRIORITY", "HG_EMEA"},
+			updated: "updated identity info, security profiles, routing profile",
+			writes:  4,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t)
+			a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{})
+			p := member(jane(t), agents, true, 1)
+			var last domain.TargetState // what the store still holds
+
+			plan, err := a.Plan(ctx, p, last, e.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lost, _, err := a.Apply(ctx, p, last, plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			p = tt.beforeRetry(p)
+			plan, err = a.Plan(ctx, p, last, e.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]domain.OpKind{domain.OpCreate}, kinds(plan)); diff != "" {
+				t.Fatalf("retry plan (-want +got):\n%s", diff)
+			}
+			before := e.writes()
+			st, rs, err := a.Apply(ctx, p, last, plan)
+			if err != nil {
+				t.Fatalf("retry Apply: %v", err)
+			}
+			if len(rs) != 1 || !rs[0].Adopted || rs[0].Outcome != domain.OutcomeApplied || rs[0].RemoteID != lost.RemoteID {
+				t.Fatalf("retry result = %+v, want applied adoption of %s", rs, lost.RemoteID)
+			}
+			if !strings.HasPrefix(rs[0].Reason, "adopted user "+lost.RemoteID) ||
+				(tt.updated != "") != strings.Contains(rs[0].Reason, "updated") || !strings.Contains(rs[0].Reason, tt.updated) {
+				t.Errorf("reason %q, want adoption of %s and %q", rs[0].Reason, lost.RemoteID, tt.updated)
+			}
+			if got := e.writes() - before; got != tt.writes {
+				t.Errorf("retry made %d write calls, want %d", got, tt.writes)
+			}
+			if n := len(e.sim.Users(e.instance)); n != 1 {
+				t.Fatalf("%d users, want exactly 1", n)
+			}
+			e.checkAgent(t, p.Key, st, &tt.want)
+			if diff := cmp.Diff(plan.Next.SecurityProfileIDs, st.SecurityProfileIDs); diff != "" || st.Status != domain.RemoteEnabled {
+				t.Errorf("state %+v does not match the plan's next state", st)
+			}
+			if again, _ := a.Plan(ctx, p, st, e.now); len(again.Ops) != 0 {
+				t.Errorf("plan after adoption has ops %v", kinds(again))
+			}
+		})
+	}
+}
+
+// TestUnmanagedClash: a user of the same name that is not provably
+// idsync's is never touched and the create fails permanently.
+func TestUnmanagedClash(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, e *env) string // makes the clashing user, returns its id
+		why   string
+	}{
+		{"untagged", func(t *testing.T, e *env) string {
+			id, err := e.sim.SeedUser(e.instance, "jane.doe@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}, "has no idsync:person tag"},
+		{"untagged, other case", func(t *testing.T, e *env) string {
+			id, err := e.sim.SeedUser(e.instance, "Jane.Doe@Example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}, "has no idsync:person tag"},
+		{"tagged for someone else", func(t *testing.T, e *env) string {
+			out, err := e.client.CreateUser(context.Background(), &awsconnect.CreateUserInput{
+				InstanceId: aws.String(e.instance), Username: aws.String("jane.doe@example.com"),
+				IdentityInfo:       &types.UserIdentityInfo{FirstName: aws.String("Janet"), LastName: aws.String("Doe")},
+				PhoneConfig:        &types.UserPhoneConfig{PhoneType: types.PhoneTypeDeskPhone, DeskPhoneNumber: aws.String("+442071234567")},
+				SecurityProfileIds: []string{e.ids["SP_SUPERVISOR"]}, RoutingProfileId: aws.String(e.ids["RP_PRIORITY"]),
+				Tags: map[string]string{connect.DefaultTagKey: "00uSOMEONEELSE000001"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return aws.ToString(out.UserId)
+		}, "is tagged idsync:person=00uSOMEONEELSE000001"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t)
+			a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{})
+			id := tt.setup(t, e)
+			before := e.sim.Users(e.instance)
+			e.sim.Control().ResetCounters()
+
+			p := member(jane(t), agents, true, 1)
+			last := domain.TargetState{}
+			plan, err := a.Plan(ctx, p, last, e.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, rs, err := a.Apply(ctx, p, last, plan)
+			if !errors.Is(err, connect.ErrNotOwned) || domain.KindOf(err) != domain.ErrorPermanent {
+				t.Fatalf("Apply error = %v (%s), want permanent ErrNotOwned", err, domain.KindOf(err))
+			}
+			if len(rs) != 1 || rs[0].Outcome != domain.OutcomeFailed || rs[0].Adopted ||
+				!strings.Contains(rs[0].Reason, id) || !strings.Contains(rs[0].Reason, tt.why) {
+				t.Errorf("results = %+v, want one failure naming user %s and %q", rs, id, tt.why)
+			}
+			if diff := cmp.Diff(last, st); diff != "" {
+				t.Errorf("state changed (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(before, e.sim.Users(e.instance)); diff != "" {
+				t.Errorf("the clashing user was touched (-before +after):\n%s", diff)
+			}
+			if got := e.writes() - e.requests("CreateUser"); got != 0 {
+				t.Errorf("%d write calls besides CreateUser, want 0", got)
+			}
+		})
+	}
+}
