@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -81,7 +80,7 @@ func (s *Store) batchWrite(ctx context.Context, table string, reqs []types.Write
 				return fmt.Errorf("store: batch write to %s: %d items still unprocessed after %d attempts: %w",
 					table, len(pending), attempt, ErrUnprocessed)
 			}
-			if err := backoff(ctx, attempt, 50*time.Millisecond, 5*time.Second); err != nil {
+			if err := backoff(ctx, attempt, s.batchBackoff, 64*s.batchBackoff); err != nil {
 				return fmt.Errorf("store: batch write to %s: %w", table, err)
 			}
 		}

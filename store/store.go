@@ -90,6 +90,10 @@ type Options struct {
 	// Workers is the number of parallel requests of bulk reads and writes
 	// (default and maximum MaxWorkers).
 	Workers int
+	// BatchBackoff is the first wait before resending items a batch write
+	// left unprocessed (default 50ms); it doubles per attempt up to 64
+	// times itself.
+	BatchBackoff time.Duration
 }
 
 // Store reads and writes idsync's state and ledger tables. It is safe for
@@ -103,6 +107,7 @@ type Store struct {
 	foldAttempts int
 	ledgerTTL    time.Duration
 	workers      int
+	batchBackoff time.Duration
 }
 
 // New returns a Store over db. It returns an error wrapping ErrInvalid when
@@ -118,6 +123,7 @@ func New(db DB, o Options) (*Store, error) {
 		db: db, state: o.StateTable, ledger: o.LedgerTable,
 		now: o.Clock, newID: o.NewID,
 		foldAttempts: o.FoldAttempts, ledgerTTL: o.LedgerTTL, workers: o.Workers,
+		batchBackoff: o.BatchBackoff,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -127,6 +133,9 @@ func New(db DB, o Options) (*Store, error) {
 	}
 	if s.foldAttempts <= 0 {
 		s.foldAttempts = DefaultFoldAttempts
+	}
+	if s.batchBackoff <= 0 {
+		s.batchBackoff = 50 * time.Millisecond
 	}
 	if s.workers <= 0 || s.workers > MaxWorkers {
 		s.workers = MaxWorkers
