@@ -71,8 +71,10 @@ type EnvelopeData struct {
 	Events []LogEvent `json:"events"`
 }
 
+// batch is the open batch of one hook (keyed by hook id in s.batches; by
+// hook id and event uuid when batching is off).
 type batch struct {
-	hookSeq  int64
+	order    int64 // creation order, so due batches start in order
 	hookID   string
 	events   []LogEvent
 	deadline time.Time
@@ -130,10 +132,15 @@ func (s *Server) enqueueLocked(ev LogEvent) {
 		if !h.deliverable() || !h.subscribes(ev.EventType) {
 			continue
 		}
-		b := s.batches[h.id]
+		key := h.id
+		if s.o.BatchWindow < 0 {
+			key += "/" + ev.UUID // no batching: a batch of its own
+		}
+		b := s.batches[key]
 		if b == nil {
-			b = &batch{hookSeq: h.seq, hookID: h.id, deadline: time.Now().Add(max(s.o.BatchWindow, 0))}
-			s.batches[h.id] = b
+			s.batchSeq++
+			b = &batch{order: s.batchSeq, hookID: h.id, deadline: time.Now().Add(max(s.o.BatchWindow, 0))}
+			s.batches[key] = b
 		}
 		b.events = append(b.events, ev)
 		added = true
@@ -159,7 +166,7 @@ func (s *Server) runBatcher() {
 				next = b.deadline
 			}
 		}
-		slices.SortFunc(due, func(a, b *batch) int { return int(a.hookSeq - b.hookSeq) })
+		slices.SortFunc(due, func(a, b *batch) int { return int(a.order - b.order) })
 		for _, b := range due {
 			s.startDeliveryLocked(b)
 		}

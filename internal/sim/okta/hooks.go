@@ -156,8 +156,7 @@ func (s *Server) handleDeleteHook(w http.ResponseWriter, r *http.Request) {
 	case h.status == HookActive:
 		err = invalid("status: Cannot delete an ACTIVE event hook; deactivate it first")
 	default:
-		delete(s.hooks, id)
-		delete(s.batches, id)
+		delete(s.hooks, id) // its open batch is discarded when due
 	}
 	s.mu.Unlock()
 	if err != nil {

@@ -155,9 +155,11 @@ func (f *fakeStore) GetGroupMembershipId(_ context.Context, in *identitystore.Ge
 var _ okta.IdentityStore = (*fakeStore)(nil)
 var _ okta.IdentityStore = (*identitystore.Client)(nil)
 
-// step runs fn, flushes, and returns the mirror calls fn caused.
+// step runs fn, flushes, and returns the mirror calls fn caused (earlier
+// changes are flushed first).
 func step(o *org, f *fakeStore, fn func()) []string {
 	o.t.Helper()
+	o.flush()
 	before := len(f.log())
 	fn()
 	o.flush()

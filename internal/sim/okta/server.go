@@ -164,6 +164,7 @@ type Server struct {
 	logs       []LogEvent
 	faults     HookFaults
 	batches    map[string]*batch
+	batchSeq   int64
 	inflight   int
 	attempts   []DeliveryAttempt
 	wake       chan struct{}
@@ -260,6 +261,9 @@ func (s *Server) Close() {
 // Errors: ctx's error (wrapped) when ctx ends first; ErrClosed when the
 // server is closed or its context cancelled before the work is done.
 func (s *Server) Flush(ctx context.Context) error {
+	if s.ctx.Err() != nil {
+		return ErrClosed
+	}
 	s.mu.Lock()
 	now := time.Now()
 	for _, b := range s.batches {
@@ -278,6 +282,9 @@ func (s *Server) Flush(ctx context.Context) error {
 		idle := len(s.batches) == 0 && s.inflight == 0 &&
 			(s.o.Mirror == nil || (len(s.mirror.queue) == 0 && !s.mirror.busy))
 		s.mu.Unlock()
+		if s.ctx.Err() != nil {
+			return ErrClosed
+		}
 		if idle {
 			return nil
 		}

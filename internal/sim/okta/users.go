@@ -359,28 +359,37 @@ func (s *Server) handleUpdateUser(partial bool) handler {
 		id := r.PathValue("id")
 		ri := s.requestInfo(r)
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		u := s.findUserLocked(id)
-		if u == nil {
-			s.writeError(w, userNotFound(id))
+		doc, err := s.updateUserLocked(ri, s.baseURL(r), id, attrs, nulls, partial, body.Profile != nil)
+		s.mu.Unlock()
+		if err != nil {
+			s.writeError(w, err)
 			return
 		}
-		p := attrs
-		if partial {
-			p = maps.Clone(u.profile)
-			maps.Copy(p, attrs)
-			for _, k := range nulls {
-				delete(p, k)
-			}
-		}
-		if body.Profile != nil || !partial {
-			if err := s.setProfileLocked(ri, u, p); err != nil {
-				s.writeError(w, err)
-				return
-			}
-		}
-		s.writeJSON(w, http.StatusOK, s.userDoc(s.baseURL(r), u))
+		s.writeJSON(w, http.StatusOK, doc)
 	}
+}
+
+// updateUserLocked applies a POST (partial) or PUT profile update; s.mu
+// must be held.
+func (s *Server) updateUserLocked(ri reqInfo, base, id string, attrs map[string]string, nulls []string, partial, hasProfile bool) (userDoc, *APIError) {
+	u := s.findUserLocked(id)
+	if u == nil {
+		return userDoc{}, userNotFound(id)
+	}
+	p := attrs
+	if partial {
+		p = maps.Clone(u.profile)
+		maps.Copy(p, attrs)
+		for _, k := range nulls {
+			delete(p, k)
+		}
+	}
+	if hasProfile || !partial {
+		if err := s.setProfileLocked(ri, u, p); err != nil {
+			return userDoc{}, err
+		}
+	}
+	return s.userDoc(base, u), nil
 }
 
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
