@@ -1,0 +1,451 @@
+package idcsnapshot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/emf"
+	"github.com/idsync/idsync/store"
+)
+
+// Store is the part of *store.Store the snapshotter uses.
+type Store interface {
+	AllPeople(ctx context.Context) ([]domain.Person, error)
+	SnapshotRecords(ctx context.Context) ([]store.SnapshotRecord, error)
+	WriteSnapshotRecords(ctx context.Context, put []store.SnapshotRecord, remove []string) error
+	RecordReceivedAll(ctx context.Context, events []domain.Event) []error
+	Append(ctx context.Context, entries ...domain.LedgerEntry) ([]domain.LedgerEntry, error)
+}
+
+// Publisher queues events for every target (*publish.Publisher); nil means
+// all are durably queued.
+type Publisher interface {
+	Publish(ctx context.Context, events []domain.Event) error
+}
+
+// Leases keeps runs from overlapping; *Lease is the DynamoDB one.
+type Leases interface {
+	Acquire(ctx context.Context, owner string) (Hold, error)
+	Release(ctx context.Context, owner string, totalUsers int) error
+}
+
+// Defaults.
+const (
+	DefaultRate            = 20.0 // Identity Store requests per second (the collective quota)
+	DefaultBurst           = 1
+	DefaultWorkers         = 4
+	DefaultDescribeUserMax = 100
+	DefaultOktaIssuer      = "okta"
+	// summaryTimeout bounds writing the run summary after the run's own
+	// context has ended.
+	summaryTimeout = 10 * time.Second
+	// maxReasonLen bounds error text kept in a ledger row.
+	maxReasonLen = 1000
+)
+
+// ErrInvalid is returned by New for an unusable setup.
+var ErrInvalid = errors.New("idcsnapshot: invalid setup")
+
+// Options tune a Snapshotter. Zero values mean the defaults.
+type Options struct {
+	// Rate and Burst are the client-side limit on Identity Store requests
+	// (every attempt, retries included). Default DefaultRate, DefaultBurst.
+	Rate  float64
+	Burst int
+	// Workers bounds the parallel Identity Store reads (groups walked at
+	// once, DescribeUser calls in flight). Default DefaultWorkers.
+	Workers int
+	// DescribeUserMax is the most members whose profiles are read with
+	// DescribeUser while the store's size is unknown (no earlier full
+	// ListUsers walk). Default DefaultDescribeUserMax.
+	DescribeUserMax int
+	// OktaIssuer is matched, case-insensitively, as a substring of an
+	// ExternalIds issuer to find the Okta user id. Okta's SCIM push sets
+	// the issuer to the Okta org; default DefaultOktaIssuer ("okta").
+	OktaIssuer string
+	// Clock gives TakenAt and durations (default time.Now).
+	Clock func() time.Time
+	// NewID names each run with a ULID (default ulid.Make).
+	NewID func() string
+	// Logger gets one line per run (default: discarded).
+	Logger *slog.Logger
+	// Metrics gets the run's EMF metrics, flushed at the end of each run
+	// (nil: none).
+	Metrics *emf.Metrics
+}
+
+// Snapshotter runs snapshots. It is safe for concurrent use, though the
+// lease lets only one run at a time proceed.
+type Snapshotter struct {
+	storeID     string
+	groups      []domain.GroupRef
+	cap         domain.RemovalCap
+	ids         IdentityStore
+	store       Store
+	pub         Publisher
+	lease       Leases
+	rate        float64
+	burst       int
+	workers     int
+	describeMax int
+	oktaIssuer  string
+	now         func() time.Time
+	newID       func() string
+	log         *slog.Logger
+	metrics     *emf.Metrics
+}
+
+// New returns a Snapshotter for cfg's snapshot settings and mapped groups.
+// Groups configured without an IdC id cannot be read from Identity Center
+// and are left out of every snapshot (logged once here).
+//
+// Errors: ErrInvalid when a dependency is nil, cfg has no identity store id,
+// or no mapped group has an IdC id.
+func New(cfg domain.Config, ids IdentityStore, st Store, pub Publisher, lease Leases, o Options) (*Snapshotter, error) {
+	if ids == nil || st == nil || pub == nil || lease == nil {
+		return nil, fmt.Errorf("%w: identity store client, store, publisher and lease are required", ErrInvalid)
+	}
+	if cfg.Snapshot.IdentityStoreID == "" {
+		return nil, fmt.Errorf("%w: snapshot.identityStoreId is empty", ErrInvalid)
+	}
+	s := &Snapshotter{
+		storeID: cfg.Snapshot.IdentityStoreID, cap: cfg.Snapshot.RemovalCap,
+		ids: ids, store: st, pub: pub, lease: lease,
+		rate: o.Rate, burst: o.Burst, workers: o.Workers, describeMax: o.DescribeUserMax,
+		oktaIssuer: o.OktaIssuer, now: o.Clock, newID: o.NewID, log: o.Logger, metrics: o.Metrics,
+	}
+	if s.rate <= 0 {
+		s.rate = DefaultRate
+	}
+	if s.burst <= 0 {
+		s.burst = DefaultBurst
+	}
+	if s.workers <= 0 {
+		s.workers = DefaultWorkers
+	}
+	if s.describeMax <= 0 {
+		s.describeMax = DefaultDescribeUserMax
+	}
+	if s.oktaIssuer == "" {
+		s.oktaIssuer = DefaultOktaIssuer
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = func() string { return ulid.Make().String() }
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, g := range cfg.MappedGroups() {
+		if g.IdCID == "" {
+			s.log.Warn("group has no IdC id; the snapshot cannot read it", "oktaGroupId", g.OktaID)
+			continue
+		}
+		s.groups = append(s.groups, g)
+	}
+	if len(s.groups) == 0 {
+		return nil, fmt.Errorf("%w: no configured group has an idcId", ErrInvalid)
+	}
+	return s, nil
+}
+
+// Summary is what one run did; it is also written to the ledger as the
+// run's summary row (see Summary.Entry).
+type Summary struct {
+	RunID   string
+	TakenAt time.Time
+	// Outcome: OutcomeSnapshot for a run that read, diffed and queued
+	// (complete or not); OutcomeFailed for a run refused by the removal cap
+	// or broken by an error; OutcomeSkipped when another run held the
+	// lease.
+	Outcome domain.Outcome
+	// Reason says why a run failed, was skipped, or is incomplete.
+	Reason string
+	// Complete is false when any read failed: no removals were emitted.
+	Complete bool
+	// ReadErrors counts the failed reads; FirstReadError describes one.
+	ReadErrors     int
+	FirstReadError string
+	// Groups read, distinct Members listed, Users whose profiles were read,
+	// and how.
+	Groups, Members, Users int
+	ProfileRead            ProfileRead
+	// The diff's counts (zero when the run never got to diff, or the
+	// removal cap refused it).
+	Joiners, Leavers, Changes, Removals int
+	RemovalsSuppressed                  bool
+	// Events is how many events were queued.
+	Events int
+	// APICalls counts Identity Store requests sent (every attempt);
+	// Throttled those answered with ThrottlingException.
+	APICalls, Throttled int64
+	Duration            time.Duration
+}
+
+// Entry is the run's ledger row: id = the run id (so a row is written once
+// per run), PersonKey empty (the SYSTEM partition), source idc-snapshot.
+func (s Summary) Entry() domain.LedgerEntry {
+	d := map[string]string{
+		"runId":              s.RunID,
+		"takenAt":            s.TakenAt.UTC().Format(time.RFC3339Nano),
+		"complete":           fmt.Sprint(s.Complete),
+		"groups":             fmt.Sprint(s.Groups),
+		"members":            fmt.Sprint(s.Members),
+		"users":              fmt.Sprint(s.Users),
+		"profileRead":        string(s.ProfileRead),
+		"joiners":            fmt.Sprint(s.Joiners),
+		"leavers":            fmt.Sprint(s.Leavers),
+		"changes":            fmt.Sprint(s.Changes),
+		"removals":           fmt.Sprint(s.Removals),
+		"suppressedRemovals": fmt.Sprint(s.RemovalsSuppressed),
+		"events":             fmt.Sprint(s.Events),
+		"apiCalls":           fmt.Sprint(s.APICalls),
+		"throttled":          fmt.Sprint(s.Throttled),
+		"durationMs":         fmt.Sprint(s.Duration.Milliseconds()),
+		"readErrors":         fmt.Sprint(s.ReadErrors),
+	}
+	if s.FirstReadError != "" {
+		d["error"] = s.FirstReadError
+	}
+	if s.Outcome != domain.OutcomeSnapshot && s.Reason != "" {
+		d["error"] = s.Reason
+	}
+	return domain.LedgerEntry{
+		ID: s.RunID, Source: domain.SourceIdCSnapshot, Outcome: s.Outcome, Reason: s.Reason, Detail: d,
+	}
+}
+
+// Handle is the Lambda handler for the EventBridge schedule: one Run. A run
+// refused because another holds the lease succeeds (the other run does the
+// work); every other run error is returned, so the invocation fails.
+func (s *Snapshotter) Handle(ctx context.Context, _ events.CloudWatchEvent) error {
+	_, err := s.Run(ctx)
+	if errors.Is(err, ErrLeaseHeld) {
+		return nil
+	}
+	return err
+}
+
+// Run takes one snapshot: lease, read, diff, record, queue, summarise (see
+// the package documentation). The summary row is appended whatever
+// happens, even after ctx has ended.
+//
+// An incomplete snapshot is not an error: Run returns nil and the summary
+// says Complete false. Errors: a *LeaseHeldError (ErrLeaseHeld) when
+// another run holds the lease; a *domain.RemovalCapError
+// (domain.ErrRemovalCapExceeded) when the diff would remove too many people
+// (nothing queued); store and publisher errors (some events may then have
+// been queued: a later run re-emits what is still different, and event ids
+// of one run are deterministic). Idempotent in effect: running again emits
+// only what still differs.
+func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
+	start := s.now()
+	sum := Summary{RunID: s.newID(), TakenAt: start.UTC(), ProfileRead: ReadNone, Groups: len(s.groups)}
+
+	hold, err := s.lease.Acquire(ctx, sum.RunID)
+	if err != nil {
+		if errors.Is(err, ErrLeaseHeld) {
+			s.metrics.Add("LeaseHeld", 1)
+			return s.finish(ctx, &sum, start, domain.OutcomeSkipped, err)
+		}
+		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
+	}
+	totalUsers := 0
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
+		defer cancel()
+		if err := s.lease.Release(rctx, sum.RunID, totalUsers); err != nil {
+			s.log.Warn("snapshot lease not released", "runId", sum.RunID, "error", err)
+		}
+	}()
+
+	users, total := s.read(ctx, &sum, hold.TotalUsers)
+	totalUsers = total
+	if err := ctx.Err(); err != nil {
+		return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: reading: %w", err))
+	}
+
+	// Diff.
+	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Complete: sum.Complete, Users: users, Groups: s.groups}
+	diff, err := s.diff(ctx, snap)
+	if err != nil {
+		var capErr *domain.RemovalCapError
+		if errors.As(err, &capErr) {
+			s.metrics.Add("RemovalCapTripped", 1)
+			sum.Removals = capErr.Removals
+		}
+		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
+	}
+	sum.Joiners, sum.Leavers, sum.Changes, sum.Removals = diff.Joiners, diff.Leavers, diff.Changes, diff.Removals
+	sum.RemovalsSuppressed = diff.RemovalsSuppressed
+
+	// Record and queue.
+	if len(diff.Events) > 0 {
+		for i, err := range s.store.RecordReceivedAll(ctx, diff.Events) {
+			if err != nil && !errors.Is(err, store.ErrDuplicate) {
+				return s.finish(ctx, &sum, start, domain.OutcomeFailed,
+					fmt.Errorf("idcsnapshot: record event %s as received: %w", diff.Events[i].ID, err))
+			}
+		}
+		if err := s.pub.Publish(ctx, diff.Events); err != nil {
+			return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: queue events: %w", err))
+		}
+		sum.Events = len(diff.Events)
+	}
+
+	// Bookkeeping: only a complete snapshot says who is no longer there.
+	if snap.Complete {
+		if err := s.writeRecords(ctx, snap); err != nil {
+			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
+		}
+	}
+	return s.finish(ctx, &sum, start, domain.OutcomeSnapshot, nil)
+}
+
+// read reads the members of every group and their profiles, filling in
+// sum's read counts, and returns the snapshot users and the store's user
+// count when a ListUsers walk reached its end (else 0).
+func (s *Snapshotter) read(ctx context.Context, sum *Summary, totalUsers int) ([]domain.SnapshotUser, int) {
+	m := newMeter(s.rate, s.burst)
+	r := &reader{client: s.ids, storeID: s.storeID, opt: m.option, workers: s.workers, oktaIssuer: s.oktaIssuer}
+	members := r.memberships(ctx, s.groups)
+	sum.Members = len(members)
+	sum.ProfileRead = chooseProfileRead(len(members), totalUsers, s.describeMax)
+	users, total := r.profiles(ctx, sum.ProfileRead, members, s.groups)
+	sum.Users = len(users)
+	sum.APICalls, sum.Throttled = m.calls.Load(), m.throttled.Load()
+	errs := r.failures()
+	sum.ReadErrors = len(errs)
+	sum.Complete = len(errs) == 0
+	if !sum.Complete {
+		sum.FirstReadError = truncate(errs[0].Error())
+		sum.Reason = fmt.Sprintf("incomplete snapshot: %d reads failed; removals suppressed", len(errs))
+	}
+	return users, total
+}
+
+// diff compares snap with the last-known people.
+func (s *Snapshotter) diff(ctx context.Context, snap domain.Snapshot) (domain.Diff, error) {
+	prev, err := s.store.AllPeople(ctx)
+	if err != nil {
+		return domain.Diff{}, fmt.Errorf("idcsnapshot: read last-known people: %w", err)
+	}
+	return domain.DiffSnapshot(prev, snap, s.cap)
+}
+
+// writeRecords stores what this complete run observed, writing only the
+// records that changed.
+func (s *Snapshotter) writeRecords(ctx context.Context, snap domain.Snapshot) error {
+	prev, err := s.store.SnapshotRecords(ctx)
+	if err != nil {
+		return fmt.Errorf("idcsnapshot: read snapshot records: %w", err)
+	}
+	next := make([]store.SnapshotRecord, 0, len(snap.Users))
+	for _, u := range snap.Users {
+		next = append(next, Record(u, snap.RunID, snap.TakenAt))
+	}
+	put, remove := store.SnapshotChanges(prev, next)
+	if err := s.store.WriteSnapshotRecords(ctx, put, remove); err != nil {
+		return fmt.Errorf("idcsnapshot: write %d snapshot records, delete %d: %w", len(put), len(remove), err)
+	}
+	return nil
+}
+
+// Record is the bookkeeping record of one snapshot user: key the person key
+// (Okta id, else IdC user id), the membership keys of their groups, and a
+// digest of their profile. It is pure.
+func Record(u domain.SnapshotUser, runID string, at time.Time) store.SnapshotRecord {
+	rec := store.SnapshotRecord{
+		Key: u.OktaID, OktaID: u.OktaID, IdCUserID: u.UserID,
+		RunID: runID, ObservedAt: at.UTC(),
+	}
+	if rec.Key == "" {
+		rec.Key = u.UserID
+	}
+	for _, g := range u.Groups {
+		rec.Groups = append(rec.Groups, g.Key())
+	}
+	h := sha256.New()
+	for _, f := range []string{u.Login, u.FirstName, u.LastName, u.DisplayName, u.Email, u.Department, u.Title} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	rec.Digest = hex.EncodeToString(h.Sum(nil)[:16])
+	return rec
+}
+
+// finish completes the summary, appends its ledger row (with a fresh
+// context if ctx has ended), emits the metrics and the run's log line, and
+// returns the summary with runErr (joined with a failure to append).
+func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time, outcome domain.Outcome, runErr error) (Summary, error) {
+	sum.Outcome = outcome
+	sum.Duration = s.now().Sub(start)
+	if runErr != nil {
+		sum.Reason = truncate(runErr.Error())
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
+	defer cancel()
+	if _, err := s.store.Append(actx, sum.Entry()); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("idcsnapshot: append run summary %s: %w", sum.RunID, err))
+	}
+
+	if outcome != domain.OutcomeSkipped {
+		s.metrics.Add("Joiners", float64(sum.Joiners))
+		s.metrics.Add("Leavers", float64(sum.Leavers))
+		s.metrics.Add("Changes", float64(sum.Changes))
+		s.metrics.Add("Removals", float64(sum.Removals))
+		s.metrics.Add("Events", float64(sum.Events))
+		s.metrics.Add("APICalls", float64(sum.APICalls))
+		s.metrics.Add("Throttled", float64(sum.Throttled))
+		s.metrics.Set("DurationMs", "Milliseconds", float64(sum.Duration.Milliseconds()))
+		incomplete := 0.0
+		if !sum.Complete {
+			incomplete = 1
+		}
+		s.metrics.Add("Incomplete", incomplete)
+		if outcome == domain.OutcomeFailed {
+			s.metrics.Add("RunFailed", 1)
+		}
+	}
+	if err := s.metrics.Flush(); err != nil {
+		s.log.Warn("metrics not written", "runId", sum.RunID, "error", err)
+	}
+
+	attrs := []any{
+		"runId", sum.RunID, "outcome", sum.Outcome, "complete", sum.Complete,
+		"members", sum.Members, "users", sum.Users, "profileRead", sum.ProfileRead,
+		"joiners", sum.Joiners, "leavers", sum.Leavers, "changes", sum.Changes, "removals", sum.Removals,
+		"events", sum.Events, "apiCalls", sum.APICalls, "throttled", sum.Throttled,
+		"durationMs", sum.Duration.Milliseconds(),
+	}
+	switch {
+	case runErr != nil && outcome != domain.OutcomeSkipped:
+		s.log.Error("snapshot run failed", append(attrs, "error", runErr)...)
+	case !sum.Complete || outcome == domain.OutcomeSkipped:
+		s.log.Warn("snapshot run", append(attrs, "reason", sum.Reason, "readError", sum.FirstReadError)...)
+	default:
+		s.log.Info("snapshot run", attrs...)
+	}
+	return *sum, runErr
+}
+
+func truncate(s string) string {
+	if len(s) <= maxReasonLen {
+		return s
+	}
+	return s[:maxReasonLen] + "…"
+}
