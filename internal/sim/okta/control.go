@@ -141,7 +141,7 @@ type MirrorState struct {
 }
 
 // State returns a snapshot of users, groups, hooks, deliveries and the
-// mirror.
+// mirror. It cannot fail.
 func (s *Server) State() State {
 	deliveries := s.Deliveries()
 	s.mu.Lock()

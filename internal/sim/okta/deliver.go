@@ -89,14 +89,15 @@ type delivery struct {
 	reordered bool
 }
 
-// SetHookFaults replaces the delivery faults. Idempotent.
+// SetHookFaults replaces the delivery faults; deliveries whose batch has
+// already closed keep the faults they drew. It cannot fail. Idempotent.
 func (s *Server) SetHookFaults(f HookFaults) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = f
 }
 
-// HookFaults returns the current delivery faults.
+// HookFaults returns the current delivery faults. It cannot fail.
 func (s *Server) HookFaults() HookFaults {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -104,7 +105,7 @@ func (s *Server) HookFaults() HookFaults {
 }
 
 // Deliveries returns a copy of every recorded hook call (deliveries and
-// verifications), oldest first.
+// verifications), oldest first. It cannot fail.
 func (s *Server) Deliveries() []DeliveryAttempt {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -116,7 +117,7 @@ func (s *Server) Deliveries() []DeliveryAttempt {
 	return out
 }
 
-// LogEvents returns a copy of the System Log, oldest first.
+// LogEvents returns a copy of the System Log, oldest first. It cannot fail.
 func (s *Server) LogEvents() []LogEvent {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -284,7 +284,7 @@ func (s *Server) membership(groupID, userID string, add bool) error {
 
 // DeleteGroup deletes a group, as DELETE /api/v1/groups/{id} does.
 //
-// Errors: *APIError wrapping ErrNotFound.
+// Errors: *APIError wrapping ErrNotFound (also for a second call).
 func (s *Server) DeleteGroup(groupID string) error {
 	ri := s.goRequest("/api/v1/groups/" + groupID)
 	s.mu.Lock()

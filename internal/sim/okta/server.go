@@ -235,7 +235,13 @@ func New(o Options) *Server {
 	return s
 }
 
-// Control returns the stand-in's quotas, API faults and counters.
+// Control returns the stand-in's quotas, API faults and counters (the
+// operation names are Okta SDK style: CreateUser, ListUsers, GetUser,
+// UpdateUser, ReplaceUser, DeleteUser, UserLifecycle, ListUserGroups,
+// CreateGroup, ListGroups, GetGroup, DeleteGroup, ListGroupUsers,
+// AssignUserToGroup, UnassignUserFromGroup, CreateEventHook,
+// ListEventHooks, GetEventHook, DeleteEventHook, EventHookLifecycle,
+// ListLogEvents).
 func (s *Server) Control() *simkit.Control { return s.ctl }
 
 // OrgURL returns the org's base URL as used in hook envelopes.
@@ -397,7 +403,8 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: Okta's API under /api/v1 (errors as
+// Okta's error object) and the /_sim control surface.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }

@@ -499,6 +499,7 @@ func (s *Server) Lifecycle(userID, op string) error {
 // the user completing Okta's activation email (user.lifecycle.activate).
 //
 // Errors: *APIError wrapping ErrNotFound or ErrLifecycle (not PROVISIONED).
+// Not idempotent: a second call fails with ErrLifecycle.
 func (s *Server) CompleteActivation(userID string) error {
 	ri := s.goRequest("/api/v1/users/" + userID)
 	s.mu.Lock()
@@ -538,7 +539,8 @@ func (s *Server) UpdateProfile(userID string, p Profile) error {
 // not DEPROVISIONED deactivates it, the next deletes it. It reports whether
 // the user was deleted.
 //
-// Errors: *APIError wrapping ErrNotFound.
+// Errors: *APIError wrapping ErrNotFound. Not idempotent: each call moves
+// the user one step on, and a call after deletion fails with ErrNotFound.
 func (s *Server) DeleteUser(userID string) (bool, error) {
 	ri := s.goRequest("/api/v1/users/" + userID)
 	s.mu.Lock()
