@@ -237,7 +237,7 @@ func TestClashLeftUntouched(t *testing.T) {
 					state.Status != domain.RemoteDisabled || !state.Managed {
 					t.Errorf("state = %+v, users %+v", state, after)
 				}
-			} else if len(after) != len(before) || !cmp.Equal(state, domain.TargetState{Target: domain.TargetWorkMail}) {
+			} else if len(after) != len(before) || !cmp.Equal(state, domain.TargetState{}) {
 				t.Errorf("state = %+v, %d users (was %d)", state, len(after), len(before))
 			}
 		})

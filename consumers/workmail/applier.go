@@ -230,7 +230,6 @@ func (a *Applier) Apply(ctx context.Context, p domain.Person, last domain.Target
 		return plan.Next, nil, nil
 	}
 	r := &run{a: a, person: p.Key, state: last, next: plan.Next, disabled: map[string]bool{}}
-	r.state.Target = domain.TargetWorkMail
 	results := make([]consumers.OpResult, 0, len(plan.Ops))
 	for _, op := range plan.Ops {
 		start := a.now()

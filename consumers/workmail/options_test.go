@@ -1,0 +1,236 @@
+package workmail_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
+	"github.com/aws/aws-sdk-go-v2/service/workmail/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idsync/idsync/consumers/workmail"
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/sim/simkit"
+	wmsim "github.com/idsync/idsync/internal/sim/workmail"
+)
+
+const (
+	instanceARN    = "arn:aws:sso:::instance/ssoins-72230a1b2c3d4e5f"
+	applicationARN = "arn:aws:sso::123456789012:application/ssoins-72230a1b2c3d4e5f/apl-0a1b2c3d4e5f6a7b"
+	otherInstance  = "arn:aws:sso:::instance/ssoins-7223ffffffffffff"
+	otherApp       = "arn:aws:sso::123456789012:application/ssoins-72230a1b2c3d4e5f/apl-ffffffffffffffff"
+)
+
+func TestNew(t *testing.T) {
+	f := setup(t, wmsim.Options{})
+	tests := []struct {
+		name string
+		cfg  domain.WorkMailConfig
+		api  workmail.API
+	}{
+		{"no client", f.cfg, nil},
+		{"bad organisation id", domain.WorkMailConfig{OrganizationID: "example"}, f.client},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := workmail.New(tt.cfg, tt.api, workmail.Options{}); !errors.Is(err, workmail.ErrConfig) {
+				t.Errorf("err = %v, want ErrConfig", err)
+			}
+		})
+	}
+	a, err := workmail.New(f.cfg, f.client, workmail.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Name() != domain.TargetWorkMail {
+		t.Errorf("Name = %s", a.Name())
+	}
+	// The default token bucket (5/s, burst 10) admits a join at once.
+	_, s, _ := step(t, a, person(t, "jane_01_observed"), domain.TargetState{}, t0)
+	if s.Status != domain.RemoteEnabled {
+		t.Errorf("state = %+v", s)
+	}
+}
+
+// TestPreflight: Plan checks the organisation (and, when asked, its IAM
+// Identity Center configuration) before planning.
+func TestPreflight(t *testing.T) {
+	putIdC := func(instance, app string) func(t *testing.T, f *fixture) {
+		return func(t *testing.T, f *fixture) {
+			_, err := f.client.PutIdentityProviderConfiguration(context.Background(), &sdk.PutIdentityProviderConfigurationInput{
+				OrganizationId:     aws.String(f.org),
+				AuthenticationMode: types.IdentityProviderAuthenticationModeIdentityProviderOnly,
+				IdentityCenterConfiguration: &types.IdentityCenterConfiguration{
+					InstanceArn: aws.String(instance), ApplicationArn: aws.String(app)},
+				PersonalAccessTokenConfiguration: &types.PersonalAccessTokenConfiguration{
+					Status: types.PersonalAccessTokenConfigurationStatusInactive},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	expect := &workmail.IdentityCenter{InstanceARN: instanceARN, ApplicationARN: applicationARN}
+	tests := []struct {
+		name     string
+		setup    func(t *testing.T, f *fixture)
+		orgID    string // overrides the fixture's organisation
+		idc      *workmail.IdentityCenter
+		wantKind domain.ErrorKind
+		wantIs   error
+		wantAs   bool // a *types.OrganizationNotFoundException inside
+	}{
+		{"organisation exists", nil, "", nil, domain.ErrorNone, nil, false},
+		{"organisation not found", nil, "m-ffffffffffffffffffffffffffffffff", nil, domain.ErrorPermanent, nil, true},
+		{"organisation being deleted", func(t *testing.T, f *fixture) {
+			if err := f.sim.SetOrganizationState(f.org, "Deleting"); err != nil {
+				t.Fatal(err)
+			}
+		}, "", nil, domain.ErrorPermanent, workmail.ErrOrganization, false},
+		{"organisation still being created", func(t *testing.T, f *fixture) {
+			if err := f.sim.SetOrganizationState(f.org, "Creating"); err != nil {
+				t.Fatal(err)
+			}
+		}, "", nil, domain.ErrorRetryable, workmail.ErrOrganization, false},
+		{"identity center expected and matching", putIdC(instanceARN, applicationARN), "", expect, domain.ErrorNone, nil, false},
+		{"identity center only the instance checked", putIdC(instanceARN, otherApp), "",
+			&workmail.IdentityCenter{InstanceARN: instanceARN}, domain.ErrorNone, nil, false},
+		{"identity center not configured", nil, "", expect, domain.ErrorPermanent, workmail.ErrIdentityCenter, false},
+		{"identity center other instance", putIdC(otherInstance, applicationARN), "", expect, domain.ErrorPermanent, workmail.ErrIdentityCenter, false},
+		{"identity center other application", putIdC(instanceARN, otherApp), "", expect, domain.ErrorPermanent, workmail.ErrIdentityCenter, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t, wmsim.Options{})
+			if tt.setup != nil {
+				tt.setup(t, f)
+			}
+			cfg := f.cfg
+			if tt.orgID != "" {
+				cfg.OrganizationID = tt.orgID
+			}
+			a := f.applier(t, cfg, workmail.Options{IdentityCenter: tt.idc})
+			plan, err := a.Plan(context.Background(), person(t, "jane_01_observed"), domain.TargetState{}, t0)
+			if domain.KindOf(err) != tt.wantKind {
+				t.Fatalf("err = %v (%v), want %v", err, domain.KindOf(err), tt.wantKind)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("err = %v, want %v", err, tt.wantIs)
+			}
+			var nf *types.OrganizationNotFoundException
+			if tt.wantAs != errors.As(err, &nf) {
+				t.Errorf("err = %v; want an OrganizationNotFoundException inside: %v", err, tt.wantAs)
+			}
+			if err == nil && len(plan.Ops) != 2 {
+				t.Errorf("plan = %v", kinds(plan.Ops))
+			}
+			if err != nil && len(plan.Ops) != 0 {
+				t.Errorf("a plan came with the error: %v", kinds(plan.Ops))
+			}
+		})
+	}
+}
+
+// TestPreflightNotCachedUntilPassed: a transient pre-flight failure is
+// retryable and the next Plan checks again; once passed, it is not
+// repeated.
+func TestPreflightNotCachedUntilPassed(t *testing.T) {
+	f := setup(t, wmsim.Options{})
+	f.sim.Control().SetFaults("DescribeOrganization", simkit.Faults{ServerErrorRate: 1})
+	a := f.applier(t, f.cfg, workmail.Options{})
+	p := person(t, "jane_01_observed")
+	if _, err := a.Plan(context.Background(), p, domain.TargetState{}, t0); domain.KindOf(err) != domain.ErrorRetryable {
+		t.Fatalf("err = %v, want retryable", err)
+	}
+	f.sim.Control().SetFaults("DescribeOrganization", simkit.Faults{})
+	f.sim.Control().ResetCounters()
+	for range 3 {
+		if _, err := a.Plan(context.Background(), p, domain.TargetState{}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.sim.Control().Counters()["DescribeOrganization"].Requests; n != 1 {
+		t.Errorf("DescribeOrganization called %d times after recovery, want 1", n)
+	}
+}
+
+// TestDryRun: a dry-run Applier reads but never writes, reports every op
+// as OutcomeWould and returns the last-known state.
+func TestDryRun(t *testing.T) {
+	f := setup(t, wmsim.Options{})
+	real := f.applier(t, f.cfg, workmail.Options{})
+	_, joined, _ := step(t, real, person(t, "jane_01_observed"), domain.TargetState{}, t0)
+	deleteNow := f.cfg
+	deleteNow.OnLeave = domain.WorkMailLeave{Action: domain.LeaveDelete}
+
+	tests := []struct {
+		name   string
+		cfg    domain.WorkMailConfig
+		person domain.Person
+		last   domain.TargetState
+		want   []domain.OpKind
+	}{
+		{"join", f.cfg, person(t, "john_01_member_added"), domain.TargetState{},
+			[]domain.OpKind{domain.OpCreate, domain.OpRegister}},
+		{"login change", f.cfg, person(t, "jane_01_observed", "jane_03_renamed"), joined,
+			[]domain.OpKind{domain.OpUpdateAttributes, domain.OpUpdateEmail}},
+		{"leave with immediate delete", deleteNow, person(t, "jane_01_observed", "jane_04_moved", "jane_05_left"), joined,
+			[]domain.OpKind{domain.OpDisable, domain.OpDelete}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := f.applier(t, tt.cfg, workmail.Options{DryRun: true})
+			before := f.writes()
+			users := f.sim.Users(f.org)
+			plan, state, res := step(t, a, tt.person, tt.last, t0)
+			if got := kinds(plan.Ops); !cmp.Equal(got, tt.want) {
+				t.Fatalf("ops = %v, want %v", got, tt.want)
+			}
+			for i, r := range res {
+				if r.Outcome != domain.OutcomeWould {
+					t.Errorf("result %d = %+v", i, r)
+				}
+			}
+			if tt.want[0] == domain.OpCreate && res[0].RemoteID != workmail.DryRunUserID {
+				t.Errorf("create RemoteID = %q", res[0].RemoteID)
+			}
+			if !cmp.Equal(state, tt.last) {
+				t.Errorf("state: %s", cmp.Diff(tt.last, state))
+			}
+			if n := f.writes() - before; n != 0 {
+				t.Errorf("%d write calls in a dry run", n)
+			}
+			if after := f.sim.Users(f.org); !cmp.Equal(after, users) {
+				t.Errorf("users changed: %s", cmp.Diff(users, after))
+			}
+		})
+	}
+}
+
+// TestRateLimit: every call waits on the token bucket; a call that cannot
+// get a token before the context's deadline is not sent and fails
+// retryable.
+func TestRateLimit(t *testing.T) {
+	f := setup(t, wmsim.Options{})
+	a := f.applier(t, f.cfg, workmail.Options{Rate: 0.5, Burst: 1})
+	p := person(t, "jane_01_observed")
+	plan, err := a.Plan(context.Background(), p, domain.TargetState{}, t0) // takes the one token
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	state, res, err := a.Apply(ctx, p, domain.TargetState{}, plan)
+	if domain.KindOf(err) != domain.ErrorRetryable {
+		t.Fatalf("err = %v (%v), want retryable", err, domain.KindOf(err))
+	}
+	if len(res) != 1 || res[0].Outcome != domain.OutcomeFailed || !cmp.Equal(state, domain.TargetState{}) {
+		t.Errorf("results %+v, state %+v", res, state)
+	}
+	if n := f.sim.Control().Counters()["CreateUser"].Requests; n != 0 {
+		t.Errorf("CreateUser sent %d times past the token bucket", n)
+	}
+}
