@@ -47,7 +47,7 @@ const (
 	// DefaultRate and DefaultBurst are Connect's default quota for the user
 	// APIs: 2 requests per second, burst 5.
 	DefaultRate  rate.Limit = 2
-	DefaultBurst            = 5
+	DefaultBurst int        = 5
 )
 
 // Errors the applier makes itself (besides the classified SDK errors, which

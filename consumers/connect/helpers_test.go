@@ -222,7 +222,7 @@ func kinds(plan domain.Plan) []domain.OpKind {
 	return out
 }
 
-// resultKinds lists the results' op kinds and outcomes.
+// outcomes lists the results as "kind:outcome".
 func outcomes(rs []consumers.OpResult) []string {
 	out := []string{}
 	for _, r := range rs {

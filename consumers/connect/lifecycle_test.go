@@ -166,7 +166,7 @@ func TestLifecycleDelete(t *testing.T) {
 		{name: "back to agents", change: func(p domain.Person) domain.Person { return member(p, supervisors, false, 3) },
 			ops:    []domain.OpKind{domain.OpUpdateSecurityProfiles, domain.OpUpdateRoutingProfile},
 			status: domain.RemoteEnabled, sameID: true,
-			want:   with(func(w *agentWant) { w.email, w.last = "jane.roe@example.com", "Roe" })},
+			want: with(func(w *agentWant) { w.email, w.last = "jane.roe@example.com", "Roe" })},
 		{name: "leave deletes", change: func(p domain.Person) domain.Person { return member(p, agents, false, 4) },
 			ops: []domain.OpKind{domain.OpDelete}, status: domain.RemoteDeleted,
 			results: func(t *testing.T, st domain.TargetState) {
@@ -176,7 +176,9 @@ func TestLifecycleDelete(t *testing.T) {
 			}},
 		{name: "rejoin creates a new agent with the current login", change: func(p domain.Person) domain.Person { return member(p, agents, true, 5) },
 			ops: []domain.OpKind{domain.OpCreate}, status: domain.RemoteEnabled,
-			want: with(func(w *agentWant) { w.username, w.email, w.last = "jane.roe@example.com", "jane.roe@example.com", "Roe" })},
+			want: with(func(w *agentWant) {
+				w.username, w.email, w.last = "jane.roe@example.com", "jane.roe@example.com", "Roe"
+			})},
 		{name: "suspension deletes", change: func(p domain.Person) domain.Person {
 			p.Status = domain.Stamped{Value: string(domain.StatusSuspended), At: tick(6), By: "ev-6"}
 			return p
