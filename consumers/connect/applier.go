@@ -81,7 +81,11 @@ type Options struct {
 	// the purpose of adoption.
 	TagKey string
 	// Rate and Burst size the client-side token bucket every API call waits
-	// on; zero means DefaultRate / DefaultBurst. rate.Inf turns it off.
+	// on (one bucket for all operations, shared by every caller of the
+	// Applier); zero means DefaultRate / DefaultBurst. rate.Inf turns it
+	// off. A bucket exactly the size of the quota can run a few
+	// milliseconds ahead of the server's and meet the odd throttle, which
+	// the SDK's retryer absorbs; set it a little lower to avoid even that.
 	Rate  rate.Limit
 	Burst int
 	// DryRun sends no writes: the client is wrapped with DryRun, every op's

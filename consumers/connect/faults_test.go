@@ -53,11 +53,15 @@ func TestFaultsConverge(t *testing.T) {
 	}
 	ends := make([]end, people)
 	errs := make([]error, people)
+	start := make([]domain.Person, people)
+	for i := range people {
+		start[i] = person(t, i)
+	}
 	var wg sync.WaitGroup
 	for i := range people {
 		wg.Go(func() {
 			ctx := context.Background()
-			p := person(t, i)
+			p := start[i]
 			var st domain.TargetState
 			for n, change := range journeys[i] {
 				p = change(p)
