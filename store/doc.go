@@ -22,8 +22,8 @@
 // item only: byLogin (loginLower), byOktaId (oktaId), byIdcUserId
 // (idcUserId). Attributes on the identity item were chosen over separate
 // alias items because they need no extra writes: DynamoDB maintains the
-// indexes, and an identity write that leaves the ids and login unchanged
-// writes nothing to a KEYS_ONLY index. One partition read (a strongly
+// indexes, and since they project keys only, an identity write that leaves
+// the ids and login unchanged needs no index update. One partition read (a strongly
 // consistent Query) returns a person's identity and all their targets.
 //
 // Ledger (PK, SK):

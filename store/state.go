@@ -404,7 +404,8 @@ func (s *Store) Target(ctx context.Context, key string, t domain.Target) (domain
 // on the stored version being expected (0: no state stored yet), and
 // returns it with its new version (expected+1). Use Commit instead when
 // applying an event: it also writes the idempotency record and the ledger
-// rows in the same transaction.
+// rows in the same transaction. Not idempotent by itself: repeating a
+// successful put with the same expected version reports ErrConflict.
 //
 // Errors: ErrConflict when the stored version is not expected; ErrInvalid
 // for an empty key or target; SDK errors.
