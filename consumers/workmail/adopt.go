@@ -18,36 +18,69 @@ const (
 	adoptedByShell = "matched by name in the exact state a create leaves"
 )
 
+// byIdCUserID lists the users carrying op's IdC user id (ListUsers with
+// IdentityProviderUserIdPrefix, every page, then an exact match; DELETED
+// users ignored) and picks the one to adopt: the one with op's Name, else
+// the only one that was never enabled (so that a login renamed between a
+// crashed create and its retry does not make a second mailbox). others are
+// the ids of the remaining users carrying the id, when none was picked.
+func (r *run) byIdCUserID(ctx context.Context, op domain.Op) (own *user, others []string, err error) {
+	idc := op.IdentityProviderUserID
+	p := sdk.NewListUsersPaginator(r.a.api, &sdk.ListUsersInput{
+		OrganizationId: r.org(),
+		Filters:        &types.ListUsersFilters{IdentityProviderUserIdPrefix: aws.String(idc)},
+	})
+	var named, shells []string
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, nil, classify("ListUsers", err)
+		}
+		for _, u := range page.Users {
+			if !strings.EqualFold(aws.ToString(u.IdentityProviderUserId), idc) || u.State == types.EntityStateDeleted {
+				continue
+			}
+			id := aws.ToString(u.Id)
+			switch {
+			case strings.EqualFold(aws.ToString(u.Name), op.Name):
+				named = append(named, id)
+			case u.State == types.EntityStateDisabled && u.EnabledDate == nil && aws.ToString(u.Email) == "":
+				shells = append(shells, id)
+			default:
+				others = append(others, id)
+			}
+		}
+	}
+	var pick string
+	switch {
+	case len(named) > 0:
+		pick = named[0]
+	case len(shells) == 1 && len(others) == 0:
+		pick = shells[0]
+	default:
+		return nil, append(others, shells...), nil
+	}
+	d, err := r.describe(ctx, pick)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &d, nil, nil
+}
+
 // findOwn finds the user a create clashed with when it is provably
 // idsync's (see the package documentation's adoption rules) and otherwise
 // fails permanently with ErrUnmanaged naming the holder's entity id.
 func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 	var others []string // users with the person's IdC id but another name
-	if idc := op.IdentityProviderUserID; idc != "" {
-		p := sdk.NewListUsersPaginator(r.a.api, &sdk.ListUsersInput{
-			OrganizationId: r.org(),
-			Filters:        &types.ListUsersFilters{IdentityProviderUserIdPrefix: aws.String(idc)},
-		})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return user{}, "", classify("ListUsers", err)
-			}
-			for _, u := range page.Users {
-				if !strings.EqualFold(aws.ToString(u.IdentityProviderUserId), idc) || u.State == types.EntityStateDeleted {
-					continue
-				}
-				if !strings.EqualFold(aws.ToString(u.Name), op.Name) {
-					others = append(others, aws.ToString(u.Id))
-					continue
-				}
-				own, err := r.describe(ctx, aws.ToString(u.Id))
-				if err != nil {
-					return user{}, "", err
-				}
-				return own, adoptedByIdCID, nil
-			}
+	if op.IdentityProviderUserID != "" {
+		own, o, err := r.byIdCUserID(ctx, op)
+		if err != nil {
+			return user{}, "", err
 		}
+		if own != nil {
+			return *own, adoptedByIdCID, nil
+		}
+		others = o
 	}
 	holder, err := r.describe(ctx, op.Name)
 	if errorCode(err) == codeEntityNotFound {
@@ -63,7 +96,7 @@ func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 	if len(others) > 0 {
 		detail = fmt.Sprintf(" (the person's IdC user id is on user %s under another name)", strings.Join(others, ", "))
 	}
-	return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by user %s, which idsync does not manage; left untouched%s",
+	return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by user %s; left untouched%s",
 		ErrUnmanaged, holder.id, detail))
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/idsync/idsync/consumers/workmail"
@@ -61,15 +62,19 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") },
 			func(t *testing.T) domain.Person { return person(t, "jane_01_observed", "jane_02_profile_changed") },
 			true, "IdC user id", "jane.doe@example.com", "Jane Q. Doe", janeIdC, 1},
+		{"login renamed between the attempts: the same user, keeping its name",
+			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") },
+			func(t *testing.T) domain.Person { return person(t, "jane_01_observed", "jane_03_renamed") },
+			true, "IdC user id", "jane.smith@example.com", "Jane Smith", janeIdC, 1},
 		{"IdC id unknown (hook only), crash before register", john, nil,
 			true, "exact state a create leaves", "john.roe@example.com", "john.roe", "", 0},
 		{"IdC id learnt between the attempts", john,
 			func(t *testing.T) domain.Person {
-				p := observed(t, "00u7johnRoe0000hook8", janeIdC, "john.roe@example.com")
+				p := observed(t, "00u7johnRoe0000hook8", johnIdC, "john.roe@example.com")
 				p, _ = domain.Fold(p, event(t, "john_01_member_added"))
 				return p
 			},
-			true, "exact state a create leaves", "john.roe@example.com", "john.roe", janeIdC, 1},
+			true, "exact state a create leaves", "john.roe@example.com", "john.roe", johnIdC, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +114,9 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 			if u.UserID != made || u.State != wmsim.StateEnabled || u.Email != tt.wantEmail ||
 				u.DisplayName != tt.wantDisplay || u.IdentityProviderUserID != tt.wantIdP {
 				t.Errorf("user = %+v", u)
+			}
+			if state.Name != u.Name || state.Email != u.Email {
+				t.Errorf("state %+v does not describe user %+v", state, u)
 			}
 			if n := f.sim.Control().Counters()["UpdateUser"].Requests - updates; n != tt.wantUpdateUser {
 				t.Errorf("%d UpdateUser calls, want %d", n, tt.wantUpdateUser)
@@ -172,17 +180,14 @@ func TestClashLeftUntouched(t *testing.T) {
 				return seeded{[]string{u.UserID}}
 			},
 			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
-		{"the person's IdC id under another name, the name held by someone else",
+		{"the person's IdC id already on an enabled user under another name: no second mailbox",
 			func(t *testing.T, f *fixture) seeded {
-				mine, err := f.sim.AddUser(f.org, wmsim.User{Name: "jdoe", DisplayName: "Jane Doe", IdentityProviderUserID: janeIdC})
+				mine, err := f.sim.AddUser(f.org, wmsim.User{Name: "jdoe", DisplayName: "Jane Doe", Email: "jdoe@example.com",
+					IdentityProviderUserID: janeIdC})
 				if err != nil {
 					t.Fatal(err)
 				}
-				theirs, err := f.sim.SeedUser(f.org, "jane.doe", "jane.doe@example.org")
-				if err != nil {
-					t.Fatal(err)
-				}
-				return seeded{[]string{theirs, mine.UserID}}
+				return seeded{[]string{mine.UserID}}
 			},
 			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
 		{"address held by another user (SeedUser)",
@@ -294,5 +299,42 @@ func TestEmailChangeToAddressInUse(t *testing.T) {
 	}
 	if u := f.user(t, other); u.Email != "jane.smith@example.com" || u.State != wmsim.StateEnabled {
 		t.Errorf("other user = %+v", u)
+	}
+}
+
+// hidingAPI answers the first hide ListUsers calls with no users, as a
+// listing made just before a concurrent create would.
+type hidingAPI struct {
+	workmail.API
+	hide int
+}
+
+func (h *hidingAPI) ListUsers(ctx context.Context, in *sdk.ListUsersInput, optFns ...func(*sdk.Options)) (*sdk.ListUsersOutput, error) {
+	if h.hide > 0 {
+		h.hide--
+		return &sdk.ListUsersOutput{}, nil
+	}
+	return h.API.ListUsers(ctx, in, optFns...)
+}
+
+// TestAdoptAfterNameClash: when the look-up before the create misses the
+// user (made concurrently), NameAvailabilityException leads to the same
+// look-up by IdC user id, and the user is adopted.
+func TestAdoptAfterNameClash(t *testing.T) {
+	f := setup(t, wmsim.Options{})
+	p := person(t, "jane_01_observed")
+	crash(t, f, f.applier(t, f.cfg, workmail.Options{}), p, true)
+	made := f.live()[0].UserID
+	a, err := workmail.New(f.cfg, &hidingAPI{API: f.client, hide: 1}, workmail.Options{Rate: 1000, Burst: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creates := f.sim.Control().Counters()["CreateUser"].Requests
+	_, state, res := step(t, a, p, domain.TargetState{}, t0)
+	if !res[0].Adopted || res[0].RemoteID != made || state.RemoteID != made || len(f.sim.Users(f.org)) != 1 {
+		t.Errorf("result %+v, state %+v, users %+v", res[0], state, f.sim.Users(f.org))
+	}
+	if n := f.sim.Control().Counters()["CreateUser"].Requests - creates; n != 1 {
+		t.Errorf("%d CreateUser calls, want 1 (answered NameAvailabilityException)", n)
 	}
 }

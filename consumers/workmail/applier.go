@@ -23,7 +23,7 @@ import (
 // below what the service throttles.
 const (
 	DefaultRate  rate.Limit = 5
-	DefaultBurst            = 10
+	DefaultBurst int        = 10
 )
 
 // Errors the Applier returns (wrapped, and marked domain.Permanent).
@@ -260,8 +260,14 @@ func (a *Applier) Apply(ctx context.Context, p domain.Person, last domain.Target
 	}
 	final := plan.Next
 	final.Target = domain.TargetWorkMail
-	if final.Status != domain.RemoteDeleted && final.RemoteID == "" {
-		final.RemoteID = r.state.RemoteID
+	if final.Status != domain.RemoteDeleted {
+		// A create fills in the id; an adoption may keep an older Name.
+		if final.RemoteID == "" {
+			final.RemoteID = r.state.RemoteID
+		}
+		if r.state.Name != "" {
+			final.Name = r.state.Name
+		}
 	}
 	return final, results, nil
 }

@@ -33,12 +33,19 @@
 // A create that finds its name (or address) taken adopts the existing user
 // only when it is provably idsync's, and never overwrites anyone else's:
 //
-//  1. When the person's IdC user id is known, ListUsers (filter
-//     IdentityProviderUserIdPrefix = that id, every page) must return a user
-//     that is not DELETED, whose IdentityProviderUserId equals the id
-//     exactly and whose Name is the planned Name. WorkMail only records an
-//     IdC user id that a create set or that the person's own sign-in set, so
-//     such a user is the person's.
+//  1. When the person's IdC user id is known, it is looked up before the
+//     create (so that no retry and no login renamed in between makes a
+//     second mailbox) and again after a clash: ListUsers (filter
+//     IdentityProviderUserIdPrefix = that id, every page), keeping users
+//     that are not DELETED and whose IdentityProviderUserId equals the id
+//     (IdC ids are hexadecimal: compared without regard to case). The one
+//     with the planned Name is adopted; failing that, the only one that was
+//     never enabled (no email, no enabled date), keeping its Name. WorkMail
+//     records an IdC user id only when a create set it or when the person
+//     signed in to the mailbox, so such a user is the person's. A user
+//     carrying the id under another name that was enabled before is
+//     refused (ErrUnmanaged): idsync does not create a second mailbox next
+//     to it.
 //  2. Otherwise, and also when rule 1 finds nothing (the first create may
 //     have run before the IdC user id was known), the user holding the Name
 //     is adopted only when it is in exactly the state idsync's own create

@@ -25,6 +25,7 @@ var t0 = time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC)
 
 const (
 	janeIdC = "9067c53e4f-3a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+	johnIdC = "9067c53e4f-0a0b0c0d-1e1f-4a4b-8c8d-9e9f0a0b0c0d"
 	// otherIdC is an IdC user id that belongs to nobody in the fixtures.
 	otherIdC = "9067c53e4f-99998888-7777-6666-5555-444433332222"
 )

@@ -79,9 +79,25 @@ func (r *run) do(ctx context.Context, op domain.Op) (consumers.OpResult, error) 
 	return res, err
 }
 
-// create creates the user, or adopts idsync's own after a crash.
+// create creates the user, or adopts idsync's own after a crash. When the
+// person's IdC user id is known it first looks for a user already carrying
+// it, so that neither a retry nor a login renamed in between makes a second
+// mailbox.
 func (r *run) create(ctx context.Context, op domain.Op) (consumers.OpResult, error) {
-	var res consumers.OpResult
+	if op.IdentityProviderUserID != "" {
+		own, others, err := r.byIdCUserID(ctx, op)
+		if err != nil {
+			return consumers.OpResult{}, err
+		}
+		if own != nil {
+			return r.adopt(ctx, op, *own, adoptedByIdCID)
+		}
+		if len(others) > 0 {
+			return consumers.OpResult{}, domain.Permanent(fmt.Errorf(
+				"%w: create: the person's IdC user id is already on user %s under another name, enabled before; not creating a second mailbox",
+				ErrUnmanaged, strings.Join(others, ", ")))
+		}
+	}
 	out, err := r.a.api.CreateUser(ctx, &sdk.CreateUserInput{
 		OrganizationId:         r.org(),
 		Name:                   aws.String(op.Name),
@@ -91,19 +107,25 @@ func (r *run) create(ctx context.Context, op domain.Op) (consumers.OpResult, err
 		IdentityProviderUserId: optional(op.IdentityProviderUserID),
 	})
 	if err == nil {
-		res.RemoteID = aws.ToString(out.UserId)
-		r.created(op, res.RemoteID, domain.RemoteDisabled, "")
-		return res, nil
+		id := aws.ToString(out.UserId)
+		r.created(op, id, domain.RemoteDisabled, "")
+		return consumers.OpResult{RemoteID: id}, nil
 	}
 	if code := errorCode(err); code != codeNameAvailability && code != codeEmailInUse {
-		return res, classify("CreateUser", err)
+		return consumers.OpResult{}, classify("CreateUser", err)
 	}
 	u, how, err := r.findOwn(ctx, op)
 	if err != nil {
-		return res, err
+		return consumers.OpResult{}, err
 	}
-	res.RemoteID, res.Adopted = u.id, true
-	res.Reason = "adopted existing user " + u.id + " (" + how + ")"
+	return r.adopt(ctx, op, u, how)
+}
+
+// adopt takes over user u, found by rule how, as the result of create op:
+// attributes that differ from op are aligned (and the IdC user id set when
+// op knows it and u has none).
+func (r *run) adopt(ctx context.Context, op domain.Op, u user, how string) (consumers.OpResult, error) {
+	res := consumers.OpResult{RemoteID: u.id, Adopted: true, Reason: "adopted existing user " + u.id + " (" + how + ")"}
 	r.a.log.InfoContext(ctx, "workmail user adopted", "person", r.person, "remoteId", u.id, "rule", how)
 	setIdP := ""
 	if u.idpUserID == "" && op.IdentityProviderUserID != "" {
@@ -119,6 +141,7 @@ func (r *run) create(ctx context.Context, op domain.Op) (consumers.OpResult, err
 	if u.state == string(types.EntityStateEnabled) {
 		status = domain.RemoteEnabled
 	}
+	op.Name = u.name // WorkMail cannot rename: the adopted user's Name stays
 	r.created(op, u.id, status, u.email)
 	return res, nil
 }
