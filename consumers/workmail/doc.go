@@ -7,8 +7,9 @@
 // client satisfies, behind a client-side token bucket.
 //
 // Ops and the calls they make:
-//   - create: CreateUser (DISABLED; IdentityProviderUserId = the person's
-//     IdC user id when known). NameAvailabilityException or
+//   - create: when the person's IdC user id is known, ListUsers by it first
+//     (see "Adoption"); then CreateUser (DISABLED; IdentityProviderUserId =
+//     that id when known). NameAvailabilityException or
 //     EmailAddressInUseException means an earlier attempt may have created
 //     the user before a crash; see "Adoption" below.
 //   - register / enable: RegisterToWorkMail(EntityId, Email). The register
@@ -30,8 +31,9 @@
 //
 // # Adoption
 //
-// A create that finds its name (or address) taken adopts the existing user
-// only when it is provably idsync's, and never overwrites anyone else's:
+// A create takes over an existing user instead of making one only when
+// that user is provably idsync's or the person's own, and never overwrites
+// anyone else's:
 //
 //  1. When the person's IdC user id is known, it is looked up before the
 //     create (so that no retry and no login renamed in between makes a
@@ -42,7 +44,9 @@
 //     with the planned Name is adopted; failing that, the only one that was
 //     never enabled (no email, no enabled date), keeping its Name. WorkMail
 //     records an IdC user id only when a create set it or when the person
-//     signed in to the mailbox, so such a user is the person's. A user
+//     signed in to the mailbox, so such a user is the person's (this
+//     includes a mailbox the person already had under the planned Name and
+//     signed in to: theirs, and named as idsync would name it). A user
 //     carrying the id under another name that was enabled before is
 //     refused (ErrUnmanaged): idsync does not create a second mailbox next
 //     to it.
