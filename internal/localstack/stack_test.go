@@ -1,0 +1,192 @@
+package localstack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/connect"
+	cntypes "github.com/aws/aws-sdk-go-v2/service/connect/types"
+	"github.com/aws/aws-sdk-go-v2/service/workmail"
+	wmtypes "github.com/aws/aws-sdk-go-v2/service/workmail/types"
+
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/internal/localstack"
+	"github.com/idsync/idsync/internal/testenv"
+	"github.com/idsync/idsync/store"
+)
+
+// okta calls the Okta stand-in's management API as an admin would.
+func okta(t *testing.T, s *localstack.Stack, method, path string) []byte {
+	t.Helper()
+	req, err := http.NewRequest(method, s.Endpoint("OKTA_ORG_URL")+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "SSWS "+s.Endpoint("OKTA_API_TOKEN"))
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, body)
+	}
+	return body
+}
+
+// eventually polls check until it returns "" (done) or a minute passes.
+func eventually(t *testing.T, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	last := ""
+	for time.Now().Before(deadline) {
+		if last = check(); last == "" {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s: not reached within a minute; last: %s", what, last)
+}
+
+func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
+	env := testenv.Get(t)
+	dir := t.TempDir()
+	ctx := testenv.Context(t)
+	s, err := localstack.Start(ctx, localstack.Options{
+		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
+		Prefix: testenv.UniqueName(t, "ls", 60), Dir: dir, RetryDelay: time.Second, SnapshotInterval: 2 * time.Second,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(s.Close)
+
+	raw, err := os.ReadFile(filepath.Join(dir, "endpoints.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"HOOK_URL", "HOOK_AUTH_HEADER", "HOOK_SECRET", "OKTA_ORG_URL", "OKTA_API_TOKEN",
+		"DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "WORKMAIL_ENDPOINT", "CONNECT_ENDPOINT", "IDENTITYSTORE_ENDPOINT",
+		"WORKMAIL_ORGANIZATION_ID", "CONNECT_INSTANCE_ID", "IDENTITY_STORE_ID", "STATE_TABLE", "LEDGER_TABLE",
+		"WORKMAIL_QUEUE_URL", "WORKMAIL_DLQ_URL", "CONNECT_QUEUE_URL", "CONNECT_DLQ_URL",
+		"OKTA_WORKMAIL_GROUP_ID", "OKTA_CONNECT_GROUP_ID", "IDC_WORKMAIL_GROUP_ID"} {
+		if !strings.Contains(string(raw), "\n"+key+"=") || s.Endpoint(key) == "" {
+			t.Errorf("endpoints.env lacks %s", key)
+		}
+	}
+
+	// An admin adds Ana to both demo groups through the Okta API.
+	var user struct{ ID string }
+	if err := json.Unmarshal(okta(t, s, http.MethodGet, "/api/v1/users/ana.silva@example.com"), &user); err != nil || user.ID == "" {
+		t.Fatalf("find user: %v", err)
+	}
+	okta(t, s, http.MethodPut, "/api/v1/groups/"+s.Endpoint("OKTA_WORKMAIL_GROUP_ID")+"/users/"+user.ID)
+	okta(t, s, http.MethodPut, "/api/v1/groups/"+s.Endpoint("OKTA_CONNECT_GROUP_ID")+"/users/"+user.ID)
+
+	cfg, err := awsclient.Config(ctx, awsclient.Options{Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wm := awsclient.WorkMail(cfg, s.Endpoint("WORKMAIL_ENDPOINT"))
+	cn := awsclient.Connect(cfg, s.Endpoint("CONNECT_ENDPOINT"))
+	org, instance := s.Endpoint("WORKMAIL_ORGANIZATION_ID"), s.Endpoint("CONNECT_INSTANCE_ID")
+	mailbox := func() (*wmtypes.User, string) {
+		out, err := wm.ListUsers(ctx, &workmail.ListUsersInput{OrganizationId: aws.String(org),
+			Filters: &wmtypes.ListUsersFilters{UsernamePrefix: aws.String("ana.silva")}})
+		if err != nil {
+			return nil, err.Error()
+		}
+		if len(out.Users) != 1 {
+			return nil, fmt.Sprintf("%d WorkMail users named ana.silva", len(out.Users))
+		}
+		return &out.Users[0], ""
+	}
+	agent := func() (*cntypes.User, string) {
+		out, err := cn.SearchUsers(ctx, &connect.SearchUsersInput{InstanceId: aws.String(instance),
+			SearchCriteria: &cntypes.UserSearchCriteria{StringCondition: &cntypes.StringCondition{
+				FieldName: aws.String("Username"), Value: aws.String("ana.silva@example.com"), ComparisonType: cntypes.StringComparisonTypeExact}}})
+		if err != nil {
+			return nil, err.Error()
+		}
+		if len(out.Users) == 0 {
+			return nil, "no Connect user"
+		}
+		d, err := cn.DescribeUser(ctx, &connect.DescribeUserInput{InstanceId: aws.String(instance), UserId: out.Users[0].Id})
+		if err != nil {
+			return nil, err.Error()
+		}
+		return d.User, ""
+	}
+
+	eventually(t, "an enabled mailbox", func() string {
+		u, why := mailbox()
+		if u == nil {
+			return why
+		}
+		if u.State != wmtypes.EntityStateEnabled || aws.ToString(u.Email) != "ana.silva@example.com" {
+			return fmt.Sprintf("mailbox state %s email %q", u.State, aws.ToString(u.Email))
+		}
+		return ""
+	})
+	eventually(t, "an agent with the mapped profiles", func() string {
+		u, why := agent()
+		if u == nil {
+			return why
+		}
+		if len(u.SecurityProfileIds) != 1 || aws.ToString(u.RoutingProfileId) != s.Config.Connect.Groups[0].RoutingProfileID ||
+			u.SecurityProfileIds[0] != s.Config.Connect.Groups[0].SecurityProfileIDs[0] {
+			return fmt.Sprintf("agent profiles %v / %s", u.SecurityProfileIds, aws.ToString(u.RoutingProfileId))
+		}
+		return ""
+	})
+
+	// The admin removes Ana from both groups.
+	okta(t, s, http.MethodDelete, "/api/v1/groups/"+s.Endpoint("OKTA_WORKMAIL_GROUP_ID")+"/users/"+user.ID)
+	okta(t, s, http.MethodDelete, "/api/v1/groups/"+s.Endpoint("OKTA_CONNECT_GROUP_ID")+"/users/"+user.ID)
+	eventually(t, "the mailbox disabled", func() string {
+		u, why := mailbox()
+		if u == nil {
+			return why
+		}
+		if u.State != wmtypes.EntityStateDisabled {
+			return "mailbox " + string(u.State)
+		}
+		return ""
+	})
+	eventually(t, "the agent removed", func() string {
+		if u, _ := agent(); u != nil {
+			return "agent still there"
+		}
+		return ""
+	})
+
+	// The ledger shows each step.
+	page, err := s.Store.Audit(ctx, store.AuditQuery{PersonKey: user.ID, PageSize: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]bool{}
+	for _, e := range page.Entries {
+		if e.Outcome == domain.OutcomeApplied {
+			steps[string(e.Target)+":"+string(e.Op)] = true
+		}
+	}
+	for _, want := range []string{"workmail:create", "workmail:register", "workmail:disable", "connect:create", "connect:delete"} {
+		if !steps[want] {
+			t.Errorf("ledger lacks an applied %s row; has %v", want, steps)
+		}
+	}
+}
