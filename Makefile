@@ -14,12 +14,8 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## the whole pipeline locally on the embedded stand-ins (Ctrl-C stops it)
-	@$(WITH_STANDINS) trap 'scripts/localaws stop' EXIT; \
-	echo "idsync local stand-ins are up:"; \
-	echo "  DYNAMODB_ENDPOINT=$$DYNAMODB_ENDPOINT"; echo "  SQS_ENDPOINT=$$SQS_ENDPOINT"; \
-	echo "Press Ctrl-C to stop."; \
-	while sleep 3600; do :; done
+run: ## the whole pipeline locally on the embedded stand-ins; prints endpoints (Ctrl-C stops it)
+	go run ./scripts/idsync local
 
 .PHONY: test
 test: lint ## every test: formatting, vet, staticcheck, go test -race against the stand-ins
