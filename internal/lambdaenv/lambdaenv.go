@@ -27,8 +27,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/internal/emf"
 	"github.com/idsync/idsync/store"
 )
 
@@ -165,3 +167,71 @@ func (e *Env) Store(cfg aws.Config, state, ledger string) (*store.Store, error) 
 // NewULID returns a new ULID string (monotonic within one process is not
 // needed: ledger ids only need to be unique and time-ordered).
 func NewULID() string { return ulid.Make().String() }
+
+// Float returns a positive number variable or def.
+func (e *Env) Float(name string, def float64) float64 {
+	v := e.Optional(name, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		e.problem("%s=%q is not a positive number", name, v)
+		return def
+	}
+	return f
+}
+
+// Problemf records a problem of the caller's.
+func (e *Env) Problemf(format string, args ...any) { e.problem(format, args...) }
+
+// Consumer is what both consumer Lambdas load from the environment: the
+// configuration, AWS, the store, the dead-letter queue, dry-run and the
+// target's client-side rate (requests/s, from rateVar).
+type Consumer struct {
+	Env    *Env
+	Config domain.Config
+	AWS    aws.Config
+	Store  *store.Store
+	DLQURL string
+	DryRun bool
+	Rate   float64
+	Logger *slog.Logger
+}
+
+// LoadConsumer reads DLQ_URL, DRY_RUN (default: the configuration's
+// dryRun), rateVar, the configuration and the tables, then builds AWS and
+// the store. need reports a configuration problem of the target's (e.g. a
+// missing section) or "".
+//
+// Errors: every environment problem at once, wrapping ErrConfig; AWS and
+// store construction errors.
+func LoadConsumer(ctx context.Context, getenv func(string) string, rateVar string, defRate float64, need func(domain.Config) string) (*Consumer, error) {
+	e := New(getenv)
+	c := &Consumer{Env: e, Logger: e.Logger(), Config: e.Config()}
+	state, ledger := e.Tables()
+	c.DLQURL = e.Required("DLQ_URL")
+	c.DryRun = e.Bool("DRY_RUN", c.Config.DryRun)
+	c.Rate = e.Float(rateVar, defRate)
+	if msg := need(c.Config); msg != "" {
+		e.problem("%s", msg)
+	}
+	if err := e.Err(); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.AWS, err = e.AWS(ctx, awsclient.Options{MaxAttempts: 10, NoRetryRateLimit: true}); err != nil {
+		return nil, err
+	}
+	if c.Store, err = e.Store(c.AWS, state, ledger); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Runner returns the SQS batch runner for target, logging and writing EMF
+// metrics as component.
+func (c *Consumer) Runner(target consumers.Target, component string) *consumers.Runner {
+	return consumers.NewRunner(consumers.Config{DLQURL: c.DLQURL, DryRun: c.DryRun}, target, c.Store,
+		awsclient.SQS(c.AWS, c.Env.Endpoint("SQS")), c.Logger, emf.New(os.Stdout, component, time.Now), time.Now, NewULID)
+}
