@@ -31,7 +31,7 @@ func main() {
 	queues := env.List("QUEUE_URLS")
 	secretID, param := env.Optional("HOOK_SECRET_ID", ""), env.Optional("HOOK_SECRET_PARAMETER", "")
 	if secretID == "" && param == "" {
-		env.Required("HOOK_SECRET_ID")
+		env.Problemf("HOOK_SECRET_ID or HOOK_SECRET_PARAMETER is required")
 	}
 	header := env.Optional("HOOK_AUTH_HEADER", oktahook.DefaultAuthHeader)
 	ttl := env.Duration("HOOK_SECRET_TTL", 5*time.Minute)
