@@ -101,27 +101,33 @@ func (f *ssmFake) recorded() []ssmCall {
 }
 
 // fixture is everything one binary runs against: its own tables and queue
-// on DynamoDB Local and fauxqs, the SSM fake and the IdentityStore stand-in
-// (each behind a loopback HTTP server), and the configuration document.
+// on DynamoDB Local and fauxqs, the SSM fake and the IdentityStore, WorkMail
+// and Connect stand-ins (each behind a loopback HTTP server), and the
+// configuration document naming the stand-ins' ids.
 type fixture struct {
-	env                                 *testenv.Env
-	sqs                                 *sqs.Client
-	queue                               testenv.Queue
-	state, ledger                       string
-	ssm                                 *ssmFake
-	ssmURL                              string
-	idc                                 *isim.Server
-	idcURL                              string
-	storeID                             string
-	group                               string // IdC id of the mapped group
-	wm                                  *wmsim.Server
-	wmURL                               string
-	wmOrg                               string
-	cc                                  *ccsim.Server
-	ccURL                               string
-	ccInstance                          string
-	ccSecurityProfile, ccRoutingProfile string
-	config                              string
+	env           *testenv.Env
+	sqs           *sqs.Client
+	queue         testenv.Queue
+	state, ledger string
+	config        string
+
+	ssm    *ssmFake
+	ssmURL string
+
+	idc     *isim.Server
+	idcURL  string
+	storeID string
+	group   string // IdC id of the mapped group
+
+	wm    *wmsim.Server
+	wmURL string
+	wmOrg string
+
+	cc                *ccsim.Server
+	ccURL             string
+	ccInstance        string
+	ccSecurityProfile string
+	ccRoutingProfile  string
 }
 
 func newFixture(t *testing.T) *fixture {
