@@ -168,7 +168,7 @@ type fixture struct {
 	metrics *bytes.Buffer
 }
 
-func newFixture(t *testing.T, so isim.Options) *fixture {
+func newFixture(t testing.TB, so isim.Options) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
 	c := &clock{t: time.Date(2024, 5, 15, 9, 0, 0, 0, time.UTC)}
@@ -282,7 +282,7 @@ type setup struct {
 	opts     idcsnapshot.Options
 }
 
-func (f *fixture) snapshotter(t *testing.T, s setup) *idcsnapshot.Snapshotter {
+func (f *fixture) snapshotter(t testing.TB, s setup) *idcsnapshot.Snapshotter {
 	t.Helper()
 	if s.attempts == 0 {
 		s.attempts = 8

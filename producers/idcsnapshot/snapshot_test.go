@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/idsync/idsync/domain"
@@ -189,12 +190,12 @@ func TestFailedPageSuppressesRemovals(t *testing.T) {
 	if f.rec.failures() != 1 {
 		t.Fatalf("injected %d failures, want 1", f.rec.failures())
 	}
-	events := f.drain(t)
+	queued := f.drain(t)
 	want := []string{
 		"member-added 00u1newjoiner00009 " + oktaAgents,
 		"profile-changed 00u1newjoiner00009 login=new.joiner@example.com firstName=New lastName=Joiner displayName=New Joiner email= department= title=",
 	}
-	if d := cmp.Diff(want, describeAll(events)); d != "" {
+	if d := cmp.Diff(want, describeAll(queued)); d != "" {
 		t.Errorf("incomplete run events (-want +got):\n%s", d)
 	}
 	if sum.Complete || !sum.RemovalsSuppressed || sum.ReadErrors != 1 || sum.Removals != 0 || sum.Outcome != domain.OutcomeSnapshot {
@@ -214,7 +215,7 @@ func TestFailedPageSuppressesRemovals(t *testing.T) {
 	}
 
 	// The fault clears: the next run is complete and removes the real leaver.
-	f.fold(t, events)
+	f.fold(t, queued)
 	f.rec.setFail(nil)
 	f.clock.Advance(15 * time.Minute)
 	sum, err = f.snapshotter(t, setup{attempts: 1}).Run(testenv.Context(t))
@@ -253,8 +254,8 @@ func TestRemovalCapRefusesRun(t *testing.T) {
 	if capErr.Removals != 2 || capErr.Members != 6 {
 		t.Errorf("cap error = %+v, want 2 removals of 6 members", capErr)
 	}
-	if events := f.drain(t); len(events) != 0 {
-		t.Errorf("refused run queued %v", describeAll(events))
+	if queued := f.drain(t); len(queued) != 0 {
+		t.Errorf("refused run queued %v", describeAll(queued))
 	}
 	if sum.Outcome != domain.OutcomeFailed || sum.Events != 0 {
 		t.Errorf("summary = %+v, want outcome failed and no events", sum)
@@ -298,12 +299,17 @@ func TestHeldLeaseRefusesRun(t *testing.T) {
 	if n, _, _ := simCalls(f.sim); n != 0 {
 		t.Errorf("a refused run sent %d Identity Store requests", n)
 	}
-	if events := f.drain(t); len(events) != 0 {
-		t.Errorf("a refused run queued %d events", len(events))
+	if queued := f.drain(t); len(queued) != 0 {
+		t.Errorf("a refused run queued %d events", len(queued))
+	}
+	// The Lambda handler treats a held lease as success: the holder does
+	// the work.
+	if err := snap.Handle(ctx, events.CloudWatchEvent{}); err != nil {
+		t.Errorf("handler under a held lease: %v, want nil", err)
 	}
 	rows := f.runRows(t)
-	if len(rows) != 1 || rows[0].Outcome != domain.OutcomeSkipped || rows[0].ID != sum.RunID || !strings.Contains(rows[0].Reason, "other-run") {
-		t.Errorf("ledger rows = %+v, want one skipped row naming the holder", rows)
+	if len(rows) != 2 || rows[0].Outcome != domain.OutcomeSkipped || rows[0].ID != sum.RunID || !strings.Contains(rows[0].Reason, "other-run") {
+		t.Errorf("ledger rows = %+v, want two skipped rows, the first naming the holder", rows)
 	}
 
 	// The holder's lease runs out: the next run takes it over.
