@@ -229,7 +229,8 @@ func (s Summary) Entry() domain.LedgerEntry {
 
 // Handle is the Lambda handler for the EventBridge schedule: one Run. A run
 // refused because another holds the lease succeeds (the other run does the
-// work); every other run error is returned, so the invocation fails.
+// work); every other Run error is returned, so the invocation fails and
+// shows in the function's Errors metric. Idempotent in effect, as Run.
 func (s *Snapshotter) Handle(ctx context.Context, _ events.CloudWatchEvent) error {
 	_, err := s.Run(ctx)
 	if errors.Is(err, ErrLeaseHeld) {
