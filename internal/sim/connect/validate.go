@@ -24,7 +24,10 @@ var (
 	reEmailFormed = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
-const invalidParameter = "InvalidParameterException"
+const (
+	invalidParameter = "InvalidParameterException"
+	maxACWSeconds    = 2_000_000
+)
 
 // decode reads a JSON request body into v; an empty body is an empty
 // object. Malformed JSON is an InvalidRequestException.
@@ -72,8 +75,10 @@ func checkPhoneConfig(p *simkit.Problems, pc *phoneConfigIn) {
 	default:
 		p.Addf("Value '%s' at 'phoneConfig.phoneType' failed to satisfy constraint: Member must satisfy enum value set: [SOFT_PHONE, DESK_PHONE]", pc.PhoneType)
 	}
-	if pc.AfterContactWorkTimeLimit != nil && *pc.AfterContactWorkTimeLimit < 0 {
-		p.Addf("Value '%d' at 'phoneConfig.afterContactWorkTimeLimit' failed to satisfy constraint: Member must have value greater than or equal to 0", *pc.AfterContactWorkTimeLimit)
+	// The model says only "min 0"; the service documents a maximum of
+	// 2,000,000 seconds.
+	if acw := pc.AfterContactWorkTimeLimit; acw != nil && (*acw < 0 || *acw > maxACWSeconds) {
+		p.Addf("Value '%d' at 'phoneConfig.afterContactWorkTimeLimit' failed to satisfy constraint: Member must have value between 0 and %d", *acw, maxACWSeconds)
 	}
 	p.Match("phoneConfig.deskPhoneNumber", pc.DeskPhoneNumber, rePhone)
 }
