@@ -29,9 +29,9 @@ func parseCursor(tok string) (string, error) {
 	return strings.TrimPrefix(string(raw), "k:"), nil
 }
 
-// pageAfter returns up to max of items (sorted by key) whose key sorts
+// pageAfter returns up to size of items (sorted by key) whose key sorts
 // after the token's, and the token of the next page ("" on the last).
-func pageAfter[T any](items []T, key func(T) string, token *string, max int) ([]T, string, error) {
+func pageAfter[T any](items []T, key func(T) string, token *string, size int) ([]T, string, error) {
 	start := 0
 	if token != nil {
 		after, err := parseCursor(*token)
@@ -40,7 +40,7 @@ func pageAfter[T any](items []T, key func(T) string, token *string, max int) ([]
 		}
 		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > after })
 	}
-	end := start + max
+	end := start + size
 	if end >= len(items) {
 		return items[start:], "", nil
 	}
@@ -61,7 +61,7 @@ func (s *Server) listUsers(_ context.Context, c *call) (any, error) {
 	if err := problems(&p); err != nil {
 		return nil, err
 	}
-	max, err := parseMaxResults(c.query.Get("maxResults"), 100, 1000, errInvalidParameter)
+	size, err := parseMaxResults(c.query.Get("maxResults"), 100, 1000, errInvalidParameter)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (s *Server) listUsers(_ context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	page, next, err := pageAfter(inst.sortedUsers(), userKey, queryToken(c), max)
+	page, next, err := pageAfter(inst.sortedUsers(), userKey, queryToken(c), size)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (s *Server) listProfiles(c *call, pick func(*instance) map[string]*profile)
 	if err := problems(&p); err != nil {
 		return nil, "", err
 	}
-	max, err := parseMaxResults(c.query.Get("maxResults"), 100, 1000, errInvalidParameter)
+	size, err := parseMaxResults(c.query.Get("maxResults"), 100, 1000, errInvalidParameter)
 	if err != nil {
 		return nil, "", err
 	}
@@ -102,7 +102,7 @@ func (s *Server) listProfiles(c *call, pick func(*instance) map[string]*profile)
 	if err != nil {
 		return nil, "", err
 	}
-	page, next, err := pageAfter(sortedProfiles(pick(inst)), profileKey, queryToken(c), max)
+	page, next, err := pageAfter(sortedProfiles(pick(inst)), profileKey, queryToken(c), size)
 	if err != nil {
 		return nil, "", err
 	}
@@ -138,7 +138,7 @@ func (s *Server) listRoutingProfiles(_ context.Context, c *call) (any, error) {
 // creation order (instances are never deleted, so offsets are stable).
 func (s *Server) listInstances(_ context.Context, c *call) (any, error) {
 	// ListInstances models InvalidRequestException, not InvalidParameterException.
-	max, err := parseMaxResults(c.query.Get("maxResults"), 10, 10, errInvalidRequest)
+	size, err := parseMaxResults(c.query.Get("maxResults"), 10, 10, errInvalidRequest)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (s *Server) listInstances(_ context.Context, c *call) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids, next := simkit.Page(s.order, offset, max)
+	ids, next := simkit.Page(s.order, offset, size)
 	out := listInstancesOut{InstanceSummaryList: []instanceSummaryJSON{}, NextToken: next}
 	for _, id := range ids {
 		in := s.instances[id]

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/connect"
 	"github.com/aws/aws-sdk-go-v2/service/connect/types"
+
+	connectsim "github.com/idsync/idsync/internal/sim/connect"
 )
 
 func TestListUsersPaginator(t *testing.T) {
@@ -196,5 +198,57 @@ func TestSearchCriteria(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestListInstancesPaginator(t *testing.T) {
+	e := newEnv(t, quotasOff())
+	for i := range 11 {
+		e.sim.AddInstance(fmt.Sprintf("extra-%02d", i), connectsim.IdentityConnectManaged)
+	}
+	p := connect.NewListInstancesPaginator(e.client, &connect.ListInstancesInput{})
+	var aliases []string
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, in := range out.InstanceSummaryList {
+			aliases = append(aliases, aws.ToString(in.InstanceAlias))
+		}
+	}
+	if pages != 2 || len(aliases) != 12 || aliases[0] != "idsync-test" || aliases[11] != "extra-10" {
+		t.Errorf("%d pages: %v", pages, aliases)
+	}
+}
+
+// Racing CreateUser calls for one username: exactly one wins, the others
+// get DuplicateResourceException.
+func TestConcurrentCreateOneWinner(t *testing.T) {
+	e := newEnv(t, quotasOff())
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := e.client.CreateUser(context.Background(), e.createInput("race@example.com"))
+			errs <- err
+		}()
+	}
+	wins, dups := 0, 0
+	for range n {
+		err := <-errs
+		switch {
+		case err == nil:
+			wins++
+		case as[*types.DuplicateResourceException](err):
+			dups++
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	if wins != 1 || dups != n-1 || len(e.sim.Users(e.instance)) != 1 {
+		t.Errorf("wins %d, duplicates %d, users %d", wins, dups, len(e.sim.Users(e.instance)))
 	}
 }

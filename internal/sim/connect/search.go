@@ -212,9 +212,9 @@ func (s *Server) searchUsers(_ context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	max := 100
+	size := 100
 	if in.MaxResults != nil {
-		max = int(*in.MaxResults)
+		size = int(*in.MaxResults)
 	}
 
 	s.mu.Lock()
@@ -229,7 +229,7 @@ func (s *Server) searchUsers(_ context.Context, c *call) (any, error) {
 			hits = append(hits, u)
 		}
 	}
-	page, next, err := pageAfter(hits, userKey, in.NextToken, max)
+	page, next, err := pageAfter(hits, userKey, in.NextToken, size)
 	if err != nil {
 		return nil, err
 	}

@@ -43,9 +43,12 @@ const (
 	DefaultAccountID = "123456789012"
 )
 
-// DefaultQuota is AWS's default rate for the Connect user APIs: 2 requests
-// per second with a burst of 5, per operation, per account and region.
-var DefaultQuota = simkit.Quota{Rate: 2, Burst: 5}
+// AWS's default rate quota for the Connect user APIs: 2 requests per second
+// with a burst of 5, per operation, per account and region.
+const (
+	DefaultRate  = 2
+	DefaultBurst = 5
+)
 
 // Options configures a Server. The zero value is a stand-in with AWS's
 // defaults.
@@ -59,8 +62,9 @@ type Options struct {
 	// (seeded) version-4 UUIDs. It is called with the server's lock held.
 	NewID func() string
 	// Quota is every operation's rate quota; the zero value means AWS's
-	// (DefaultQuota). NoQuota turns quotas off. Either can be changed later
-	// through Control().SetQuota.
+	// (DefaultRate, DefaultBurst). NoQuota turns quotas off. Either can be
+	// changed later through Control().SetQuota (scope simkit.EachOp or an
+	// operation name) or POST /_sim/quotas.
 	Quota   simkit.Quota
 	NoQuota bool
 	// UserLimit is the users-per-instance quota of new instances; zero means
@@ -94,7 +98,7 @@ func New(o Options) *Server {
 	}
 	q := o.Quota
 	if q == (simkit.Quota{}) {
-		q = DefaultQuota
+		q = simkit.Quota{Rate: DefaultRate, Burst: DefaultBurst}
 	}
 	if o.NoQuota {
 		q = simkit.Quota{}
@@ -155,7 +159,12 @@ type call struct {
 
 const proto = simkit.RESTJSON1
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: /_sim/* is the control surface; every
+// other request is routed by method and path as the Connect model binds
+// them, passed through the quotas and faults, and answered with the
+// operation's JSON or the service's modelled exception (X-Amzn-ErrorType
+// header, JSON body with Message). Unknown routes answer 404
+// UnknownOperationException.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.ctl.ServeControl(w, r, func() any { return s.State() })

@@ -188,7 +188,8 @@ func (s *Server) AddHierarchyGroup(instanceID, name string) (id string) {
 }
 
 // SetUserLimit sets the users-per-instance quota of one instance; CreateUser
-// beyond it answers LimitExceededException.
+// beyond it answers LimitExceededException. Users already there stay.
+// Idempotent.
 //
 // Errors: ErrNoInstance.
 func (s *Server) SetUserLimit(instanceID string, n int) error {
@@ -239,7 +240,7 @@ func (s *Server) insertUserLocked(in *instance, u *User) {
 }
 
 // Users returns a copy of the instance's users ordered by username (nil for
-// an unknown instance), for asserting final state.
+// an unknown instance), for asserting final state. It never fails.
 func (s *Server) Users(instanceID string) []User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -255,7 +256,7 @@ func (s *Server) Users(instanceID string) []User {
 }
 
 // State returns a copy of every instance, in creation order; it is what
-// GET /_sim/state answers.
+// GET /_sim/state answers. It never fails.
 func (s *Server) State() []InstanceState {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -178,14 +178,14 @@ func checkIdentityRules(idType string, password, directoryUserID *string, info *
 }
 
 // parseMaxResults reads the maxResults query member: def when absent, else
-// an integer in [1,max]; otherwise the error mkErr builds.
-func parseMaxResults(raw string, def, max int, mkErr func(string, ...any) *simkit.APIError) (int, error) {
+// an integer in [1,limit]; otherwise the error mkErr builds.
+func parseMaxResults(raw string, def, limit int, mkErr func(string, ...any) *simkit.APIError) (int, error) {
 	if raw == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > max {
-		return 0, mkErr("1 validation error detected: Value '%s' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", raw, max)
+	if err != nil || n < 1 || n > limit {
+		return 0, mkErr("1 validation error detected: Value '%s' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", raw, limit)
 	}
 	return n, nil
 }
