@@ -84,6 +84,7 @@ func Config(ctx context.Context, o Options) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
+	cfg.APIOptions = append(cfg.APIOptions, hideRequestWriterTo)
 	return cfg, nil
 }
 

@@ -406,7 +406,7 @@ func binaries() []binary {
 				return []string{
 					"DYNAMODB_ENDPOINT=" + f.env.DynamoDBEndpoint, "SQS_ENDPOINT=" + f.env.SQSEndpoint,
 					"IDENTITYSTORE_ENDPOINT=" + f.idcURL,
-					"CONFIG=" + f.config, "STATE_TABLE=" + f.state, "LEDGER_TABLE=" + f.ledger, "QUEUE_URLS=" + f.queue.URL,
+					"IDSYNC_LOCAL=true", "IDSYNC_CONFIG=" + f.config, "STATE_TABLE=" + f.state, "LEDGER_TABLE=" + f.ledger, "QUEUE_URLS=" + f.queue.URL,
 				}
 			},
 			calls: []call{

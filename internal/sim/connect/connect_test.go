@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -17,8 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/connect"
 	"github.com/aws/aws-sdk-go-v2/service/connect/types"
 	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/idsync/idsync/internal/awsclient"
 	connectsim "github.com/idsync/idsync/internal/sim/connect"
@@ -96,34 +93,7 @@ func newClient(t *testing.T, url string) *connect.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.APIOptions = append(cfg.APIOptions, hideRequestWriterTo)
 	return awsclient.Connect(cfg, url)
-}
-
-// hideRequestWriterTo works around a race between smithy-go and net/http.
-// smithy-go wraps a request body in a closer whose WriteTo answers (0,
-// io.EOF) once closed, and closes it as soon as client.Do returns. When a
-// server answers as soon as it has read Content-Length bytes (as a local
-// server does), net/http's writeLoop may only then run its trailing
-// io.Copy(io.Discard, body) probe, get io.EOF, count the write as failed
-// and close the connection under a response body still being read: POST
-// responses larger than one read buffer fail with "use of closed network
-// connection". Hiding WriteTo makes the probe use Read, whose io.EOF
-// io.Copy treats as the end.
-func hideRequestWriterTo(stack *middleware.Stack) error {
-	return stack.Build.Add(middleware.BuildMiddlewareFunc("hideRequestWriterTo",
-		func(ctx context.Context, in middleware.BuildInput, next middleware.BuildHandler) (middleware.BuildOutput, middleware.Metadata, error) {
-			if req, ok := in.Request.(*smithyhttp.Request); ok {
-				if rs, ok := req.GetStream().(io.ReadSeeker); ok {
-					r, err := req.SetStream(struct{ io.ReadSeeker }{rs})
-					if err != nil {
-						return middleware.BuildOutput{}, middleware.Metadata{}, fmt.Errorf("wrap request stream: %w", err)
-					}
-					in.Request = r
-				}
-			}
-			return next.HandleBuild(ctx, in)
-		}), middleware.After)
 }
 
 func quotasOff() connectsim.Options { return connectsim.Options{NoQuota: true} }

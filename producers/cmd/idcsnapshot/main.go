@@ -1,12 +1,15 @@
 // Command idcsnapshot is the Lambda function that runs idsync's scheduled
 // IAM Identity Center snapshot (package producers/idcsnapshot) on each
-// EventBridge schedule event. Configuration comes from the environment; see
-// idcsnapshot.LoadEnv.
+// EventBridge schedule event.
+//
+// Environment (besides internal/lambdaenv's): QUEUE_URLS (comma-separated
+// target queues), IDC_RATE (Identity Store requests/s, default 20, the
+// service's collective quota).
 package main
 
 import (
 	"context"
-	"log/slog"
+	"log"
 	"os"
 	"time"
 
@@ -14,40 +17,41 @@ import (
 
 	"github.com/idsync/idsync/internal/awsclient"
 	"github.com/idsync/idsync/internal/emf"
+	"github.com/idsync/idsync/internal/lambdaenv"
 	"github.com/idsync/idsync/producers/idcsnapshot"
 	"github.com/idsync/idsync/producers/publish"
-	"github.com/idsync/idsync/store"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	fail := func(msg string, err error) {
-		log.Error(msg, "error", err)
-		os.Exit(1)
+	ctx := context.Background()
+	env := lambdaenv.New(os.Getenv)
+	logger := env.Logger()
+	cfg := env.Config()
+	state, ledger := env.Tables()
+	queues := env.List("QUEUE_URLS")
+	perSecond := env.Float("IDC_RATE", idcsnapshot.DefaultRate)
+	if cfg.Snapshot.IdentityStoreID == "" {
+		env.Problemf("the configuration has no snapshot.identityStoreId")
 	}
-	env, err := idcsnapshot.LoadEnv(os.Getenv, os.ReadFile)
+	if err := env.Err(); err != nil {
+		log.Fatal(err)
+	}
+	awsCfg, err := env.AWS(ctx, awsclient.Options{NoRetryRateLimit: true, MaxAttempts: 8})
 	if err != nil {
-		fail("invalid configuration", err)
+		log.Fatal(err)
 	}
-	awsCfg, err := awsclient.Config(context.Background(), awsclient.Options{
-		Local: env.Local(), NoRetryRateLimit: true, MaxAttempts: 8,
-	})
+	st, err := env.Store(awsCfg, state, ledger)
 	if err != nil {
-		fail("AWS configuration", err)
+		log.Fatal(err)
 	}
-	db := awsclient.DynamoDB(awsCfg, env.DynamoDBEndpoint)
-	st, err := store.New(db, store.Options{StateTable: env.StateTable, LedgerTable: env.LedgerTable})
-	if err != nil {
-		fail("store", err)
-	}
-	snap, err := idcsnapshot.New(env.Config,
-		awsclient.IdentityStore(awsCfg, env.IdentityStoreEndpoint),
+	snap, err := idcsnapshot.New(cfg,
+		awsclient.IdentityStore(awsCfg, env.Endpoint("IDENTITYSTORE")),
 		st,
-		publish.New(awsclient.SQS(awsCfg, env.SQSEndpoint), env.QueueURLs),
-		idcsnapshot.NewLease(db, env.StateTable, idcsnapshot.LeaseOptions{}),
-		idcsnapshot.Options{Rate: env.Rate, Logger: log, Metrics: emf.New(os.Stdout, "idcsnapshot", time.Now)})
+		publish.New(awsclient.SQS(awsCfg, env.Endpoint("SQS")), queues),
+		idcsnapshot.NewLease(awsclient.DynamoDB(awsCfg, env.Endpoint("DYNAMODB")), state, idcsnapshot.LeaseOptions{}),
+		idcsnapshot.Options{Rate: perSecond, Logger: logger, Metrics: emf.New(os.Stdout, "idcsnapshot", time.Now)})
 	if err != nil {
-		fail("snapshotter", err)
+		log.Fatal(err)
 	}
 	lambda.Start(snap.Handle)
 }
