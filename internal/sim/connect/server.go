@@ -231,6 +231,8 @@ func (s *Server) route(r *http.Request) (string, handler, *call, bool) {
 			return "UpdateUserSecurityProfiles", s.updateUserSecurityProfiles, c, true
 		case "routing-profile":
 			return "UpdateUserRoutingProfile", s.updateUserRoutingProfile, c, true
+		case "hierarchy":
+			return "UpdateUserHierarchy", s.updateUserHierarchy, c, true
 		}
 	case len(seg) == 2 && seg[0] == "users-summary" && m == http.MethodGet:
 		c.instance = seg[1]

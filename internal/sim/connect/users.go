@@ -285,3 +285,35 @@ func (s *Server) updateUserRoutingProfile(_ context.Context, c *call) (any, erro
 	u.LastModifiedTime = s.now()
 	return struct{}{}, nil
 }
+
+// updateUserHierarchy is UpdateUserHierarchy: POST
+// /users/{InstanceId}/{UserId}/hierarchy. A missing or empty
+// HierarchyGroupId removes the user from their hierarchy group.
+func (s *Server) updateUserHierarchy(_ context.Context, c *call) (any, error) {
+	var in updateHierarchyIn
+	if err := decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var p simkit.Problems
+	checkInstanceID(&p, c.instance)
+	p.Required("userId", c.user)
+	if err := problems(&p); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst, u, err := s.lookupUser(c.instance, c.user)
+	if err != nil {
+		return nil, err
+	}
+	group := ""
+	if in.HierarchyGroupID != nil {
+		group = *in.HierarchyGroupID
+	}
+	if group != "" && inst.hierarchyGroups[group] == nil {
+		return nil, errNotFound("HierarchyGroup %s not found in instance %s", group, inst.id)
+	}
+	u.HierarchyGroupID = group
+	u.LastModifiedTime = s.now()
+	return struct{}{}, nil
+}

@@ -113,6 +113,10 @@ type updateRoutingProfileIn struct {
 	RoutingProfileID string `json:"RoutingProfileId"`
 }
 
+type updateHierarchyIn struct {
+	HierarchyGroupID *string `json:"HierarchyGroupId"`
+}
+
 type stringConditionJSON struct {
 	FieldName      string `json:"FieldName"`
 	Value          string `json:"Value"`
