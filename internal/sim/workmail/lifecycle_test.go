@@ -143,3 +143,39 @@ func TestUserLifecycle(t *testing.T) {
 		t.Fatalf("Users() (-want +got):\n%s", diff)
 	}
 }
+
+// TestPrimaryAddressSwapsWithAlias: promoting a former primary address (now
+// an alias) swaps the two; the addresses stay the user's throughout.
+func TestPrimaryAddressSwapsWithAlias(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, wmsim.Options{}, 1)
+	id := f.enabledUser(t, "sam", "sam@example.com")
+	for _, email := range []string{"sam@example.org", "SAM@example.com"} {
+		if _, err := f.client.UpdatePrimaryEmailAddress(ctx, &workmail.UpdatePrimaryEmailAddressInput{
+			OrganizationId: aws.String(f.org), EntityId: aws.String(id), Email: aws.String(email),
+		}); err != nil {
+			t.Fatalf("UpdatePrimaryEmailAddress %s: %v", email, err)
+		}
+	}
+	got := f.sim.Users(f.org)[0]
+	if got.Email != "SAM@example.com" || !cmp.Equal(got.Aliases, []string{"sam@example.org"}) {
+		t.Fatalf("email %s aliases %v; want SAM@example.com and [sam@example.org]", got.Email, got.Aliases)
+	}
+	// Same address again changes nothing.
+	if _, err := f.client.UpdatePrimaryEmailAddress(ctx, &workmail.UpdatePrimaryEmailAddressInput{
+		OrganizationId: aws.String(f.org), EntityId: aws.String(id), Email: aws.String("SAM@example.com"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if again := f.sim.Users(f.org)[0]; !cmp.Equal(again.Aliases, got.Aliases) {
+		t.Fatalf("aliases changed to %v", again.Aliases)
+	}
+	// The alias is still reserved for sam.
+	other := f.createUser(t, "other")
+	_, err := f.client.RegisterToWorkMail(ctx, &workmail.RegisterToWorkMailInput{
+		OrganizationId: aws.String(f.org), EntityId: aws.String(other), Email: aws.String("sam@example.org"),
+	})
+	if !isA[*types.EmailAddressInUseException](err) {
+		t.Fatalf("registering sam's alias: %v", err)
+	}
+}

@@ -160,6 +160,7 @@ func (o *org) enable(u *user, email string, now time.Time) {
 	if u.email != "" && !strings.EqualFold(u.email, email) {
 		delete(o.emails, strings.ToLower(u.email))
 	}
+	u.aliases = slices.DeleteFunc(u.aliases, func(a string) bool { return strings.EqualFold(a, email) })
 	u.email = email
 	o.emails[strings.ToLower(email)] = u
 	u.state = StateEnabled

@@ -34,6 +34,7 @@ package workmail
 import (
 	"cmp"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -167,14 +168,68 @@ func (s *Server) Control() *simkit.Control { return s.ctl }
 
 // ServeHTTP implements http.Handler: WorkMail operations on POST /, the
 // simkit control surface under /_sim/ (GET /_sim/state answers
-// Organizations()).
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.svc.ServeHTTP(w, r) }
+// Organizations()), and two seeding routes for processes that cannot call
+// the Go methods:
+//
+//	POST /_sim/organizations {"alias":"corp","defaultDomain":"corp.example","extraDomains":[]} → {"organizationId":"m-…"}
+//	POST /_sim/users         {"organizationId":"m-…","user":{"name":"x","email":"x@corp.example",…}} → the User
+//
+// Seeding errors answer 400 (404 for an unknown organisation) with a JSON
+// error body.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		switch r.URL.Path {
+		case "/_sim/organizations":
+			s.serveAddOrganization(w, r)
+			return
+		case "/_sim/users":
+			s.serveAddUser(w, r)
+			return
+		}
+	}
+	s.svc.ServeHTTP(w, r)
+}
+
+func (s *Server) serveAddOrganization(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Alias         string   `json:"alias"`
+		DefaultDomain string   `json:"defaultDomain"`
+		ExtraDomains  []string `json:"extraDomains"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil || req.Alias == "" {
+		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusBadRequest, "InvalidRequestException", "want {\"alias\":…}"))
+		return
+	}
+	id := s.AddOrganization(req.Alias, req.DefaultDomain, req.ExtraDomains...)
+	simkit.RESTJSON1.WriteJSON(w, http.StatusOK, map[string]string{"organizationId": id})
+}
+
+func (s *Server) serveAddUser(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		OrganizationID string `json:"organizationId"`
+		User           User   `json:"user"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusBadRequest, "InvalidRequestException", "decode: %v", err))
+		return
+	}
+	u, err := s.AddUser(req.OrganizationID, req.User)
+	switch {
+	case errors.Is(err, ErrNoOrganization):
+		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusNotFound, "ResourceNotFoundException", "%v", err))
+	case err != nil:
+		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusBadRequest, "InvalidRequestException", "%v", err))
+	default:
+		simkit.RESTJSON1.WriteJSON(w, http.StatusOK, u)
+	}
+}
 
 // AddOrganization creates an Active organisation and returns its id
 // (m-<32 hex>). Its mail domains are defaultDomain, extraDomains and, as in
 // WorkMail, the test domain <alias>.awsapps.com; an empty defaultDomain makes
 // the test domain the default. It never fails; an alias that breaks the
-// model's OrganizationName pattern is still accepted.
+// model's OrganizationName pattern is still accepted. Not idempotent: each
+// call adds another organisation.
 func (s *Server) AddOrganization(alias, defaultDomain string, extraDomains ...string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,13 +263,13 @@ func (s *Server) AddOrganization(alias, defaultDomain string, extraDomains ...st
 
 // SetOrganizationState sets an organisation's State (e.g. "Deleting");
 // any state but "Active" makes user operations answer
-// OrganizationStateException. Errors: ErrNoOrganization.
+// OrganizationStateException. Idempotent. Errors: ErrNoOrganization.
 func (s *Server) SetOrganizationState(orgID, state string) error {
 	return s.withOrg(orgID, func(o *org) error { o.state = state; return nil })
 }
 
 // SetUserLimit sets how many users that are not DELETED an organisation may
-// hold; CreateUser beyond it answers LimitExceededException.
+// hold; CreateUser beyond it answers LimitExceededException. Idempotent.
 // Errors: ErrNoOrganization.
 func (s *Server) SetUserLimit(orgID string, n int) error {
 	return s.withOrg(orgID, func(o *org) error { o.userLimit = n; return nil })
@@ -222,16 +277,17 @@ func (s *Server) SetUserLimit(orgID string, n int) error {
 
 // SetIdentityStoreID records the IAM Identity Center identity store the
 // organisation is linked to; users with an IdentityProviderUserId then
-// report it as IdentityProviderIdentityStoreId. Errors: ErrNoOrganization.
+// report it as IdentityProviderIdentityStoreId. Idempotent.
+// Errors: ErrNoOrganization.
 func (s *Server) SetIdentityStoreID(orgID, identityStoreID string) error {
 	return s.withOrg(orgID, func(o *org) error { o.identityStoreID = identityStoreID; return nil })
 }
 
 // SeedUser creates a user directly, as if made outside idsync: ENABLED with
 // email as its primary address when email is set, else DISABLED. It
-// returns the user id. Errors: ErrNoOrganization; ErrSeed when the name or
-// email is taken or invalid, or the email's domain is not the
-// organisation's.
+// returns the user id. Not idempotent: a second call with the same name
+// fails. Errors: ErrNoOrganization; ErrSeed when the name or email is taken
+// or invalid, or the email's domain is not the organisation's.
 func (s *Server) SeedUser(orgID, name, email string) (string, error) {
 	u, err := s.AddUser(orgID, User{Name: name, DisplayName: name, Email: email})
 	return u.UserID, err
@@ -274,7 +330,8 @@ func (s *Server) AddUser(orgID string, u User) (User, error) {
 }
 
 // Users returns a snapshot of an organisation's users (DELETED ones
-// included) in creation order; nil for an unknown organisation.
+// included) in creation order; nil for an unknown organisation. It never
+// fails and changes nothing.
 func (s *Server) Users(orgID string) []User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -290,7 +347,8 @@ func (s *Server) Users(orgID string) []User {
 }
 
 // Organizations returns a snapshot of every organisation with its users;
-// it is also the body of GET /_sim/state.
+// it is also the body of GET /_sim/state. It never fails and changes
+// nothing.
 func (s *Server) Organizations() []Organization {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -21,10 +21,6 @@ var (
 	reIdPUserIDPrefix = regexp.MustCompile(`^[A-Fa-f0-9-]+$`)
 	reInstanceArn     = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
 	reApplicationArn  = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso::\d{12}:application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}$`)
-	reDomainName      = regexp.MustCompile(`^[a-zA-Z0-9.-]+$`)
-	// OrganizationName is ^(?!d-)([\da-zA-Z]+)([-][\da-zA-Z]+)*$ in the
-	// model; RE2 has no lookahead, so the "d-" rule is checked by hand.
-	reAlias = regexp.MustCompile(`^([\da-zA-Z]+)([-][\da-zA-Z]+)*$`)
 )
 
 // Enumerations from the model.

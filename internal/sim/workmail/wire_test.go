@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 
 	wmsim "github.com/idsync/idsync/internal/sim/workmail"
@@ -118,5 +119,51 @@ func TestSimState(t *testing.T) {
 	want := []string{"example.com", "example.org", "example.awsapps.com"}
 	if diff := cmp.Diff(want, orgs[0].MailDomains); diff != "" {
 		t.Fatalf("mail domains (-want +got):\n%s", diff)
+	}
+}
+
+// TestHTTPSeeding: organisations and users can be seeded over HTTP, and the
+// SDK then sees them.
+func TestHTTPSeeding(t *testing.T) {
+	f := setup(t, wmsim.Options{}, 1)
+	post := func(path, body string) (int, map[string]any) {
+		t.Helper()
+		resp, err := http.Post(f.url+path, "application/json", bytes.NewReader([]byte(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, out
+	}
+	status, out := post("/_sim/organizations", `{"alias":"corp","defaultDomain":"corp.example"}`)
+	org, _ := out["organizationId"].(string)
+	if status != 200 || len(org) != 34 {
+		t.Fatalf("add organisation: %d %v", status, out)
+	}
+	status, out = post("/_sim/users", `{"organizationId":"`+org+`","user":{"name":"ops","displayName":"Ops","email":"ops@corp.example","identityProviderUserId":"9067e4a2b1-11111111-2222-3333-4444-555555555555"}}`)
+	if status != 200 || out["state"] != "ENABLED" {
+		t.Fatalf("add user: %d %v", status, out)
+	}
+	f.org = org
+	d := f.describe(t, "ops@corp.example")
+	if aws.ToString(d.IdentityProviderUserId) != "9067e4a2b1-11111111-2222-3333-4444-555555555555" {
+		t.Fatalf("seeded user over HTTP: %+v", d)
+	}
+	tests := []struct {
+		name, path, body string
+		status           int
+	}{
+		{"taken name", "/_sim/users", `{"organizationId":"` + org + `","user":{"name":"ops"}}`, 400},
+		{"unknown organisation", "/_sim/users", `{"organizationId":"m-ffffffffffffffffffffffffffffffff","user":{"name":"x"}}`, 404},
+		{"organisation without alias", "/_sim/organizations", `{}`, 400},
+	}
+	for _, tc := range tests {
+		if status, out := post(tc.path, tc.body); status != tc.status {
+			t.Errorf("%s: %d %v, want %d", tc.name, status, out, tc.status)
+		}
 	}
 }
