@@ -1,0 +1,346 @@
+package idsyncstack
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+
+	"github.com/idsync/idsync/domain"
+)
+
+// ErrInvalidProps is matched (errors.Is) by every problem New finds in its
+// properties; configuration-document problems also match
+// domain.ErrInvalidConfig.
+var ErrInvalidProps = errors.New("invalid idsync stack properties")
+
+// Defaults of Props.
+const (
+	DefaultPrefix          = "idsync-"
+	DefaultCodeDir         = "../dist"
+	DefaultScheduleRate    = 15 * time.Minute
+	DefaultHookAuthHeader  = "Authorization"
+	DefaultHookSecretTTL   = 5 * time.Minute
+	DefaultConsumerTimeout = 2 * time.Minute
+	DefaultMaxConcurrency  = 2
+	DefaultWorkMailRate    = 5.0  // WorkMail requests/s for all consumer instances together
+	DefaultConnectRate     = 2.0  // Connect's user-API quota per account and Region
+	DefaultIdCRate         = 20.0 // IdentityStore's collective quota
+	DefaultLogLevel        = "info"
+	DefaultLogRetention    = awslogs.RetentionDays_THREE_MONTHS
+
+	// MaxInlineConfig is the largest configuration document (compacted JSON)
+	// New places in a function's environment: Lambda allows 4 KB for all
+	// variables together, and the rest need up to about 1 KB.
+	MaxInlineConfig = 3072
+
+	// VisibilityFactor: each target queue's visibility timeout is this many
+	// times its consumer's timeout (AWS's guidance for SQS event sources).
+	VisibilityFactor = 6
+	// MaxReceiveCount is how often a message is received before it moves to
+	// the dead-letter queue.
+	MaxReceiveCount = 5
+	// Retention of every queue and dead-letter queue.
+	Retention = 14 * 24 * time.Hour
+	// BatchSize of the consumers' event source mappings (FIFO's maximum).
+	BatchSize = 10
+	// ConnectOwnershipTagKey is the tag the Connect consumer puts on agents it
+	// creates (consumers/connect.DefaultTagKey); the consumer's TagResource
+	// grant allows no other key.
+	ConnectOwnershipTagKey = "idsync:person"
+)
+
+// Function names: each is the directory under Props.CodeDir holding its
+// bootstrap (make build writes dist/<name>/bootstrap).
+const (
+	FnOktaHook    = "oktahook"
+	FnIdCSnapshot = "idcsnapshot"
+	FnWorkMail    = "workmail"
+	FnConnect     = "connect"
+)
+
+// Props configures the stack. Exactly one of ConfigFile and ConfigParameter
+// is required, and HookSecretName always.
+type Props struct {
+	awscdk.StackProps
+
+	// Prefix names the tables and queues ("idsync-" gives idsync-state,
+	// idsync-ledger, idsync-workmail.fifo, …). Default DefaultPrefix.
+	Prefix string
+
+	// ConfigFile is a path to the configuration document. New reads and
+	// validates it and places it, compacted, in IDSYNC_CONFIG (CONFIG for the
+	// snapshot); the document must not exceed MaxInlineConfig bytes. The
+	// targets, the WorkMail organisation, the Connect instance, the identity
+	// store and the IdC groups are taken from it.
+	ConfigFile string
+	// ConfigParameter names an SSM String parameter holding the document,
+	// resolved by CloudFormation at deploy time (a changed document needs a
+	// deploy). The document is not visible at synth, so WorkMailOrganizationID
+	// and/or ConnectInstanceID (which targets to deploy) and IdentityStoreID
+	// are required with it.
+	ConfigParameter string
+	// With ConfigParameter: the WorkMail organisation (deploys the WorkMail
+	// target), the Connect instance (deploys the Connect target) and the IdC
+	// identity store. With ConfigFile they must be empty or agree with the
+	// document.
+	WorkMailOrganizationID string
+	ConnectInstanceID      string
+	IdentityStoreID        string
+
+	// HookSecretName names the Secrets Manager secret holding the Okta hook's
+	// auth-header value (a plain string or {"current","previous"}). The
+	// stack references it and grants the hook read access; it never creates
+	// it or sees its value.
+	HookSecretName string
+	// HookSecretKeyARN is the KMS key encrypting the secret when it is not
+	// the account's aws/secretsmanager key; the hook is granted kms:Decrypt
+	// on it through Secrets Manager only.
+	HookSecretKeyARN string
+	// HookAuthHeader is the header Okta sends the secret in (default
+	// Authorization), HookSecretTTL how long the hook caches the secret
+	// (default 5m): the Okta-facing settings.
+	HookAuthHeader string
+	HookSecretTTL  time.Duration
+
+	// ScheduleRate is how often the IdC snapshot runs: whole minutes, at
+	// least 1 (default 15m).
+	ScheduleRate time.Duration
+	// IdCRate is the snapshot's IdentityStore request rate (default 20/s).
+	IdCRate float64
+
+	// ConsumerTimeout is each consumer's function timeout (default 2m); the
+	// queues' visibility timeout is VisibilityFactor times it.
+	ConsumerTimeout time.Duration
+	// MaxConcurrency caps each consumer's concurrent instances through its
+	// event source mapping (2 to 1000; default 2).
+	MaxConcurrency int
+	// WorkMailRate and ConnectRate are the request rates (per second) the
+	// target's consumer instances may use together; each instance gets
+	// rate / MaxConcurrency. Defaults DefaultWorkMailRate, DefaultConnectRate.
+	WorkMailRate float64
+	ConnectRate  float64
+
+	// CodeDir holds one directory per function with its bootstrap (default
+	// DefaultCodeDir, i.e. make build's dist/ seen from infra/).
+	CodeDir string
+	// LogLevel is every function's LOG_LEVEL (default info); LogRetention
+	// the retention of their log groups (default three months).
+	LogLevel     string
+	LogRetention awslogs.RetentionDays
+}
+
+// settings are Props with defaults applied and the configuration resolved.
+type settings struct {
+	Props
+	// fromFile: configDoc is the compacted document from ConfigFile (else
+	// the stack reads ConfigParameter).
+	fromFile  bool
+	configDoc string
+	// workmail and connect say which targets are deployed.
+	workmail, connect bool
+	// idcGroupIDs are the configured IdC groups; nil when not known at
+	// synth (ConfigParameter).
+	idcGroupIDs []string
+	// perInstanceWM and perInstanceCon are each consumer instance's rate.
+	perInstanceWM, perInstanceCon float64
+}
+
+var (
+	reWorkMailOrg = regexp.MustCompile(`^m-[0-9a-f]{32}$`)
+	rePrefix      = regexp.MustCompile(`^[A-Za-z0-9_-]{0,40}$`)
+	reLogLevel    = regexp.MustCompile(`^(?i)(debug|info|warn|error)$`)
+)
+
+// resolve applies defaults and validates p, reading ConfigFile when set.
+func resolve(p Props) (settings, error) {
+	s := settings{Props: p}
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidProps}, args...)...))
+	}
+	if s.Prefix == "" {
+		s.Prefix = DefaultPrefix
+	}
+	if !rePrefix.MatchString(s.Prefix) {
+		bad("Prefix %q: letters, digits, '-' and '_' only, at most 40", s.Prefix)
+	}
+	if s.CodeDir == "" {
+		s.CodeDir = DefaultCodeDir
+	}
+	if s.HookAuthHeader == "" {
+		s.HookAuthHeader = DefaultHookAuthHeader
+	}
+	if s.HookSecretTTL == 0 {
+		s.HookSecretTTL = DefaultHookSecretTTL
+	}
+	if s.ScheduleRate == 0 {
+		s.ScheduleRate = DefaultScheduleRate
+	}
+	if s.IdCRate == 0 {
+		s.IdCRate = DefaultIdCRate
+	}
+	if s.ConsumerTimeout == 0 {
+		s.ConsumerTimeout = DefaultConsumerTimeout
+	}
+	if s.MaxConcurrency == 0 {
+		s.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if s.WorkMailRate == 0 {
+		s.WorkMailRate = DefaultWorkMailRate
+	}
+	if s.ConnectRate == 0 {
+		s.ConnectRate = DefaultConnectRate
+	}
+	if s.LogLevel == "" {
+		s.LogLevel = DefaultLogLevel
+	}
+	if s.LogRetention == "" {
+		s.LogRetention = DefaultLogRetention
+	}
+
+	if strings.TrimSpace(s.HookSecretName) == "" {
+		bad("HookSecretName is required")
+	}
+	if s.HookSecretTTL < 0 {
+		bad("HookSecretTTL %s is negative", s.HookSecretTTL)
+	}
+	if s.ScheduleRate < time.Minute || s.ScheduleRate%time.Minute != 0 {
+		bad("ScheduleRate %s: whole minutes, at least 1", s.ScheduleRate)
+	}
+	if s.ConsumerTimeout < time.Second || s.ConsumerTimeout%time.Second != 0 || s.ConsumerTimeout > 15*time.Minute {
+		bad("ConsumerTimeout %s: whole seconds, 1s to 15m", s.ConsumerTimeout)
+	}
+	// SQS caps a visibility timeout at 12 hours.
+	if s.ConsumerTimeout*VisibilityFactor > 12*time.Hour {
+		bad("ConsumerTimeout %s: %d times it exceeds SQS's 12-hour visibility timeout", s.ConsumerTimeout, VisibilityFactor)
+	}
+	if s.MaxConcurrency < 2 || s.MaxConcurrency > 1000 {
+		bad("MaxConcurrency %d: 2 to 1000 (SQS event source limits)", s.MaxConcurrency)
+	}
+	for name, r := range map[string]float64{"IdCRate": s.IdCRate, "WorkMailRate": s.WorkMailRate, "ConnectRate": s.ConnectRate} {
+		if !(r > 0) {
+			bad("%s %v: must be positive", name, r)
+		}
+	}
+	if !reLogLevel.MatchString(s.LogLevel) {
+		bad("LogLevel %q: debug, info, warn or error", s.LogLevel)
+	}
+	s.perInstanceWM = s.WorkMailRate / float64(s.MaxConcurrency)
+	s.perInstanceCon = s.ConnectRate / float64(s.MaxConcurrency)
+
+	switch {
+	case s.ConfigFile != "" && s.ConfigParameter != "":
+		bad("give ConfigFile or ConfigParameter, not both")
+	case s.ConfigFile != "":
+		errs = append(errs, s.fromConfigFile()...)
+	case s.ConfigParameter != "":
+		s.workmail, s.connect = s.WorkMailOrganizationID != "", s.ConnectInstanceID != ""
+		if !s.workmail && !s.connect {
+			bad("with ConfigParameter, WorkMailOrganizationID and/or ConnectInstanceID say which targets to deploy")
+		}
+		if s.IdentityStoreID == "" {
+			bad("with ConfigParameter, IdentityStoreID is required")
+		}
+	default:
+		bad("ConfigFile or ConfigParameter is required")
+	}
+	if s.WorkMailOrganizationID != "" && !reWorkMailOrg.MatchString(s.WorkMailOrganizationID) {
+		bad("WorkMailOrganizationID %q is not m- and 32 hex digits", s.WorkMailOrganizationID)
+	}
+
+	for _, fn := range s.functions() {
+		if _, err := os.Stat(filepath.Join(s.CodeDir, fn, "bootstrap")); err != nil {
+			bad("code of %s: %v (run make build, or set CodeDir)", fn, err)
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
+// fromConfigFile reads, validates and compacts the configuration document
+// and takes the targets and ids from it.
+func (s *settings) fromConfigFile() []error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidProps}, args...)...))
+	}
+	raw, err := os.ReadFile(s.ConfigFile)
+	if err != nil {
+		bad("ConfigFile: %v", err)
+		return errs
+	}
+	cfg, err := domain.ParseConfig(raw)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%w: ConfigFile %s: %w", ErrInvalidProps, s.ConfigFile, err))
+		return errs
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, raw); err != nil { // cannot fail after ParseConfig
+		bad("ConfigFile: %v", err)
+		return errs
+	}
+	s.fromFile, s.configDoc = true, compact.String()
+	if len(s.configDoc) > MaxInlineConfig {
+		bad("ConfigFile: the compacted document is %d bytes; Lambda's 4 KB environment allows at most %d", len(s.configDoc), MaxInlineConfig)
+	}
+
+	agree := func(field, prop, doc string) string {
+		if prop != "" && prop != doc {
+			bad("%s %q disagrees with the configuration document's %q", field, prop, doc)
+		}
+		return doc
+	}
+	if cfg.WorkMail != nil {
+		s.workmail = true
+		s.WorkMailOrganizationID = agree("WorkMailOrganizationID", s.WorkMailOrganizationID, cfg.WorkMail.OrganizationID)
+	} else if s.WorkMailOrganizationID != "" {
+		bad("WorkMailOrganizationID is set but the configuration document has no workmail section")
+	}
+	if cfg.Connect != nil {
+		s.connect = true
+		s.ConnectInstanceID = agree("ConnectInstanceID", s.ConnectInstanceID, cfg.Connect.InstanceID)
+	} else if s.ConnectInstanceID != "" {
+		bad("ConnectInstanceID is set but the configuration document has no connect section")
+	}
+	if !s.workmail && !s.connect {
+		bad("ConfigFile: the configuration document configures no target")
+	}
+	s.IdentityStoreID = agree("IdentityStoreID", s.IdentityStoreID, cfg.Snapshot.IdentityStoreID)
+	if s.IdentityStoreID == "" {
+		bad("ConfigFile: snapshot.identityStoreId is required: the IdC snapshot is what corrects lost or reordered hook deliveries")
+	}
+	s.idcGroupIDs = []string{}
+	for _, g := range cfg.MappedGroups() {
+		if g.IdCID != "" {
+			s.idcGroupIDs = append(s.idcGroupIDs, g.IdCID)
+		}
+	}
+	if len(s.idcGroupIDs) == 0 {
+		bad("ConfigFile: no configured group has an idcId, so the snapshot has nothing to read")
+	}
+	return errs
+}
+
+// functions lists the deployed functions.
+func (s settings) functions() []string {
+	out := []string{FnOktaHook, FnIdCSnapshot}
+	if s.workmail {
+		out = append(out, FnWorkMail)
+	}
+	if s.connect {
+		out = append(out, FnConnect)
+	}
+	return out
+}
+
+// formatRate renders a rate for an environment variable.
+func formatRate(r float64) string { return strconv.FormatFloat(r, 'f', -1, 64) }

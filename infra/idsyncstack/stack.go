@@ -1,0 +1,292 @@
+package idsyncstack
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/idsync/idsync/store"
+)
+
+// Function settings that are not properties.
+const (
+	hookTimeout     = 10 * time.Second // Okta waits 3 s; the hook budgets 2.5 s of work
+	hookMemory      = 256
+	snapshotTimeout = 15 * time.Minute // Lambda's maximum; the snapshot lease outlives it
+	snapshotMemory  = 1024
+	consumerMemory  = 256
+)
+
+// Stack is the deployed stack with the resources callers may refer to.
+type Stack struct {
+	awscdk.Stack
+	StateTable, LedgerTable awsdynamodb.Table
+	// Targets holds each deployed target's queues and consumer, keyed by
+	// FnWorkMail / FnConnect.
+	Targets  map[string]Target
+	Hook     awslambda.Function
+	HookURL  awslambda.FunctionUrl
+	Snapshot awslambda.Function
+}
+
+// Target is one target's pipeline end: its FIFO queue, that queue's FIFO
+// dead-letter queue and the consumer function reading the queue.
+type Target struct {
+	Queue, DLQ awssqs.Queue
+	Consumer   awslambda.Function
+}
+
+// New adds idsync's stack to scope. It validates p first and adds nothing
+// when p is invalid.
+//
+// Errors: every problem with p at once, joined, each matching
+// ErrInvalidProps (and domain.ErrInvalidConfig for an invalid
+// configuration document); an unusable table spec from the store package.
+func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
+	s, err := resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	stack := awscdk.NewStack(scope, jsii.String(id), &s.StackProps)
+	awscdk.Tags_Of(stack).Add(jsii.String("app"), jsii.String("idsync"), nil)
+	out := &Stack{Stack: stack, Targets: map[string]Target{}}
+
+	stateSpec, ledgerSpec := store.StateTableSpec(), store.LedgerTableSpec()
+	if out.StateTable, err = newTable(stack, "StateTable", s.Prefix+stateSpec.NameSuffix, stateSpec); err != nil {
+		return nil, fmt.Errorf("state table: %w", err)
+	}
+	if out.LedgerTable, err = newTable(stack, "LedgerTable", s.Prefix+ledgerSpec.NameSuffix, ledgerSpec); err != nil {
+		return nil, fmt.Errorf("ledger table: %w", err)
+	}
+
+	b := &builder{s: s, stack: stack, state: out.StateTable, ledger: out.LedgerTable}
+	if s.fromFile {
+		b.config = jsii.String(s.configDoc)
+	} else {
+		b.config = awsssm.StringParameter_ValueForStringParameter(stack, jsii.String(s.ConfigParameter), nil)
+	}
+
+	// Targets first: the producers need their queues.
+	var queueURLs, queueARNs []*string
+	for _, t := range []struct {
+		name    string
+		enabled bool
+		rateVar string
+		rate    float64
+		grant   func(awsiam.Role)
+	}{
+		{FnWorkMail, s.workmail, "WORKMAIL_RATE", s.perInstanceWM, b.allowWorkMail},
+		{FnConnect, s.connect, "CONNECT_RATE", s.perInstanceCon, b.allowConnect},
+	} {
+		if !t.enabled {
+			continue
+		}
+		tgt := b.target(t.name, t.rateVar, t.rate, t.grant)
+		out.Targets[t.name] = tgt
+		queueURLs = append(queueURLs, tgt.Queue.QueueUrl())
+		queueARNs = append(queueARNs, tgt.Queue.QueueArn())
+	}
+	urls := awscdk.Fn_Join(jsii.String(","), &queueURLs)
+
+	out.Hook, out.HookURL = b.hook(urls, queueARNs)
+	out.Snapshot = b.snapshot(urls, queueARNs)
+
+	output := func(id, value, description string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
+			Value: jsii.String(value), Description: jsii.String(description),
+		})
+	}
+	output("HookUrl", *out.HookURL.Url(), "Okta event hook endpoint (configure the auth header with the hook secret's value)")
+	output("StateTableName", *out.StateTable.TableName(), "STATE_TABLE for the operator CLI")
+	output("LedgerTableName", *out.LedgerTable.TableName(), "LEDGER_TABLE for the operator CLI")
+	output("SnapshotFunctionName", *out.Snapshot.FunctionName(), "invoke once to backfill")
+	titles := targetTitles()
+	for _, name := range []string{FnWorkMail, FnConnect} {
+		t, ok := out.Targets[name]
+		if !ok {
+			continue
+		}
+		title := titles[name]
+		output(title+"QueueArn", *t.Queue.QueueArn(), name+" queue (redrive destination)")
+		output(title+"DlqArn", *t.DLQ.QueueArn(), name+" dead-letter queue (redrive source)")
+	}
+	return out, nil
+}
+
+// targetTitles names each target in construct ids and outputs.
+func targetTitles() map[string]string {
+	return map[string]string{FnWorkMail: "WorkMail", FnConnect: "Connect"}
+}
+
+// builder holds what the resource helpers share.
+type builder struct {
+	s             settings
+	stack         awscdk.Stack
+	state, ledger awsdynamodb.Table
+	config        *string // the configuration document or its SSM token
+}
+
+// function adds a Lambda function running CodeDir/<name>/bootstrap with its
+// own role and log group; the role may write to that log group and nothing
+// else until the caller grants more.
+func (b *builder) function(id, name, description string, timeout time.Duration, memory float64, env map[string]*string, tune func(*awslambda.FunctionProps)) (awslambda.Function, awsiam.Role) {
+	role := awsiam.NewRole(b.stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("idsync " + name + ": only the grants its code uses"),
+	})
+	logs := awslogs.NewLogGroup(b.stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     b.s.LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	logs.GrantWrite(role)
+
+	env["STATE_TABLE"] = b.state.TableName()
+	env["LEDGER_TABLE"] = b.ledger.TableName()
+	env["LOG_LEVEL"] = jsii.String(strings.ToLower(b.s.LogLevel))
+	props := &awslambda.FunctionProps{
+		Description:  jsii.String(description),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(b.s.CodeDir, name)), nil),
+		Role:         role,
+		LogGroup:     logs,
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(timeout.Seconds())),
+		MemorySize:   jsii.Number(memory),
+		Environment:  &env,
+	}
+	if tune != nil {
+		tune(props)
+	}
+	return awslambda.NewFunction(b.stack, jsii.String(id), props), role
+}
+
+// target adds one target's queue, dead-letter queue and consumer.
+func (b *builder) target(name, rateVar string, rate float64, grant func(awsiam.Role)) Target {
+	title := targetTitles()[name]
+	retention := awscdk.Duration_Seconds(jsii.Number(Retention.Seconds()))
+	dlq := awssqs.NewQueue(b.stack, jsii.String(title+"DLQ"), &awssqs.QueueProps{
+		QueueName:                 jsii.String(b.s.Prefix + name + "-dlq.fifo"),
+		Fifo:                      jsii.Bool(true),
+		ContentBasedDeduplication: jsii.Bool(false),
+		Encryption:                awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:                jsii.Bool(true),
+		RetentionPeriod:           retention,
+	})
+	queue := awssqs.NewQueue(b.stack, jsii.String(title+"Queue"), &awssqs.QueueProps{
+		QueueName:                 jsii.String(b.s.Prefix + name + ".fifo"),
+		Fifo:                      jsii.Bool(true),
+		ContentBasedDeduplication: jsii.Bool(false),
+		Encryption:                awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:                jsii.Bool(true),
+		RetentionPeriod:           retention,
+		VisibilityTimeout:         awscdk.Duration_Seconds(jsii.Number((b.s.ConsumerTimeout * VisibilityFactor).Seconds())),
+		DeadLetterQueue:           &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(MaxReceiveCount)},
+	})
+	awscloudwatch.NewAlarm(b.stack, jsii.String(title+"DLQAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("idsync " + name + ": messages in the dead-letter queue (see the README's runbook: audit --outcome failed, then redrive)"),
+		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+
+	fn, role := b.function(title+"Consumer", name, "idsync "+name+" consumer (SQS FIFO, partial batch responses)",
+		b.s.ConsumerTimeout, consumerMemory, map[string]*string{
+			"IDSYNC_CONFIG": b.config,
+			"DLQ_URL":       dlq.QueueUrl(),
+			rateVar:         jsii.String(formatRate(rate)),
+		}, nil)
+	// The mapping's own grant: receive, delete, change visibility on queue.
+	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(BatchSize),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(float64(b.s.MaxConcurrency)),
+	}))
+	allow(role, "DeadLetter", []string{"sqs:SendMessage"}, []*string{dlq.QueueArn()}, nil)
+	b.allowState(role)
+	allow(role, "LedgerAppendAndCheck", []string{"dynamodb:PutItem", "dynamodb:GetItem"}, []*string{b.ledger.TableArn()}, nil)
+	grant(role)
+	return Target{Queue: queue, DLQ: dlq, Consumer: fn}
+}
+
+// hook adds the Okta event hook behind a Function URL.
+func (b *builder) hook(queueURLs *string, queueARNs []*string) (awslambda.Function, awslambda.FunctionUrl) {
+	fn, role := b.function("OktaHook", FnOktaHook, "idsync Okta event hook (Function URL)", hookTimeout, hookMemory,
+		map[string]*string{
+			"IDSYNC_CONFIG":    b.config,
+			"QUEUE_URLS":       queueURLs,
+			"HOOK_SECRET_ID":   jsii.String(b.s.HookSecretName),
+			"HOOK_AUTH_HEADER": jsii.String(b.s.HookAuthHeader),
+			"HOOK_SECRET_TTL":  jsii.String(b.s.HookSecretTTL.String()),
+		}, nil)
+	// Okta authenticates with the shared secret in its auth header, which
+	// the hook checks in constant time: the URL itself is public.
+	url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
+		AuthType:   awslambda.FunctionUrlAuthType_NONE,
+		InvokeMode: awslambda.InvokeMode_RESPONSE_STREAM,
+	})
+	secret := awssecretsmanager.Secret_FromSecretNameV2(b.stack, jsii.String("HookSecret"), jsii.String(b.s.HookSecretName))
+	secret.GrantRead(role, nil)
+	if b.s.HookSecretKeyARN != "" {
+		allow(role, "HookSecretKey", []string{"kms:Decrypt"}, []*string{jsii.String(b.s.HookSecretKeyARN)},
+			map[string]any{"StringEquals": map[string]any{
+				"kms:ViaService": "secretsmanager." + *b.stack.Region() + ".amazonaws.com",
+			}})
+	}
+	allow(role, "Publish", []string{"sqs:SendMessage"}, queueARNs, nil)
+	allow(role, "LedgerAppend", []string{"dynamodb:PutItem"}, []*string{b.ledger.TableArn()}, nil)
+	return fn, url
+}
+
+// snapshot adds the scheduled IdC snapshot.
+func (b *builder) snapshot(queueURLs *string, queueARNs []*string) awslambda.Function {
+	// An invocation older than one period is superseded by the next run.
+	maxAge := min(max(b.s.ScheduleRate, time.Minute), 6*time.Hour)
+	fn, role := b.function("IdcSnapshot", FnIdCSnapshot, "idsync IAM Identity Center snapshot (scheduled)",
+		snapshotTimeout, snapshotMemory, map[string]*string{
+			// The snapshot reads CONFIG (the document or a path), not
+			// IDSYNC_CONFIG: see producers/idcsnapshot.LoadEnv.
+			"CONFIG":     b.config,
+			"QUEUE_URLS": queueURLs,
+			"IDC_RATE":   jsii.String(formatRate(b.s.IdCRate)),
+		}, func(p *awslambda.FunctionProps) {
+			// One run at a time (the DynamoDB lease is the second guard); a
+			// failed run is not retried: the next scheduled run redoes it.
+			p.ReservedConcurrentExecutions = jsii.Number(1)
+			p.RetryAttempts = jsii.Number(0)
+			p.MaxEventAge = awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds()))
+		})
+	awsevents.NewRule(b.stack, jsii.String("SnapshotSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("idsync: run the IdC snapshot"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(b.s.ScheduleRate.Minutes()))),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+			RetryAttempts: jsii.Number(2),
+			MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds())),
+		})},
+	})
+	allow(role, "Publish", []string{"sqs:SendMessage"}, queueARNs, nil)
+	b.allowState(role)
+	allow(role, "LedgerAppend", []string{"dynamodb:PutItem"}, []*string{b.ledger.TableArn()}, nil)
+	b.allowIdentityStore(role)
+	return fn
+}

@@ -1,0 +1,76 @@
+// Command infra is idsync's CDK app: `cdk synth` / `cdk deploy` from this
+// directory run it (cdk.json: "app": "go run ."). It synthesises one stack,
+// Idsync (package idsyncstack), for the account and Region in
+// CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION (set by the cdk CLI from the
+// active credentials).
+//
+// Build the functions first (`make build` in the repository root writes
+// dist/<name>/bootstrap). Settings come from CDK context, in cdk.json or as
+// `cdk deploy -c key=value`:
+//
+//	configFile              configuration document, read and validated at synth
+//	configParameter         or: SSM String parameter holding it (resolved at deploy),
+//	                        with workmailOrganizationId / connectInstanceId and identityStoreId
+//	hookSecretName          Secrets Manager secret with the Okta hook's auth-header value (required)
+//	hookSecretKeyArn        its KMS key, when not aws/secretsmanager
+//	hookAuthHeader          header Okta sends the secret in (Authorization)
+//	hookSecretTtl           how long the hook caches the secret (5m)
+//	scheduleRate            IdC snapshot period, whole minutes (15m)
+//	idcRate                 IdentityStore requests/s (20)
+//	consumerTimeout         consumer function timeout (2m); queue visibility is 6x
+//	maxConcurrency          consumer instances per target (2)
+//	workmailRate            WorkMail requests/s over all instances (5)
+//	connectRate             Connect requests/s over all instances (2)
+//	prefix                  table and queue name prefix (idsync-)
+//	codeDir                 directory of <function>/bootstrap (../dist)
+//	logLevel                LOG_LEVEL of every function (info)
+//	logRetentionDays        log retention (90)
+//	stackName               the stack's name (Idsync)
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/idsync/idsync/infra/idsyncstack"
+)
+
+func main() {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	get := func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }
+
+	props, err := idsyncstack.PropsFromContext(get)
+	if err != nil {
+		fail(err)
+	}
+	props.StackProps = awscdk.StackProps{
+		Description: jsii.String("idsync: Okta / IAM Identity Center to WorkMail and Connect"),
+		Env:         &awscdk.Environment{Account: envOrNil("CDK_DEFAULT_ACCOUNT"), Region: envOrNil("CDK_DEFAULT_REGION")},
+	}
+	name := "Idsync"
+	if v, ok := get("stackName").(string); ok && v != "" {
+		name = v
+	}
+	if _, err := idsyncstack.New(app, name, props); err != nil {
+		fail(err)
+	}
+	app.Synth(nil)
+}
+
+// envOrNil returns the variable, or nil (environment-agnostic) when unset.
+func envOrNil(name string) *string {
+	if v := os.Getenv(name); v != "" {
+		return jsii.String(v)
+	}
+	return nil
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "idsync infra:", err)
+	jsii.Close()
+	os.Exit(1)
+}
