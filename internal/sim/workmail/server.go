@@ -60,10 +60,14 @@ const OrganizationActive = "Active"
 // DefaultUserLimit is WorkMail's default number of users per organisation.
 const DefaultUserLimit = 1000
 
-// DefaultQuota is the per-operation rate quota used when Options.Quota is
-// zero. WorkMail publishes no per-operation request quota; this one is
-// generous enough for normal use and still shows throttling under bursts.
-var DefaultQuota = simkit.Quota{Rate: 10, Burst: 20}
+// The per-operation rate quota used when Options.Quota is zero: requests
+// per second and burst. WorkMail publishes no per-operation request quota;
+// this one is generous enough for normal use and still shows throttling
+// under bursts.
+const (
+	DefaultQuotaRate  = 10
+	DefaultQuotaBurst = 20
+)
 
 // Seeding errors.
 var (
@@ -84,7 +88,8 @@ type Options struct {
 	// ids are "m-" and the same 32 hex digits. Defaults to a generator
 	// seeded from Seed.
 	NewUUID func() string
-	// Quota is every operation's rate quota; zero means DefaultQuota.
+	// Quota is every operation's rate quota; zero means DefaultQuotaRate
+	// per second with burst DefaultQuotaBurst.
 	Quota simkit.Quota
 	// NoQuota turns rate quotas off (fault injection still applies).
 	NoQuota bool
@@ -120,7 +125,7 @@ func New(o Options) *Server {
 	}
 	q := o.Quota
 	if q == (simkit.Quota{}) {
-		q = DefaultQuota
+		q = simkit.Quota{Rate: DefaultQuotaRate, Burst: DefaultQuotaBurst}
 	}
 	if o.NoQuota {
 		q = simkit.Quota{}
