@@ -156,9 +156,11 @@ type settings struct {
 }
 
 var (
-	reWorkMailOrg = regexp.MustCompile(`^m-[0-9a-f]{32}$`)
-	rePrefix      = regexp.MustCompile(`^[A-Za-z0-9_-]{0,40}$`)
-	reLogLevel    = regexp.MustCompile(`^(?i)(debug|info|warn|error)$`)
+	reWorkMailOrg   = regexp.MustCompile(`^m-[0-9a-f]{32}$`)
+	rePrefix        = regexp.MustCompile(`^[A-Za-z0-9_-]{0,40}$`)
+	reLogLevel      = regexp.MustCompile(`^(?i)(debug|info|warn|error)$`)
+	reUUID          = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	reIdentityStore = regexp.MustCompile(`^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
 )
 
 // resolve applies defaults and validates p, reading ConfigFile when set.
@@ -220,16 +222,15 @@ func resolve(p Props) (settings, error) {
 	if s.ConsumerTimeout < time.Second || s.ConsumerTimeout%time.Second != 0 || s.ConsumerTimeout > 15*time.Minute {
 		bad("ConsumerTimeout %s: whole seconds, 1s to 15m", s.ConsumerTimeout)
 	}
-	// SQS caps a visibility timeout at 12 hours.
-	if s.ConsumerTimeout*VisibilityFactor > 12*time.Hour {
-		bad("ConsumerTimeout %s: %d times it exceeds SQS's 12-hour visibility timeout", s.ConsumerTimeout, VisibilityFactor)
-	}
 	if s.MaxConcurrency < 2 || s.MaxConcurrency > 1000 {
 		bad("MaxConcurrency %d: 2 to 1000 (SQS event source limits)", s.MaxConcurrency)
 	}
-	for name, r := range map[string]float64{"IdCRate": s.IdCRate, "WorkMailRate": s.WorkMailRate, "ConnectRate": s.ConnectRate} {
-		if !(r > 0) {
-			bad("%s %v: must be positive", name, r)
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"IdCRate", s.IdCRate}, {"WorkMailRate", s.WorkMailRate}, {"ConnectRate", s.ConnectRate}} {
+		if !(r.v > 0) {
+			bad("%s %v: must be positive", r.name, r.v)
 		}
 	}
 	if !reLogLevel.MatchString(s.LogLevel) {
@@ -254,8 +255,16 @@ func resolve(p Props) (settings, error) {
 	default:
 		bad("ConfigFile or ConfigParameter is required")
 	}
+	// The ids become ARNs: reject what cannot be one (the document's ids
+	// are already checked by domain.ParseConfig).
 	if s.WorkMailOrganizationID != "" && !reWorkMailOrg.MatchString(s.WorkMailOrganizationID) {
 		bad("WorkMailOrganizationID %q is not m- and 32 hex digits", s.WorkMailOrganizationID)
+	}
+	if s.ConnectInstanceID != "" && !reUUID.MatchString(s.ConnectInstanceID) {
+		bad("ConnectInstanceID %q is not a UUID", s.ConnectInstanceID)
+	}
+	if s.IdentityStoreID != "" && !reIdentityStore.MatchString(s.IdentityStoreID) {
+		bad("IdentityStoreID %q is not d- and 10 hex digits, or a UUID", s.IdentityStoreID)
 	}
 
 	for _, fn := range s.functions() {

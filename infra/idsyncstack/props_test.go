@@ -43,7 +43,9 @@ func TestNewRejectsBadProps(t *testing.T) {
 			[]string{"HookSecretName is required"}, false},
 		{"schedule not whole minutes", func(p *idsyncstack.Props) { p.ScheduleRate = 90 * time.Second },
 			[]string{"ScheduleRate 1m30s"}, false},
-		{"visibility beyond 12 hours", func(p *idsyncstack.Props) { p.ConsumerTimeout = 15 * time.Minute; p.MaxConcurrency = 1 },
+		{"consumer timeout beyond Lambda's", func(p *idsyncstack.Props) { p.ConsumerTimeout = 20 * time.Minute },
+			[]string{"ConsumerTimeout 20m0s"}, false},
+		{"one consumer instance", func(p *idsyncstack.Props) { p.MaxConcurrency = 1 },
 			[]string{"MaxConcurrency 1"}, false},
 		{"negative rate", func(p *idsyncstack.Props) { p.ConnectRate = -1 },
 			[]string{"ConnectRate -1"}, false},
@@ -53,10 +55,10 @@ func TestNewRejectsBadProps(t *testing.T) {
 			[]string{"code of oktahook", "code of connect", "make build"}, false},
 		{"parameter without ids", func(p *idsyncstack.Props) { p.ConfigFile, p.ConfigParameter = "", "/idsync/config" },
 			[]string{"which targets to deploy", "IdentityStoreID is required"}, false},
-		{"parameter with a bad organisation", func(p *idsyncstack.Props) {
+		{"parameter with malformed ids", func(p *idsyncstack.Props) {
 			p.ConfigFile, p.ConfigParameter = "", "/idsync/config"
-			p.WorkMailOrganizationID, p.IdentityStoreID = "m-123", "d-90670a1b2c"
-		}, []string{`WorkMailOrganizationID "m-123"`}, false},
+			p.WorkMailOrganizationID, p.ConnectInstanceID, p.IdentityStoreID = "m-123", "instance/1", "store"
+		}, []string{`WorkMailOrganizationID "m-123"`, `ConnectInstanceID "instance/1"`, `IdentityStoreID "store"`}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := baseProps(t)

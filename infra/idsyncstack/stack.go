@@ -53,7 +53,10 @@ type Target struct {
 }
 
 // New adds idsync's stack to scope. It validates p first and adds nothing
-// when p is invalid.
+// when p is invalid. It is not idempotent: a second stack with the same id
+// in the same scope is a CDK error (jsii panics), and two deployments in one
+// account and Region need different Prefix values (tables and queues have
+// fixed names).
 //
 // Errors: every problem with p at once, joined, each matching
 // ErrInvalidProps (and domain.ErrInvalidConfig for an invalid
