@@ -18,8 +18,15 @@ run: ## the whole pipeline locally on the embedded stand-ins; prints endpoints (
 	go run ./scripts/idsync local
 
 .PHONY: test
-test: lint ## every test: formatting, vet, staticcheck, go test -race against the stand-ins
+test: lint infra-test ## every test: formatting, vet, staticcheck, go test -race against the stand-ins, the CDK stack
 	@$(WITH_STANDINS) go test -race -count=1 ./...
+
+.PHONY: infra-test
+infra-test: ## CDK stack in infra/ (own go.mod): gofmt, vet, staticcheck, offline synth tests
+	@cd infra && out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	cd infra && go vet ./...
+	cd infra && go run $(STATICCHECK) ./...
+	cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 go test -count=1 ./...
 
 .PHONY: lint
 lint: ## gofmt check, go vet, staticcheck

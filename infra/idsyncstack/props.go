@@ -78,8 +78,7 @@ type Props struct {
 	Prefix string
 
 	// ConfigFile is a path to the configuration document. New reads and
-	// validates it and places it, compacted, in IDSYNC_CONFIG (CONFIG for the
-	// snapshot); the document must not exceed MaxInlineConfig bytes. The
+	// validates it and places it, compacted, in IDSYNC_CONFIG; the document must not exceed MaxInlineConfig bytes. The
 	// targets, the WorkMail organisation, the Connect instance, the identity
 	// store and the IdC groups are taken from it.
 	ConfigFile string

@@ -267,11 +267,9 @@ func (b *builder) snapshot(queueURLs *string, queueARNs []*string) awslambda.Fun
 	maxAge := min(max(b.s.ScheduleRate, time.Minute), 6*time.Hour)
 	fn, role := b.function("IdcSnapshot", FnIdCSnapshot, "idsync IAM Identity Center snapshot (scheduled)",
 		snapshotTimeout, snapshotMemory, map[string]*string{
-			// The snapshot reads CONFIG (the document or a path), not
-			// IDSYNC_CONFIG: see producers/idcsnapshot.LoadEnv.
-			"CONFIG":     b.config,
-			"QUEUE_URLS": queueURLs,
-			"IDC_RATE":   jsii.String(formatRate(b.s.IdCRate)),
+			"IDSYNC_CONFIG": b.config,
+			"QUEUE_URLS":    queueURLs,
+			"IDC_RATE":      jsii.String(formatRate(b.s.IdCRate)),
 		}, func(p *awslambda.FunctionProps) {
 			// One run at a time (the DynamoDB lease is the second guard); a
 			// failed run is not retried: the next scheduled run redoes it.

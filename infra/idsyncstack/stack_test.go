@@ -192,7 +192,7 @@ func TestStack(t *testing.T) {
 				"QUEUE_URLS": queueURLs, "HOOK_SECRET_ID": "idsync/okta-hook",
 				"HOOK_AUTH_HEADER": "Authorization", "HOOK_SECRET_TTL": "5m0s",
 			}, 10},
-			{"idcsnapshot", s.id(s.stack.Snapshot), "CONFIG", obj{
+			{"idcsnapshot", s.id(s.stack.Snapshot), "IDSYNC_CONFIG", obj{
 				"QUEUE_URLS": queueURLs, "IDC_RATE": "20",
 			}, 900},
 			{"workmail", s.id(s.stack.Targets[idsyncstack.FnWorkMail].Consumer), "IDSYNC_CONFIG", obj{
@@ -478,7 +478,7 @@ func TestConfigParameter(t *testing.T) {
 	}
 	for _, c := range []struct{ id, configVar string }{
 		{s.id(s.stack.Hook), "IDSYNC_CONFIG"},
-		{s.id(s.stack.Snapshot), "CONFIG"},
+		{s.id(s.stack.Snapshot), "IDSYNC_CONFIG"},
 		{s.id(s.stack.Targets[idsyncstack.FnWorkMail].Consumer), "IDSYNC_CONFIG"},
 	} {
 		vars := props(s.resource(t, c.id))["Environment"].(obj)["Variables"].(obj)
@@ -557,10 +557,7 @@ func TestConfigDocumentTravelsIntact(t *testing.T) {
 	}
 	for id, fn := range s.resources("AWS::Lambda::Function") {
 		vars := props(fn)["Environment"].(obj)["Variables"].(obj)
-		doc, ok := vars["IDSYNC_CONFIG"]
-		if !ok {
-			doc = vars["CONFIG"]
-		}
+		doc := vars["IDSYNC_CONFIG"]
 		if doc != want.String() {
 			t.Errorf("%s: document %v\nwant %s", id, doc, want.String())
 		}
