@@ -43,9 +43,10 @@ import (
 
 // Demo names seeded into the stand-ins.
 const (
-	WorkMailGroupName = "workmail_users"
-	ConnectGroupName  = "Amazon Connect Agents"
-	MailDomain        = "example.com"
+	WorkMailGroupName   = "workmail_users"
+	ConnectGroupName    = "Amazon Connect Agents"
+	SupervisorGroupName = "Amazon Connect Supervisors"
+	MailDomain          = "example.com"
 )
 
 // Options configure a local stack.
@@ -196,11 +197,17 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	instanceID := s.Connect.AddInstance("idsync-demo", "SAML")
 	agentProfile := s.Connect.AddSecurityProfile(instanceID, "Agent")
 	routing := s.Connect.AddRoutingProfile(instanceID, "Basic Routing Profile")
+	supervisorProfile := s.Connect.AddSecurityProfile(instanceID, "Supervisor")
+	supervisorRouting := s.Connect.AddRoutingProfile(instanceID, "Supervisor Routing Profile")
 	wmGroup, err := s.Okta.CreateGroup(WorkMailGroupName, "Members get a WorkMail mailbox", true)
 	if err != nil {
 		return nil, fmt.Errorf("seed Okta group: %w", err)
 	}
 	cnGroup, err := s.Okta.CreateGroup(ConnectGroupName, "Members get an Amazon Connect agent", true)
+	if err != nil {
+		return nil, fmt.Errorf("seed Okta group: %w", err)
+	}
+	supGroup, err := s.Okta.CreateGroup(SupervisorGroupName, "Members get an Amazon Connect supervisor", true)
 	if err != nil {
 		return nil, fmt.Errorf("seed Okta group: %w", err)
 	}
@@ -224,11 +231,18 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	idcSup, err := idcGroupID(ctx, ids, storeID, SupervisorGroupName)
+	if err != nil {
+		return nil, err
+	}
 	s.Config, err = domain.ParseConfig(mustJSON(domain.Config{
 		WorkMail: &domain.WorkMailConfig{OrganizationID: orgID, Groups: []domain.GroupRef{{OktaID: wmGroup, IdCID: idcWM, Name: WorkMailGroupName}}},
 		Connect: &domain.ConnectConfig{InstanceID: instanceID, Groups: []domain.ConnectGroup{{
 			GroupRef:           domain.GroupRef{OktaID: cnGroup, IdCID: idcCN, Name: ConnectGroupName},
-			SecurityProfileIDs: []string{agentProfile}, RoutingProfileID: routing, Priority: 1,
+			SecurityProfileIDs: []string{agentProfile}, RoutingProfileID: routing, Priority: 2,
+		}, {
+			GroupRef:           domain.GroupRef{OktaID: supGroup, IdCID: idcSup, Name: SupervisorGroupName},
+			SecurityProfileIDs: []string{agentProfile, supervisorProfile}, RoutingProfileID: supervisorRouting, Priority: 1,
 		}}},
 		Snapshot: domain.SnapshotConfig{IdentityStoreID: storeID},
 	}))
@@ -331,8 +345,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		{"STATE_TABLE", stateTable}, {"LEDGER_TABLE", ledgerTable},
 		{"WORKMAIL_QUEUE_URL", wmQ.url}, {"WORKMAIL_DLQ_URL", wmQ.dlqURL},
 		{"CONNECT_QUEUE_URL", cnQ.url}, {"CONNECT_DLQ_URL", cnQ.dlqURL},
-		{"OKTA_WORKMAIL_GROUP_ID", wmGroup}, {"OKTA_CONNECT_GROUP_ID", cnGroup},
-		{"IDC_WORKMAIL_GROUP_ID", idcWM}, {"IDC_CONNECT_GROUP_ID", idcCN},
+		{"OKTA_WORKMAIL_GROUP_ID", wmGroup}, {"OKTA_CONNECT_GROUP_ID", cnGroup}, {"OKTA_SUPERVISOR_GROUP_ID", supGroup},
+		{"IDC_WORKMAIL_GROUP_ID", idcWM}, {"IDC_CONNECT_GROUP_ID", idcCN}, {"IDC_SUPERVISOR_GROUP_ID", idcSup},
 		{"IDSYNC_LOCAL", "true"}, {"AWS_REGION", awsCfg.Region},
 		{"AWS_ACCESS_KEY_ID", "local"}, {"AWS_SECRET_ACCESS_KEY", "local"},
 	} {
