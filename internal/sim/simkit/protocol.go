@@ -91,6 +91,26 @@ func (p Protocol) WriteError(w http.ResponseWriter, e *APIError) {
 // when the request should be served; otherwise it has already answered (or
 // dropped the connection). throttle builds the service's throttling error.
 func (c *Control) Gate(w http.ResponseWriter, r *http.Request, p Protocol, op string, throttle func() *APIError) bool {
+	return c.Screen(w, r, op, func(d Decision) {
+		switch d {
+		case Drop:
+			p.WriteError(w, Errorf(http.StatusServiceUnavailable, "ServiceUnavailableException", "connection dropped (injected)"))
+		case ServerError:
+			p.WriteError(w, Errorf(http.StatusInternalServerError, "InternalServerException", "internal error (injected)"))
+		case Throttle:
+			p.WriteError(w, throttle())
+		}
+	})
+}
+
+// Screen applies c's faults and quotas to one request for op, for stand-ins
+// that answer in their own error format. It waits out any injected latency
+// (returning false, unanswered, when the request's context ends first) and
+// drops the connection on Drop when w can be hijacked. Otherwise, for any
+// decision but Pass it calls reject(decision), which must answer the
+// request: Drop (the connection could not be dropped), ServerError or
+// Throttle. It returns true when the request should be served.
+func (c *Control) Screen(w http.ResponseWriter, r *http.Request, op string, reject func(Decision)) bool {
 	d, latency := c.Admit(op)
 	if latency > 0 {
 		t := time.NewTimer(latency)
@@ -101,24 +121,19 @@ func (c *Control) Gate(w http.ResponseWriter, r *http.Request, p Protocol, op st
 			return false
 		}
 	}
-	switch d {
-	case Drop:
+	if d == Pass {
+		return true
+	}
+	if d == Drop {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				_ = conn.Close()
 				return false
 			}
 		}
-		p.WriteError(w, Errorf(http.StatusServiceUnavailable, "ServiceUnavailableException", "connection dropped (injected)"))
-		return false
-	case ServerError:
-		p.WriteError(w, Errorf(http.StatusInternalServerError, "InternalServerException", "internal error (injected)"))
-		return false
-	case Throttle:
-		p.WriteError(w, throttle())
-		return false
 	}
-	return true
+	reject(d)
+	return false
 }
 
 // JSONOp is one awsJson1_1 operation: it decodes its own input from body.
