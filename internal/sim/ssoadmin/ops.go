@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"regexp"
-	"sort"
 
 	"github.com/idsync/idsync/internal/sim/simkit"
 )
@@ -91,7 +90,7 @@ func (s *Server) listInstances(_ context.Context, in *listInstancesIn) (*listIns
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	page, next, ok := pageBySeq(s.instOrder, func(i *instance) uint64 { return i.seq }, in.NextToken, pageSize(in.MaxResults))
+	page, next, ok := simkit.PageBySeq(s.instOrder, func(i *instance) uint64 { return i.seq }, in.NextToken, pageSize(in.MaxResults))
 	if !ok {
 		return nil, invalidToken()
 	}
@@ -168,7 +167,7 @@ func (s *Server) listApplications(_ context.Context, in *listApplicationsIn) (*l
 			}
 		}
 	}
-	page, next, ok := pageBySeq(items, func(a *application) uint64 { return a.seq }, in.NextToken, pageSize(in.MaxResults))
+	page, next, ok := simkit.PageBySeq(items, func(a *application) uint64 { return a.seq }, in.NextToken, pageSize(in.MaxResults))
 	if !ok {
 		return nil, invalidToken()
 	}
@@ -238,7 +237,7 @@ func (s *Server) listApplicationAssignments(_ context.Context, in *listAssignmen
 	if err != nil {
 		return nil, err
 	}
-	page, next, ok := pageBySeq(a.assignments, func(x *assignment) uint64 { return x.seq }, in.NextToken, pageSize(in.MaxResults))
+	page, next, ok := simkit.PageBySeq(a.assignments, func(x *assignment) uint64 { return x.seq }, in.NextToken, pageSize(in.MaxResults))
 	if !ok {
 		return nil, invalidToken()
 	}
@@ -326,7 +325,6 @@ func (s *Server) deleteApplicationAssignment(_ context.Context, in *assignmentIn
 		return nil, simkit.Errorf(http.StatusNotFound, "ResourceNotFoundException", "Application assignment not found")
 	}
 	delete(a.byPrincipal, p)
-	i := sort.Search(len(a.assignments), func(i int) bool { return a.assignments[i].seq >= x.seq })
-	a.assignments = append(a.assignments[:i:i], a.assignments[i+1:]...)
+	a.assignments = simkit.RemoveBySeq(a.assignments, x.seq, func(x *assignment) uint64 { return x.seq })
 	return &empty{}, nil
 }

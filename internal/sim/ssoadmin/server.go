@@ -8,12 +8,9 @@
 package ssoadmin
 
 import (
-	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -241,41 +238,4 @@ func (s *Server) State() State {
 		out.Instances = append(out.Instances, is)
 	}
 	return out
-}
-
-// pageBySeq returns the page of items (sorted by sequence number) after the
-// position token names, and the next page's token ("" on the last page).
-func pageBySeq[T any](items []T, seqOf func(T) uint64, token string, max int) ([]T, string, bool) {
-	after, ok := parseToken(token)
-	if !ok {
-		return nil, "", false
-	}
-	i := sort.Search(len(items), func(i int) bool { return seqOf(items[i]) > after })
-	end := i + max
-	if end >= len(items) {
-		return items[i:], "", true
-	}
-	return items[i:end], makeToken(seqOf(items[end-1])), true
-}
-
-const tokenPrefix = "idsync-sim-v1:"
-
-func makeToken(after uint64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(tokenPrefix + strconv.FormatUint(after, 10)))
-}
-
-func parseToken(tok string) (uint64, bool) {
-	if tok == "" {
-		return 0, true
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, false
-	}
-	rest, ok := strings.CutPrefix(string(raw), tokenPrefix)
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(rest, 10, 64)
-	return n, err == nil
 }
