@@ -423,39 +423,21 @@ func (s *Server) authorized(r *http.Request) bool {
 // as Okta would: 429 E0000047 with X-Rate-Limit-* headers, 500 E0000009, or
 // a dropped connection.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, op string) bool {
-	d, latency := s.ctl.Admit(op)
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return false
+	return s.ctl.Screen(w, r, op, func(d simkit.Decision) {
+		switch d {
+		case simkit.Drop:
+			s.writeError(w, &APIError{Status: http.StatusServiceUnavailable, Code: "E0000010", Summary: "Service is in read only mode"})
+		case simkit.ServerError:
+			s.writeError(w, &APIError{Status: http.StatusInternalServerError, Code: codeInternal, Summary: "Internal Server Error"})
+		case simkit.Throttle:
+			reset := s.now().Add(time.Minute).Unix()
+			w.Header().Set("X-Rate-Limit-Limit", "600")
+			w.Header().Set("X-Rate-Limit-Remaining", "0")
+			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset, 10))
+			s.writeError(w, &APIError{Status: http.StatusTooManyRequests, Code: codeTooMany,
+				Summary: "API call exceeded rate limit due to too many requests."})
 		}
-	}
-	switch d {
-	case simkit.Drop:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return false
-			}
-		}
-		s.writeError(w, &APIError{Status: http.StatusServiceUnavailable, Code: "E0000010", Summary: "Service is in read only mode"})
-		return false
-	case simkit.ServerError:
-		s.writeError(w, &APIError{Status: http.StatusInternalServerError, Code: codeInternal, Summary: "Internal Server Error"})
-		return false
-	case simkit.Throttle:
-		reset := s.now().Add(time.Minute).Unix()
-		w.Header().Set("X-Rate-Limit-Limit", "600")
-		w.Header().Set("X-Rate-Limit-Remaining", "0")
-		w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset, 10))
-		s.writeError(w, &APIError{Status: http.StatusTooManyRequests, Code: codeTooMany,
-			Summary: "API call exceeded rate limit due to too many requests."})
-		return false
-	}
-	return true
+	})
 }
 
 // baseURL is where response links point: OrgURL when configured, else the
