@@ -54,64 +54,56 @@ func queryToken(c *call) *string {
 	return nil
 }
 
-// listUsers is ListUsers: GET /users-summary/{InstanceId}?maxResults&nextToken.
-func (s *Server) listUsers(_ context.Context, c *call) (any, error) {
+// listPage serves a List operation paged by key: it checks the InstanceId
+// label and maxResults, then, with s.mu held, pages the instance's items
+// (sorted by key) and summarises each item of the page.
+func listPage[T, S any](s *Server, c *call, items func(*instance) []T, key func(T) string, summary func(T) S) ([]S, string, error) {
 	var p simkit.Problems
 	checkInstanceID(&p, c.instance)
 	if err := problems(&p); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	size, err := parseMaxResults(c.query.Get("maxResults"), 100, 1000, errInvalidParameter)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inst, err := s.lookupInstance(c.instance)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	page, next, err := pageAfter(inst.sortedUsers(), userKey, queryToken(c), size)
+	page, next, err := pageAfter(items(inst), key, queryToken(c), size)
+	if err != nil {
+		return nil, "", err
+	}
+	out := []S{}
+	for _, x := range page {
+		out = append(out, summary(x))
+	}
+	return out, next, nil
+}
+
+// listUsers is ListUsers: GET /users-summary/{InstanceId}?maxResults&nextToken.
+func (s *Server) listUsers(_ context.Context, c *call) (any, error) {
+	list, next, err := listPage(s, c, (*instance).sortedUsers, userKey, func(u *User) userSummaryJSON {
+		return userSummaryJSON{
+			ID: u.ID, Arn: u.ARN, Username: u.Username,
+			LastModifiedTime: epochSeconds(u.LastModifiedTime), LastModifiedRegion: s.region,
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := listUsersOut{UserSummaryList: []userSummaryJSON{}, NextToken: next}
-	for _, u := range page {
-		out.UserSummaryList = append(out.UserSummaryList, userSummaryJSON{
-			ID: u.ID, Arn: u.ARN, Username: u.Username,
-			LastModifiedTime: epochSeconds(u.LastModifiedTime), LastModifiedRegion: s.region,
-		})
-	}
-	return out, nil
+	return listUsersOut{UserSummaryList: list, NextToken: next}, nil
 }
 
 // listProfiles pages one of an instance's profile maps.
 func (s *Server) listProfiles(c *call, pick func(*instance) map[string]*profile) ([]profileSummaryJSON, string, error) {
-	var p simkit.Problems
-	checkInstanceID(&p, c.instance)
-	if err := problems(&p); err != nil {
-		return nil, "", err
-	}
-	size, err := parseMaxResults(c.query.Get("maxResults"), 100, 1000, errInvalidParameter)
-	if err != nil {
-		return nil, "", err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inst, err := s.lookupInstance(c.instance)
-	if err != nil {
-		return nil, "", err
-	}
-	page, next, err := pageAfter(sortedProfiles(pick(inst)), profileKey, queryToken(c), size)
-	if err != nil {
-		return nil, "", err
-	}
-	out := []profileSummaryJSON{}
-	for _, pr := range page {
-		out = append(out, profileSummaryJSON{ID: pr.ID, Arn: pr.ARN, Name: pr.Name,
-			LastModifiedTime: epochSeconds(pr.modified), LastModifiedRegion: s.region})
-	}
-	return out, next, nil
+	return listPage(s, c, func(in *instance) []*profile { return sortedProfiles(pick(in)) }, profileKey, func(pr *profile) profileSummaryJSON {
+		return profileSummaryJSON{ID: pr.ID, Arn: pr.ARN, Name: pr.Name,
+			LastModifiedTime: epochSeconds(pr.modified), LastModifiedRegion: s.region}
+	})
 }
 
 // listSecurityProfiles is ListSecurityProfiles: GET

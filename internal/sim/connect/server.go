@@ -256,32 +256,14 @@ func (s *Server) route(r *http.Request) (string, handler, *call, bool) {
 // modelled InternalServiceException. It returns true when the request
 // should be served.
 func (s *Server) gate(w http.ResponseWriter, r *http.Request, op string) bool {
-	d, latency := s.ctl.Admit(op)
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return false
+	return s.ctl.Screen(w, r, op, func(d simkit.Decision) {
+		switch d {
+		case simkit.Drop:
+			proto.WriteError(w, simkit.Errorf(http.StatusServiceUnavailable, "ServiceUnavailableException", "connection dropped (injected)"))
+		case simkit.ServerError:
+			proto.WriteError(w, errInternal("internal error (injected)"))
+		case simkit.Throttle:
+			proto.WriteError(w, errThrottling())
 		}
-	}
-	switch d {
-	case simkit.Drop:
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return false
-			}
-		}
-		proto.WriteError(w, simkit.Errorf(http.StatusServiceUnavailable, "ServiceUnavailableException", "connection dropped (injected)"))
-		return false
-	case simkit.ServerError:
-		proto.WriteError(w, errInternal("internal error (injected)"))
-		return false
-	case simkit.Throttle:
-		proto.WriteError(w, errThrottling())
-		return false
-	}
-	return true
+	})
 }

@@ -130,9 +130,14 @@ func (s *Server) lookupUser(instanceID, userID string) (*instance, *User, error)
 
 func labelProblems(c *call) error {
 	var p simkit.Problems
-	checkInstanceID(&p, c.instance)
-	p.Required("userId", c.user)
+	checkLabels(&p, c)
 	return problems(&p)
+}
+
+// checkLabels checks the InstanceId and UserId path labels.
+func checkLabels(p *simkit.Problems, c *call) {
+	checkInstanceID(p, c.instance)
+	p.Required("userId", c.user)
 }
 
 // describeUser is DescribeUser: GET /users/{InstanceId}/{UserId}.
@@ -192,21 +197,18 @@ func (s *Server) deleteUser(_ context.Context, c *call) (any, error) {
 	return struct{}{}, nil
 }
 
-// updateUserIdentityInfo is UpdateUserIdentityInfo: POST
-// /users/{InstanceId}/{UserId}/identity-info. The given IdentityInfo
-// replaces the user's whole identity info (members left out are cleared).
-func (s *Server) updateUserIdentityInfo(_ context.Context, c *call) (any, error) {
-	var in updateIdentityInfoIn
+// updateUserWith serves one UpdateUser* operation: it decodes the body into
+// In, reports the path labels' problems and check's together, then, with
+// s.mu held, finds the user, lets apply change it (an error leaves the user
+// as it was) and stamps LastModifiedTime.
+func updateUserWith[In any](s *Server, c *call, check func(*simkit.Problems, *In), apply func(*instance, *User, *In) error) (any, error) {
+	var in In
 	if err := decode(c.body, &in); err != nil {
 		return nil, err
 	}
 	var p simkit.Problems
-	checkInstanceID(&p, c.instance)
-	p.Required("userId", c.user)
-	if in.IdentityInfo == nil {
-		p.Required("identityInfo", "")
-	}
-	checkIdentityInfo(&p, "identityInfo", in.IdentityInfo)
+	checkLabels(&p, c)
+	check(&p, &in)
 	if err := problems(&p); err != nil {
 		return nil, err
 	}
@@ -216,104 +218,78 @@ func (s *Server) updateUserIdentityInfo(_ context.Context, c *call) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkIdentityRules(inst.idType, nil, nil, in.IdentityInfo, false); err != nil {
+	if err := apply(inst, u, &in); err != nil {
 		return nil, err
 	}
-	info := in.IdentityInfo
-	if inst.idType == IdentityExistingDirectory &&
-		(info.FirstName != u.FirstName || info.LastName != u.LastName || info.Email != u.Email) {
-		return nil, errInvalidRequest("FirstName, LastName and Email are managed by the directory of instance %s", inst.id)
-	}
-	setIdentityInfo(u, info)
 	u.LastModifiedTime = s.now()
 	return struct{}{}, nil
+}
+
+// updateUserIdentityInfo is UpdateUserIdentityInfo: POST
+// /users/{InstanceId}/{UserId}/identity-info. The given IdentityInfo
+// replaces the user's whole identity info (members left out are cleared).
+func (s *Server) updateUserIdentityInfo(_ context.Context, c *call) (any, error) {
+	return updateUserWith(s, c, func(p *simkit.Problems, in *updateIdentityInfoIn) {
+		if in.IdentityInfo == nil {
+			p.Required("identityInfo", "")
+		}
+		checkIdentityInfo(p, "identityInfo", in.IdentityInfo)
+	}, func(inst *instance, u *User, in *updateIdentityInfoIn) error {
+		if err := checkIdentityRules(inst.idType, nil, nil, in.IdentityInfo, false); err != nil {
+			return err
+		}
+		info := in.IdentityInfo
+		if inst.idType == IdentityExistingDirectory &&
+			(info.FirstName != u.FirstName || info.LastName != u.LastName || info.Email != u.Email) {
+			return errInvalidRequest("FirstName, LastName and Email are managed by the directory of instance %s", inst.id)
+		}
+		setIdentityInfo(u, info)
+		return nil
+	})
 }
 
 // updateUserSecurityProfiles is UpdateUserSecurityProfiles: POST
 // /users/{InstanceId}/{UserId}/security-profiles. The list replaces the
 // user's.
 func (s *Server) updateUserSecurityProfiles(_ context.Context, c *call) (any, error) {
-	var in updateSecurityProfilesIn
-	if err := decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var p simkit.Problems
-	checkInstanceID(&p, c.instance)
-	p.Required("userId", c.user)
-	checkSecurityProfileIDs(&p, in.SecurityProfileIDs)
-	if err := problems(&p); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inst, u, err := s.lookupUser(c.instance, c.user)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSecurityProfilesExist(inst, in.SecurityProfileIDs); err != nil {
-		return nil, err
-	}
-	u.SecurityProfileIDs = dedupe(in.SecurityProfileIDs)
-	u.LastModifiedTime = s.now()
-	return struct{}{}, nil
+	return updateUserWith(s, c, func(p *simkit.Problems, in *updateSecurityProfilesIn) {
+		checkSecurityProfileIDs(p, in.SecurityProfileIDs)
+	}, func(inst *instance, u *User, in *updateSecurityProfilesIn) error {
+		if err := checkSecurityProfilesExist(inst, in.SecurityProfileIDs); err != nil {
+			return err
+		}
+		u.SecurityProfileIDs = dedupe(in.SecurityProfileIDs)
+		return nil
+	})
 }
 
 // updateUserRoutingProfile is UpdateUserRoutingProfile: POST
 // /users/{InstanceId}/{UserId}/routing-profile.
 func (s *Server) updateUserRoutingProfile(_ context.Context, c *call) (any, error) {
-	var in updateRoutingProfileIn
-	if err := decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var p simkit.Problems
-	checkInstanceID(&p, c.instance)
-	p.Required("userId", c.user)
-	p.Required("routingProfileId", in.RoutingProfileID)
-	if err := problems(&p); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inst, u, err := s.lookupUser(c.instance, c.user)
-	if err != nil {
-		return nil, err
-	}
-	if inst.routingProfiles[in.RoutingProfileID] == nil {
-		return nil, errNotFound("RoutingProfile %s not found in instance %s", in.RoutingProfileID, inst.id)
-	}
-	u.RoutingProfileID = in.RoutingProfileID
-	u.LastModifiedTime = s.now()
-	return struct{}{}, nil
+	return updateUserWith(s, c, func(p *simkit.Problems, in *updateRoutingProfileIn) {
+		p.Required("routingProfileId", in.RoutingProfileID)
+	}, func(inst *instance, u *User, in *updateRoutingProfileIn) error {
+		if inst.routingProfiles[in.RoutingProfileID] == nil {
+			return errNotFound("RoutingProfile %s not found in instance %s", in.RoutingProfileID, inst.id)
+		}
+		u.RoutingProfileID = in.RoutingProfileID
+		return nil
+	})
 }
 
 // updateUserHierarchy is UpdateUserHierarchy: POST
 // /users/{InstanceId}/{UserId}/hierarchy. A missing or empty
 // HierarchyGroupId removes the user from their hierarchy group.
 func (s *Server) updateUserHierarchy(_ context.Context, c *call) (any, error) {
-	var in updateHierarchyIn
-	if err := decode(c.body, &in); err != nil {
-		return nil, err
-	}
-	var p simkit.Problems
-	checkInstanceID(&p, c.instance)
-	p.Required("userId", c.user)
-	if err := problems(&p); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inst, u, err := s.lookupUser(c.instance, c.user)
-	if err != nil {
-		return nil, err
-	}
-	group := ""
-	if in.HierarchyGroupID != nil {
-		group = *in.HierarchyGroupID
-	}
-	if group != "" && inst.hierarchyGroups[group] == nil {
-		return nil, errNotFound("HierarchyGroup %s not found in instance %s", group, inst.id)
-	}
-	u.HierarchyGroupID = group
-	u.LastModifiedTime = s.now()
-	return struct{}{}, nil
+	return updateUserWith(s, c, func(*simkit.Problems, *updateHierarchyIn) {}, func(inst *instance, u *User, in *updateHierarchyIn) error {
+		group := ""
+		if in.HierarchyGroupID != nil {
+			group = *in.HierarchyGroupID
+		}
+		if group != "" && inst.hierarchyGroups[group] == nil {
+			return errNotFound("HierarchyGroup %s not found in instance %s", group, inst.id)
+		}
+		u.HierarchyGroupID = group
+		return nil
+	})
 }
