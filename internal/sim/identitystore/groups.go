@@ -76,9 +76,9 @@ func (s *Server) describeGroup(_ context.Context, in *groupRef) (*wireGroup, err
 	if e != nil {
 		return nil, e
 	}
-	g := st.groups[in.GroupId]
-	if g == nil {
-		return nil, notFound("GROUP", in.GroupId, "GROUP not found.")
+	g, e := st.findGroup(in.GroupId)
+	if e != nil {
+		return nil, e
 	}
 	out := g.w
 	return &out, nil
@@ -110,22 +110,12 @@ func (s *Server) listGroups(_ context.Context, in *listGroupsIn) (*listGroupsOut
 	if e != nil {
 		return nil, e
 	}
-	items := st.groupOrder
-	if len(in.Filters) == 1 {
-		items = nil
-		if g := st.byGroupName[fold(in.Filters[0].AttributeValue)]; g != nil {
-			items = []*group{g}
-		}
+	items := filtered(st.groupOrder, st.byGroupName, in.Filters)
+	groups, next, err := listPage(items, groupSeq, in.NextToken, in.MaxResults, func(g *group) wireGroup { return g.w })
+	if err != nil {
+		return nil, err
 	}
-	page, next, ok := pageBySeq(items, func(g *group) uint64 { return g.seq }, in.NextToken, pageSize(in.MaxResults))
-	if !ok {
-		return nil, invalid("Invalid NextToken")
-	}
-	out := &listGroupsOut{Groups: make([]wireGroup, 0, len(page)), NextToken: next}
-	for _, g := range page {
-		out.Groups = append(out.Groups, g.w)
-	}
-	return out, nil
+	return &listGroupsOut{Groups: groups, NextToken: next}, nil
 }
 
 type updateGroupIn struct {
@@ -138,12 +128,7 @@ func (s *Server) updateGroup(_ context.Context, in *updateGroupIn) (*empty, erro
 	var c checker
 	c.storeID(in.IdentityStoreId)
 	c.resourceID("groupId", in.GroupId, true)
-	if len(in.Operations) < 1 || len(in.Operations) > 100 {
-		c.Addf("Value at 'operations' failed to satisfy constraint: Member must have length between 1 and 100")
-	}
-	for _, op := range in.Operations {
-		c.attributePath("operations.member.attributePath", op.AttributePath)
-	}
+	c.operations(in.Operations)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -153,9 +138,9 @@ func (s *Server) updateGroup(_ context.Context, in *updateGroupIn) (*empty, erro
 	if e != nil {
 		return nil, e
 	}
-	g := st.groups[in.GroupId]
-	if g == nil {
-		return nil, notFound("GROUP", in.GroupId, "GROUP not found.")
+	g, e := st.findGroup(in.GroupId)
+	if e != nil {
+		return nil, e
 	}
 	w := g.w
 	for _, op := range in.Operations {
@@ -202,15 +187,15 @@ func (s *Server) deleteGroup(_ context.Context, in *groupRef) (*empty, error) {
 	if e != nil {
 		return nil, e
 	}
-	g := st.groups[in.GroupId]
-	if g == nil {
-		return nil, notFound("GROUP", in.GroupId, "GROUP not found.")
+	g, e := st.findGroup(in.GroupId)
+	if e != nil {
+		return nil, e
 	}
 	for len(g.members) > 0 {
 		st.removeMembership(g.members[len(g.members)-1])
 	}
 	st.unindexGroup(g)
-	st.groupOrder = removeBySeq(st.groupOrder, g.seq, func(x *group) uint64 { return x.seq })
+	st.groupOrder = simkit.RemoveBySeq(st.groupOrder, g.seq, groupSeq)
 	return &empty{}, nil
 }
 
@@ -237,9 +222,7 @@ func (s *Server) getGroupID(_ context.Context, in *getIDIn) (*getGroupIDOut, err
 		g = st.byGroupName[fold(value)]
 	}
 	if g == nil {
-		e := notFound("GROUP", "", "GROUP not found.")
-		delete(e.Fields, "ResourceId")
-		return nil, e
+		return nil, notFoundUnnamed("GROUP")
 	}
 	return &getGroupIDOut{GroupId: g.w.GroupId, IdentityStoreId: st.id}, nil
 }

@@ -45,11 +45,11 @@ func (s *Server) createGroupMembership(_ context.Context, in *membershipIn) (*me
 // insertMembership adds user userID to group groupID; s.mu must be held for
 // writing.
 func (s *Server) insertMembership(st *store, groupID, userID string) (*membership, *simkit.APIError) {
-	if st.groups[groupID] == nil {
-		return nil, notFound("GROUP", groupID, "GROUP not found.")
+	if _, e := st.findGroup(groupID); e != nil {
+		return nil, e
 	}
-	if st.users[userID] == nil {
-		return nil, notFound("USER", userID, "USER not found.")
+	if _, e := st.findUser(userID); e != nil {
+		return nil, e
 	}
 	if st.byPair[pairKey{groupID, userID}] != nil {
 		return nil, conflict("Member and Group relationship already exists.")
@@ -77,9 +77,9 @@ func (s *Server) deleteGroupMembership(_ context.Context, in *membershipRef) (*e
 	if e != nil {
 		return nil, e
 	}
-	m := st.memberships[in.MembershipId]
-	if m == nil {
-		return nil, notFound("GROUP_MEMBERSHIP", in.MembershipId, "GROUP_MEMBERSHIP not found.")
+	m, e := st.findMembership(in.MembershipId)
+	if e != nil {
+		return nil, e
 	}
 	st.removeMembership(m)
 	return &empty{}, nil
@@ -98,9 +98,9 @@ func (s *Server) describeGroupMembership(_ context.Context, in *membershipRef) (
 	if e != nil {
 		return nil, e
 	}
-	m := st.memberships[in.MembershipId]
-	if m == nil {
-		return nil, notFound("GROUP_MEMBERSHIP", in.MembershipId, "GROUP_MEMBERSHIP not found.")
+	m, e := st.findMembership(in.MembershipId)
+	if e != nil {
+		return nil, e
 	}
 	out := m.wire(st.id)
 	return &out, nil
@@ -120,9 +120,7 @@ func (s *Server) getGroupMembershipID(_ context.Context, in *membershipIn) (*mem
 	}
 	m := st.byPair[pairKey{in.GroupId, in.MemberId.UserId}]
 	if m == nil {
-		e := notFound("GROUP_MEMBERSHIP", "", "GROUP_MEMBERSHIP not found.")
-		delete(e.Fields, "ResourceId")
-		return nil, e
+		return nil, notFoundUnnamed("GROUP_MEMBERSHIP")
 	}
 	return &membershipIDOut{MembershipId: m.id, IdentityStoreId: st.id}, nil
 }
@@ -154,9 +152,9 @@ func (s *Server) listGroupMemberships(_ context.Context, in *listMembershipsIn) 
 	if e != nil {
 		return nil, e
 	}
-	g := st.groups[in.GroupId]
-	if g == nil {
-		return nil, notFound("GROUP", in.GroupId, "GROUP not found.")
+	g, e := st.findGroup(in.GroupId)
+	if e != nil {
+		return nil, e
 	}
 	return membershipPage(st.id, g.members, in)
 }
@@ -175,23 +173,19 @@ func (s *Server) listGroupMembershipsForMember(_ context.Context, in *listMember
 	if e != nil {
 		return nil, e
 	}
-	u := st.users[in.MemberId.UserId]
-	if u == nil {
-		return nil, notFound("USER", in.MemberId.UserId, "USER not found.")
+	u, e := st.findUser(in.MemberId.UserId)
+	if e != nil {
+		return nil, e
 	}
 	return membershipPage(st.id, u.memberships, in)
 }
 
 func membershipPage(storeID string, items []*membership, in *listMembershipsIn) (*listMembershipsOut, error) {
-	page, next, ok := pageBySeq(items, func(m *membership) uint64 { return m.seq }, in.NextToken, pageSize(in.MaxResults))
-	if !ok {
-		return nil, invalid("Invalid NextToken")
+	list, next, err := listPage(items, membershipSeq, in.NextToken, in.MaxResults, func(m *membership) wireMembership { return m.wire(storeID) })
+	if err != nil {
+		return nil, err
 	}
-	out := &listMembershipsOut{GroupMemberships: make([]wireMembership, 0, len(page)), NextToken: next}
-	for _, m := range page {
-		out.GroupMemberships = append(out.GroupMemberships, m.wire(storeID))
-	}
-	return out, nil
+	return &listMembershipsOut{GroupMemberships: list, NextToken: next}, nil
 }
 
 type isMemberIn struct {

@@ -235,6 +235,15 @@ func notFound(resourceType, id, format string, args ...any) *simkit.APIError {
 	return e
 }
 
+// notFoundUnnamed is the ResourceNotFoundException of a lookup by an
+// alternate identifier (GetUserId, GetGroupId, GetGroupMembershipId): it
+// names no ResourceId.
+func notFoundUnnamed(resourceType string) *simkit.APIError {
+	e := notFound(resourceType, "", "%s not found.", resourceType)
+	delete(e.Fields, "ResourceId")
+	return e
+}
+
 func conflict(format string, args ...any) *simkit.APIError {
 	e := simkit.Errorf(http.StatusConflict, "ConflictException", format, args...)
 	e.Fields = map[string]any{"Reason": "UNIQUENESS_CONSTRAINT_VIOLATION"}

@@ -1,10 +1,9 @@
 package identitystore
 
 import (
-	"encoding/base64"
-	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/idsync/idsync/internal/sim/simkit"
 )
 
 // store is one identity store. Every list is kept sorted by creation
@@ -72,6 +71,33 @@ func fold(s string) string { return strings.ToLower(s) }
 
 func (m *membership) wire(storeID string) wireMembership {
 	return wireMembership{IdentityStoreId: storeID, MembershipId: m.id, GroupId: m.groupID, MemberId: wireMemberID{UserId: m.userID}}
+}
+
+func userSeq(u *user) uint64             { return u.seq }
+func groupSeq(g *group) uint64           { return g.seq }
+func membershipSeq(m *membership) uint64 { return m.seq }
+
+// findUser, findGroup and findMembership look an item up by id, answering
+// ResourceNotFoundException when there is none.
+func (st *store) findUser(id string) (*user, *simkit.APIError) {
+	if u := st.users[id]; u != nil {
+		return u, nil
+	}
+	return nil, notFound("USER", id, "USER not found.")
+}
+
+func (st *store) findGroup(id string) (*group, *simkit.APIError) {
+	if g := st.groups[id]; g != nil {
+		return g, nil
+	}
+	return nil, notFound("GROUP", id, "GROUP not found.")
+}
+
+func (st *store) findMembership(id string) (*membership, *simkit.APIError) {
+	if m := st.memberships[id]; m != nil {
+		return m, nil
+	}
+	return nil, notFound("GROUP_MEMBERSHIP", id, "GROUP_MEMBERSHIP not found.")
 }
 
 // indexUser adds u to the store's user indexes (not the order slice).
@@ -151,60 +177,9 @@ func (st *store) removeMembership(m *membership) {
 	delete(st.memberships, m.id)
 	delete(st.byPair, pairKey{m.groupID, m.userID})
 	if g := st.groups[m.groupID]; g != nil {
-		g.members = removeBySeq(g.members, m.seq, func(x *membership) uint64 { return x.seq })
+		g.members = simkit.RemoveBySeq(g.members, m.seq, membershipSeq)
 	}
 	if u := st.users[m.userID]; u != nil {
-		u.memberships = removeBySeq(u.memberships, m.seq, func(x *membership) uint64 { return x.seq })
+		u.memberships = simkit.RemoveBySeq(u.memberships, m.seq, membershipSeq)
 	}
-}
-
-// removeBySeq deletes the element with sequence number seq from items,
-// which is sorted by sequence number.
-func removeBySeq[T any](items []T, seq uint64, seqOf func(T) uint64) []T {
-	i := sort.Search(len(items), func(i int) bool { return seqOf(items[i]) >= seq })
-	if i < len(items) && seqOf(items[i]) == seq {
-		copy(items[i:], items[i+1:])
-		var zero T
-		items[len(items)-1] = zero
-		items = items[:len(items)-1]
-	}
-	return items
-}
-
-// pageBySeq returns the page of items (sorted by sequence number) after the
-// position token names, and the token of the next page ("" on the last).
-// A token is only a position, so deletions between pages skip nothing.
-func pageBySeq[T any](items []T, seqOf func(T) uint64, token string, max int) ([]T, string, bool) {
-	after, ok := parseToken(token)
-	if !ok {
-		return nil, "", false
-	}
-	i := sort.Search(len(items), func(i int) bool { return seqOf(items[i]) > after })
-	end := i + max
-	if end >= len(items) {
-		return items[i:], "", true
-	}
-	return items[i:end], makeToken(seqOf(items[end-1])), true
-}
-
-const tokenPrefix = "idsync-sim-v1:"
-
-func makeToken(after uint64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(tokenPrefix + strconv.FormatUint(after, 10)))
-}
-
-func parseToken(tok string) (uint64, bool) {
-	if tok == "" {
-		return 0, true
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, false
-	}
-	rest, ok := strings.CutPrefix(string(raw), tokenPrefix)
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(rest, 10, 64)
-	return n, err == nil
 }

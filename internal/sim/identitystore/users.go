@@ -77,9 +77,9 @@ func (s *Server) describeUser(_ context.Context, in *describeUserIn) (*wireUser,
 	if e != nil {
 		return nil, e
 	}
-	u := st.users[in.UserId]
-	if u == nil {
-		return nil, notFound("USER", in.UserId, "USER not found.")
+	u, e := st.findUser(in.UserId)
+	if e != nil {
+		return nil, e
 	}
 	out := userOut(u, in.Extensions)
 	return &out, nil
@@ -130,22 +130,12 @@ func (s *Server) listUsers(_ context.Context, in *listUsersIn) (*listUsersOut, e
 	if e != nil {
 		return nil, e
 	}
-	items := st.userOrder
-	if len(in.Filters) == 1 {
-		items = nil
-		if u := st.byUserName[fold(in.Filters[0].AttributeValue)]; u != nil {
-			items = []*user{u}
-		}
+	items := filtered(st.userOrder, st.byUserName, in.Filters)
+	users, next, err := listPage(items, userSeq, in.NextToken, in.MaxResults, func(u *user) wireUser { return userOut(u, in.Extensions) })
+	if err != nil {
+		return nil, err
 	}
-	page, next, ok := pageBySeq(items, func(u *user) uint64 { return u.seq }, in.NextToken, pageSize(in.MaxResults))
-	if !ok {
-		return nil, invalid("Invalid NextToken")
-	}
-	out := &listUsersOut{Users: make([]wireUser, 0, len(page)), NextToken: next}
-	for _, u := range page {
-		out.Users = append(out.Users, userOut(u, in.Extensions))
-	}
-	return out, nil
+	return &listUsersOut{Users: users, NextToken: next}, nil
 }
 
 func pageSize(max *int) int {
@@ -153,6 +143,32 @@ func pageSize(max *int) int {
 		return defaultPageSize
 	}
 	return *max
+}
+
+// listPage pages items (sorted by seqOf) from token, MaxResults max, and
+// converts each item of the page with conv.
+func listPage[T, W any](items []T, seqOf func(T) uint64, token string, max *int, conv func(T) W) ([]W, string, error) {
+	page, next, ok := simkit.PageBySeq(items, seqOf, token, pageSize(max))
+	if !ok {
+		return nil, "", invalid("Invalid NextToken")
+	}
+	out := make([]W, 0, len(page))
+	for _, x := range page {
+		out = append(out, conv(x))
+	}
+	return out, next, nil
+}
+
+// filtered applies the deprecated Filters member (already checked by
+// filters): with a filter, the one item whose folded name matches, if any.
+func filtered[T any](all []*T, byName map[string]*T, fs []wireFilter) []*T {
+	if len(fs) != 1 {
+		return all
+	}
+	if x := byName[fold(fs[0].AttributeValue)]; x != nil {
+		return []*T{x}
+	}
+	return nil
 }
 
 // filters checks the deprecated Filters member: at most one filter, on the
@@ -182,12 +198,7 @@ func (s *Server) updateUser(_ context.Context, in *updateUserIn) (*empty, error)
 	var c checker
 	c.storeID(in.IdentityStoreId)
 	c.resourceID("userId", in.UserId, true)
-	if len(in.Operations) < 1 || len(in.Operations) > 100 {
-		c.Addf("Value at 'operations' failed to satisfy constraint: Member must have length between 1 and 100")
-	}
-	for _, op := range in.Operations {
-		c.attributePath("operations.member.attributePath", op.AttributePath)
-	}
+	c.operations(in.Operations)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -197,9 +208,9 @@ func (s *Server) updateUser(_ context.Context, in *updateUserIn) (*empty, error)
 	if e != nil {
 		return nil, e
 	}
-	u := st.users[in.UserId]
-	if u == nil {
-		return nil, notFound("USER", in.UserId, "USER not found.")
+	u, e := st.findUser(in.UserId)
+	if e != nil {
+		return nil, e
 	}
 	w := u.w
 	for _, op := range in.Operations {
@@ -408,15 +419,15 @@ func (s *Server) deleteUser(_ context.Context, in *deleteUserIn) (*empty, error)
 
 // deleteUser removes a user and its group memberships.
 func (st *store) deleteUser(id string) *simkit.APIError {
-	u := st.users[id]
-	if u == nil {
-		return notFound("USER", id, "USER not found.")
+	u, e := st.findUser(id)
+	if e != nil {
+		return e
 	}
 	for len(u.memberships) > 0 {
 		st.removeMembership(u.memberships[len(u.memberships)-1])
 	}
 	st.unindexUser(u)
-	st.userOrder = removeBySeq(st.userOrder, u.seq, func(x *user) uint64 { return x.seq })
+	st.userOrder = simkit.RemoveBySeq(st.userOrder, u.seq, userSeq)
 	return nil
 }
 
@@ -456,9 +467,7 @@ func (s *Server) getUserID(_ context.Context, in *getIDIn) (*getUserIDOut, error
 		}
 	}
 	if u == nil {
-		e := notFound("USER", "", "USER not found.")
-		delete(e.Fields, "ResourceId")
-		return nil, e
+		return nil, notFoundUnnamed("USER")
 	}
 	return &getUserIDOut{UserId: u.w.UserId, IdentityStoreId: st.id}, nil
 }

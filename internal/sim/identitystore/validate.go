@@ -190,6 +190,17 @@ func (c *checker) one(name string, n int, set bool) {
 	}
 }
 
+// operations checks an UpdateUser / UpdateGroup Operations list: 1 to 100
+// operations, each with a well-formed attribute path.
+func (c *checker) operations(ops []wireAttributeOp) {
+	if len(ops) < 1 || len(ops) > 100 {
+		c.Addf("Value at 'operations' failed to satisfy constraint: Member must have length between 1 and 100")
+	}
+	for _, op := range ops {
+		c.attributePath("operations.member.attributePath", op.AttributePath)
+	}
+}
+
 func (c *checker) group(g *wireGroup) {
 	c.Required("displayName", g.DisplayName)
 	c.Length("displayName", g.DisplayName, 1, 1024)
