@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -83,7 +81,6 @@ func setup(t *testing.T, o wmsim.Options, attempts int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.HTTPClient = bodyWithoutWriteTo{cfg.HTTPClient}
 	return &fixture{
 		sim:    sim,
 		client: awsclient.WorkMail(cfg, srv.URL),
@@ -126,25 +123,6 @@ func (f *fixture) describe(t *testing.T, ident string) *workmail.DescribeUserOut
 		t.Fatalf("DescribeUser %s: %v", ident, err)
 	}
 	return out
-}
-
-// bodyWithoutWriteTo hides the request body's WriteTo method from
-// net/http. smithy-go wraps request bodies in a reader whose WriteTo answers
-// io.EOF once the SDK has closed it, and the SDK closes it as soon as the
-// response arrives; a local server answers before net/http's writeLoop has
-// made its final probe read of the body, the probe then fails with io.EOF,
-// and net/http closes the connection under the response being read ("use of
-// closed network connection", a few percent of first requests here). Read
-// after close answers a clean EOF, so without WriteTo the probe succeeds.
-type bodyWithoutWriteTo struct{ aws.HTTPClient }
-
-type readCloserOnly struct{ io.ReadCloser }
-
-func (c bodyWithoutWriteTo) Do(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = readCloserOnly{r.Body}
-	}
-	return c.HTTPClient.Do(r)
 }
 
 // isA reports whether err holds a T, the SDK's own exception type.

@@ -22,11 +22,7 @@ func (s *Server) registerToWorkMail(_ context.Context, in *entityInput) (*empty,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, err := s.activeOrg(*in.OrganizationID)
-	if err != nil {
-		return nil, err
-	}
-	u, err := o.mustResolve(*in.EntityID)
+	o, u, err := s.activeUser(*in.OrganizationID, *in.EntityID)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +45,7 @@ func (s *Server) deregisterFromWorkMail(_ context.Context, in *entityInput) (*em
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, err := s.activeOrg(*in.OrganizationID)
-	if err != nil {
-		return nil, err
-	}
-	u, err := o.mustResolve(*in.EntityID)
+	_, u, err := s.activeUser(*in.OrganizationID, *in.EntityID)
 	if err != nil {
 		return nil, err
 	}
@@ -72,11 +64,7 @@ func (s *Server) updatePrimaryEmailAddress(_ context.Context, in *entityInput) (
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, err := s.activeOrg(*in.OrganizationID)
-	if err != nil {
-		return nil, err
-	}
-	u, err := o.mustResolve(*in.EntityID)
+	o, u, err := s.activeUser(*in.OrganizationID, *in.EntityID)
 	if err != nil {
 		return nil, err
 	}

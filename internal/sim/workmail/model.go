@@ -216,6 +216,20 @@ func (s *Server) activeOrg(id string) (*org, error) {
 	return o, nil
 }
 
+// activeUser finds a user (by id, name or email) of an active organisation;
+// s.mu must be held.
+func (s *Server) activeUser(orgID, ident string) (*org, *user, error) {
+	o, err := s.activeOrg(orgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := o.mustResolve(ident)
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, u, nil
+}
+
 // findOrg finds an organisation in any state; s.mu must be held.
 func (s *Server) findOrg(id string) (*org, error) {
 	o, ok := s.orgs[id]

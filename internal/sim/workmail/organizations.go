@@ -37,26 +37,14 @@ func (s *Server) listOrganizations(_ context.Context, in *listOrganizationsInput
 	if err != nil {
 		return nil, err
 	}
-	limit := maxPage
-	if in.MaxResults != nil {
-		limit = int(*in.MaxResults)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := &listOrganizationsOutput{OrganizationSummaries: []organizationSummary{}}
-	last := 0
-	for _, o := range s.order {
-		if o.seq <= after {
-			continue
-		}
-		if len(out.OrganizationSummaries) == limit {
-			out.NextToken = strPtr(simkit.PageToken(last))
-			break
-		}
+	page, next := pageAfterSeq(s.order, func(o *org) int { return o.seq }, func(*org) bool { return true }, after, pageLimit(in.MaxResults))
+	out := &listOrganizationsOutput{OrganizationSummaries: []organizationSummary{}, NextToken: next}
+	for _, o := range page {
 		out.OrganizationSummaries = append(out.OrganizationSummaries, organizationSummary{
 			OrganizationID: o.id, Alias: o.alias, DefaultMailDomain: o.defaultDomain, State: o.state,
 		})
-		last = o.seq
 	}
 	return out, nil
 }

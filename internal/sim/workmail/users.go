@@ -60,11 +60,7 @@ func (s *Server) describeUser(_ context.Context, in *describeUserInput) (*descri
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, err := s.activeOrg(*in.OrganizationID)
-	if err != nil {
-		return nil, err
-	}
-	u, err := o.mustResolve(*in.UserID)
+	o, u, err := s.activeUser(*in.OrganizationID, *in.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -106,32 +102,20 @@ func (s *Server) listUsers(_ context.Context, in *listUsersInput) (*listUsersOut
 	if err != nil {
 		return nil, err
 	}
-	limit := maxPage
-	if in.MaxResults != nil {
-		limit = int(*in.MaxResults)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, err := s.activeOrg(*in.OrganizationID)
 	if err != nil {
 		return nil, err
 	}
-	out := &listUsersOutput{Users: []userSummary{}}
-	last := 0
-	for _, u := range o.users {
-		if u.seq <= after || !f.match(u) {
-			continue
-		}
-		if len(out.Users) == limit {
-			out.NextToken = strPtr(simkit.PageToken(last))
-			break
-		}
+	page, next := pageAfterSeq(o.users, func(u *user) int { return u.seq }, f.match, after, pageLimit(in.MaxResults))
+	out := &listUsersOutput{Users: []userSummary{}, NextToken: next}
+	for _, u := range page {
 		out.Users = append(out.Users, userSummary{
 			ID: u.id, Email: strPtr(u.email), Name: u.name, DisplayName: strPtr(u.displayName),
 			State: u.state, UserRole: u.role, EnabledDate: epochPtr(u.enabled), DisabledDate: epochPtr(u.disabled),
 			IdentityProviderUserID: strPtr(u.idpUserID), IdentityProviderIdentityStoreID: strPtr(o.storeID(u)),
 		})
-		last = u.seq
 	}
 	return out, nil
 }
@@ -174,11 +158,7 @@ func (s *Server) updateUser(_ context.Context, in *updateUserInput) (*empty, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, err := s.activeOrg(*in.OrganizationID)
-	if err != nil {
-		return nil, err
-	}
-	u, err := o.mustResolve(*in.UserID)
+	_, u, err := s.activeUser(*in.OrganizationID, *in.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +195,7 @@ func (s *Server) deleteUser(_ context.Context, in *deleteUserInput) (*empty, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, err := s.activeOrg(*in.OrganizationID)
-	if err != nil {
-		return nil, err
-	}
-	u, err := o.mustResolve(*in.UserID)
+	o, u, err := s.activeUser(*in.OrganizationID, *in.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +224,33 @@ func cmpOrPtr(v *string, def string) string {
 		return def
 	}
 	return *v
+}
+
+// pageLimit is a List operation's page size: MaxResults, or maxPage.
+func pageLimit(max *int32) int {
+	if max == nil {
+		return maxPage
+	}
+	return int(*max)
+}
+
+// pageAfterSeq returns up to limit of the items keep accepts whose sequence
+// number is above after (items are in ascending sequence order), and the
+// NextToken of the page that follows: nil when no later item is accepted.
+func pageAfterSeq[T any](items []T, seqOf func(T) int, keep func(T) bool, after, limit int) ([]T, *string) {
+	var page []T
+	last := 0
+	for _, x := range items {
+		if seqOf(x) <= after || !keep(x) {
+			continue
+		}
+		if len(page) == limit {
+			return page, strPtr(simkit.PageToken(last))
+		}
+		page = append(page, x)
+		last = seqOf(x)
+	}
+	return page, nil
 }
 
 // parseToken reads a NextToken: the sequence number of the last entry of
