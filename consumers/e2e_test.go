@@ -1,0 +1,400 @@
+package consumers_test
+
+// End-to-end tests of both consumers: events are queued on the real FIFO
+// queues (fauxqs), consumed by the runner as Lambda's event source mapping
+// would deliver them, folded and committed in DynamoDB Local, and applied
+// to the WorkMail and Connect stand-ins through the real SDK clients.
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/internal/localstack"
+	"github.com/idsync/idsync/internal/sim/connect"
+	"github.com/idsync/idsync/internal/sim/simkit"
+	"github.com/idsync/idsync/internal/sim/workmail"
+	"github.com/idsync/idsync/internal/testenv"
+	"github.com/idsync/idsync/producers/publish"
+)
+
+type e2e struct {
+	t     *testing.T
+	s     *localstack.Stack
+	pub   *publish.Publisher
+	sqs   *sqs.Client
+	org   string
+	inst  string
+	clock time.Time
+	seq   int
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	env := testenv.Get(t)
+	s, err := localstack.Start(testenv.Context(t), localstack.Options{
+		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
+		Prefix: testenv.UniqueName(t, "e2e", 60), SnapshotInterval: time.Hour, RetryDelay: time.Second,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(s.Close)
+	// Quotas off on the stand-ins: these tests are about convergence, and
+	// the appliers' own token buckets still pace them.
+	s.WorkMail.Control().SetQuota(simkit.EachOp, simkit.Quota{})
+	s.Connect.Control().SetQuota(simkit.EachOp, simkit.Quota{})
+	cfg, err := awsclient.Config(testenv.Context(t), awsclient.Options{Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := awsclient.SQS(cfg, env.SQSEndpoint)
+	return &e2e{
+		t: t, s: s, sqs: client,
+		pub:   publish.New(client, []string{s.Endpoint("WORKMAIL_QUEUE_URL"), s.Endpoint("CONNECT_QUEUE_URL")}),
+		org:   s.Endpoint("WORKMAIL_ORGANIZATION_ID"),
+		inst:  s.Endpoint("CONNECT_INSTANCE_ID"),
+		clock: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC),
+	}
+}
+
+type person struct{ okta, idc, login string }
+
+func (p person) subject() domain.Subject {
+	return domain.Subject{OktaID: p.okta, IdCUserID: p.idc, Login: p.login}
+}
+
+// fact builds the next event about p, one minute after the last.
+func (e *e2e) fact(p person, kind domain.Kind, mod func(*domain.Event)) domain.Event {
+	e.clock = e.clock.Add(time.Minute)
+	e.seq++
+	ev := domain.Event{
+		Source: domain.SourceOktaHook, SourceEventID: "e2e-" + strconv.Itoa(e.seq), Kind: kind,
+		Subject: p.subject(), OccurredAt: e.clock, ReceivedAt: e.clock,
+	}
+	if mod != nil {
+		mod(&ev)
+	}
+	ev.ID = domain.NewEventID(ev.Source, ev.SourceEventID, ev.Subject.Key(), ev.OccurredAt)
+	return ev
+}
+
+func (e *e2e) group(name string) *domain.GroupRef {
+	for _, g := range e.s.Config.MappedGroups() {
+		if g.Name == name {
+			return &g
+		}
+	}
+	e.t.Fatalf("no mapped group %q", name)
+	return nil
+}
+
+func (e *e2e) added(p person, group string) domain.Event {
+	return e.fact(p, domain.KindMemberAdded, func(ev *domain.Event) { ev.Group = e.group(group) })
+}
+
+func (e *e2e) removed(p person, group string) domain.Event {
+	return e.fact(p, domain.KindMemberRemoved, func(ev *domain.Event) { ev.Group = e.group(group) })
+}
+
+func (e *e2e) profile(p person, first, last string) domain.Event {
+	display := first + " " + last
+	return e.fact(p, domain.KindProfileChanged, func(ev *domain.Event) {
+		ev.Source = domain.SourceIdCSnapshot
+		ev.Profile = &domain.Profile{Login: &p.login, FirstName: &first, LastName: &last, DisplayName: &display, Email: &p.login}
+	})
+}
+
+func (e *e2e) publish(evs ...domain.Event) {
+	e.t.Helper()
+	if err := e.pub.Publish(testenv.Context(e.t), evs); err != nil {
+		e.t.Fatalf("publish: %v", err)
+	}
+}
+
+// settle waits until both queues hold nothing, visible or in flight.
+func (e *e2e) settle() {
+	e.t.Helper()
+	eventually(e.t, "queues drained", func() string {
+		for _, key := range []string{"WORKMAIL_QUEUE_URL", "CONNECT_QUEUE_URL"} {
+			if n := e.depth(e.s.Endpoint(key)); n != 0 {
+				return fmt.Sprintf("%s holds %d", key, n)
+			}
+		}
+		return ""
+	})
+}
+
+func (e *e2e) depth(url string) int {
+	e.t.Helper()
+	out, err := e.sqs.GetQueueAttributes(testenv.Context(e.t), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a, _ := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)])
+	b, _ := strconv.Atoi(out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)])
+	return a + b
+}
+
+func (e *e2e) mailbox(p person) *workmail.User {
+	for _, u := range e.s.WorkMail.Users(e.org) {
+		if u.IdentityProviderUserID == p.idc && u.State != workmail.StateDeleted {
+			return &u
+		}
+	}
+	return nil
+}
+
+func (e *e2e) agent(p person) *connect.User {
+	for _, u := range e.s.Connect.Users(e.inst) {
+		if u.Tags["idsync:person"] == p.okta {
+			return &u
+		}
+	}
+	return nil
+}
+
+// writes counts the write calls the stand-ins served.
+func (e *e2e) writes() map[string]int64 {
+	out := map[string]int64{}
+	for op, c := range e.s.WorkMail.Control().Counters() {
+		if !slices.Contains([]string{"DescribeUser", "ListUsers", "DescribeOrganization", "ListOrganizations", "DescribeIdentityProviderConfiguration"}, op) {
+			out["workmail:"+op] = c.Requests
+		}
+	}
+	for op, c := range e.s.Connect.Control().Counters() {
+		if !slices.Contains([]string{"DescribeUser", "ListUsers", "SearchUsers", "ListSecurityProfiles", "ListRoutingProfiles", "ListInstances"}, op) {
+			out["connect:"+op] = c.Requests
+		}
+	}
+	return out
+}
+
+func (e *e2e) dlqsEmpty() {
+	e.t.Helper()
+	for _, key := range []string{"WORKMAIL_DLQ_URL", "CONNECT_DLQ_URL"} {
+		if n := e.depth(e.s.Endpoint(key)); n != 0 {
+			e.t.Errorf("%s holds %d messages", key, n)
+		}
+	}
+}
+
+// expect waits until the stand-ins show p's mailbox and agent as wanted.
+func (e *e2e) expect(step string, p person, wantMailbox, wantAgent func(*workmail.User, *connect.User) string) {
+	e.t.Helper()
+	eventually(e.t, step, func() string {
+		m, a := e.mailbox(p), e.agent(p)
+		if why := wantMailbox(m, a); why != "" {
+			return "mailbox: " + why
+		}
+		return wantAgent(m, a)
+	})
+}
+
+func enabled(email, first string) func(*workmail.User, *connect.User) string {
+	return func(m *workmail.User, _ *connect.User) string {
+		switch {
+		case m == nil:
+			return "none"
+		case m.State != workmail.StateEnabled || m.Email != email || m.FirstName != first:
+			return fmt.Sprintf("%s %s %s", m.State, m.Email, m.FirstName)
+		}
+		return ""
+	}
+}
+
+func disabled(m *workmail.User, _ *connect.User) string {
+	if m == nil || m.State != workmail.StateDisabled {
+		return fmt.Sprintf("%+v, want disabled", m)
+	}
+	return ""
+}
+
+func noAgent(_ *workmail.User, a *connect.User) string {
+	if a != nil {
+		return "agent " + a.ID + " still there"
+	}
+	return ""
+}
+
+func agentWith(first, email string, profiles []string, routing string) func(*workmail.User, *connect.User) string {
+	return func(_ *workmail.User, a *connect.User) string {
+		switch {
+		case a == nil:
+			return "no agent"
+		case a.FirstName != first || a.Email != email || !slices.Equal(sorted(a.SecurityProfileIDs), sorted(profiles)) || a.RoutingProfileID != routing:
+			return fmt.Sprintf("agent %s %s %v %s", a.FirstName, a.Email, a.SecurityProfileIDs, a.RoutingProfileID)
+		}
+		return ""
+	}
+}
+
+func sorted(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+func TestJoinerMoverLeaverMatrixEndToEnd(t *testing.T) {
+	e := newE2E(t)
+	agents, supervisors := e.s.Config.Connect.Groups[0], e.s.Config.Connect.Groups[1]
+	p := person{okta: "00ue2epat000000001", idc: "90e2e000-0000-4000-8000-000000000001", login: "pat.doe@example.com"}
+
+	e.publish(e.added(p, localstack.WorkMailGroupName), e.added(p, localstack.ConnectGroupName), e.profile(p, "Pat", "Doe"))
+	e.expect("join", p, enabled("pat.doe@example.com", "Pat"), agentWith("Pat", "pat.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+	mailboxID, agentID := e.mailbox(p).UserID, e.agent(p).ID
+
+	e.publish(e.profile(p, "Patricia", "Doe"))
+	e.expect("profile change", p, enabled("pat.doe@example.com", "Patricia"), agentWith("Patricia", "pat.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+
+	e.publish(e.added(p, localstack.SupervisorGroupName))
+	e.expect("move to supervisors (priority)", p, enabled("pat.doe@example.com", "Patricia"), agentWith("Patricia", "pat.doe@example.com", supervisors.SecurityProfileIDs, supervisors.RoutingProfileID))
+	e.publish(e.removed(p, localstack.SupervisorGroupName))
+	e.expect("move back to agents", p, enabled("pat.doe@example.com", "Patricia"), agentWith("Patricia", "pat.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+
+	renamed := p
+	renamed.login = "patricia.doe@example.com"
+	e.publish(e.profile(renamed, "Patricia", "Doe"))
+	e.expect("login and email rename", p, enabled("patricia.doe@example.com", "Patricia"), agentWith("Patricia", "patricia.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+	if e.mailbox(p).UserID != mailboxID || e.agent(p).ID != agentID {
+		t.Fatal("a rename made a new mailbox or agent")
+	}
+	p = renamed // later facts carry the new login
+
+	e.publish(e.fact(p, domain.KindSuspended, nil))
+	e.expect("suspend", p, disabled, noAgent)
+	e.publish(e.fact(p, domain.KindUnsuspended, nil))
+	e.expect("unsuspend", p, enabled("patricia.doe@example.com", "Patricia"), agentWith("Patricia", "patricia.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+	if e.mailbox(p).UserID != mailboxID {
+		t.Fatal("unsuspend re-created the mailbox instead of re-enabling it")
+	}
+
+	e.publish(e.removed(p, localstack.WorkMailGroupName))
+	e.expect("leave the mail group", p, disabled, agentWith("Patricia", "patricia.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+	e.publish(e.added(p, localstack.WorkMailGroupName))
+	e.expect("rejoin", p, enabled("patricia.doe@example.com", "Patricia"), agentWith("Patricia", "patricia.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+	if e.mailbox(p).UserID != mailboxID {
+		t.Fatal("rejoin re-created the mailbox instead of re-enabling it")
+	}
+
+	e.publish(e.fact(p, domain.KindDeactivated, nil))
+	e.expect("deactivate", p, disabled, noAgent)
+	e.publish(e.fact(p, domain.KindDeleted, nil))
+	e.settle()
+	e.expect("delete: the disabled mailbox stays disabled", p, disabled, noAgent)
+	if n := len(e.s.WorkMail.Users(e.org)); n != 1 {
+		t.Fatalf("%d WorkMail users, want the one mailbox", n)
+	}
+	e.dlqsEmpty()
+}
+
+func TestDuplicatedAndReorderedEventsConvergeWithoutExtraWrites(t *testing.T) {
+	e := newE2E(t)
+	agents := e.s.Config.Connect.Groups[0]
+	p := person{okta: "00ue2eq00000000002", idc: "90e2e000-0000-4000-8000-000000000002", login: "quinn.lee@example.com"}
+	join := []domain.Event{e.added(p, localstack.WorkMailGroupName), e.added(p, localstack.ConnectGroupName), e.profile(p, "Quinn", "Lee")}
+	e.publish(join...)
+	e.expect("join", p, enabled("quinn.lee@example.com", "Quinn"), agentWith("Quinn", "quinn.lee@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+	e.settle()
+	before := e.writes()
+
+	// The same facts again: redelivered (same ids, after SQS's dedup window
+	// as far as the ledger is concerned: new dedup ids) and re-sent by Okta
+	// under new uuids, plus an older profile fact arriving late.
+	var again []domain.Event
+	for _, ev := range join {
+		dup := ev
+		dup.SourceEventID += "-resent"
+		dup.ID = domain.NewEventID(dup.Source, dup.SourceEventID, dup.Subject.Key(), dup.OccurredAt)
+		again = append(again, dup)
+	}
+	stale := e.profile(p, "Old", "Name")
+	stale.OccurredAt = join[0].OccurredAt.Add(-time.Hour)
+	stale.ID = domain.NewEventID(stale.Source, stale.SourceEventID, stale.Subject.Key(), stale.OccurredAt)
+	e.publish(append(again, stale)...)
+	e.settle()
+	if after := e.writes(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("duplicates and stale facts made writes:\nbefore %v\nafter  %v", before, after)
+	}
+	e.expect("unchanged", p, enabled("quinn.lee@example.com", "Quinn"), agentWith("Quinn", "quinn.lee@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+
+	// Reordered: the newer removal arrives before an older re-add.
+	readd := e.added(p, localstack.WorkMailGroupName)
+	remove := e.removed(p, localstack.WorkMailGroupName)
+	e.publish(remove, readd, remove)
+	e.settle()
+	e.expect("newest fact wins", p, disabled, agentWith("Quinn", "quinn.lee@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
+	after := e.writes()
+	if got := after["workmail:DeregisterFromWorkMail"] - before["workmail:DeregisterFromWorkMail"]; got != 1 {
+		t.Errorf("%d deregistrations, want 1", got)
+	}
+	for op, n := range after {
+		if op != "workmail:DeregisterFromWorkMail" && n != before[op] {
+			t.Errorf("%s: %d writes, want %d", op, n, before[op])
+		}
+	}
+	e.dlqsEmpty()
+}
+
+func TestConvergesUnderThrottlingAndServerErrors(t *testing.T) {
+	e := newE2E(t)
+	agents := e.s.Config.Connect.Groups[0]
+	faults := simkit.Faults{ThrottleRate: 0.2, ServerErrorRate: 0.05}
+	e.s.WorkMail.Control().SetFaults(simkit.EachOp, faults)
+	e.s.Connect.Control().SetFaults(simkit.EachOp, faults)
+	var people []person
+	for i := range 6 {
+		p := person{okta: fmt.Sprintf("00ue2ef%011d", i), idc: fmt.Sprintf("90e2e000-0000-4000-8000-%012d", 100+i),
+			login: fmt.Sprintf("fault.user%d@example.com", i)}
+		people = append(people, p)
+		e.publish(e.added(p, localstack.WorkMailGroupName), e.added(p, localstack.ConnectGroupName), e.profile(p, "Fault", fmt.Sprint("User", i)))
+	}
+	for _, p := range people {
+		e.expect("join under faults", p, enabled(p.login, "Fault"), agentWith("Fault", p.login, agents.SecurityProfileIDs, agents.RoutingProfileID))
+	}
+	e.settle()
+	injected := int64(0)
+	for _, c := range e.s.WorkMail.Control().Counters() {
+		injected += c.Throttled + c.ServerError
+	}
+	for _, c := range e.s.Connect.Control().Counters() {
+		injected += c.Throttled + c.ServerError
+	}
+	if injected == 0 {
+		t.Fatal("no fault was injected; the test proves nothing")
+	}
+	if n := len(e.s.WorkMail.Users(e.org)); n != len(people) {
+		t.Errorf("%d mailboxes, want %d (no duplicates)", n, len(people))
+	}
+	if n := len(e.s.Connect.Users(e.inst)); n != len(people) {
+		t.Errorf("%d agents, want %d (no duplicates)", n, len(people))
+	}
+	e.dlqsEmpty()
+}
+
+// eventually polls check until it returns "" or a minute passes.
+func eventually(t *testing.T, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	last := ""
+	for time.Now().Before(deadline) {
+		if last = check(); last == "" {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: not reached within a minute; last: %s", what, last)
+}
