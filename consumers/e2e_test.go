@@ -6,6 +6,8 @@ package consumers_test
 // to the WorkMail and Connect stand-ins through the real SDK clients.
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,18 +16,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/idsync/idsync/consumers"
+	cnapplier "github.com/idsync/idsync/consumers/connect"
+	wmapplier "github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/internal/lambdaenv"
 	"github.com/idsync/idsync/internal/localstack"
 	"github.com/idsync/idsync/internal/sim/connect"
 	"github.com/idsync/idsync/internal/sim/simkit"
 	"github.com/idsync/idsync/internal/sim/workmail"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/producers/publish"
+	"github.com/idsync/idsync/store"
 )
 
 type e2e struct {
@@ -397,4 +405,74 @@ func eventually(t *testing.T, what string, check func() string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s: not reached within a minute; last: %s", what, last)
+}
+
+// crashingStore loses the first commit after the target call succeeded, as
+// a crash between the API call and the commit would.
+type crashingStore struct {
+	consumers.Store
+	crashed bool
+}
+
+func (c *crashingStore) Commit(ctx context.Context, cm store.Commit) (domain.TargetState, []domain.LedgerEntry, error) {
+	if !c.crashed {
+		c.crashed = true
+		return domain.TargetState{}, nil, errors.New("process killed before the commit")
+	}
+	return c.Store.Commit(ctx, cm)
+}
+
+func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
+	e := newE2E(t)
+	cfg, err := awsclient.Config(testenv.Context(t), awsclient.Options{Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wm, err := wmapplier.New(*e.s.Config.WorkMail, awsclient.WorkMail(cfg, e.s.Endpoint("WORKMAIL_ENDPOINT")), wmapplier.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn, err := cnapplier.New(awsclient.Connect(cfg, e.s.Endpoint("CONNECT_ENDPOINT")), *e.s.Config.Connect, cnapplier.Options{Rate: 100, Burst: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := person{okta: "00ue2ecrash0000003", idc: "90e2e000-0000-4000-8000-000000000003", login: "cris.ash@example.com"}
+	// Fold the profile first, so the join plans creates on both targets.
+	if _, err := e.s.Store.Fold(testenv.Context(t), e.profile(p, "Cris", "Ash")); err != nil {
+		t.Fatal(err)
+	}
+	joinWM, joinCN := e.added(p, localstack.WorkMailGroupName), e.added(p, localstack.ConnectGroupName)
+	for _, c := range []struct {
+		target consumers.Target
+		ev     domain.Event
+	}{{wm, joinWM}, {cn, joinCN}} {
+		st := &crashingStore{Store: e.s.Store}
+		r := consumers.NewRunner(consumers.Config{DLQURL: e.s.Endpoint("WORKMAIL_DLQ_URL")}, c.target, st, e.sqs,
+			slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, time.Now, lambdaenv.NewULID)
+		batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m-"+string(c.target.Name()), c.ev)}}
+		resp, err := r.Handle(testenv.Context(t), batch)
+		if err != nil || len(resp.BatchItemFailures) != 1 {
+			t.Fatalf("%s: the lost commit must be retried: %v %v", c.target.Name(), err, failures(resp))
+		}
+		resp, err = r.Handle(testenv.Context(t), batch) // the redelivery
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%s: redelivery: %v %v", c.target.Name(), err, failures(resp))
+		}
+	}
+	if n := len(e.s.WorkMail.Users(e.org)); n != 1 || e.mailbox(p) == nil || e.mailbox(p).State != workmail.StateEnabled {
+		t.Fatalf("%d WorkMail users, want one enabled mailbox: %+v", n, e.s.WorkMail.Users(e.org))
+	}
+	if n := len(e.s.Connect.Users(e.inst)); n != 1 || e.agent(p) == nil {
+		t.Fatalf("%d Connect users, want one agent", n)
+	}
+	rec, err := e.s.Store.Person(testenv.Context(t), p.okta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Target(domain.TargetWorkMail); got.RemoteID != e.mailbox(p).UserID || !got.Managed {
+		t.Fatalf("WorkMail state %+v, want the adopted mailbox %s", got, e.mailbox(p).UserID)
+	}
+	if got := rec.Target(domain.TargetConnect); got.RemoteID != e.agent(p).ID || !got.Managed {
+		t.Fatalf("Connect state %+v, want the adopted agent %s", got, e.agent(p).ID)
+	}
 }
