@@ -15,12 +15,7 @@ import (
 // DESCENDING without paging).
 func (s *Server) handleListLogs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := pageLimit(q, 100, 1000)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	after, err := parseCursor(q.Get("after"))
+	limit, after, err := pageParams(q, 100, 1000)
 	if err != nil {
 		s.writeError(w, err)
 		return

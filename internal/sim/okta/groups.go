@@ -97,12 +97,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleListGroups(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := pageLimit(q, 10000, 10000)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	after, err := parseCursor(q.Get("after"))
+	limit, after, err := pageParams(q, 10000, 10000)
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -162,12 +157,7 @@ func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleListGroupUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := pageLimit(q, 1000, 1000)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	after, err := parseCursor(q.Get("after"))
+	limit, after, err := pageParams(q, 1000, 1000)
 	if err != nil {
 		s.writeError(w, err)
 		return

@@ -467,6 +467,18 @@ func decodeBody(r *http.Request, v any) *APIError {
 	return nil
 }
 
+// pageParams reads a list request's limit (default def, at most max) and
+// after cursor.
+func pageParams(q url.Values, def, max int) (limit int, after int64, err *APIError) {
+	if limit, err = pageLimit(q, def, max); err != nil {
+		return 0, 0, err
+	}
+	if after, err = parseCursor(q.Get("after")); err != nil {
+		return 0, 0, err
+	}
+	return limit, after, nil
+}
+
 // pageLimit parses limit with Okta's default and maximum.
 func pageLimit(q url.Values, def, max int) (int, *APIError) {
 	v := q.Get("limit")

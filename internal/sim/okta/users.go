@@ -279,12 +279,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, err := pageLimit(q, 200, 200)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	after, err := parseCursor(q.Get("after"))
+	limit, after, err := pageParams(q, 200, 200)
 	if err != nil {
 		s.writeError(w, err)
 		return
