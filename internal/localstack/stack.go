@@ -347,7 +347,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		{"CONNECT_QUEUE_URL", cnQ.url}, {"CONNECT_DLQ_URL", cnQ.dlqURL},
 		{"OKTA_WORKMAIL_GROUP_ID", wmGroup}, {"OKTA_CONNECT_GROUP_ID", cnGroup}, {"OKTA_SUPERVISOR_GROUP_ID", supGroup},
 		{"IDC_WORKMAIL_GROUP_ID", idcWM}, {"IDC_CONNECT_GROUP_ID", idcCN}, {"IDC_SUPERVISOR_GROUP_ID", idcSup},
-		{"IDSYNC_LOCAL", "true"}, {"AWS_REGION", awsCfg.Region},
+		{"IDSYNC_LOCAL", "true"}, {"AWS_REGION", awsCfg.Region}, {"AWS_DEFAULT_REGION", awsCfg.Region},
 		{"AWS_ACCESS_KEY_ID", "local"}, {"AWS_SECRET_ACCESS_KEY", "local"},
 	} {
 		s.set(kv[0], kv[1])
