@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -199,6 +200,9 @@ func (r *Runner) failed(ctx context.Context, msg events.SQSMessage, e domain.Eve
 		return r.poison(ctx, msg, e, key, err)
 	}
 	r.metrics.Add("FailedRetryable", 1)
+	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
+		r.metrics.Add("Throttled", 1)
+	}
 	r.appendRow(ctx, r.row(e, key, domain.OutcomeFailed, "retryable: "+err.Error()))
 	r.logOutcome(ctx, e, key, domain.OutcomeFailed, 0, "retryable: "+err.Error())
 	return err
@@ -275,7 +279,7 @@ func (r *Runner) opRows(e domain.Event, key string, results []OpResult) []domain
 
 func (r *Runner) observe(results []OpResult) {
 	for _, res := range results {
-		r.metrics.Set("ApiLatencyMs", "Milliseconds", float64(res.Latency.Milliseconds()))
+		r.metrics.Observe("ApiLatencyMs", "Milliseconds", float64(res.Latency.Milliseconds()))
 		if res.Outcome == domain.OutcomeApplied {
 			r.metrics.Add("OpsApplied", 1)
 		}

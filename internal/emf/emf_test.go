@@ -16,6 +16,8 @@ func TestFlushWritesOneEMFRecordAndResets(t *testing.T) {
 	m.Add("EventsReceived", 2)
 	m.Add("EventsReceived", 3)
 	m.Set("DurationMs", "Milliseconds", 41)
+	m.Observe("ApiLatencyMs", "Milliseconds", 12)
+	m.Observe("ApiLatencyMs", "Milliseconds", 30)
 	if err := m.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -31,15 +33,18 @@ func TestFlushWritesOneEMFRecordAndResets(t *testing.T) {
 		Component      string
 		EventsReceived float64
 		DurationMs     float64
+		ApiLatencyMs   []float64
 	}
 	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
 		t.Fatalf("not JSON: %v: %s", err, buf.String())
 	}
-	if rec.AWS.Timestamp != at.UnixMilli() || rec.Component != "oktahook" || rec.EventsReceived != 5 || rec.DurationMs != 41 {
+	if rec.AWS.Timestamp != at.UnixMilli() || rec.Component != "oktahook" || rec.EventsReceived != 5 || rec.DurationMs != 41 ||
+		len(rec.ApiLatencyMs) != 2 || rec.ApiLatencyMs[1] != 30 {
 		t.Fatalf("record = %+v", rec)
 	}
 	d := rec.AWS.CloudWatchMetrics[0]
-	if d.Namespace != emf.Namespace || len(d.Metrics) != 2 || d.Metrics[0].Name != "DurationMs" || d.Metrics[0].Unit != "Milliseconds" || d.Metrics[1].Unit != "Count" {
+	if d.Namespace != emf.Namespace || len(d.Metrics) != 3 || d.Metrics[0].Name != "ApiLatencyMs" || d.Metrics[1].Name != "DurationMs" ||
+		d.Metrics[1].Unit != "Milliseconds" || d.Metrics[2].Unit != "Count" {
 		t.Fatalf("directive = %+v", d)
 	}
 	buf.Reset()
