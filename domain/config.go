@@ -185,6 +185,7 @@ type ConfigError struct {
 	Problem string
 }
 
+// Error returns "<path>: <problem>".
 func (e *ConfigError) Error() string { return e.Path + ": " + e.Problem }
 
 // Is makes every ConfigError match ErrInvalidConfig.

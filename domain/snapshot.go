@@ -75,6 +75,7 @@ type RemovalCapError struct {
 	Cap      RemovalCap // the effective cap (defaults applied)
 }
 
+// Error describes the refused run: removals, members and the cap.
 func (e *RemovalCapError) Error() string {
 	return fmt.Sprintf("snapshot would remove %d of %d members (%.1f%%), cap is %d or %.1f%%: no events emitted",
 		e.Removals, e.Members, percent(e.Removals, e.Members), e.Cap.Max, e.Cap.MaxPercent)

@@ -127,7 +127,8 @@ func IdentityStore(cfg aws.Config, url string) *identitystore.Client {
 	return identitystore.NewFromConfig(cfg, func(o *identitystore.Options) { o.BaseEndpoint = endpoint(url) })
 }
 
-// SSOAdmin returns an SSO Admin client; endpoint "" means AWS's.
+// SSOAdmin returns an SSO Admin client; endpoint "" means AWS's. (Used by the SSO Admin
+// stand-in's tests; kept here for discovery of the WorkMail application.)
 func SSOAdmin(cfg aws.Config, url string) *ssoadmin.Client {
 	return ssoadmin.NewFromConfig(cfg, func(o *ssoadmin.Options) { o.BaseEndpoint = endpoint(url) })
 }

@@ -6,8 +6,8 @@
 //
 //	IDSYNC_CONFIG         the configuration document (JSON), or
 //	IDSYNC_CONFIG_FILE    a path to it (one of the two is required)
-//	STATE_TABLE           DynamoDB state table (required by most functions)
-//	LEDGER_TABLE          DynamoDB ledger table
+//	STATE_TABLE           DynamoDB state table (required)
+//	LEDGER_TABLE          DynamoDB ledger table (required)
 //	LOG_LEVEL             debug | info (default) | warn | error
 //	IDSYNC_LOCAL          "true": static local credentials, for the stand-ins
 //	<SERVICE>_ENDPOINT    optional endpoint overrides: DYNAMODB, SQS, WORKMAIL,

@@ -30,6 +30,7 @@ type LeaseHeldError struct {
 	ExpiresAt time.Time // when the holder's lease runs out (zero if unknown)
 }
 
+// Error names the lease holder and its expiry when known.
 func (e *LeaseHeldError) Error() string {
 	if e.Owner == "" {
 		return ErrLeaseHeld.Error()
