@@ -407,19 +407,31 @@ func eventually(t *testing.T, what string, check func() string) {
 	t.Fatalf("%s: not reached within a minute; last: %s", what, last)
 }
 
-// crashingStore loses the first commit after the target call succeeded, as
-// a crash between the API call and the commit would.
+// crashingStore loses the first commit after the target call succeeded.
+// With kill set it is a crash: the process is gone, so nothing else is
+// written either (the runner's best-effort save of the reached state fails
+// too); without it the commit merely failed.
 type crashingStore struct {
 	consumers.Store
+	kill    bool
 	crashed bool
+	dead    bool
 }
 
 func (c *crashingStore) Commit(ctx context.Context, cm store.Commit) (domain.TargetState, []domain.LedgerEntry, error) {
 	if !c.crashed {
-		c.crashed = true
-		return domain.TargetState{}, nil, errors.New("process killed before the commit")
+		c.crashed, c.dead = true, c.kill
+		return domain.TargetState{}, nil, errors.New("commit lost")
 	}
 	return c.Store.Commit(ctx, cm)
+}
+
+func (c *crashingStore) PutTarget(ctx context.Context, key string, next domain.TargetState, expected int64) (domain.TargetState, error) {
+	if c.dead {
+		c.dead = false
+		return domain.TargetState{}, errors.New("process killed")
+	}
+	return c.Store.PutTarget(ctx, key, next, expected)
 }
 
 func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
@@ -446,7 +458,7 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 		target consumers.Target
 		ev     domain.Event
 	}{{wm, joinWM}, {cn, joinCN}} {
-		st := &crashingStore{Store: e.s.Store}
+		st := &crashingStore{Store: e.s.Store, kill: true}
 		r := consumers.NewRunner(consumers.Config{DLQURL: e.s.Endpoint("WORKMAIL_DLQ_URL")}, c.target, st, e.sqs,
 			slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, time.Now, lambdaenv.NewULID)
 		batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m-"+string(c.target.Name()), c.ev)}}
@@ -474,5 +486,40 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 	}
 	if got := rec.Target(domain.TargetConnect); got.RemoteID != e.agent(p).ID || !got.Managed {
 		t.Fatalf("Connect state %+v, want the adopted agent %s", got, e.agent(p).ID)
+	}
+}
+
+func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing.T) {
+	e := newE2E(t)
+	cfg, err := awsclient.Config(testenv.Context(t), awsclient.Options{Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wm, err := wmapplier.New(*e.s.Config.WorkMail, awsclient.WorkMail(cfg, e.s.Endpoint("WORKMAIL_ENDPOINT")), wmapplier.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No IdC user id: WorkMail cannot find the mailbox by immutable id, and an
+	// enabled mailbox is never adopted by name, so only the kept state avoids
+	// a failure here.
+	p := person{okta: "00ue2ecommit000004", login: "cam.mit@example.com"}
+	if _, err := e.s.Store.Fold(testenv.Context(t), e.profile(p, "Cam", "Mit")); err != nil {
+		t.Fatal(err)
+	}
+	st := &crashingStore{Store: e.s.Store}
+	r := consumers.NewRunner(consumers.Config{DLQURL: e.s.Endpoint("WORKMAIL_DLQ_URL")}, wm, st, e.sqs,
+		slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, time.Now, lambdaenv.NewULID)
+	batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", e.added(p, localstack.WorkMailGroupName))}}
+	if resp, err := r.Handle(testenv.Context(t), batch); err != nil || len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("the failed commit must be retried: %v %v", err, failures(resp))
+	}
+	if resp, err := r.Handle(testenv.Context(t), batch); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("redelivery: %v %v", err, failures(resp))
+	}
+	if n := e.s.WorkMail.Control().Counters()["CreateUser"].Requests; n != 1 {
+		t.Fatalf("%d CreateUser calls, want 1: the retry must plan from the reached state", n)
+	}
+	if m := e.mailbox(p); m == nil || m.State != workmail.StateEnabled {
+		t.Fatalf("mailbox = %+v, want enabled", m)
 	}
 }

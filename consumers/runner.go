@@ -183,6 +183,11 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 		if errors.Is(err, store.ErrDuplicate) {
 			return r.skip(ctx, e, key, reasonDuplicate)
 		}
+		// The target calls succeeded: keep what they reached (best effort),
+		// so that the retry plans from it instead of creating again.
+		if _, perr := r.store.PutTarget(ctx, key, reached, last.Version); perr != nil {
+			r.log.WarnContext(ctx, "reached state not stored after a failed commit", "eventId", e.ID, "person", key, "target", string(t), "err", perr.Error())
+		}
 		return r.failed(ctx, msg, e, key, fmt.Errorf("commit: %w", err))
 	}
 	r.metrics.Add("Applied", 1)
