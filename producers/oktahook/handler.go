@@ -36,11 +36,12 @@ const (
 	DefaultDeadline   = 2500 * time.Millisecond // well inside Okta's 3 s
 )
 
-// Ledger records facts as received (store.Store satisfies it). It must be
-// idempotent by event id: recording a fact again returns an error that
-// domain.KindOf classifies as stale (a duplicate), which the hook accepts.
+// Ledger records facts as received (store.Store satisfies it), several at
+// a time, returning one error per event in order. It must be idempotent by
+// event id: recording a fact again gives an error that domain.KindOf
+// classifies as stale (a duplicate), which the hook accepts.
 type Ledger interface {
-	RecordReceived(ctx context.Context, e domain.Event) (domain.LedgerEntry, error)
+	RecordReceivedAll(ctx context.Context, events []domain.Event) []error
 }
 
 // Publisher queues events for every target; nil error means durably queued.
@@ -173,12 +174,12 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	for _, e := range norm.Events {
-		if _, err := h.ledger.RecordReceived(ctx, e); err != nil {
-			if domain.KindOf(err) == domain.ErrorStale {
-				h.metrics.Add("EventsDuplicate", 1)
-				continue // an Okta redelivery of a fact already recorded
-			}
+	for _, err := range h.ledger.RecordReceivedAll(ctx, norm.Events) {
+		switch {
+		case err == nil:
+		case domain.KindOf(err) == domain.ErrorStale:
+			h.metrics.Add("EventsDuplicate", 1) // an Okta redelivery of a fact already recorded
+		default:
 			h.fail(ctx, w, "record received", err, len(norm.Events))
 			return
 		}
