@@ -117,18 +117,20 @@ func (l *Lease) key() map[string]types.AttributeValue {
 	}
 }
 
-// Acquire takes the lease for owner (a run id) when nobody holds it or the
-// holder's lease has expired: one UpdateItem conditional on
-// attribute_not_exists(PK) OR expiresAt < now.
+// Acquire takes the lease for owner (a run id) when nobody holds it, the
+// holder's lease has expired, or owner holds it already: one UpdateItem
+// conditional on attribute_not_exists(PK) OR expiresAt < now OR owner =
+// owner. Idempotent for one owner, so an SDK retry of a write whose answer
+// was lost does not lock the run out of its own lease (it extends it).
 //
 // Errors: a *LeaseHeldError (matching ErrLeaseHeld) when another unexpired
-// holder has it, even when that holder is owner itself (so not idempotent:
-// a second Acquire by the same owner is refused); SDK errors.
+// holder has it; SDK errors.
 func (l *Lease) Acquire(ctx context.Context, owner string) (Hold, error) {
 	now := l.now()
 	exp := now.Add(l.dur)
 	cond := expression.AttributeNotExists(expression.Name("PK")).
-		Or(expression.Name(attrLeaseExpires).LessThan(expression.Value(now.UnixMilli())))
+		Or(expression.Name(attrLeaseExpires).LessThan(expression.Value(now.UnixMilli())),
+			expression.Name(attrOwner).Equal(expression.Value(owner)))
 	upd := expression.Set(expression.Name(attrOwner), expression.Value(owner)).
 		Set(expression.Name(attrLeaseExpires), expression.Value(exp.UnixMilli())).
 		Set(expression.Name(attrAcquiredAt), expression.Value(now.UTC().Format(time.RFC3339Nano)))
