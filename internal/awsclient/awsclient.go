@@ -5,6 +5,7 @@ package awsclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/workmail"
+	"github.com/aws/smithy-go"
 )
 
 // Options says how to build an aws.Config.
@@ -59,6 +61,12 @@ func Config(ctx context.Context, o Options) (aws.Config, error) {
 			return retry.NewStandard(func(so *retry.StandardOptions) {
 				so.MaxAttempts = attempts
 				so.MaxBackoff = backoff
+				// A quota (LimitExceededException: users per WorkMail
+				// organisation or Connect instance, DynamoDB control-plane
+				// limits) does not go away by retrying, though the SDK lists
+				// the code among throttles: fail at once, so that the caller
+				// classifies it as permanent without spending every attempt.
+				so.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(quotaNotRetryable)}, so.Retryables...)
 				if o.NoRetryRateLimit {
 					so.RateLimiter = ratelimit.None
 				}
@@ -86,6 +94,16 @@ func Config(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	cfg.APIOptions = append(cfg.APIOptions, hideRequestWriterTo)
 	return cfg, nil
+}
+
+// quotaNotRetryable says "do not retry" for LimitExceededException and
+// leaves every other error to the standard checks.
+func quotaNotRetryable(err error) aws.Ternary {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "LimitExceededException" {
+		return aws.FalseTernary
+	}
+	return aws.UnknownTernary
 }
 
 func endpoint(url string) *string {

@@ -358,9 +358,9 @@ func TestInvalidParameters(t *testing.T) {
 }
 
 // TestUserLimitCountsLiveUsers: DELETED users free their place. It also
-// pins an SDK fact callers must know: the default retryer counts
-// "LimitExceededException" as a throttle and retries it, so a full
-// organisation costs MaxAttempts requests before the error surfaces.
+// pins an SDK fact: the default retryer counts "LimitExceededException" as
+// a throttle, and the clients internal/awsclient builds do not retry it (a
+// full organisation fails at once, with one request).
 func TestUserLimitCountsLiveUsers(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t, wmsim.Options{UserLimit: 2}, 3)
@@ -376,8 +376,8 @@ func TestUserLimitCountsLiveUsers(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "LimitExceededException" {
 		t.Fatalf("third user: %v, want LimitExceededException", err)
 	}
-	if got := f.sim.Control().Counters()["CreateUser"].Requests - before; got != 3 {
-		t.Fatalf("CreateUser attempts = %d, want 3 (the SDK retries LimitExceededException)", got)
+	if got := f.sim.Control().Counters()["CreateUser"].Requests - before; got != 1 {
+		t.Fatalf("CreateUser attempts = %d, want 1 (awsclient does not retry a quota)", got)
 	}
 	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) != aws.TrueTernary {
 		t.Fatal("the SDK no longer classifies LimitExceededException as a throttle")
