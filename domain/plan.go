@@ -7,12 +7,14 @@ import (
 	"unicode/utf8"
 )
 
-// ErrInvalidAttribute is returned (wrapped with the attribute, the value's
-// problem and the target limit, and marked Permanent) when a planner renders
-// an attribute the target would reject: a name, email or username that does
-// not fit the target's length or pattern, or a template that fails on the
-// person's data. Retrying cannot help; the configuration or the person's
-// profile must change.
+// ErrInvalidAttribute is returned (wrapped with the target, the attribute,
+// the value's length and the target's limit or pattern, and marked
+// Permanent) when a planner renders an attribute the target would reject: a
+// name, email or username that does not fit the target's length or pattern,
+// or a template that fails on the person's data. Retrying cannot help; the
+// configuration or the person's profile must change. The error never holds
+// the rendered value (a name or address derived from the person's login):
+// it is logged, written to the ledger and carried in DLQ attributes.
 var ErrInvalidAttribute = errors.New("attribute does not fit the target")
 
 // Reasons planners give for a plan without ops. They are stable strings for
@@ -50,7 +52,10 @@ const (
 	maxConnectLastName   = 300
 )
 
-// attrCheck collects the problems of rendered attributes.
+// attrCheck collects the problems of rendered attributes. Its messages name
+// the target, the attribute, the value's length and the limit or pattern,
+// never the value itself: they end up in logs, the ledger and DLQ
+// attributes.
 type attrCheck struct {
 	target Target
 	errs   []error
@@ -63,13 +68,14 @@ func (c *attrCheck) fail(attr, format string, args ...any) {
 // length checks 1 ≤ len ≤ max (or 0 ≤ len when min is 0), in characters.
 func (c *attrCheck) length(attr, v string, minLen, maxLen int) {
 	if n := utf8.RuneCountInString(v); n < minLen || n > maxLen {
-		c.fail(attr, "%q has %d characters, want %d–%d", v, n, minLen, maxLen)
+		c.fail(attr, "has %d characters, want %d–%d", n, minLen, maxLen)
 	}
 }
 
+// pattern checks that v matches pattern.
 func (c *attrCheck) pattern(attr, v, pattern string) {
 	if !matches(pattern, v) {
-		c.fail(attr, "%q does not match %s", v, pattern)
+		c.fail(attr, "(%d characters) does not match %s", utf8.RuneCountInString(v), pattern)
 	}
 }
 

@@ -254,22 +254,28 @@ func TestPlanConnectErrors(t *testing.T) {
 		cfg    domain.ConnectConfig
 		person domain.Person
 		last   domain.TargetState
-		say    []string
+		say    []string // nil: no error
+		// hide are the person's values the error must not contain: it is
+		// logged, written to the ledger and sent as DLQ attributes.
+		hide []string
 	}{
 		{"username over 64 characters at create", fxConnect(), withProfile(domain.Profile{Login: ptr(strings.Repeat("j", 53) + "@example.com")}),
-			domain.TargetState{}, []string{"connect username", "has 65 characters, want 1–64"}},
-		{"username Connect's pattern refuses at create", fxConnect(), withProfile(domain.Profile{Login: ptr("jane+ops@example.com")}),
-			domain.TargetState{}, []string{`connect username "jane+ops@example.com" does not match`}},
-		{"username not re-checked for an existing agent", fxConnect(), withProfile(domain.Profile{Login: ptr("jane+ops@example.com")}), fxAgent(), nil},
+			domain.TargetState{}, []string{"connect username", "has 65 characters, want 1–64"},
+			[]string{strings.Repeat("j", 53) + "@example.com", strings.Repeat("j", 20)}},
+		{"username Connect's pattern refuses at create", fxConnect(), withProfile(domain.Profile{Login: ptr("o'brien+ops@example.com")}),
+			domain.TargetState{}, []string{"connect username (23 characters) does not match ^[a-zA-Z0-9_.@-]+$"},
+			[]string{"o'brien", "brien+ops", "o'brien+ops@example.com"}},
+		{"username not re-checked for an existing agent", fxConnect(), withProfile(domain.Profile{Login: ptr("jane+ops@example.com")}), fxAgent(), nil, nil},
 		{"first name over 255 characters", fxConnect(), withProfile(domain.Profile{FirstName: ptr(strings.Repeat("J", 256))}), fxAgent(),
-			[]string{"connect firstName", "has 256 characters, want 1–255"}},
+			[]string{"connect firstName", "has 256 characters, want 1–255"}, []string{strings.Repeat("J", 20)}},
 		{"last name over 300 characters", fxConnect(), withProfile(domain.Profile{LastName: ptr(strings.Repeat("D", 301))}), fxAgent(),
-			[]string{"connect lastName", "want 1–300"}},
+			[]string{"connect lastName", "has 301 characters, want 1–300"}, []string{strings.Repeat("D", 20)}},
 		{"template failing on the person's data", func() domain.ConnectConfig {
 			c := fxConnect()
 			c.UsernameTemplate = "{{slice .Login 0 30}}"
 			return c
-		}(), fxJane([]domain.GroupRef{fxAgents}), domain.TargetState{}, []string{"connect username template failed"}},
+		}(), fxJane([]domain.GroupRef{fxAgents}), domain.TargetState{}, []string{"connect username template failed"},
+			[]string{"jane.doe"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,6 +295,11 @@ func TestPlanConnectErrors(t *testing.T) {
 			for _, s := range tt.say {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not say %q", err, s)
+				}
+			}
+			for _, s := range tt.hide {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error %q holds the person's value %q", err, s)
 				}
 			}
 		})

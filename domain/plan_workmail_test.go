@@ -224,23 +224,29 @@ func TestPlanWorkMailErrors(t *testing.T) {
 		person domain.Person
 		last   domain.TargetState
 		say    []string // nil: no error
+		// hide are the person's values the error must not contain: it is
+		// logged, written to the ledger and sent as DLQ attributes.
+		hide []string
 	}{
 		{"name over 64 characters at create", fxWorkMail(), "example.com", withLogin(long + "@example.com"), domain.TargetState{},
-			[]string{"workmail name", "has 65 characters, want 1–64", "workmail email"}},
+			[]string{"workmail name has 65 characters, want 1–64", "workmail email"}, []string{long[:20]}},
 		{"name WorkMail's pattern refuses at create", fxWorkMail(), "example.com", withLogin("jane+ops@example.com"), domain.TargetState{},
-			[]string{`workmail name "jane+ops" does not match`}},
-		{"name is not re-checked for an existing mailbox", fxWorkMail(), "example.com", withLogin("jane+ops@example.com"), fxMailbox(), nil},
+			[]string{`workmail name (8 characters) does not match ^[\w\-.]+`}, []string{"jane+ops", "jane"}},
+		{"email WorkMail's pattern refuses at create", fxWorkMail(), "corp.example", withLogin("o'brien@corp.example"),
+			fxMailbox(), []string{"workmail email (20 characters) does not match ^[a-zA-Z0-9._%+-]{1,64}@"},
+			[]string{"o'brien", "o'brien@corp.example"}},
+		{"name is not re-checked for an existing mailbox", fxWorkMail(), "example.com", withLogin("jane+ops@example.com"), fxMailbox(), nil, nil},
 		{"no mail domain", fxWorkMail(), "", fxJane([]domain.GroupRef{fxMail}), domain.TargetState{},
-			[]string{`workmail email "jane.doe@" does not match`, "no mail domain was given"}},
+			[]string{"workmail email (9 characters) does not match", "no mail domain was given"}, []string{"jane.doe"}},
 		{"display name over 256 characters", fxWorkMail(), "example.com",
 			fxFold(fxJane([]domain.GroupRef{fxMail}), fxFact(domain.KindProfileChanged, 5, "d", withProfile(domain.Profile{DisplayName: ptr(strings.Repeat("J", 257))}))),
-			fxMailbox(), []string{"workmail displayName", "has 257 characters, want 1–256"}},
+			fxMailbox(), []string{"workmail displayName has 257 characters, want 1–256"}, []string{strings.Repeat("J", 20)}},
 		{"template failing on the person's data", func() domain.WorkMailConfig {
 			c := fxWorkMail()
 			c.NameTemplate = "{{slice .Login 0 12}}"
 			return c
 		}(), "example.com", withLogin("jd@ex.io"), domain.TargetState{},
-			[]string{"workmail name template failed", "out of range"}},
+			[]string{"workmail name template failed", "out of range"}, []string{"jd@ex.io"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,6 +266,11 @@ func TestPlanWorkMailErrors(t *testing.T) {
 			for _, s := range tt.say {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q does not say %q", err, s)
+				}
+			}
+			for _, s := range tt.hide {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error %q holds the person's value %q", err, s)
 				}
 			}
 		})
