@@ -218,8 +218,11 @@ func resolve(p Props) (settings, error) {
 	if s.ScheduleRate < time.Minute || s.ScheduleRate%time.Minute != 0 {
 		bad("ScheduleRate %s: whole minutes, at least 1", s.ScheduleRate)
 	}
-	if s.ConsumerTimeout < time.Second || s.ConsumerTimeout%time.Second != 0 || s.ConsumerTimeout > 15*time.Minute {
-		bad("ConsumerTimeout %s: whole seconds, 1s to 15m", s.ConsumerTimeout)
+	// A consumer starts a record only with more than its time reserve (10 s,
+	// consumers.Config.TimeReserve) left: a shorter timeout would defer
+	// every record until it reached the DLQ.
+	if s.ConsumerTimeout < 30*time.Second || s.ConsumerTimeout%time.Second != 0 || s.ConsumerTimeout > 15*time.Minute {
+		bad("ConsumerTimeout %s: whole seconds, 30s to 15m (the consumer keeps 10 s in reserve)", s.ConsumerTimeout)
 	}
 	if s.MaxConcurrency < 2 || s.MaxConcurrency > 1000 {
 		bad("MaxConcurrency %d: 2 to 1000 (SQS event source limits)", s.MaxConcurrency)

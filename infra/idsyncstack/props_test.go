@@ -45,6 +45,8 @@ func TestNewRejectsBadProps(t *testing.T) {
 			[]string{"ScheduleRate 1m30s"}, false},
 		{"consumer timeout beyond Lambda's", func(p *idsyncstack.Props) { p.ConsumerTimeout = 20 * time.Minute },
 			[]string{"ConsumerTimeout 20m0s"}, false},
+		{"consumer timeout inside the time reserve", func(p *idsyncstack.Props) { p.ConsumerTimeout = 10 * time.Second },
+			[]string{"ConsumerTimeout 10s", "reserve"}, false},
 		{"one consumer instance", func(p *idsyncstack.Props) { p.MaxConcurrency = 1 },
 			[]string{"MaxConcurrency 1"}, false},
 		{"negative rate", func(p *idsyncstack.Props) { p.ConnectRate = -1 },
