@@ -22,6 +22,7 @@ import (
 // Store is the part of store.Store the runner uses.
 type Store interface {
 	Fold(ctx context.Context, e domain.Event) (store.FoldResult, error)
+	Preview(ctx context.Context, e domain.Event) (store.FoldResult, error)
 	Applied(ctx context.Context, personKey string, t domain.Target, eventID string) (bool, error)
 	Commit(ctx context.Context, c store.Commit) (domain.TargetState, []domain.LedgerEntry, error)
 	PutTarget(ctx context.Context, key string, next domain.TargetState, expected int64) (domain.TargetState, error)
@@ -56,8 +57,9 @@ type Config struct {
 	// TimeReserve is how much of the invocation's remaining time is kept
 	// back: a record is started only with more than this left (default 10 s).
 	TimeReserve time.Duration
-	// DryRun records what would be done without committing target state;
-	// the Target must be built in dry-run mode too.
+	// DryRun records what would be done without changing any state: the
+	// person is folded in memory only and no target state is committed. The
+	// Target must be built in dry-run mode too.
 	DryRun bool
 }
 
@@ -130,7 +132,13 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 	if err != nil {
 		return r.poison(ctx, msg, domain.Event{}, "", fmt.Errorf("decode message %s: %w", msg.MessageId, err))
 	}
-	folded, err := r.store.Fold(ctx, e)
+	fold := r.store.Fold
+	if r.cfg.DryRun {
+		// A dry run changes nothing, not even the last-known person: when it
+		// is switched off, the same facts still make the same changes.
+		fold = r.store.Preview
+	}
+	folded, err := fold(ctx, e)
 	if err != nil {
 		return r.failed(ctx, msg, e, "", fmt.Errorf("fold: %w", err))
 	}

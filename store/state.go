@@ -71,6 +71,25 @@ func (s *Store) Person(ctx context.Context, key string) (Record, error) {
 	return rec, nil
 }
 
+// Preview folds e into the person it is about as Fold would, without
+// writing anything: what a dry run plans from. Changed and Created say what
+// Fold would do; the versions are those read.
+//
+// Errors: the event's validation error (Permanent); SDK errors.
+// Idempotent: it reads only.
+func (s *Store) Preview(ctx context.Context, e domain.Event) (FoldResult, error) {
+	if err := e.Validate(); err != nil {
+		return FoldResult{}, fmt.Errorf("store: preview event %s: %w", e.ID, err)
+	}
+	rec, found, err := s.resolve(ctx, e.Subject)
+	if err != nil {
+		return FoldResult{}, fmt.Errorf("store: preview event %s: %w", e.ID, err)
+	}
+	next, changed := domain.Fold(rec.Person, e)
+	rec.Person = next
+	return FoldResult{Record: rec, Changed: changed, Created: !found, Attempts: 1}, nil
+}
+
 // Fold folds e into the person it is about and stores the result.
 //
 // The person is found by e.Subject.Key() (the partition read also returns
