@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+	"time"
 )
 
 // Config is the one JSON document every idsync component reads: which
@@ -17,7 +18,8 @@ import (
 // Connect section means that target is not provisioned.
 //
 //	{
-//	  "snapshot": {"identityStoreId": "d-1234567890", "removalCap": {"max": 50, "maxPercent": 10}},
+//	  "snapshot": {"identityStoreId": "d-1234567890", "settleWindow": "10m",
+//	               "removalCap": {"max": 50, "maxPercent": 10, "minForPercent": 5}},
 //	  "workmail": {
 //	    "organizationId": "m-0123456789abcdef0123456789abcdef",
 //	    "mailDomain": "example.com",
@@ -76,6 +78,13 @@ const (
 	DefaultConnectLeave      = LeaveDelete
 	DefaultMaxRemovals       = 50
 	DefaultMaxRemovalPercent = 10.0
+	// DefaultMinRemovalsForPercent is RemovalCap.MinForPercent's default:
+	// a run removing at most 5 people is never refused by the percentage.
+	DefaultMinRemovalsForPercent = 5
+	// DefaultSettleWindow is SnapshotConfig.SettleWindow's default.
+	DefaultSettleWindow = 10 * time.Minute
+	// MaxSettleWindow bounds SnapshotConfig.SettleWindow (exclusive).
+	MaxSettleWindow = 24 * time.Hour
 )
 
 // WorkMailConfig says who gets a WorkMail mailbox and how it looks.
@@ -163,15 +172,60 @@ type SnapshotConfig struct {
 	IdentityStoreID string `json:"identityStoreId"`
 	// RemovalCap limits the removals one snapshot run may emit.
 	RemovalCap RemovalCap `json:"removalCap"`
+	// SettleWindow is how far Identity Center may lag Okta (the SCIM push
+	// delay): a fact idsync learned (from a hook) less than SettleWindow
+	// before a snapshot was taken is never contradicted by that snapshot,
+	// since IdC may not show it yet; a later run re-examines it. It becomes
+	// Snapshot.Lag. JSON: a Go duration string such as "10m" or "90s",
+	// 0 ≤ window < MaxSettleWindow. ParseConfig defaults an omitted field
+	// to DefaultSettleWindow; in a Config built in Go zero means no window.
+	SettleWindow Duration `json:"settleWindow"`
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string
+// ("10m", "1h30m", "45s").
+type Duration time.Duration
+
+// MarshalJSON writes d as a duration string such as "10m0s". It never fails.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a duration string (time.ParseDuration). A JSON
+// number, or a string that is not a duration, is an error.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration %s must be a string such as \"10m\"", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q must be a Go duration such as \"10m\": %w", s, err)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // RemovalCap guards against a partial or failed source read being taken as
-// "everyone left": a snapshot run that would emit more removals than Max, or
-// more than MaxPercent percent (0–100] of the people it previously knew,
-// emits none of them. Defaults: DefaultMaxRemovals, DefaultMaxRemovalPercent.
+// "everyone left": a snapshot run that would emit more removals than Max,
+// or more than MaxPercent percent (0–100] of the people it previously knew
+// as members while also more than MinForPercent removals, emits none of
+// them (the whole run is refused). MinForPercent keeps the percentage from
+// refusing every run of a small population: with 10 % of 8 members, one
+// leaver would otherwise trip it. Max applies whatever MinForPercent says.
+// Defaults: DefaultMaxRemovals, DefaultMaxRemovalPercent,
+// DefaultMinRemovalsForPercent.
 type RemovalCap struct {
 	Max        int     `json:"max"`
 	MaxPercent float64 `json:"maxPercent"`
+	// MinForPercent: the percentage limit applies only when the removals
+	// exceed it (at least 1 in a configuration).
+	MinForPercent int `json:"minForPercent"`
+}
+
+// defaultRemovalCap is the cap used when none is configured.
+func defaultRemovalCap() RemovalCap {
+	return RemovalCap{Max: DefaultMaxRemovals, MaxPercent: DefaultMaxRemovalPercent, MinForPercent: DefaultMinRemovalsForPercent}
 }
 
 // ErrInvalidConfig is what every configuration problem matches with
@@ -192,15 +246,13 @@ func (e *ConfigError) Error() string { return e.Path + ": " + e.Problem }
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
 // ParseConfig decodes the JSON configuration document, applies defaults
-// (WithDefaults; a removalCap field left out keeps its default) and
-// validates it. Unknown fields are errors, so a misspelt key cannot be
-// silently ignored. On a validation failure it returns the decoded config
+// (WithDefaults; a removalCap or settleWindow field left out keeps its
+// default) and validates it. Unknown fields are errors, so a misspelt key
+// cannot be silently ignored. On a validation failure it returns the decoded config
 // together with Validate's error; on a decode failure, the zero Config and
 // an error wrapping ErrInvalidConfig. It has no side effects.
 func ParseConfig(b []byte) (Config, error) {
-	cfg := Config{Snapshot: SnapshotConfig{RemovalCap: RemovalCap{
-		Max: DefaultMaxRemovals, MaxPercent: DefaultMaxRemovalPercent,
-	}}}
+	cfg := Config{Snapshot: SnapshotConfig{RemovalCap: defaultRemovalCap(), SettleWindow: Duration(DefaultSettleWindow)}}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
@@ -215,8 +267,9 @@ func ParseConfig(b []byte) (Config, error) {
 
 // WithDefaults returns a copy of c (sections copied, not shared) with every
 // empty defaulted field set: templates, phone type, leave actions. A zero
-// RemovalCap becomes the default cap. Planners treat empty fields as their
-// defaults too, so calling it is only needed to see the effective values.
+// RemovalCap becomes the default cap. SettleWindow is left as it is (zero
+// is a valid window). Planners treat empty fields as their defaults too,
+// so calling it is only needed to see the effective values.
 func (c Config) WithDefaults() Config {
 	if c.WorkMail != nil {
 		w := *c.WorkMail
@@ -233,7 +286,7 @@ func (c Config) WithDefaults() Config {
 		c.Connect = &k
 	}
 	if c.Snapshot.RemovalCap == (RemovalCap{}) {
-		c.Snapshot.RemovalCap = RemovalCap{Max: DefaultMaxRemovals, MaxPercent: DefaultMaxRemovalPercent}
+		c.Snapshot.RemovalCap = defaultRemovalCap()
 	}
 	return c
 }
@@ -276,12 +329,12 @@ func matches(pattern, s string) bool {
 // Validate reports every problem in c at once, as errors.Join of
 // *ConfigError values (each matching ErrInvalidConfig), or nil. Empty
 // defaulted fields are valid. It checks: at least one target configured;
-// the identity store id and removal cap; WorkMail's organisation id, mail
-// domain, groups, templates (parsed and executed on sample data) and leave
-// policy; Connect's instance id, groups (ids, 1–10 distinct security
-// profiles, routing profile, distinct priorities), phone type, template and
-// leave policy; and that a group listed in several places names the same
-// pair of ids everywhere.
+// the identity store id, removal cap and settle window; WorkMail's
+// organisation id, mail domain, groups, templates (parsed and executed on
+// sample data) and leave policy; Connect's instance id, groups (ids, 1–10
+// distinct security profiles, routing profile, distinct priorities), phone
+// type, template and leave policy; and that a group listed in several
+// places names the same pair of ids everywhere.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
@@ -299,6 +352,12 @@ func (c Config) Validate() error {
 	}
 	if rc := c.Snapshot.RemovalCap; !(rc.MaxPercent > 0 && rc.MaxPercent <= 100) {
 		bad("snapshot.removalCap.maxPercent", "%g must be in (0, 100]", rc.MaxPercent)
+	}
+	if rc := c.Snapshot.RemovalCap; rc.MinForPercent < 1 {
+		bad("snapshot.removalCap.minForPercent", "%d must be at least 1", rc.MinForPercent)
+	}
+	if w := time.Duration(c.Snapshot.SettleWindow); w < 0 || w >= MaxSettleWindow {
+		bad("snapshot.settleWindow", "%s must be at least 0 and less than %s", w, MaxSettleWindow)
 	}
 
 	if w := c.WorkMail; w != nil {

@@ -1,12 +1,14 @@
 package domain_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -28,7 +30,8 @@ func TestParseConfigFull(t *testing.T) {
 		t.Fatalf("ParseConfig: %v", err)
 	}
 	want := domain.Config{
-		Snapshot: domain.SnapshotConfig{IdentityStoreID: "d-9067c53e4f", RemovalCap: domain.RemovalCap{Max: 25, MaxPercent: 5}},
+		Snapshot: domain.SnapshotConfig{IdentityStoreID: "d-9067c53e4f",
+			RemovalCap: domain.RemovalCap{Max: 25, MaxPercent: 5, MinForPercent: 3}, SettleWindow: domain.Duration(15 * time.Minute)},
 		WorkMail: &domain.WorkMailConfig{
 			OrganizationID: fxOrg,
 			MailDomain:     "example.com",
@@ -83,19 +86,26 @@ func TestParseConfigDefaults(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
-	if cfg.Snapshot.RemovalCap != (domain.RemovalCap{Max: 50, MaxPercent: 10}) {
-		t.Errorf("removal cap %+v, want the default 50 / 10%%", cfg.Snapshot.RemovalCap)
+	if cfg.Snapshot.RemovalCap != (domain.RemovalCap{Max: 50, MaxPercent: 10, MinForPercent: 5}) {
+		t.Errorf("removal cap %+v, want the default 50 / 10%% above 5", cfg.Snapshot.RemovalCap)
+	}
+	if cfg.Snapshot.SettleWindow != domain.Duration(10*time.Minute) {
+		t.Errorf("settle window %v, want the default 10m", time.Duration(cfg.Snapshot.SettleWindow))
 	}
 	if cfg.DryRun {
 		t.Error("dryRun defaults to true")
 	}
 
-	// A removal cap given in part keeps the default of the other field.
+	// A removal cap given in part keeps the defaults of the other fields;
+	// an explicit zero settle window is kept (no window).
 	partial := strings.Replace(string(readConfigFile(t, "minimal.json")), `"identityStoreId": "d-9067c53e4f"`,
-		`"identityStoreId": "d-9067c53e4f", "removalCap": {"max": 7}`, 1)
+		`"identityStoreId": "d-9067c53e4f", "removalCap": {"max": 7}, "settleWindow": "0s"`, 1)
 	cfg, err = domain.ParseConfig([]byte(partial))
-	if err != nil || cfg.Snapshot.RemovalCap != (domain.RemovalCap{Max: 7, MaxPercent: 10}) {
-		t.Errorf("partial removal cap: %+v, %v; want {7 10}", cfg.Snapshot.RemovalCap, err)
+	if err != nil || cfg.Snapshot.RemovalCap != (domain.RemovalCap{Max: 7, MaxPercent: 10, MinForPercent: 5}) {
+		t.Errorf("partial removal cap: %+v, %v; want {7 10 5}", cfg.Snapshot.RemovalCap, err)
+	}
+	if cfg.Snapshot.SettleWindow != 0 {
+		t.Errorf("settle window %v, want the explicit 0s", time.Duration(cfg.Snapshot.SettleWindow))
 	}
 }
 
@@ -161,6 +171,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"snapshot.identityStoreId",
 		"snapshot.removalCap.max",
 		"snapshot.removalCap.maxPercent",
+		"snapshot.removalCap.minForPercent",
+		"snapshot.settleWindow",
 		"workmail.emailTemplate",
 		"workmail.groups[1]",
 		"workmail.groups[2]",
@@ -181,6 +193,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		`connect.usernameTemplate: `, `function "nope" not defined`,
 		`workmail.groups[2]: same group as workmail.groups[0]`,
 		`workmail.organizationId: "m-0123456789ABCDEF" does not match`,
+		`snapshot.removalCap.minForPercent: 0 must be at least 1`,
+		`snapshot.settleWindow: -5m0s must be at least 0 and less than 24h0m0s`,
 	} {
 		if !strings.Contains(err.Error(), say) {
 			t.Errorf("error does not say %q", say)
@@ -222,6 +236,14 @@ func TestValidateCases(t *testing.T) {
 			[]string{"connect.groups[0].securityProfileIds[0]"}},
 		{"template rendering nothing", func(c *domain.Config) { c.WorkMail.NameTemplate = `{{if false}}x{{end}}` },
 			[]string{"workmail.nameTemplate"}},
+		{"settle window of zero is valid", func(c *domain.Config) { c.Snapshot.SettleWindow = 0 }, nil},
+		{"settle window just under a day", func(c *domain.Config) { c.Snapshot.SettleWindow = domain.Duration(24*time.Hour - time.Second) }, nil},
+		{"settle window of a day", func(c *domain.Config) { c.Snapshot.SettleWindow = domain.Duration(24 * time.Hour) },
+			[]string{"snapshot.settleWindow"}},
+		{"negative settle window", func(c *domain.Config) { c.Snapshot.SettleWindow = domain.Duration(-time.Second) },
+			[]string{"snapshot.settleWindow"}},
+		{"negative minForPercent", func(c *domain.Config) { c.Snapshot.RemovalCap.MinForPercent = -1 },
+			[]string{"snapshot.removalCap.minForPercent"}},
 		{"connect group repeated", func(c *domain.Config) {
 			g := c.Connect.Groups[0]
 			g.Priority = 99
@@ -249,6 +271,22 @@ func TestValidateCases(t *testing.T) {
 	}
 }
 
+// A Duration survives a JSON round trip as a duration string.
+func TestDurationJSON(t *testing.T) {
+	in := domain.SnapshotConfig{IdentityStoreID: "d-9067c53e4f", SettleWindow: domain.Duration(90 * time.Second)}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"settleWindow":"1m30s"`) {
+		t.Errorf("marshalled %s, want settleWindow \"1m30s\"", b)
+	}
+	var out domain.SnapshotConfig
+	if err := json.Unmarshal(b, &out); err != nil || out != in {
+		t.Errorf("round trip: %+v, %v; want %+v", out, err, in)
+	}
+}
+
 func TestParseConfigDecodeErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -259,6 +297,9 @@ func TestParseConfigDecodeErrors(t *testing.T) {
 		{"trailing data", append(readConfigFile(t, "minimal.json"), []byte(`{}`)...), "trailing data"},
 		{"not JSON", []byte(`snapshot: d-9067c53e4f`), "invalid character"},
 		{"wrong type", []byte(`{"snapshot": {"removalCap": {"max": "fifty"}}}`), "cannot unmarshal string"},
+		{"settle window not a duration", []byte(`{"snapshot": {"settleWindow": "ten minutes"}}`),
+			`duration "ten minutes" must be a Go duration such as "10m"`},
+		{"settle window as a number", []byte(`{"snapshot": {"settleWindow": 600}}`), `duration 600 must be a string such as "10m"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

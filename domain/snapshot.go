@@ -29,6 +29,15 @@ type Snapshot struct {
 	// diffing the same run again gives the same ids.
 	RunID   string    `json:"runId"`
 	TakenAt time.Time `json:"takenAt"`
+	// Lag is how far the source may trail the facts idsync already holds
+	// (IdC trails Okta by the SCIM push delay). A last-known fact stamped
+	// after TakenAt − Lag is never contradicted by this snapshot: IdC may
+	// simply not show it yet. A later run, taken once the fact is older
+	// than Lag, re-examines it, so a fact the source really disagrees with
+	// is still corrected, at most Lag later. Zero or negative: no window,
+	// only facts stamped after TakenAt are spared. Set from
+	// SnapshotConfig.SettleWindow.
+	Lag time.Duration `json:"lag,omitempty"`
 	// Complete says every configured group was read to the end. An
 	// incomplete snapshot never removes anyone.
 	Complete bool           `json:"complete"`
@@ -75,10 +84,12 @@ type RemovalCapError struct {
 	Cap      RemovalCap // the effective cap (defaults applied)
 }
 
-// Error describes the refused run: removals, members and the cap.
+// Error describes the refused run: removals, members and the cap, e.g.
+// "snapshot would remove 6 of 40 members (15.0%), cap is 50, or 10.0% when
+// more than 5: no events emitted".
 func (e *RemovalCapError) Error() string {
-	return fmt.Sprintf("snapshot would remove %d of %d members (%.1f%%), cap is %d or %.1f%%: no events emitted",
-		e.Removals, e.Members, percent(e.Removals, e.Members), e.Cap.Max, e.Cap.MaxPercent)
+	return fmt.Sprintf("snapshot would remove %d of %d members (%.1f%%), cap is %d, or %.1f%% when more than %d: no events emitted",
+		e.Removals, e.Members, percent(e.Removals, e.Members), e.Cap.Max, e.Cap.MaxPercent, e.Cap.MinForPercent)
 }
 
 // Unwrap makes the error match ErrRemovalCapExceeded.
@@ -114,15 +125,21 @@ func percent(part, whole int) float64 {
 //   - People in prev absent from the snapshot: member-removed for every read
 //     group they were a member of.
 //
-// A last-known fact newer than TakenAt (a hook event that arrived after the
-// snapshot was read) is never contradicted: it would win the fold anyway.
+// A last-known fact stamped after snap.TakenAt − snap.Lag is never
+// contradicted: after TakenAt it is a hook event that arrived after the
+// snapshot was read (it would win the fold anyway); within Lag before it,
+// IdC may not show it yet (SCIM push delay). Such a membership gets no
+// member-added or member-removed event and such a profile field no
+// change; the next run re-examines them.
 //
 // When snap.Complete is false no member-removed events are made and
-// RemovalsSuppressed is set. Otherwise, if Removals exceeds limit.Max or
-// limit.MaxPercent percent of the people previously known as members of a read
-// group, DiffSnapshot returns a zero Diff and a *RemovalCapError (matching
-// ErrRemovalCapExceeded). A zero or negative cap field means its default
-// (DefaultMaxRemovals, DefaultMaxRemovalPercent), never "unlimited".
+// RemovalsSuppressed is set. Otherwise, if Removals exceeds limit.Max, or
+// exceeds limit.MinForPercent and limit.MaxPercent percent of the people
+// previously known as members of a read group, DiffSnapshot returns a zero
+// Diff and a *RemovalCapError (matching ErrRemovalCapExceeded): the whole
+// run is refused. A zero or negative cap field means its default
+// (DefaultMaxRemovals, DefaultMaxRemovalPercent,
+// DefaultMinRemovalsForPercent), never "unlimited".
 // It returns ErrInvalidSnapshot when RunID or TakenAt is empty.
 func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) {
 	if snap.RunID == "" {
@@ -137,8 +154,15 @@ func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) 
 	if limit.MaxPercent <= 0 {
 		limit.MaxPercent = DefaultMaxRemovalPercent
 	}
+	if limit.MinForPercent <= 0 {
+		limit.MinForPercent = DefaultMinRemovalsForPercent
+	}
 
 	d := differ{snap: snap, at: snap.TakenAt.UTC(), prev: prev}
+	d.settled = d.at
+	if snap.Lag > 0 {
+		d.settled = d.at.Add(-snap.Lag)
+	}
 	d.indexGroups()
 	d.indexPeople()
 	users, in := d.mergeUsers()
@@ -171,7 +195,8 @@ func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) 
 	}
 
 	d.out.RemovalsSuppressed = !snap.Complete
-	if d.out.Removals > limit.Max || float64(d.out.Removals)*100 > limit.MaxPercent*float64(members) {
+	overPercent := d.out.Removals > limit.MinForPercent && float64(d.out.Removals)*100 > limit.MaxPercent*float64(members)
+	if d.out.Removals > limit.Max || overPercent {
 		return Diff{}, &RemovalCapError{Removals: d.out.Removals, Members: members, Cap: limit}
 	}
 	return d.out, nil
@@ -181,7 +206,10 @@ func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) 
 type differ struct {
 	snap Snapshot
 	at   time.Time
-	prev []Person
+	// settled is TakenAt − Lag: last-known facts stamped after it are not
+	// contradicted.
+	settled time.Time
+	prev    []Person
 
 	groups      []GroupRef // read groups, deduplicated
 	groupKey    []string   // GroupRef.Key() per read group
@@ -399,7 +427,7 @@ func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int) {
 		if p != nil {
 			was, at = d.prevMember(p, g)
 		}
-		newerFact := at.After(d.at)
+		newerFact := at.After(d.settled)
 		switch {
 		case isMember && !was && !newerFact:
 			d.emit(KindMemberAdded, d.snap.RunID+":"+string(KindMemberAdded)+":"+d.groupKey[g], subject, key, &d.groups[g], nil)
@@ -461,13 +489,13 @@ func (d *differ) emit(kind Kind, sourceEventID string, subject Subject, key stri
 }
 
 // profileDiff returns the fields where u differs from p's last-known
-// profile, skipping fields p learned after the snapshot was taken; nil when
-// none differ.
+// profile, skipping fields p learned after TakenAt − Lag; nil when none
+// differ.
 func (d *differ) profileDiff(p *Person, u *SnapshotUser) *Profile {
 	var prof Profile
 	changed := false
 	field := func(dst **string, cur Stamped, v string) {
-		if cur.Value != v && !cur.At.After(d.at) {
+		if cur.Value != v && !cur.At.After(d.settled) {
 			s := v
 			*dst = &s
 			changed = true

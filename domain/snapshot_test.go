@@ -109,13 +109,19 @@ func TestDiffSnapshotFixture(t *testing.T) {
 		}
 	}
 
-	// The default cap (50 or 10%) trips: 2 of 7 members is 28.6%.
-	_, err = domain.DiffSnapshot(prev, snap, domain.RemovalCap{})
+	// The default cap (50, or 10% above 5 removals) lets 2 of 7 (28.6%)
+	// through: too few removals for the percentage to apply.
+	if got, err := domain.DiffSnapshot(prev, snap, domain.RemovalCap{}); err != nil || got.Removals != 2 {
+		t.Errorf("default cap: %d removals, %v; want the 2 removals allowed", got.Removals, err)
+	}
+	// With the percentage applying above 1 removal, it trips.
+	_, err = domain.DiffSnapshot(prev, snap, domain.RemovalCap{MinForPercent: 1})
 	var capErr *domain.RemovalCapError
 	if !errors.As(err, &capErr) || !errors.Is(err, domain.ErrRemovalCapExceeded) {
-		t.Fatalf("default cap: error %v, want a *RemovalCapError", err)
+		t.Fatalf("cap above 1: error %v, want a *RemovalCapError", err)
 	}
-	if want := (domain.RemovalCapError{Removals: 2, Members: 7, Cap: domain.RemovalCap{Max: domain.DefaultMaxRemovals, MaxPercent: domain.DefaultMaxRemovalPercent}}); *capErr != want {
+	if want := (domain.RemovalCapError{Removals: 2, Members: 7, Cap: domain.RemovalCap{
+		Max: domain.DefaultMaxRemovals, MaxPercent: domain.DefaultMaxRemovalPercent, MinForPercent: 1}}); *capErr != want {
 		t.Errorf("cap error %+v, want %+v", *capErr, want)
 	}
 }
@@ -198,6 +204,27 @@ func TestDiffSnapshotCases(t *testing.T) {
 	snapshot := func(complete bool, users ...domain.SnapshotUser) domain.Snapshot {
 		return domain.Snapshot{RunID: "run-7", TakenAt: snapTakenAt, Complete: complete, Users: users,
 			Groups: []domain.GroupRef{grpSupport, grpMail}}
+	}
+	settling := func(s domain.Snapshot, lag time.Duration) domain.Snapshot {
+		s.Lag = lag
+		return s
+	}
+	// hookRemoved records a hook's removal of p from every group it is a
+	// member of, under both group ids, at at.
+	hookRemoved := func(p domain.Person, at time.Time) domain.Person {
+		for k := range p.Groups {
+			p.Groups[k] = domain.Membership{Member: false, At: at, By: "01HOOK"}
+		}
+		return p
+	}
+	// hookJoined is a person known only from Okta hooks (no IdC id yet),
+	// added to g at at.
+	hookJoined := func(okta string, g domain.GroupRef, at time.Time) domain.Person {
+		p := person(okta, "", "ann@example.com", map[string]domain.Membership{})
+		for _, k := range []string{"okta:" + g.OktaID, "idc:" + g.IdCID} {
+			p.Groups[k] = domain.Membership{Member: true, At: at, By: "01HOOK"}
+		}
+		return p
 	}
 	s1 := domain.Subject{OktaID: okta1, IdCUserID: idc1, Login: "ann@example.com"}
 	full := &domain.Profile{Login: snapStr("ann@example.com"), FirstName: snapStr("Ann"), LastName: snapStr("Lee"),
@@ -347,6 +374,87 @@ func TestDiffSnapshotCases(t *testing.T) {
 			want: domain.Diff{},
 		},
 		{
+			// Okta removed Ann 10 s before the run; IdC, still waiting for
+			// the SCIM push, lists her. The snapshot must not re-add her.
+			name: "hook removal within the settle window is not contradicted by a stale IdC",
+			prev: []domain.Person{hookRemoved(person(okta1, idc1, "ann@example.com", member(grpSupport)), snapTakenAt.Add(-10*time.Second))},
+			snap: settling(snapshot(true, user(okta1, idc1, "ann@example.com", grpSupport)), 10*time.Minute),
+			want: domain.Diff{},
+		},
+		{
+			// Okta added Ann 10 s before the run; IdC does not know her
+			// yet. The snapshot must not remove her.
+			name: "hook joiner within the settle window is not removed by a stale IdC",
+			prev: []domain.Person{hookJoined(okta1, grpSupport, snapTakenAt.Add(-10*time.Second))},
+			snap: settling(snapshot(true), 10*time.Minute),
+			want: domain.Diff{},
+		},
+		{
+			name: "hook profile change within the settle window is not contradicted",
+			prev: []domain.Person{func() domain.Person {
+				p := person(okta1, idc1, "ann@example.com", member(grpSupport))
+				p.Title = domain.Stamped{Value: "Team Lead", At: snapTakenAt.Add(-time.Minute), By: "01HOOK"}
+				return p
+			}()},
+			snap: settling(snapshot(true, user(okta1, idc1, "ann@example.com", grpSupport)), 10*time.Minute),
+			want: domain.Diff{},
+		},
+		{
+			// Without a window the same stale read re-adds her.
+			name: "without a settle window a stale IdC contradicts the hook removal",
+			prev: []domain.Person{hookRemoved(person(okta1, idc1, "ann@example.com", member(grpSupport)), snapTakenAt.Add(-10*time.Second))},
+			snap: snapshot(true, user(okta1, idc1, "ann@example.com", grpSupport)),
+			want: domain.Diff{Joiners: 1, Events: []domain.Event{
+				snapEvent("run-7", domain.KindMemberAdded, s1, &grpSupport, nil),
+			}},
+		},
+		{
+			name: "without a settle window a stale IdC removes the hook joiner",
+			prev: []domain.Person{hookJoined(okta1, grpSupport, snapTakenAt.Add(-10*time.Second))},
+			snap: snapshot(true),
+			want: domain.Diff{Leavers: 1, Removals: 1, Events: []domain.Event{
+				snapEvent("run-7", domain.KindMemberRemoved, domain.Subject{OktaID: okta1}, &grpSupport, nil),
+			}},
+		},
+		{
+			// A removal 11 minutes old that IdC still disagrees with is IdC's
+			// truth: the snapshot corrects it.
+			name: "hook removal older than the settle window is corrected",
+			prev: []domain.Person{hookRemoved(person(okta1, idc1, "ann@example.com", member(grpSupport)), snapTakenAt.Add(-11*time.Minute))},
+			snap: settling(snapshot(true, user(okta1, idc1, "ann@example.com", grpSupport)), 10*time.Minute),
+			want: domain.Diff{Joiners: 1, Events: []domain.Event{
+				snapEvent("run-7", domain.KindMemberAdded, s1, &grpSupport, nil),
+			}},
+		},
+		{
+			name: "hook joiner older than the settle window is removed",
+			prev: []domain.Person{hookJoined(okta1, grpSupport, snapTakenAt.Add(-11*time.Minute))},
+			snap: settling(snapshot(true), 10*time.Minute),
+			want: domain.Diff{Leavers: 1, Removals: 1, Events: []domain.Event{
+				snapEvent("run-7", domain.KindMemberRemoved, domain.Subject{OktaID: okta1}, &grpSupport, nil),
+			}},
+		},
+		{
+			name: "hook profile change older than the settle window is corrected",
+			prev: []domain.Person{func() domain.Person {
+				p := person(okta1, idc1, "ann@example.com", member(grpSupport))
+				p.Title = domain.Stamped{Value: "Team Lead", At: snapTakenAt.Add(-11 * time.Minute), By: "01HOOK"}
+				return p
+			}()},
+			snap: settling(snapshot(true, user(okta1, idc1, "ann@example.com", grpSupport)), 10*time.Minute),
+			want: domain.Diff{Changes: 1, Events: []domain.Event{
+				snapEvent("run-7", domain.KindProfileChanged, s1, nil, &domain.Profile{Title: snapStr("Agent")}),
+			}},
+		},
+		{
+			name: "a negative lag is no window",
+			prev: []domain.Person{hookRemoved(person(okta1, idc1, "ann@example.com", member(grpSupport)), snapTakenAt.Add(-10*time.Second))},
+			snap: settling(snapshot(true, user(okta1, idc1, "ann@example.com", grpSupport)), -time.Hour),
+			want: domain.Diff{Joiners: 1, Events: []domain.Event{
+				snapEvent("run-7", domain.KindMemberAdded, s1, &grpSupport, nil),
+			}},
+		},
+		{
 			name: "users without ids and groups not read are disregarded",
 			prev: []domain.Person{person(okta1, idc1, "ann@example.com", member(grpSupport))},
 			snap: snapshot(true,
@@ -409,16 +517,29 @@ func TestDiffSnapshotRemovalCap(t *testing.T) {
 		wantMessage string
 	}{
 		{"absolute cap trips", 400, 280, domain.RemovalCap{Max: 50, MaxPercent: 50}, true,
-			"snapshot would remove 120 of 400 members (30.0%), cap is 50 or 50.0%"},
+			"snapshot would remove 120 of 400 members (30.0%), cap is 50, or 50.0% when more than 5: no events emitted"},
 		{"percentage cap trips", 400, 280, domain.RemovalCap{Max: 1000, MaxPercent: 10}, true,
-			"snapshot would remove 120 of 400 members (30.0%), cap is 1000 or 10.0%"},
+			"snapshot would remove 120 of 400 members (30.0%), cap is 1000, or 10.0% when more than 5"},
 		{"exactly at both caps passes", 400, 360, domain.RemovalCap{Max: 40, MaxPercent: 10}, false, ""},
 		{"one over the absolute cap trips", 400, 359, domain.RemovalCap{Max: 40, MaxPercent: 100}, true,
-			"snapshot would remove 41 of 400 members (10.2%), cap is 40 or 100.0%"},
+			"snapshot would remove 41 of 400 members (10.2%), cap is 40, or 100.0% when more than 5"},
 		{"an empty read trips the default cap", 60, 0, domain.RemovalCap{}, true,
-			"snapshot would remove 60 of 60 members (100.0%), cap is 50 or 10.0%"},
-		{"negative fields mean the defaults", 100, 89, domain.RemovalCap{Max: -1, MaxPercent: -5}, true,
-			"snapshot would remove 11 of 100 members (11.0%), cap is 50 or 10.0%"},
+			"snapshot would remove 60 of 60 members (100.0%), cap is 50, or 10.0% when more than 5"},
+		{"negative fields mean the defaults", 100, 89, domain.RemovalCap{Max: -1, MaxPercent: -5, MinForPercent: -3}, true,
+			"snapshot would remove 11 of 100 members (11.0%), cap is 50, or 10.0% when more than 5"},
+		// A small group: one leaver of eight is 12.5%, but too few
+		// removals for the percentage to apply.
+		{"one of eight removed passes the default cap", 8, 7, domain.RemovalCap{}, false, ""},
+		{"five of eight removed passes the default cap", 8, 3, domain.RemovalCap{}, false, ""},
+		{"six of eight removed trips the default cap", 8, 2, domain.RemovalCap{}, true,
+			"snapshot would remove 6 of 8 members (75.0%), cap is 50, or 10.0% when more than 5"},
+		{"six of forty (15%) trips the default cap", 40, 34, domain.RemovalCap{}, true,
+			"snapshot would remove 6 of 40 members (15.0%), cap is 50, or 10.0% when more than 5"},
+		{"two of eight trip a percentage that applies above 1 removal", 8, 6,
+			domain.RemovalCap{MinForPercent: 1}, true,
+			"snapshot would remove 2 of 8 members (25.0%), cap is 50, or 10.0% when more than 1"},
+		{"the absolute cap applies below minForPercent", 400, 396, domain.RemovalCap{Max: 3, MaxPercent: 100, MinForPercent: 10}, true,
+			"snapshot would remove 4 of 400 members (1.0%), cap is 3, or 100.0% when more than 10"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -455,8 +576,8 @@ func TestDiffSnapshotRemovalCap(t *testing.T) {
 }
 
 func TestRemovalCapErrorWithoutMembers(t *testing.T) {
-	err := &domain.RemovalCapError{Removals: 0, Members: 0, Cap: domain.RemovalCap{Max: 5, MaxPercent: 10}}
-	if want := "snapshot would remove 0 of 0 members (0.0%), cap is 5 or 10.0%"; !strings.HasPrefix(err.Error(), want) {
+	err := &domain.RemovalCapError{Removals: 0, Members: 0, Cap: domain.RemovalCap{Max: 5, MaxPercent: 10, MinForPercent: 2}}
+	if want := "snapshot would remove 0 of 0 members (0.0%), cap is 5, or 10.0% when more than 2"; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("message %q, want it to start %q", err, want)
 	}
 }

@@ -20,7 +20,8 @@
 //  4. Diff against store.AllPeople. Any failed read makes the snapshot
 //     incomplete: it still reports joiners and changes, never removals. A
 //     diff that would remove more people than the removal cap allows emits
-//     nothing.
+//     nothing. Facts learned within snapshot.settleWindow before the run
+//     (hook events IdC may not show yet) are left alone until a later run.
 //  5. Record each event as received in the ledger, queue it, store the
 //     snapshot bookkeeping records (complete runs only), and append a run
 //     summary row (outcome snapshot-run; failed for a refused or broken

@@ -90,6 +90,7 @@ type Snapshotter struct {
 	storeID     string
 	groups      []domain.GroupRef
 	cap         domain.RemovalCap
+	lag         time.Duration // domain.Snapshot.Lag, from snapshot.settleWindow
 	ids         IdentityStore
 	store       Store
 	pub         Publisher
@@ -108,6 +109,7 @@ type Snapshotter struct {
 // New returns a Snapshotter for cfg's snapshot settings and mapped groups.
 // Groups configured without an IdC id cannot be read from Identity Center
 // and are left out of every snapshot (logged once here).
+// cfg.Snapshot.SettleWindow becomes every snapshot's domain.Snapshot.Lag.
 //
 // Errors: ErrInvalid when a dependency is nil, cfg has no identity store id,
 // or no mapped group has an IdC id.
@@ -120,6 +122,7 @@ func New(cfg domain.Config, ids IdentityStore, st Store, pub Publisher, lease Le
 	}
 	s := &Snapshotter{
 		storeID: cfg.Snapshot.IdentityStoreID, cap: cfg.Snapshot.RemovalCap,
+		lag: time.Duration(cfg.Snapshot.SettleWindow),
 		ids: ids, store: st, pub: pub, lease: lease,
 		rate: o.Rate, burst: o.Burst, workers: o.Workers, describeMax: o.DescribeUserMax,
 		oktaIssuer: o.OktaIssuer, now: o.Clock, newID: o.NewID, log: o.Logger, metrics: o.Metrics,
@@ -279,7 +282,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	}
 
 	// Diff.
-	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Complete: sum.Complete, Users: users, Groups: s.groups}
+	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Lag: s.lag, Complete: sum.Complete, Users: users, Groups: s.groups}
 	diff, err := s.diff(ctx, snap)
 	if err != nil {
 		var capErr *domain.RemovalCapError
