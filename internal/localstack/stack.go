@@ -244,6 +244,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			GroupRef:           domain.GroupRef{OktaID: supGroup, IdCID: idcSup, Name: SupervisorGroupName},
 			SecurityProfileIDs: []string{agentProfile, supervisorProfile}, RoutingProfileID: supervisorRouting, Priority: 1,
 		}}},
+		// No settle window locally: the Okta stand-in's push into
+		// IdentityStore lags by MirrorLag (a second), far less than the
+		// snapshot interval, and the demo should converge within seconds.
 		Snapshot: domain.SnapshotConfig{IdentityStoreID: storeID},
 	}))
 	if err != nil {
