@@ -17,8 +17,8 @@ import (
 
 // TestCrashAfterCreateAdopts: the create succeeds, the state is lost (the
 // commit never happened), and the retry re-plans from the old state: the
-// second create finds idsync's own agent by its tag and adopts it, bringing
-// it to whatever the new plan says.
+// second create finds idsync's own agent by its tag before calling
+// CreateUser and adopts it, bringing it to whatever the new plan says.
 func TestCrashAfterCreateAdopts(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -31,7 +31,7 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 			name:        "same plan",
 			beforeRetry: func(p domain.Person) domain.Person { return p },
 			want:        agentWant{"jane.doe@example.com", "Jane", "Doe", "jane.doe@example.com", []string{"SP_AGENT"}, "RP_SUPPORT", "HG_EMEA"},
-			writes:      1, // the refused CreateUser
+			writes:      0, // found by its tag: no CreateUser
 		},
 		{
 			name: "moved and renamed meanwhile",
@@ -43,7 +43,7 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 			want: agentWant{"jane.doe@example.com", "Jane", "Roe", "jane.doe@example.com",
 				[]string{"SP_AGENT", "SP_SUPERVISOR"}, "RP_PRIORITY", "HG_EMEA"},
 			updated: "updated identity info, security profiles, routing profile",
-			writes:  4,
+			writes:  3,
 		},
 	}
 	for _, tt := range tests {
@@ -135,6 +135,10 @@ func TestUnmanagedClash(t *testing.T) {
 			}
 			return aws.ToString(out.UserId)
 		}, "is tagged idsync:person=00uSOMEONEELSE000001"},
+		{"tagged with another person's IdC user id", func(t *testing.T, e *env) string {
+			return e.createTagged(t, "jane.doe@example.com",
+				map[string]string{connect.DefaultTagKey: "9067a1b2c3-ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"})
+		}, "is tagged idsync:person=9067a1b2c3-ffffffff-bbbb-cccc-dddd-eeeeeeeeeeee"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

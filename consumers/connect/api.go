@@ -34,9 +34,12 @@ type gated struct {
 	lim *rate.Limiter
 }
 
+// errRateLimiter marks an error of the client-side bucket's Wait.
+var errRateLimiter = errors.New("connect rate limiter")
+
 func (g gated) wait(ctx context.Context) error {
 	if err := g.lim.Wait(ctx); err != nil {
-		return fmt.Errorf("connect rate limiter: %w", err)
+		return fmt.Errorf("%w: %w", errRateLimiter, err)
 	}
 	return nil
 }

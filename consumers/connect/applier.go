@@ -6,12 +6,26 @@
 //
 // Ownership. Every user idsync creates carries an ownership tag (by default
 // "idsync:person" = the person key). The tag is set at create and never
-// changed, so it is the proof that an account is idsync's: when a create
-// answers DuplicateResourceException (typically a retry after a crash
-// between CreateUser and the state commit) the applier finds the user of
-// that exact username and adopts it only when it carries the tag for this
-// person; any other user of that name is left untouched and the op fails
-// permanently with ErrNotOwned.
+// changed, so it is the proof that an account is idsync's. An agent is this
+// person's when the tag's value is any of the person's immutable ids (Okta
+// user id, IdC user id) or its key: the key, written at create, is the IdC
+// user id of a person first seen by IdC and becomes the Okta id once the
+// person is linked to Okta, so an agent tagged before the link stays the
+// person's after it.
+//
+// Adoption. A create may repeat one whose success was never committed (a
+// crash between CreateUser and the state commit), perhaps after the
+// person's login, and so the planned username, changed. So before every
+// CreateUser the applier searches for an agent carrying the ownership tag
+// with one of the person's ids (SearchUsers with a tag filter: one extra
+// read per create, and a DescribeUser when one is found) and adopts it
+// instead of creating: it brings the agent to the op's identity info and
+// profiles and keeps its username (Connect cannot rename a user). Connect's
+// search index lags behind writes, so when a create still answers
+// DuplicateResourceException the applier finds the user of that exact
+// username and adopts it only when it carries the tag for this person; any
+// other user of that name is left untouched and the op fails permanently
+// with ErrNotOwned. An agent tagged for another person is never adopted.
 //
 // Rates. Connect's user APIs allow about 2 requests per second with a
 // burst of 5 per account and region, so every call first waits for a token
@@ -22,7 +36,12 @@
 // Errors are classified once, here: throttling, 5xx, timeouts and unknown
 // failures are domain.Retryable; validation errors, client faults, quota
 // LimitExceeded, unmanaged clashes and missing accounts are
-// domain.Permanent.
+// domain.Permanent. An error's text (which becomes an OpResult's Reason,
+// and so a ledger row or a dead-letter attribute) names the Connect
+// operation, the service's error code and HTTP status, and ids, in
+// idsync's own words: never the service's message, which can echo
+// usernames and email addresses. The SDK's error stays in the chain for
+// errors.As.
 package connect
 
 import (
@@ -42,7 +61,8 @@ import (
 // Defaults of Options.
 const (
 	// DefaultTagKey is the key of the ownership tag; its value is the
-	// person key.
+	// person key at create (see the package comment for which values
+	// count as the person's).
 	DefaultTagKey = "idsync:person"
 	// DefaultRate and DefaultBurst are Connect's default quota for the user
 	// APIs: 2 requests per second, burst 5.
@@ -54,8 +74,9 @@ const (
 // errors.As finds in the chain: *types.LimitExceededException and the like).
 var (
 	// ErrNotOwned: a create found the username taken by a user without
-	// idsync's ownership tag for this person (untagged, or tagged for
-	// someone else). That user is never touched. Permanent.
+	// idsync's ownership tag for this person (untagged, or tagged with a
+	// value that is none of the person's ids). That user is never touched.
+	// Permanent.
 	ErrNotOwned = errors.New("username taken by a Connect user idsync does not own")
 	// ErrAccountMissing: the agent idsync manages no longer exists in the
 	// instance (it was deleted outside idsync), so it cannot be updated or
@@ -174,20 +195,23 @@ func (a *Applier) Plan(_ context.Context, p domain.Person, last domain.TargetSta
 // delete.
 //
 // Idempotency: every op may be repeated. A repeated create adopts the user
-// it made (see the package comment) and brings it to the op's profiles and
-// identity; a delete of a user already gone succeeds with Reason "already
-// gone"; updates set absolute values.
+// it made, even under another username or person key (see the package
+// comment), and brings it to the op's profiles and identity; the state's
+// Name is then the adopted agent's username. A delete of a user already
+// gone succeeds with Reason "already gone"; updates set absolute values.
 //
 // Errors, classified domain.Permanent or domain.Retryable: ErrNotOwned,
 // ErrAccountMissing (an update or strip of an agent deleted outside
 // idsync), ErrDuplicateNotFound (retryable), ErrInvalidOp, ErrNoPersonKey,
-// and the SDK's errors (see classify).
+// and the SDK's errors (see classify), which errors.As finds in the chain.
+// Error texts hold operations, codes, HTTP statuses and ids only.
 func (a *Applier) Apply(ctx context.Context, p domain.Person, last domain.TargetState, plan domain.Plan) (domain.TargetState, []consumers.OpResult, error) {
 	state := last
+	adoptedName := "" // username of an agent a create adopted
 	results := make([]consumers.OpResult, 0, len(plan.Ops))
 	for _, op := range plan.Ops {
 		start := a.now()
-		res, err := a.run(ctx, p, op)
+		res, username, err := a.run(ctx, p, op)
 		res.Op = op
 		res.Latency = a.now().Sub(start)
 		if res.RemoteID == "" {
@@ -211,6 +235,9 @@ func (a *Applier) Apply(ctx context.Context, p domain.Person, last domain.Target
 			return state, results, err
 		}
 		state = advance(state, plan.Next, op, res.RemoteID)
+		if username != "" {
+			state.Name, adoptedName = username, username
+		}
 	}
 	if a.dryRun {
 		return last, results, nil
@@ -218,6 +245,9 @@ func (a *Applier) Apply(ctx context.Context, p domain.Person, last domain.Target
 	next := plan.Next
 	if next.RemoteID == "" && (next.Status == domain.RemoteEnabled || next.Status == domain.RemoteDisabled) {
 		next.RemoteID = state.RemoteID
+	}
+	if adoptedName != "" {
+		next.Name = adoptedName
 	}
 	return next, results, nil
 }

@@ -15,41 +15,57 @@ import (
 )
 
 // run executes one op. The result's RemoteID, Adopted and Reason are set
-// here; Apply fills in the rest.
-func (a *Applier) run(ctx context.Context, p domain.Person, op domain.Op) (consumers.OpResult, error) {
+// here; Apply fills in the rest. username is the username of an agent a
+// create adopted ("" otherwise): it may differ from the op's.
+func (a *Applier) run(ctx context.Context, p domain.Person, op domain.Op) (res consumers.OpResult, username string, err error) {
 	if op.Target != "" && op.Target != domain.TargetConnect {
-		return consumers.OpResult{}, domain.Permanent(fmt.Errorf("%w: %s op for target %s", ErrInvalidOp, op.Kind, op.Target))
+		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("%w: %s op for target %s", ErrInvalidOp, op.Kind, op.Target))
 	}
 	if op.Kind != domain.OpCreate && op.RemoteID == "" {
-		return consumers.OpResult{}, domain.Permanent(fmt.Errorf("%w: %s without a remote id", ErrInvalidOp, op.Kind))
+		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("%w: %s without a remote id", ErrInvalidOp, op.Kind))
 	}
 	id := op.RemoteID
 	switch op.Kind {
 	case domain.OpCreate:
 		return a.create(ctx, p, op)
 	case domain.OpUpdateIdentity:
-		return consumers.OpResult{}, a.updateIdentity(ctx, op)
+		return consumers.OpResult{}, "", a.updateIdentity(ctx, op)
 	case domain.OpUpdateSecurityProfiles:
-		return consumers.OpResult{}, a.setSecurityProfiles(ctx, id, op.SecurityProfileIDs)
+		return consumers.OpResult{}, "", a.setSecurityProfiles(ctx, id, op.SecurityProfileIDs)
 	case domain.OpUpdateRoutingProfile:
-		return consumers.OpResult{}, a.setRoutingProfile(ctx, id, op.RoutingProfileID)
+		return consumers.OpResult{}, "", a.setRoutingProfile(ctx, id, op.RoutingProfileID)
 	case domain.OpUpdateHierarchyGroup:
-		return consumers.OpResult{}, a.setHierarchyGroup(ctx, id, op.HierarchyGroupID)
+		return consumers.OpResult{}, "", a.setHierarchyGroup(ctx, id, op.HierarchyGroupID)
 	case domain.OpStrip:
 		if err := a.setSecurityProfiles(ctx, id, op.SecurityProfileIDs); err != nil {
-			return consumers.OpResult{}, err
+			return consumers.OpResult{}, "", err
 		}
-		return consumers.OpResult{}, a.setRoutingProfile(ctx, id, op.RoutingProfileID)
+		return consumers.OpResult{}, "", a.setRoutingProfile(ctx, id, op.RoutingProfileID)
 	case domain.OpDelete:
-		return a.delete(ctx, id)
+		res, err := a.delete(ctx, id)
+		return res, "", err
 	}
-	return consumers.OpResult{}, domain.Permanent(fmt.Errorf("%w: unknown kind %q", ErrInvalidOp, op.Kind))
+	return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("%w: unknown kind %q", ErrInvalidOp, op.Kind))
 }
 
-// create makes the agent, or adopts idsync's own after a duplicate.
-func (a *Applier) create(ctx context.Context, p domain.Person, op domain.Op) (consumers.OpResult, error) {
+// create makes the agent, or adopts idsync's own: one found by its
+// ownership tag before the create, or the one of that username after a
+// duplicate.
+func (a *Applier) create(ctx context.Context, p domain.Person, op domain.Op) (consumers.OpResult, string, error) {
 	if p.Key == "" {
-		return consumers.OpResult{}, domain.Permanent(fmt.Errorf("connect create: %w", ErrNoPersonKey))
+		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("connect create: %w", ErrNoPersonKey))
+	}
+	owners := ownerIDs(p)
+	u, others, err := a.findOwned(ctx, owners, op.Name)
+	if err != nil {
+		return consumers.OpResult{}, "", err
+	}
+	if u != nil {
+		note := "found by its tag before create"
+		if len(others) > 0 {
+			note += "; also tagged for this person: " + strings.Join(others, ", ")
+		}
+		return a.takeOver(ctx, owners, op, u, note)
 	}
 	in := &awsconnect.CreateUserInput{
 		InstanceId: aws.String(a.cfg.InstanceID),
@@ -72,11 +88,108 @@ func (a *Applier) create(ctx context.Context, p domain.Person, op domain.Op) (co
 	out, err := a.api.CreateUser(ctx, in)
 	switch {
 	case err == nil:
-		return consumers.OpResult{RemoteID: aws.ToString(out.UserId)}, nil
+		return consumers.OpResult{RemoteID: aws.ToString(out.UserId)}, "", nil
 	case isDuplicate(err):
-		return a.adopt(ctx, p, op, err)
+		return a.adopt(ctx, owners, op, err)
 	}
-	return consumers.OpResult{}, classify(fmt.Errorf("connect create user: %w", err))
+	return consumers.OpResult{}, "", classify("CreateUser", "", err)
+}
+
+// ownerIDs are the ownership tag values that prove an agent is p's: p's
+// immutable ids (Okta user id, IdC user id) and its key. The key, which
+// create writes into the tag, is one of the two ids, but which one changes
+// when a person first seen by IdC user id is later linked to Okta.
+func ownerIDs(p domain.Person) []string {
+	var ids []string
+	for _, id := range []string{p.Key, p.OktaID, p.IdCUserID} {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// findOwned looks for agents carrying the ownership tag with one of owners
+// as its value (one SearchUsers request, more only past 100 hits) and
+// returns the described one to adopt, or nil when there is none. Of
+// several, it prefers the one named username, then the lowest id; others
+// are the ids of the rest.
+func (a *Applier) findOwned(ctx context.Context, owners []string, username string) (u *types.User, others []string, err error) {
+	or := make([][]types.TagCondition, 0, len(owners))
+	for _, id := range owners {
+		or = append(or, []types.TagCondition{{TagKey: aws.String(a.tagKey), TagValue: aws.String(id)}})
+	}
+	pages := awsconnect.NewSearchUsersPaginator(a.api, &awsconnect.SearchUsersInput{
+		InstanceId:   aws.String(a.cfg.InstanceID),
+		SearchFilter: &types.UserSearchFilter{TagFilter: &types.ControlPlaneTagFilter{OrConditions: or}},
+		MaxResults:   aws.Int32(100),
+	})
+	type hit struct {
+		id    string
+		named bool
+	}
+	var hits []hit
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, nil, classify("SearchUsers", "", err)
+		}
+		for _, s := range page.Users {
+			id := aws.ToString(s.Id)
+			if id == "" || slices.ContainsFunc(hits, func(h hit) bool { return h.id == id }) {
+				continue
+			}
+			if v, tagged := s.Tags[a.tagKey]; tagged && !slices.Contains(owners, v) {
+				continue // the filter was not applied; DescribeUser checks the rest
+			}
+			hits = append(hits, hit{id: id, named: strings.EqualFold(aws.ToString(s.Username), username)})
+		}
+	}
+	slices.SortFunc(hits, func(x, y hit) int {
+		if x.named != y.named {
+			if x.named {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.id, y.id)
+	})
+	for i, h := range hits {
+		d, err := a.describe(ctx, h.id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if d == nil || !a.owns(d, owners) {
+			continue // deleted meanwhile, or the search's tags were stale
+		}
+		for _, o := range hits[i+1:] {
+			others = append(others, o.id)
+		}
+		return d, others, nil
+	}
+	return nil, nil, nil
+}
+
+// owns reports whether u carries the ownership tag with one of owners.
+func (a *Applier) owns(u *types.User, owners []string) bool {
+	v, ok := u.Tags[a.tagKey]
+	return ok && slices.Contains(owners, v)
+}
+
+// describe returns the user of id, or nil when it does not exist.
+func (a *Applier) describe(ctx context.Context, id string) (*types.User, error) {
+	d, err := a.api.DescribeUser(ctx, &awsconnect.DescribeUserInput{
+		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id),
+	})
+	switch {
+	case isNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, classify("DescribeUser", id, err)
+	case d.User == nil:
+		return nil, domain.Retryable(fmt.Errorf("connect DescribeUser user %s: empty answer", id))
+	}
+	return d.User, nil
 }
 
 // updateIdentity replaces first name, last name and email, keeping the
@@ -88,9 +201,9 @@ func (a *Applier) updateIdentity(ctx context.Context, op domain.Op) error {
 	})
 	if err != nil {
 		if isNotFound(err) {
-			return accountMissing(op.RemoteID, err)
+			return accountMissing(newCallError("DescribeUser", op.RemoteID, err))
 		}
-		return classify(fmt.Errorf("connect describe user %s: %w", op.RemoteID, err))
+		return classify("DescribeUser", op.RemoteID, err)
 	}
 	var cur *types.UserIdentityInfo
 	if d.User != nil {
@@ -111,21 +224,21 @@ func (a *Applier) writeIdentity(ctx context.Context, id string, op domain.Op, cu
 	_, err := a.api.UpdateUserIdentityInfo(ctx, &awsconnect.UpdateUserIdentityInfoInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id), IdentityInfo: info,
 	})
-	return a.updateErr(ctx, "update identity info of", id, err)
+	return a.updateErr(ctx, "UpdateUserIdentityInfo", id, err)
 }
 
 func (a *Applier) setSecurityProfiles(ctx context.Context, id string, ids []string) error {
 	_, err := a.api.UpdateUserSecurityProfiles(ctx, &awsconnect.UpdateUserSecurityProfilesInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id), SecurityProfileIds: slices.Clone(ids),
 	})
-	return a.updateErr(ctx, "update security profiles of", id, err)
+	return a.updateErr(ctx, "UpdateUserSecurityProfiles", id, err)
 }
 
 func (a *Applier) setRoutingProfile(ctx context.Context, id, routingProfileID string) error {
 	_, err := a.api.UpdateUserRoutingProfile(ctx, &awsconnect.UpdateUserRoutingProfileInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id), RoutingProfileId: aws.String(routingProfileID),
 	})
-	return a.updateErr(ctx, "update routing profile of", id, err)
+	return a.updateErr(ctx, "UpdateUserRoutingProfile", id, err)
 }
 
 // setHierarchyGroup assigns the group; an empty id removes the user from
@@ -134,7 +247,7 @@ func (a *Applier) setHierarchyGroup(ctx context.Context, id, groupID string) err
 	_, err := a.api.UpdateUserHierarchy(ctx, &awsconnect.UpdateUserHierarchyInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id), HierarchyGroupId: optional(groupID),
 	})
-	return a.updateErr(ctx, "update hierarchy group of", id, err)
+	return a.updateErr(ctx, "UpdateUserHierarchy", id, err)
 }
 
 // delete removes the agent; one that is already gone counts as deleted.
@@ -148,73 +261,85 @@ func (a *Applier) delete(ctx context.Context, id string) (consumers.OpResult, er
 	case isNotFound(err):
 		return consumers.OpResult{Reason: "already gone"}, nil
 	}
-	return consumers.OpResult{}, classify(fmt.Errorf("connect delete user %s: %w", id, err))
+	return consumers.OpResult{}, classify("DeleteUser", id, err)
 }
 
-// updateErr classifies the error of an update of user id. A
+// updateErr classifies the error of update operation op of user id. A
 // ResourceNotFoundException names either the user or a profile or group
 // the update refers to; a DescribeUser tells which, so that a user deleted
 // outside idsync is reported as ErrAccountMissing. Both are permanent.
-func (a *Applier) updateErr(ctx context.Context, what, id string, err error) error {
+func (a *Applier) updateErr(ctx context.Context, op, id string, err error) error {
 	if err == nil {
 		return nil
 	}
-	wrapped := fmt.Errorf("connect %s user %s: %w", what, id, err)
 	if !isNotFound(err) {
-		return classify(wrapped)
+		return classify(op, id, err)
 	}
+	ce := newCallError(op, id, err)
 	_, derr := a.api.DescribeUser(ctx, &awsconnect.DescribeUserInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id),
 	})
-	if isNotFound(derr) {
-		return accountMissing(id, err)
+	switch {
+	case isNotFound(derr):
+		return accountMissing(ce)
+	case derr == nil:
+		return domain.Permanent(fmt.Errorf("%w; the user exists, so a profile or group the update names does not", ce))
 	}
-	return domain.Permanent(wrapped)
+	return domain.Permanent(fmt.Errorf("%w; a profile or group the update names, or the user, does not exist", ce))
 }
 
-func accountMissing(id string, err error) error {
-	return domain.Permanent(fmt.Errorf("%w: Connect user %s no longer exists (removed outside idsync): %w", ErrAccountMissing, id, err))
+// accountMissing is the error of a call that found user ce.userID gone.
+func accountMissing(ce *callError) error {
+	return domain.Permanent(fmt.Errorf("%w: Connect user %s no longer exists (removed outside idsync): %w", ErrAccountMissing, ce.userID, ce))
 }
 
 // adopt handles a DuplicateResourceException of create: it finds the user
 // of that exact username and takes it over only when it carries the
-// ownership tag for p, then brings it to the op's identity and profiles
-// (it may have been made from an older plan).
-func (a *Applier) adopt(ctx context.Context, p domain.Person, op domain.Op, dup error) (consumers.OpResult, error) {
+// ownership tag with one of owners (see takeOver).
+func (a *Applier) adopt(ctx context.Context, owners []string, op domain.Op, dup error) (consumers.OpResult, string, error) {
 	id, err := a.findByUsername(ctx, op.Name)
 	if err != nil {
-		return consumers.OpResult{}, err
+		return consumers.OpResult{}, "", err
 	}
+	dupErr := newCallError("CreateUser", "", dup)
 	if id == "" {
-		return consumers.OpResult{}, domain.Retryable(fmt.Errorf("connect create user: %w: %w", ErrDuplicateNotFound, dup))
+		return consumers.OpResult{}, "", domain.Retryable(fmt.Errorf("connect create: %w: %w", ErrDuplicateNotFound, dupErr))
 	}
-	d, err := a.api.DescribeUser(ctx, &awsconnect.DescribeUserInput{
-		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id),
-	})
+	u, err := a.describe(ctx, id)
 	if err != nil {
-		if isNotFound(err) {
-			return consumers.OpResult{}, domain.Retryable(fmt.Errorf("connect create user: %w (user %s vanished): %w", ErrDuplicateNotFound, id, err))
-		}
-		return consumers.OpResult{}, classify(fmt.Errorf("connect describe user %s: %w", id, err))
+		return consumers.OpResult{}, "", err
 	}
-	u := d.User
 	if u == nil {
-		return consumers.OpResult{}, domain.Retryable(fmt.Errorf("connect describe user %s: empty answer", id))
+		return consumers.OpResult{}, "", domain.Retryable(fmt.Errorf("connect create: %w (user %s vanished): %w", ErrDuplicateNotFound, id, dupErr))
 	}
+	return a.takeOver(ctx, owners, op, u, "found by username after a duplicate create")
+}
+
+// takeOver adopts u when it carries the ownership tag with one of owners,
+// and brings it to the op's identity and profiles (it may have been made
+// from an older plan). It keeps its username: Connect cannot rename a
+// user. A user without that tag is left untouched: ErrNotOwned.
+func (a *Applier) takeOver(ctx context.Context, owners []string, op domain.Op, u *types.User, note string) (consumers.OpResult, string, error) {
+	id := aws.ToString(u.Id)
 	owner, tagged := u.Tags[a.tagKey]
 	switch {
 	case !tagged:
-		return consumers.OpResult{}, domain.Permanent(fmt.Errorf("connect create user: %w: user %s has no %s tag; left untouched", ErrNotOwned, id, a.tagKey))
-	case owner != p.Key:
-		return consumers.OpResult{}, domain.Permanent(fmt.Errorf("connect create user: %w: user %s is tagged %s=%s, not %s; left untouched", ErrNotOwned, id, a.tagKey, owner, p.Key))
+		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("connect create: %w: user %s has no %s tag; left untouched", ErrNotOwned, id, a.tagKey))
+	case !slices.Contains(owners, owner):
+		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("connect create: %w: user %s is tagged %s=%s, not %s; left untouched",
+			ErrNotOwned, id, a.tagKey, owner, strings.Join(owners, " or ")))
 	}
 	res := consumers.OpResult{RemoteID: id, Adopted: true,
-		Reason: fmt.Sprintf("adopted user %s carrying %s=%s", id, a.tagKey, p.Key)}
+		Reason: fmt.Sprintf("adopted user %s carrying %s=%s (%s)", id, a.tagKey, owner, note)}
+	username := aws.ToString(u.Username)
+	if !strings.EqualFold(username, op.Name) {
+		res.Reason += "; it keeps its own username, as Connect cannot rename"
+	}
 	changed, err := a.converge(ctx, u, op)
 	if len(changed) > 0 {
 		res.Reason += "; updated " + strings.Join(changed, ", ")
 	}
-	return res, err
+	return res, username, err
 }
 
 // findByUsername returns the id of the user named exactly name (Connect
@@ -230,7 +355,7 @@ func (a *Applier) findByUsername(ctx context.Context, name string) (string, erro
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return "", classify(fmt.Errorf("connect search users: %w", err))
+			return "", classify("SearchUsers", "", err)
 		}
 		for _, u := range page.Users {
 			if strings.EqualFold(aws.ToString(u.Username), name) {
