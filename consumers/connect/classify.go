@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/connect/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
 )
 
@@ -129,42 +127,10 @@ func classify(op, userID string, err error) error {
 		return nil
 	}
 	ce := newCallError(op, userID, err)
-	if permanent(err) {
+	if consumers.PermanentAWSError(err) {
 		return domain.Permanent(ce)
 	}
 	return domain.Retryable(ce)
-}
-
-// permanent reports whether err of an SDK call is permanent (see classify).
-func permanent(err error) bool {
-	if isQuota(err) {
-		return true
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
-		return false
-	}
-	var internal *types.InternalServiceException
-	if errors.As(err, &internal) {
-		return false
-	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch apiErr.ErrorFault() {
-		case smithy.FaultClient:
-			return true
-		case smithy.FaultServer:
-			return false
-		}
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		code := re.HTTPStatusCode()
-		return code >= 400 && code < 500 && code != http.StatusTooManyRequests && code != http.StatusRequestTimeout
-	}
-	return false
 }
 
 // isNotFound reports whether err is Connect's ResourceNotFoundException.

@@ -1,14 +1,11 @@
 package workmail
 
 import (
-	"context"
 	"errors"
-	"net/http"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
 )
 
@@ -60,41 +57,8 @@ func classify(op string, err error) error {
 		return nil
 	}
 	ce := &callError{op: op, code: errorCode(err), err: err}
-	if permanent(err, ce.code) {
+	if consumers.PermanentAWSError(err) {
 		return domain.Permanent(ce)
 	}
 	return domain.Retryable(ce)
-}
-
-// permanent decides: throttling, 5xx, timeouts, connection failures and
-// anything unknown are retryable; a quota (LimitExceededException), a
-// client fault and any other 4xx are permanent.
-func permanent(err error, code string) bool {
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return false
-	case code == codeLimitExceeded:
-		// A quota (users per organisation), not a rate; the SDK lists the
-		// code among its throttles, so this check comes first.
-		return true
-	case retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool(),
-		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err).Bool(),
-		retry.IsErrorTimeouts(retry.DefaultTimeouts).IsErrorTimeout(err).Bool():
-		return false
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorFault() {
-		case smithy.FaultClient:
-			return true
-		case smithy.FaultServer:
-			return false
-		}
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		s := re.HTTPStatusCode()
-		return s >= 400 && s < 500 && s != http.StatusRequestTimeout && s != http.StatusTooManyRequests
-	}
-	return false
 }
