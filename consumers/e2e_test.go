@@ -134,7 +134,7 @@ func (e *e2e) publish(evs ...domain.Event) {
 // settle waits until both queues hold nothing, visible or in flight.
 func (e *e2e) settle() {
 	e.t.Helper()
-	eventually(e.t, "queues drained", func() string {
+	testenv.Eventually(e.t, "queues drained", func() string {
 		for _, key := range []string{"WORKMAIL_QUEUE_URL", "CONNECT_QUEUE_URL"} {
 			if n := e.depth(e.s.Endpoint(key)); n != 0 {
 				return fmt.Sprintf("%s holds %d", key, n)
@@ -203,7 +203,7 @@ func (e *e2e) dlqsEmpty() {
 // expect waits until the stand-ins show p's mailbox and agent as wanted.
 func (e *e2e) expect(step string, p person, wantMailbox, wantAgent func(*workmail.User, *connect.User) string) {
 	e.t.Helper()
-	eventually(e.t, step, func() string {
+	testenv.Eventually(e.t, step, func() string {
 		m, a := e.mailbox(p), e.agent(p)
 		if why := wantMailbox(m, a); why != "" {
 			return "mailbox: " + why
@@ -393,18 +393,19 @@ func TestConvergesUnderThrottlingAndServerErrors(t *testing.T) {
 	e.dlqsEmpty()
 }
 
-// eventually polls check until it returns "" or a minute passes.
-func eventually(t *testing.T, what string, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	last := ""
-	for time.Now().Before(deadline) {
-		if last = check(); last == "" {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+// workMailApplier builds a WorkMail target against the stack's stand-in,
+// for tests that drive a runner of their own.
+func (e *e2e) workMailApplier() consumers.Target {
+	e.t.Helper()
+	cfg, err := awsclient.Config(testenv.Context(e.t), awsclient.Options{Local: true})
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	t.Fatalf("%s: not reached within a minute; last: %s", what, last)
+	wm, err := wmapplier.New(*e.s.Config.WorkMail, awsclient.WorkMail(cfg, e.s.Endpoint("WORKMAIL_ENDPOINT")), wmapplier.Options{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return wm
 }
 
 // crashingStore loses the first commit after the target call succeeded.
@@ -436,11 +437,8 @@ func (c *crashingStore) PutTarget(ctx context.Context, key string, next domain.T
 
 func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 	e := newE2E(t)
+	wm := e.workMailApplier()
 	cfg, err := awsclient.Config(testenv.Context(t), awsclient.Options{Local: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wm, err := wmapplier.New(*e.s.Config.WorkMail, awsclient.WorkMail(cfg, e.s.Endpoint("WORKMAIL_ENDPOINT")), wmapplier.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -491,14 +489,7 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 
 func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing.T) {
 	e := newE2E(t)
-	cfg, err := awsclient.Config(testenv.Context(t), awsclient.Options{Local: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wm, err := wmapplier.New(*e.s.Config.WorkMail, awsclient.WorkMail(cfg, e.s.Endpoint("WORKMAIL_ENDPOINT")), wmapplier.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wm := e.workMailApplier()
 	// No IdC user id: WorkMail cannot find the mailbox by immutable id, and an
 	// enabled mailbox is never adopted by name, so only the kept state avoids
 	// a failure here.

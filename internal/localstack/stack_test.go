@@ -46,20 +46,6 @@ func okta(t *testing.T, s *localstack.Stack, method, path string) []byte {
 	return body
 }
 
-// eventually polls check until it returns "" (done) or a minute passes.
-func eventually(t *testing.T, what string, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	last := ""
-	for time.Now().Before(deadline) {
-		if last = check(); last == "" {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s: not reached within a minute; last: %s", what, last)
-}
-
 func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 	env := testenv.Get(t)
 	dir := t.TempDir()
@@ -131,7 +117,7 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 		return d.User, ""
 	}
 
-	eventually(t, "an enabled mailbox", func() string {
+	testenv.Eventually(t, "an enabled mailbox", func() string {
 		u, why := mailbox()
 		if u == nil {
 			return why
@@ -141,7 +127,7 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 		}
 		return ""
 	})
-	eventually(t, "an agent with the mapped profiles", func() string {
+	testenv.Eventually(t, "an agent with the mapped profiles", func() string {
 		u, why := agent()
 		if u == nil {
 			return why
@@ -156,7 +142,7 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 	// The admin removes Ana from both groups.
 	okta(t, s, http.MethodDelete, "/api/v1/groups/"+s.Endpoint("OKTA_WORKMAIL_GROUP_ID")+"/users/"+user.ID)
 	okta(t, s, http.MethodDelete, "/api/v1/groups/"+s.Endpoint("OKTA_CONNECT_GROUP_ID")+"/users/"+user.ID)
-	eventually(t, "the mailbox disabled", func() string {
+	testenv.Eventually(t, "the mailbox disabled", func() string {
 		u, why := mailbox()
 		if u == nil {
 			return why
@@ -166,7 +152,7 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 		}
 		return ""
 	})
-	eventually(t, "the agent removed", func() string {
+	testenv.Eventually(t, "the agent removed", func() string {
 		if u, _ := agent(); u != nil {
 			return "agent still there"
 		}

@@ -237,3 +237,19 @@ func (e *Env) CreateFIFOQueue(t testing.TB, client *sqs.Client, prefix string, m
 	})
 	return q
 }
+
+// Eventually polls check every 100 ms until it returns "" (done), failing
+// the test with check's last answer after a minute. It is for waiting on
+// asynchronous convergence, never for asserting performance.
+func Eventually(t testing.TB, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	last := ""
+	for time.Now().Before(deadline) {
+		if last = check(); last == "" {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: not reached within a minute; last: %s", what, last)
+}
