@@ -134,8 +134,10 @@ func (s *Server) RunBinary(ctx context.Context, path string, env []string) (*Pro
 		}
 		p.err = err
 		rt.err = fmt.Errorf("%w: %s; stderr ends: %s", ErrRuntimeExited, status, tail(p.stderr.String(), 2048))
-		close(p.done)
+		// The server learns first, so that once Close (which waits on
+		// p.done) returns, RunBinary may start the next process.
 		close(rt.gone)
+		close(p.done)
 	}()
 	return p, nil
 }
