@@ -28,9 +28,9 @@ import (
 	"github.com/idsync/idsync/internal/awsclient"
 	"github.com/idsync/idsync/internal/lambdaenv"
 	"github.com/idsync/idsync/internal/localstack"
-	"github.com/idsync/idsync/internal/sim/connect"
+	"github.com/idsync/idsync/internal/sim/simconnect"
 	"github.com/idsync/idsync/internal/sim/simkit"
-	"github.com/idsync/idsync/internal/sim/workmail"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/producers/publish"
 	"github.com/idsync/idsync/store"
@@ -157,16 +157,16 @@ func (e *e2e) depth(url string) int {
 	return a + b
 }
 
-func (e *e2e) mailbox(p person) *workmail.User {
+func (e *e2e) mailbox(p person) *simworkmail.User {
 	for _, u := range e.s.WorkMail.Users(e.org) {
-		if u.IdentityProviderUserID == p.idc && u.State != workmail.StateDeleted {
+		if u.IdentityProviderUserID == p.idc && u.State != simworkmail.StateDeleted {
 			return &u
 		}
 	}
 	return nil
 }
 
-func (e *e2e) agent(p person) *connect.User {
+func (e *e2e) agent(p person) *simconnect.User {
 	for _, u := range e.s.Connect.Users(e.inst) {
 		if u.Tags["idsync:person"] == p.okta {
 			return &u
@@ -201,7 +201,7 @@ func (e *e2e) dlqsEmpty() {
 }
 
 // expect waits until the stand-ins show p's mailbox and agent as wanted.
-func (e *e2e) expect(step string, p person, wantMailbox, wantAgent func(*workmail.User, *connect.User) string) {
+func (e *e2e) expect(step string, p person, wantMailbox, wantAgent func(*simworkmail.User, *simconnect.User) string) {
 	e.t.Helper()
 	testenv.Eventually(e.t, step, func() string {
 		m, a := e.mailbox(p), e.agent(p)
@@ -212,34 +212,34 @@ func (e *e2e) expect(step string, p person, wantMailbox, wantAgent func(*workmai
 	})
 }
 
-func enabled(email, first string) func(*workmail.User, *connect.User) string {
-	return func(m *workmail.User, _ *connect.User) string {
+func enabled(email, first string) func(*simworkmail.User, *simconnect.User) string {
+	return func(m *simworkmail.User, _ *simconnect.User) string {
 		switch {
 		case m == nil:
 			return "none"
-		case m.State != workmail.StateEnabled || m.Email != email || m.FirstName != first:
+		case m.State != simworkmail.StateEnabled || m.Email != email || m.FirstName != first:
 			return fmt.Sprintf("%s %s %s", m.State, m.Email, m.FirstName)
 		}
 		return ""
 	}
 }
 
-func disabled(m *workmail.User, _ *connect.User) string {
-	if m == nil || m.State != workmail.StateDisabled {
+func disabled(m *simworkmail.User, _ *simconnect.User) string {
+	if m == nil || m.State != simworkmail.StateDisabled {
 		return fmt.Sprintf("%+v, want disabled", m)
 	}
 	return ""
 }
 
-func noAgent(_ *workmail.User, a *connect.User) string {
+func noAgent(_ *simworkmail.User, a *simconnect.User) string {
 	if a != nil {
 		return "agent " + a.ID + " still there"
 	}
 	return ""
 }
 
-func agentWith(first, email string, profiles []string, routing string) func(*workmail.User, *connect.User) string {
-	return func(_ *workmail.User, a *connect.User) string {
+func agentWith(first, email string, profiles []string, routing string) func(*simworkmail.User, *simconnect.User) string {
+	return func(_ *simworkmail.User, a *simconnect.User) string {
 		switch {
 		case a == nil:
 			return "no agent"
@@ -469,7 +469,7 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 			t.Fatalf("%s: redelivery: %v %v", c.target.Name(), err, failures(resp))
 		}
 	}
-	if n := len(e.s.WorkMail.Users(e.org)); n != 1 || e.mailbox(p) == nil || e.mailbox(p).State != workmail.StateEnabled {
+	if n := len(e.s.WorkMail.Users(e.org)); n != 1 || e.mailbox(p) == nil || e.mailbox(p).State != simworkmail.StateEnabled {
 		t.Fatalf("%d WorkMail users, want one enabled mailbox: %+v", n, e.s.WorkMail.Users(e.org))
 	}
 	if n := len(e.s.Connect.Users(e.inst)); n != 1 || e.agent(p) == nil {
@@ -510,7 +510,7 @@ func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing
 	if n := e.s.WorkMail.Control().Counters()["CreateUser"].Requests; n != 1 {
 		t.Fatalf("%d CreateUser calls, want 1: the retry must plan from the reached state", n)
 	}
-	if m := e.mailbox(p); m == nil || m.State != workmail.StateEnabled {
+	if m := e.mailbox(p); m == nil || m.State != simworkmail.StateEnabled {
 		t.Fatalf("mailbox = %+v, want enabled", m)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
-	connectsim "github.com/idsync/idsync/internal/sim/connect"
+	"github.com/idsync/idsync/internal/sim/simconnect"
 	"github.com/idsync/idsync/internal/sim/simkit"
 )
 
@@ -135,7 +135,7 @@ func TestClientRateLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, withSim(connectsim.Options{Quota: quota, Seed: 7}))
+			e := newEnv(t, withSim(simconnect.Options{Quota: quota, Seed: 7}))
 			a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{Rate: tt.rate, Burst: tt.burst})
 			ctx := context.Background()
 			for i := range people {

@@ -19,7 +19,7 @@ import (
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
-	connectsim "github.com/idsync/idsync/internal/sim/connect"
+	"github.com/idsync/idsync/internal/sim/simconnect"
 )
 
 // Group keys of the test configuration (testdata/config-*.json).
@@ -37,7 +37,7 @@ var writeOps = []string{
 // env is a Connect stand-in with one SAML instance and the profiles the
 // test configurations name, served over HTTP to the real SDK client.
 type env struct {
-	sim      *connectsim.Server
+	sim      *simconnect.Server
 	url      string
 	client   *awsconnect.Client
 	instance string
@@ -48,13 +48,13 @@ type env struct {
 type envOption func(*envConfig)
 
 type envConfig struct {
-	sim         connectsim.Options
+	sim         simconnect.Options
 	maxAttempts int
 	wrap        func(http.Handler) http.Handler
 }
 
 // withSim sets the stand-in's options (quotas are off by default).
-func withSim(o connectsim.Options) envOption { return func(c *envConfig) { c.sim = o } }
+func withSim(o simconnect.Options) envOption { return func(c *envConfig) { c.sim = o } }
 
 // withAttempts sets the SDK client's attempt limit (default 10).
 func withAttempts(n int) envOption { return func(c *envConfig) { c.maxAttempts = n } }
@@ -66,11 +66,11 @@ func withHandler(w func(http.Handler) http.Handler) envOption {
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	c := envConfig{sim: connectsim.Options{NoQuota: true, Seed: 7}, maxAttempts: 10}
+	c := envConfig{sim: simconnect.Options{NoQuota: true, Seed: 7}, maxAttempts: 10}
 	for _, o := range opts {
 		o(&c)
 	}
-	e := &env{sim: connectsim.New(c.sim), now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	e := &env{sim: simconnect.New(c.sim), now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 	var h http.Handler = e.sim
 	if c.wrap != nil {
 		h = c.wrap(h)
@@ -85,7 +85,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e.client = awsclient.Connect(cfg, srv.URL)
-	e.instance = e.sim.AddInstance("idsync-test", connectsim.IdentitySAML)
+	e.instance = e.sim.AddInstance("idsync-test", simconnect.IdentitySAML)
 	e.ids = map[string]string{
 		"INSTANCE":       e.instance,
 		"SP_AGENT":       e.sim.AddSecurityProfile(e.instance, "Agent"),
@@ -134,9 +134,9 @@ func (e *env) applier(t *testing.T, cfg domain.ConnectConfig, o connect.Options)
 
 // user returns the stand-in's user tagged for key, failing the test when
 // there are several; ok is false when there is none.
-func (e *env) user(t *testing.T, key string) (u connectsim.User, ok bool) {
+func (e *env) user(t *testing.T, key string) (u simconnect.User, ok bool) {
 	t.Helper()
-	var found []connectsim.User
+	var found []simconnect.User
 	for _, u := range e.sim.Users(e.instance) {
 		if u.Tags[connect.DefaultTagKey] == key {
 			found = append(found, u)
@@ -146,7 +146,7 @@ func (e *env) user(t *testing.T, key string) (u connectsim.User, ok bool) {
 		t.Fatalf("%d users tagged for %s, want at most 1", len(found), key)
 	}
 	if len(found) == 0 {
-		return connectsim.User{}, false
+		return simconnect.User{}, false
 	}
 	return found[0], true
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
-	connectsim "github.com/idsync/idsync/internal/sim/connect"
+	"github.com/idsync/idsync/internal/sim/simconnect"
 )
 
 // agentWant is what the stand-in should hold for the person's agent;
@@ -20,7 +20,7 @@ type agentWant struct {
 	rp, hg                       string
 }
 
-func (e *env) checkAgent(t *testing.T, key string, st domain.TargetState, want *agentWant) connectsim.User {
+func (e *env) checkAgent(t *testing.T, key string, st domain.TargetState, want *agentWant) simconnect.User {
 	t.Helper()
 	u, ok := e.user(t, key)
 	if want == nil {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
-	connectsim "github.com/idsync/idsync/internal/sim/connect"
+	"github.com/idsync/idsync/internal/sim/simconnect"
 )
 
 // tagSearchLags makes the stand-in's SearchUsers answer no users to every
@@ -63,7 +63,7 @@ func (e *env) createTagged(t *testing.T, username string, tags map[string]string
 }
 
 // userByID returns the stand-in's user of id.
-func (e *env) userByID(t *testing.T, id string) connectsim.User {
+func (e *env) userByID(t *testing.T, id string) simconnect.User {
 	t.Helper()
 	for _, u := range e.sim.Users(e.instance) {
 		if u.ID == id {
@@ -71,7 +71,7 @@ func (e *env) userByID(t *testing.T, id string) connectsim.User {
 		}
 	}
 	t.Fatalf("no user %s", id)
-	return connectsim.User{}
+	return simconnect.User{}
 }
 
 // renamed is p after its login (and so the username the plan renders) and

@@ -12,7 +12,7 @@ import (
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/sim/simkit"
-	wmsim "github.com/idsync/idsync/internal/sim/workmail"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
 )
 
 // crash runs a first Apply for p (optionally with RegisterToWorkMail
@@ -78,7 +78,7 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := setup(t, wmsim.Options{})
+			f := setup(t, simworkmail.Options{})
 			a := f.applier(t, f.cfg, workmail.Options{})
 			first := tt.first(t)
 			crash(t, f, a, first, tt.beforeRegister)
@@ -111,7 +111,7 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 				t.Fatalf("users = %+v, want exactly one", f.sim.Users(f.org))
 			}
 			u := live[0]
-			if u.UserID != made || u.State != wmsim.StateEnabled || u.Email != tt.wantEmail ||
+			if u.UserID != made || u.State != simworkmail.StateEnabled || u.Email != tt.wantEmail ||
 				u.DisplayName != tt.wantDisplay || u.IdentityProviderUserID != tt.wantIdP {
 				t.Errorf("user = %+v", u)
 			}
@@ -172,7 +172,7 @@ func TestClashLeftUntouched(t *testing.T) {
 			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
 		{"user with the name and another person's IdC id",
 			func(t *testing.T, f *fixture) seeded {
-				u, err := f.sim.AddUser(f.org, wmsim.User{Name: "jane.doe", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe",
+				u, err := f.sim.AddUser(f.org, simworkmail.User{Name: "jane.doe", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe",
 					IdentityProviderUserID: otherIdC})
 				if err != nil {
 					t.Fatal(err)
@@ -182,7 +182,7 @@ func TestClashLeftUntouched(t *testing.T) {
 			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
 		{"the person's IdC id already on an enabled user under another name: no second mailbox",
 			func(t *testing.T, f *fixture) seeded {
-				mine, err := f.sim.AddUser(f.org, wmsim.User{Name: "jdoe", DisplayName: "Jane Doe", Email: "jdoe@example.com",
+				mine, err := f.sim.AddUser(f.org, simworkmail.User{Name: "jdoe", DisplayName: "Jane Doe", Email: "jdoe@example.com",
 					IdentityProviderUserID: janeIdC})
 				if err != nil {
 					t.Fatal(err)
@@ -202,7 +202,7 @@ func TestClashLeftUntouched(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := setup(t, wmsim.Options{})
+			f := setup(t, simworkmail.Options{})
 			a := f.applier(t, f.cfg, workmail.Options{})
 			s := tt.seed(t, f)
 			before := f.sim.Users(f.org)
@@ -253,7 +253,7 @@ func TestClashLeftUntouched(t *testing.T) {
 // people without a known IdC user id: a never-enabled user with exactly
 // the attributes idsync's own create would have set is adopted.
 func TestAdoptsIdenticalShell(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	a := f.applier(t, f.cfg, workmail.Options{})
 	id, err := f.sim.SeedUser(f.org, "john.roe", "") // DisplayName = Name, like a create from the login
 	if err != nil {
@@ -263,7 +263,7 @@ func TestAdoptsIdenticalShell(t *testing.T) {
 	if !res[0].Adopted || state.RemoteID != id {
 		t.Errorf("result %+v, state %+v; want %s adopted", res[0], state, id)
 	}
-	if live := f.live(); len(live) != 1 || live[0].State != wmsim.StateEnabled {
+	if live := f.live(); len(live) != 1 || live[0].State != simworkmail.StateEnabled {
 		t.Errorf("users = %+v", live)
 	}
 }
@@ -272,7 +272,7 @@ func TestAdoptsIdenticalShell(t *testing.T) {
 // another user holds fails permanently after the attribute update, which
 // the returned state keeps.
 func TestEmailChangeToAddressInUse(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	a := f.applier(t, f.cfg, workmail.Options{})
 	_, joined, _ := step(t, a, person(t, "jane_01_observed"), domain.TargetState{}, t0)
 	other, err := f.sim.SeedUser(f.org, "someone.else", "jane.smith@example.com")
@@ -297,7 +297,7 @@ func TestEmailChangeToAddressInUse(t *testing.T) {
 	if u := f.user(t, joined.RemoteID); u.Email != "jane.doe@example.com" {
 		t.Errorf("email = %s", u.Email)
 	}
-	if u := f.user(t, other); u.Email != "jane.smith@example.com" || u.State != wmsim.StateEnabled {
+	if u := f.user(t, other); u.Email != "jane.smith@example.com" || u.State != simworkmail.StateEnabled {
 		t.Errorf("other user = %+v", u)
 	}
 }
@@ -321,7 +321,7 @@ func (h *hidingAPI) ListUsers(ctx context.Context, in *sdk.ListUsersInput, optFn
 // user (made concurrently), NameAvailabilityException leads to the same
 // look-up by IdC user id, and the user is adopted.
 func TestAdoptAfterNameClash(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	p := person(t, "jane_01_observed")
 	crash(t, f, f.applier(t, f.cfg, workmail.Options{}), p, true)
 	made := f.live()[0].UserID

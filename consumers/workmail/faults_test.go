@@ -15,7 +15,7 @@ import (
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/sim/simkit"
-	wmsim "github.com/idsync/idsync/internal/sim/workmail"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
 )
 
 // fact returns a snapshot observation of person n: in or out of Mail
@@ -75,7 +75,7 @@ func TestFaultsConverge(t *testing.T) {
 	for _, attempts := range []int{10, 2} {
 		t.Run(fmt.Sprintf("%d SDK attempts", attempts), func(t *testing.T) {
 			const people = 20
-			f := setup(t, wmsim.Options{Seed: 7})
+			f := setup(t, simworkmail.Options{Seed: 7})
 			f.client = newClient(t, f.url, attempts)
 			f.sim.Control().SetFaults(simkit.EachOp, simkit.Faults{ThrottleRate: 0.2, ServerErrorRate: 0.05})
 			a := f.applier(t, f.cfg, workmail.Options{Rate: 500, Burst: 50})
@@ -116,7 +116,7 @@ func TestFaultsConverge(t *testing.T) {
 			for n, id := range ids {
 				u := f.user(t, id)
 				want := fmt.Sprintf("person.%02d@example.com", n)
-				if u.State != wmsim.StateEnabled || u.Email != want || u.DisplayName != "Person Renamed" {
+				if u.State != simworkmail.StateEnabled || u.Email != want || u.DisplayName != "Person Renamed" {
 					t.Errorf("person %d: %+v", n, u)
 				}
 			}
@@ -140,7 +140,7 @@ func TestFaultsConverge(t *testing.T) {
 // TestUserLimitIsPermanent: LimitExceededException (the organisation's
 // user quota) is permanent, although the SDK retries it as a throttle.
 func TestUserLimitIsPermanent(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	if _, err := f.sim.SeedUser(f.org, "someone", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func TestClassification(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := setup(t, wmsim.Options{})
+			f := setup(t, simworkmail.Options{})
 			a := f.applier(t, f.cfg, workmail.Options{})
 			_, joined, _ := step(t, a, person(t, "jane_01_observed"), domain.TargetState{}, t0)
 			if tt.setup != nil {
@@ -276,7 +276,7 @@ func TestClassification(t *testing.T) {
 // TestModelledExceptionTypes: errors.As reaches the SDK's own exception
 // types through the applier's classification.
 func TestModelledExceptionTypes(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	a := f.applier(t, f.cfg, workmail.Options{})
 	_, joined, _ := step(t, a, person(t, "jane_01_observed"), domain.TargetState{}, t0)
 	plan := domain.Plan{Ops: []domain.Op{{Target: domain.TargetWorkMail, Kind: domain.OpUpdateEmail, RemoteID: joined.RemoteID,

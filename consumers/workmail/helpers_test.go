@@ -17,7 +17,7 @@ import (
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
-	wmsim "github.com/idsync/idsync/internal/sim/workmail"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
 )
 
 // t0 is the planning clock's start (the day after the fixture events).
@@ -35,7 +35,7 @@ var writeOps = []string{"CreateUser", "RegisterToWorkMail", "UpdateUser", "Updat
 	"DeregisterFromWorkMail", "DeleteUser", "PutIdentityProviderConfiguration"}
 
 type fixture struct {
-	sim    *wmsim.Server
+	sim    *simworkmail.Server
 	client *sdk.Client
 	url    string
 	org    string // alias "example", default domain example.com, also example.org
@@ -58,7 +58,7 @@ func counterUUIDs() func() string {
 // httptest with one organisation, a real SDK client (10 attempts, a 2 ms
 // backoff cap, no retry token bucket) and the testdata configuration
 // pointed at the organisation.
-func setup(t *testing.T, o wmsim.Options) *fixture {
+func setup(t *testing.T, o simworkmail.Options) *fixture {
 	t.Helper()
 	if o.Quota.Rate == 0 {
 		o.NoQuota = true
@@ -66,7 +66,7 @@ func setup(t *testing.T, o wmsim.Options) *fixture {
 	if o.NewUUID == nil {
 		o.NewUUID = counterUUIDs()
 	}
-	sim := wmsim.New(o)
+	sim := simworkmail.New(o)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	f := &fixture{sim: sim, url: srv.URL, client: newClient(t, srv.URL, 10)}
@@ -202,10 +202,10 @@ func (f *fixture) describe(t *testing.T, id string) *sdk.DescribeUserOutput {
 }
 
 // live returns the stand-in's users that are not DELETED.
-func (f *fixture) live() []wmsim.User {
-	var out []wmsim.User
+func (f *fixture) live() []simworkmail.User {
+	var out []simworkmail.User
 	for _, u := range f.sim.Users(f.org) {
-		if u.State != wmsim.StateDeleted {
+		if u.State != simworkmail.StateDeleted {
 			out = append(out, u)
 		}
 	}
@@ -213,7 +213,7 @@ func (f *fixture) live() []wmsim.User {
 }
 
 // user returns the stand-in's user with id, failing the test when absent.
-func (f *fixture) user(t *testing.T, id string) wmsim.User {
+func (f *fixture) user(t *testing.T, id string) simworkmail.User {
 	t.Helper()
 	for _, u := range f.sim.Users(f.org) {
 		if u.UserID == id {
@@ -221,5 +221,5 @@ func (f *fixture) user(t *testing.T, id string) wmsim.User {
 		}
 	}
 	t.Fatalf("no user %s in the stand-in", id)
-	return wmsim.User{}
+	return simworkmail.User{}
 }

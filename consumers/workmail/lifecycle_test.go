@@ -13,7 +13,7 @@ import (
 
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
-	wmsim "github.com/idsync/idsync/internal/sim/workmail"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
 )
 
 // steppingClock advances by one second on every reading.
@@ -30,7 +30,7 @@ func (c *steppingClock) Now() time.Time {
 // (through the SDK and Users) and that re-planning afterwards is empty and
 // makes no write call.
 func TestLifecycle(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	a := f.applier(t, f.cfg, workmail.Options{Clock: (&steppingClock{now: t0}).Now})
 	ctx := context.Background()
 
@@ -185,7 +185,7 @@ func TestLifecycle(t *testing.T) {
 // TestLeaveDisableOnly: with the default leave action the mailbox is
 // disabled and stays so, however long ago.
 func TestLeaveDisableOnly(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	cfg := f.cfg
 	cfg.OnLeave = domain.WorkMailLeave{}
 	a := f.applier(t, cfg, workmail.Options{})
@@ -216,7 +216,7 @@ func TestMailDomain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := setup(t, wmsim.Options{})
+			f := setup(t, simworkmail.Options{})
 			cfg := f.cfg
 			cfg.MailDomain = tt.configured
 			a := f.applier(t, cfg, workmail.Options{})
@@ -241,7 +241,7 @@ func TestMailDomain(t *testing.T) {
 // thinks the user is disabled, someone re-enabled it) is refused after
 // DescribeUser; DeleteUser is never called.
 func TestDeleteRefusesEnabledUser(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	a := f.applier(t, f.cfg, workmail.Options{})
 	_, joined, _ := step(t, a, person(t, "jane_01_observed"), domain.TargetState{}, t0)
 	stale := joined

@@ -14,7 +14,7 @@ import (
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/sim/simkit"
-	wmsim "github.com/idsync/idsync/internal/sim/workmail"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
 )
 
 const (
@@ -25,7 +25,7 @@ const (
 )
 
 func TestNew(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	tests := []struct {
 		name string
 		cfg  domain.WorkMailConfig
@@ -104,7 +104,7 @@ func TestPreflight(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := setup(t, wmsim.Options{})
+			f := setup(t, simworkmail.Options{})
 			if tt.setup != nil {
 				tt.setup(t, f)
 			}
@@ -138,7 +138,7 @@ func TestPreflight(t *testing.T) {
 // retryable and the next Plan checks again; once passed, it is not
 // repeated.
 func TestPreflightNotCachedUntilPassed(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	f.sim.Control().SetFaults("DescribeOrganization", simkit.Faults{ServerErrorRate: 1})
 	a := f.applier(t, f.cfg, workmail.Options{})
 	p := person(t, "jane_01_observed")
@@ -160,7 +160,7 @@ func TestPreflightNotCachedUntilPassed(t *testing.T) {
 // TestDryRun: a dry-run Applier reads but never writes, reports every op
 // as OutcomeWould and returns the last-known state.
 func TestDryRun(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	real := f.applier(t, f.cfg, workmail.Options{})
 	_, joined, _ := step(t, real, person(t, "jane_01_observed"), domain.TargetState{}, t0)
 	deleteNow := f.cfg
@@ -214,7 +214,7 @@ func TestDryRun(t *testing.T) {
 // get a token before the context's deadline is not sent and fails
 // retryable.
 func TestRateLimit(t *testing.T) {
-	f := setup(t, wmsim.Options{})
+	f := setup(t, simworkmail.Options{})
 	a := f.applier(t, f.cfg, workmail.Options{Rate: 0.5, Burst: 1})
 	p := person(t, "jane_01_observed")
 	plan, err := a.Plan(context.Background(), p, domain.TargetState{}, t0) // takes the one token

@@ -31,10 +31,10 @@ import (
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
 	"github.com/idsync/idsync/internal/lambdaenv"
-	"github.com/idsync/idsync/internal/sim/connect"
-	idssim "github.com/idsync/idsync/internal/sim/identitystore"
-	"github.com/idsync/idsync/internal/sim/okta"
-	"github.com/idsync/idsync/internal/sim/workmail"
+	"github.com/idsync/idsync/internal/sim/simconnect"
+	"github.com/idsync/idsync/internal/sim/simidentitystore"
+	"github.com/idsync/idsync/internal/sim/simokta"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
 	"github.com/idsync/idsync/producers/idcsnapshot"
 	"github.com/idsync/idsync/producers/oktahook"
 	"github.com/idsync/idsync/producers/publish"
@@ -81,10 +81,10 @@ type Stack struct {
 	// Endpoints are the KEY=value pairs written to endpoints.env, in order.
 	Endpoints [][2]string
 
-	WorkMail      *workmail.Server
-	Connect       *connect.Server
-	IdentityStore *idssim.Server
-	Okta          *okta.Server
+	WorkMail      *simworkmail.Server
+	Connect       *simconnect.Server
+	IdentityStore *simidentitystore.Server
+	Okta          *simokta.Server
 	Store         *store.Store
 	Config        domain.Config
 
@@ -158,9 +158,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}()
 
 	// Stand-ins.
-	s.WorkMail = workmail.New(workmail.Options{})
-	s.Connect = connect.New(connect.Options{})
-	s.IdentityStore = idssim.New(idssim.Options{})
+	s.WorkMail = simworkmail.New(simworkmail.Options{})
+	s.Connect = simconnect.New(simconnect.Options{})
+	s.IdentityStore = simidentitystore.New(simidentitystore.Options{})
 	wmURL, err := s.serve(port(o.BasePort, 0), s.WorkMail)
 	if err != nil {
 		return nil, err
@@ -186,7 +186,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	oktaURL := "http://" + oktaLn.Addr().String()
 	token := "00" + randomHex(20)
-	s.Okta = okta.New(okta.Options{OrgURL: oktaURL, APIToken: token, Mirror: ids, IdentityStoreID: storeID,
+	s.Okta = simokta.New(simokta.Options{OrgURL: oktaURL, APIToken: token, Mirror: ids, IdentityStoreID: storeID,
 		MirrorLag: o.MirrorLag, Logger: o.Log.With("component", "okta-standin")})
 	oktaSrv := &http.Server{Handler: s.Okta, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, oktaSrv)
@@ -211,7 +211,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed Okta group: %w", err)
 	}
-	for _, u := range []okta.Profile{
+	for _, u := range []simokta.Profile{
 		{Login: "ana.silva@" + MailDomain, Email: "ana.silva@" + MailDomain, FirstName: "Ana", LastName: "Silva"},
 		{Login: "ben.okafor@" + MailDomain, Email: "ben.okafor@" + MailDomain, FirstName: "Ben", LastName: "Okafor"},
 		{Login: "chen.wei@" + MailDomain, Email: "chen.wei@" + MailDomain, FirstName: "Chen", LastName: "Wei"},

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	isim "github.com/idsync/idsync/internal/sim/identitystore"
+	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/producers/idcsnapshot"
 )
@@ -17,7 +17,7 @@ import (
 // the run (sampled; it includes the stand-in's transient encoding in the
 // same process, so it overstates the snapshotter's own share).
 func BenchmarkRun100k(b *testing.B) {
-	f := newFixture(b, isim.Options{Seed: 8, NoQuota: true})
+	f := newFixture(b, simidentitystore.Options{Seed: 8, NoQuota: true})
 	const users = 100000
 	for i := range users {
 		f.addUser(b, genUser(i), "mail")

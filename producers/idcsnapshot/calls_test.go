@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	isim "github.com/idsync/idsync/internal/sim/identitystore"
+	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/producers/idcsnapshot"
 )
@@ -22,7 +22,7 @@ func TestAPICallsNearMinimum(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds 12,000 users")
 	}
-	f := newFixture(t, isim.Options{Seed: 6, NoQuota: true})
+	f := newFixture(t, simidentitystore.Options{Seed: 6, NoQuota: true})
 	const users, members = 12000, 10000
 	for i := range users {
 		groups := []string{"mail"}
@@ -82,7 +82,7 @@ func TestAPICallsNearMinimum(t *testing.T) {
 // still completes.
 func TestThrottlingHonoursRetryAfter(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, isim.Options{Seed: 7, RetryAfterSeconds: 2})
+	f := newFixture(t, simidentitystore.Options{Seed: 7, RetryAfterSeconds: 2})
 	for i := range 60 {
 		f.addUser(t, genUser(i), "mail")
 	}

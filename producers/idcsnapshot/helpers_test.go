@@ -27,7 +27,7 @@ import (
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
 	"github.com/idsync/idsync/internal/emf"
-	isim "github.com/idsync/idsync/internal/sim/identitystore"
+	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/sim/simkit"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/producers/idcsnapshot"
@@ -105,7 +105,7 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	op := strings.TrimPrefix(req.Header.Get("X-Amz-Target"), isim.TargetPrefix)
+	op := strings.TrimPrefix(req.Header.Get("X-Amz-Target"), simidentitystore.TargetPrefix)
 	body, _ := io.ReadAll(req.Body)
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	r.mu.Lock()
@@ -148,13 +148,13 @@ func (r *recorder) requests() []hit {
 // fixture is the Identity Store stand-in (behind httptest and a recorder),
 // DynamoDB Local tables, a fauxqs FIFO queue and the configuration.
 type fixture struct {
-	sim     *isim.Server
+	sim     *simidentitystore.Server
 	rec     *recorder
 	url     string
 	storeID string
-	groups  map[string]string    // "mail", "agents" → IdC group id
-	users   map[string]string    // UserName → IdC user id
-	seeded  map[string]isim.User // UserName → as seeded
+	groups  map[string]string                // "mail", "agents" → IdC group id
+	users   map[string]string                // UserName → IdC user id
+	seeded  map[string]simidentitystore.User // UserName → as seeded
 	cfg     domain.Config
 	clock   *clock
 	ids     *ids
@@ -168,23 +168,23 @@ type fixture struct {
 	metrics *bytes.Buffer
 }
 
-func newFixture(t testing.TB, so isim.Options) *fixture {
+func newFixture(t testing.TB, so simidentitystore.Options) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
 	c := &clock{t: time.Date(2024, 5, 15, 9, 0, 0, 0, time.UTC)}
 	f := &fixture{
-		groups: map[string]string{}, users: map[string]string{}, seeded: map[string]isim.User{},
+		groups: map[string]string{}, users: map[string]string{}, seeded: map[string]simidentitystore.User{},
 		clock: c, ids: &ids{clock: c, entropy: ulid.Monotonic(rand.Reader, 0)},
 		metrics: &bytes.Buffer{},
 	}
-	f.sim = isim.New(so)
+	f.sim = simidentitystore.New(so)
 	f.rec = &recorder{next: f.sim}
 	hs := httptest.NewServer(f.rec)
 	t.Cleanup(hs.Close)
 	f.url = hs.URL
 	f.storeID = f.sim.AddIdentityStore()
 	for _, name := range []string{"mail", "agents"} {
-		id, err := f.sim.SeedGroup(f.storeID, isim.Group{DisplayName: name})
+		id, err := f.sim.SeedGroup(f.storeID, simidentitystore.Group{DisplayName: name})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,8 +216,8 @@ func newFixture(t testing.TB, so isim.Options) *fixture {
 
 // seededUser is one entry of testdata/users.json.
 type seededUser struct {
-	User   isim.User `json:"user"`
-	Groups []string  `json:"groups"`
+	User   simidentitystore.User `json:"user"`
+	Groups []string              `json:"groups"`
 }
 
 // seedTestdata seeds the users of testdata/users.json and their memberships.
@@ -237,7 +237,7 @@ func (f *fixture) seedTestdata(t *testing.T) {
 }
 
 // addUser seeds a user and adds them to the named groups.
-func (f *fixture) addUser(t testing.TB, u isim.User, groups ...string) string {
+func (f *fixture) addUser(t testing.TB, u simidentitystore.User, groups ...string) string {
 	t.Helper()
 	id, err := f.sim.SeedUser(f.storeID, u)
 	if err != nil {
@@ -265,11 +265,11 @@ func (f *fixture) leave(t testing.TB, userName, group string) {
 }
 
 // genUser is a generated user with an Okta id.
-func genUser(i int) isim.User {
-	return isim.User{
+func genUser(i int) simidentitystore.User {
+	return simidentitystore.User{
 		UserName: fmt.Sprintf("user%05d@example.com", i), GivenName: "Gen", FamilyName: fmt.Sprintf("User%05d", i),
 		Email:       fmt.Sprintf("user%05d@example.com", i),
-		ExternalIDs: []isim.ExternalID{{Issuer: "https://example.okta.com", ID: fmt.Sprintf("00u1gen%011d", i)}},
+		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: fmt.Sprintf("00u1gen%011d", i)}},
 	}
 }
 
@@ -442,7 +442,7 @@ func (f *fixture) metricLines(t *testing.T) []map[string]any {
 }
 
 // simCalls sums the stand-in's request and throttle counters.
-func simCalls(sim *isim.Server) (requests, throttled int64, byOp map[string]simkit.Counter) {
+func simCalls(sim *simidentitystore.Server) (requests, throttled int64, byOp map[string]simkit.Counter) {
 	byOp = sim.Control().Counters()
 	for _, c := range byOp {
 		requests += c.Requests

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	isim "github.com/idsync/idsync/internal/sim/identitystore"
+	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/producers/idcsnapshot"
 )
@@ -12,7 +12,7 @@ import (
 // An SDK retry of an Acquire whose answer was lost must not lock the run
 // out of its own lease.
 func TestAcquireIsIdempotentForItsOwner(t *testing.T) {
-	f := newFixture(t, isim.Options{NoQuota: true})
+	f := newFixture(t, simidentitystore.Options{NoQuota: true})
 	ctx := testenv.Context(t)
 	first, err := f.lease.Acquire(ctx, "run-a")
 	if err != nil {

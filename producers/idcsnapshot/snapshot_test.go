@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/idsync/idsync/domain"
-	isim "github.com/idsync/idsync/internal/sim/identitystore"
+	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/sim/simkit"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/producers/idcsnapshot"
@@ -24,7 +24,7 @@ import (
 // finds nothing.
 func TestRunFindsJoinersLeaversAndChanges(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, isim.Options{Seed: 1})
+	f := newFixture(t, simidentitystore.Options{Seed: 1})
 	f.seedTestdata(t)
 	ctx := testenv.Context(t)
 	snap := f.snapshotter(t, setup{})
@@ -70,9 +70,9 @@ func TestRunFindsJoinersLeaversAndChanges(t *testing.T) {
 	f.fold(t, events1)
 
 	// Identity Center changes: a joiner, a leaver, a mover, a profile change.
-	f.addUser(t, isim.User{
+	f.addUser(t, simidentitystore.User{
 		UserName: "gus.new@example.com", GivenName: "Gus", FamilyName: "New", Email: "gus.new@example.com",
-		ExternalIDs: []isim.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1gusnew00000008"}},
+		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1gusnew00000008"}},
 	}, "mail")
 	f.leave(t, "bob.byte@example.com", "mail")
 	f.leave(t, "eve.echo@example.com", "agents")
@@ -166,7 +166,7 @@ func contains(list []string, s string) bool {
 // one, and the summary says so. The next complete run catches up.
 func TestFailedPageSuppressesRemovals(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, isim.Options{Seed: 2, NoQuota: true})
+	f := newFixture(t, simidentitystore.Options{Seed: 2, NoQuota: true})
 	for i := range 150 {
 		f.addUser(t, genUser(i), "mail")
 	}
@@ -177,9 +177,9 @@ func TestFailedPageSuppressesRemovals(t *testing.T) {
 	f.rec.setFail(func(op string, body []byte) bool {
 		return op == "ListGroupMemberships" && bytes.Contains(body, []byte(mailGroup)) && bytes.Contains(body, []byte(`"NextToken"`))
 	})
-	f.addUser(t, isim.User{
+	f.addUser(t, simidentitystore.User{
 		UserName: "new.joiner@example.com", GivenName: "New", FamilyName: "Joiner",
-		ExternalIDs: []isim.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1newjoiner00009"}},
+		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1newjoiner00009"}},
 	}, "agents")
 	f.leave(t, genUser(3).UserName, "mail") // a real leaver, on the first page
 
@@ -236,7 +236,7 @@ func TestFailedPageSuppressesRemovals(t *testing.T) {
 // emits RemovalCapTripped.
 func TestRemovalCapRefusesRun(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, isim.Options{Seed: 3})
+	f := newFixture(t, simidentitystore.Options{Seed: 3})
 	f.cfg.Snapshot.RemovalCap = domain.RemovalCap{Max: 1, MaxPercent: 100}
 	f.seedTestdata(t)
 	f.baseline(t)
@@ -244,9 +244,9 @@ func TestRemovalCapRefusesRun(t *testing.T) {
 
 	f.leave(t, "bob.byte@example.com", "mail")
 	f.leave(t, "cy.cipher@example.com", "agents")
-	f.addUser(t, isim.User{
+	f.addUser(t, simidentitystore.User{
 		UserName: "hal.late@example.com", GivenName: "Hal", FamilyName: "Late",
-		ExternalIDs: []isim.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1hallate0000010"}},
+		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1hallate0000010"}},
 	}, "mail")
 
 	sum, err := f.snapshotter(t, setup{}).Run(testenv.Context(t))
@@ -283,7 +283,7 @@ func TestRemovalCapRefusesRun(t *testing.T) {
 // with no window the stale read re-adds the person.
 func TestSettleWindowSparesRecentHookFacts(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, isim.Options{Seed: 4})
+	f := newFixture(t, simidentitystore.Options{Seed: 4})
 	f.seedTestdata(t)
 	f.baseline(t)
 	if w := time.Duration(f.cfg.Snapshot.SettleWindow); w != domain.DefaultSettleWindow {
@@ -326,7 +326,7 @@ func TestSettleWindowSparesRecentHookFacts(t *testing.T) {
 // proceed.
 func TestHeldLeaseRefusesRun(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, isim.Options{Seed: 4})
+	f := newFixture(t, simidentitystore.Options{Seed: 4})
 	f.seedTestdata(t)
 	ctx := testenv.Context(t)
 	snap := f.snapshotter(t, setup{})
@@ -382,7 +382,7 @@ func TestHeldLeaseRefusesRun(t *testing.T) {
 // the second asks for the lease).
 func TestConcurrentRunsDoNotOverlap(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, isim.Options{Seed: 5})
+	f := newFixture(t, simidentitystore.Options{Seed: 5})
 	f.seedTestdata(t)
 	f.sim.Control().SetFaults(simkit.EachOp, simkit.Faults{Latency: 100 * time.Millisecond})
 	ctx := testenv.Context(t)

@@ -21,9 +21,9 @@ import (
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/lambdart"
-	ccsim "github.com/idsync/idsync/internal/sim/connect"
-	isim "github.com/idsync/idsync/internal/sim/identitystore"
-	wmsim "github.com/idsync/idsync/internal/sim/workmail"
+	"github.com/idsync/idsync/internal/sim/simconnect"
+	"github.com/idsync/idsync/internal/sim/simidentitystore"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/store"
 )
@@ -114,16 +114,16 @@ type fixture struct {
 	ssm    *ssmFake
 	ssmURL string
 
-	idc     *isim.Server
+	idc     *simidentitystore.Server
 	idcURL  string
 	storeID string
 	group   string // IdC id of the mapped group
 
-	wm    *wmsim.Server
+	wm    *simworkmail.Server
 	wmURL string
 	wmOrg string
 
-	cc                *ccsim.Server
+	cc                *simconnect.Server
 	ccURL             string
 	ccInstance        string
 	ccSecurityProfile string
@@ -143,27 +143,27 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(ssmSrv.Close)
 	f.ssmURL = ssmSrv.URL
 
-	f.idc = isim.New(isim.Options{Seed: 1})
+	f.idc = simidentitystore.New(simidentitystore.Options{Seed: 1})
 	idcSrv := httptest.NewServer(f.idc)
 	t.Cleanup(idcSrv.Close)
 	f.idcURL = idcSrv.URL
 	f.storeID = f.idc.AddIdentityStore()
 	var err error
-	if f.group, err = f.idc.SeedGroup(f.storeID, isim.Group{DisplayName: "Support Agents"}); err != nil {
+	if f.group, err = f.idc.SeedGroup(f.storeID, simidentitystore.Group{DisplayName: "Support Agents"}); err != nil {
 		t.Fatal(err)
 	}
 
-	f.wm = wmsim.New(wmsim.Options{Seed: 1, NoQuota: true})
+	f.wm = simworkmail.New(simworkmail.Options{Seed: 1, NoQuota: true})
 	wmSrv := httptest.NewServer(f.wm)
 	t.Cleanup(wmSrv.Close)
 	f.wmURL = wmSrv.URL
 	f.wmOrg = f.wm.AddOrganization("example", "example.com")
 
-	f.cc = ccsim.New(ccsim.Options{Seed: 1, NoQuota: true})
+	f.cc = simconnect.New(simconnect.Options{Seed: 1, NoQuota: true})
 	ccSrv := httptest.NewServer(f.cc)
 	t.Cleanup(ccSrv.Close)
 	f.ccURL = ccSrv.URL
-	f.ccInstance = f.cc.AddInstance("idsync-test", ccsim.IdentitySAML)
+	f.ccInstance = f.cc.AddInstance("idsync-test", simconnect.IdentitySAML)
 	f.ccSecurityProfile = f.cc.AddSecurityProfile(f.ccInstance, "Agent")
 	f.ccRoutingProfile = f.cc.AddRoutingProfile(f.ccInstance, "Support")
 
@@ -413,9 +413,9 @@ func binaries() []binary {
 				{
 					name: "scheduled run",
 					payload: func(t *testing.T, f *fixture) []byte {
-						uid, err := f.idc.SeedUser(f.storeID, isim.User{
+						uid, err := f.idc.SeedUser(f.storeID, simidentitystore.User{
 							UserName: "ana.silva@example.com", GivenName: "Ana", FamilyName: "Silva", Email: "ana.silva@example.com",
-							ExternalIDs: []isim.ExternalID{{Issuer: "https://example.okta.com", ID: hookUser}},
+							ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: hookUser}},
 						})
 						if err != nil {
 							t.Fatal(err)

@@ -1,0 +1,415 @@
+// Package workmail is idsync's stand-in for the Amazon WorkMail API: an
+// http.Handler that speaks awsJson1_1 (X-Amz-Target "WorkMailService.<Op>")
+// so that the real aws-sdk-go-v2 workmail client, and the aws CLI, talk to it
+// unchanged. It keeps organisations and their users in memory and follows the
+// WorkMail user life cycle (CreateUser → DISABLED, RegisterToWorkMail →
+// ENABLED, DeregisterFromWorkMail → DISABLED, DeleteUser → DELETED), with the
+// API model's validation, the modelled exceptions, ListUsers pagination and
+// filters, a per-organisation user limit, per-operation rate quotas and
+// fault injection (see simkit).
+//
+// Operations: CreateUser, DescribeUser, ListUsers, UpdateUser,
+// RegisterToWorkMail, DeregisterFromWorkMail, DeleteUser,
+// UpdatePrimaryEmailAddress, DescribeOrganization, ListOrganizations,
+// DescribeIdentityProviderConfiguration, PutIdentityProviderConfiguration.
+//
+// Behaviour chosen where the documentation leaves room:
+//   - Deleted users stay visible to DescribeUser and ListUsers with State
+//     DELETED (the model's User.State and ListUsersFilters.State both name
+//     DELETED); their name and email addresses become free for reuse.
+//   - A disabled user keeps its primary email address reserved (its mailbox
+//     is kept for 30 days and re-enabling restores it).
+//   - Validation failures are InvalidParameterException (400), the
+//     exception every operation models.
+//   - The user limit (default 1,000 live users per organisation) answers
+//     CreateUser with LimitExceededException; CreateUser does not model that
+//     exception, so the SDK decodes it as a smithy.GenericAPIError with that
+//     code.
+//   - DeleteUser of an unknown user answers EntityNotFoundException, which
+//     DeleteUser does not model either (smithy.GenericAPIError in the SDK).
+//   - Throttling is "ThrottlingException" (400), which WorkMail does not model
+//     but the SDK's retryer classifies as a throttle.
+package simworkmail
+
+import (
+	"cmp"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/idsync/idsync/internal/sim/simkit"
+)
+
+// Entity states.
+const (
+	StateEnabled  = "ENABLED"
+	StateDisabled = "DISABLED"
+	StateDeleted  = "DELETED"
+)
+
+// OrganizationActive is the State of a usable organisation.
+const OrganizationActive = "Active"
+
+// DefaultUserLimit is WorkMail's default number of users per organisation.
+const DefaultUserLimit = 1000
+
+// The per-operation rate quota used when Options.Quota is zero: requests
+// per second and burst. WorkMail publishes no per-operation request quota;
+// this one is generous enough for normal use and still shows throttling
+// under bursts.
+const (
+	DefaultQuotaRate  = 10
+	DefaultQuotaBurst = 20
+)
+
+// Seeding errors.
+var (
+	// ErrNoOrganization: the organisation id is unknown.
+	ErrNoOrganization = errors.New("workmail sim: no such organization")
+	// ErrSeed: a seeded user breaks the same rule an API call would (taken
+	// name or email, unknown mail domain, invalid name).
+	ErrSeed = errors.New("workmail sim: invalid seed")
+)
+
+// Options configures a Server. The zero value is usable.
+type Options struct {
+	// Seed makes fault injection and the default id generator repeatable.
+	Seed uint64
+	// Clock defaults to time.Now.
+	Clock func() time.Time
+	// NewUUID returns a fresh lower-case UUID for a user id; organisation
+	// ids are "m-" and the same 32 hex digits. Defaults to a generator
+	// seeded from Seed.
+	NewUUID func() string
+	// Quota is every operation's rate quota; zero means DefaultQuotaRate
+	// per second with burst DefaultQuotaBurst.
+	Quota simkit.Quota
+	// NoQuota turns rate quotas off (fault injection still applies).
+	NoQuota bool
+	// UserLimit is the default live-user limit of new organisations; zero
+	// means DefaultUserLimit.
+	UserLimit int
+	// Region and AccountID appear in organisation ARNs; defaults us-east-1
+	// and 123456789012.
+	Region    string
+	AccountID string
+}
+
+// Server is the WorkMail stand-in. It is safe for concurrent use.
+type Server struct {
+	ctl     *simkit.Control
+	svc     *simkit.JSONService
+	now     func() time.Time
+	region  string
+	account string
+	limit   int
+
+	mu      sync.Mutex
+	newUUID func() string
+	orgs    map[string]*org
+	order   []*org
+	seq     int
+}
+
+// New returns a Server with no organisations.
+func New(o Options) *Server {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	q := o.Quota
+	if q == (simkit.Quota{}) {
+		q = simkit.Quota{Rate: DefaultQuotaRate, Burst: DefaultQuotaBurst}
+	}
+	if o.NoQuota {
+		q = simkit.Quota{}
+	}
+	s := &Server{
+		ctl:     simkit.NewControl(simkit.Options{Seed: o.Seed, PerOp: q, Clock: o.Clock}),
+		now:     o.Clock,
+		region:  cmp.Or(o.Region, "us-east-1"),
+		account: cmp.Or(o.AccountID, "123456789012"),
+		limit:   o.UserLimit,
+		newUUID: o.NewUUID,
+		orgs:    map[string]*org{},
+	}
+	if s.limit <= 0 {
+		s.limit = DefaultUserLimit
+	}
+	if s.newUUID == nil {
+		s.newUUID = seededUUIDs(o.Seed)
+	}
+	s.svc = &simkit.JSONService{
+		Prefix:   "WorkMailService.",
+		Control:  s.ctl,
+		Throttle: throttling,
+		Dump:     func() any { return s.Organizations() },
+		Ops: map[string]simkit.JSONOp{
+			"CreateUser":                            simkit.Op(s.createUser),
+			"DescribeUser":                          simkit.Op(s.describeUser),
+			"ListUsers":                             simkit.Op(s.listUsers),
+			"UpdateUser":                            simkit.Op(s.updateUser),
+			"DeleteUser":                            simkit.Op(s.deleteUser),
+			"RegisterToWorkMail":                    simkit.Op(s.registerToWorkMail),
+			"DeregisterFromWorkMail":                simkit.Op(s.deregisterFromWorkMail),
+			"UpdatePrimaryEmailAddress":             simkit.Op(s.updatePrimaryEmailAddress),
+			"DescribeOrganization":                  simkit.Op(s.describeOrganization),
+			"ListOrganizations":                     simkit.Op(s.listOrganizations),
+			"DescribeIdentityProviderConfiguration": simkit.Op(s.describeIdentityProviderConfiguration),
+			"PutIdentityProviderConfiguration":      simkit.Op(s.putIdentityProviderConfiguration),
+		},
+	}
+	return s
+}
+
+// Control returns the stand-in's quotas, faults and counters.
+func (s *Server) Control() *simkit.Control { return s.ctl }
+
+// ServeHTTP implements http.Handler: WorkMail operations on POST /, the
+// simkit control surface under /_sim/ (GET /_sim/state answers
+// Organizations()), and two seeding routes for processes that cannot call
+// the Go methods:
+//
+//	POST /_sim/organizations {"alias":"corp","defaultDomain":"corp.example","extraDomains":[]} → {"organizationId":"m-…"}
+//	POST /_sim/users         {"organizationId":"m-…","user":{"name":"x","email":"x@corp.example",…}} → the User
+//
+// Seeding errors answer 400 (404 for an unknown organisation) with a JSON
+// error body.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		switch r.URL.Path {
+		case "/_sim/organizations":
+			s.serveAddOrganization(w, r)
+			return
+		case "/_sim/users":
+			s.serveAddUser(w, r)
+			return
+		}
+	}
+	s.svc.ServeHTTP(w, r)
+}
+
+func (s *Server) serveAddOrganization(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Alias         string   `json:"alias"`
+		DefaultDomain string   `json:"defaultDomain"`
+		ExtraDomains  []string `json:"extraDomains"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil || req.Alias == "" {
+		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusBadRequest, "InvalidRequestException", "want {\"alias\":…}"))
+		return
+	}
+	id := s.AddOrganization(req.Alias, req.DefaultDomain, req.ExtraDomains...)
+	simkit.RESTJSON1.WriteJSON(w, http.StatusOK, map[string]string{"organizationId": id})
+}
+
+func (s *Server) serveAddUser(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		OrganizationID string `json:"organizationId"`
+		User           User   `json:"user"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusBadRequest, "InvalidRequestException", "decode: %v", err))
+		return
+	}
+	u, err := s.AddUser(req.OrganizationID, req.User)
+	switch {
+	case errors.Is(err, ErrNoOrganization):
+		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusNotFound, "ResourceNotFoundException", "%v", err))
+	case err != nil:
+		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusBadRequest, "InvalidRequestException", "%v", err))
+	default:
+		simkit.RESTJSON1.WriteJSON(w, http.StatusOK, u)
+	}
+}
+
+// AddOrganization creates an Active organisation and returns its id
+// (m-<32 hex>). Its mail domains are defaultDomain, extraDomains and, as in
+// WorkMail, the test domain <alias>.awsapps.com; an empty defaultDomain makes
+// the test domain the default. It never fails; an alias that breaks the
+// model's OrganizationName pattern is still accepted. Not idempotent: each
+// call adds another organisation.
+func (s *Server) AddOrganization(alias, defaultDomain string, extraDomains ...string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := "m-" + strings.ReplaceAll(s.newUUID(), "-", "")
+	test := strings.ToLower(alias) + ".awsapps.com"
+	def := strings.ToLower(cmp.Or(defaultDomain, test))
+	o := &org{
+		id:            id,
+		alias:         alias,
+		state:         OrganizationActive,
+		defaultDomain: def,
+		domains:       []string{def},
+		created:       s.now(),
+		directoryID:   "d-" + id[len(id)-10:],
+		userLimit:     s.limit,
+		byID:          map[string]*user{},
+		names:         map[string]*user{},
+		emails:        map[string]*user{},
+	}
+	for _, d := range append(extraDomains, test) {
+		if d = strings.ToLower(d); !slices.Contains(o.domains, d) {
+			o.domains = append(o.domains, d)
+		}
+	}
+	s.seq++
+	o.seq = s.seq
+	s.orgs[id] = o
+	s.order = append(s.order, o)
+	return id
+}
+
+// SetOrganizationState sets an organisation's State (e.g. "Deleting");
+// any state but "Active" makes user operations answer
+// OrganizationStateException. Idempotent. Errors: ErrNoOrganization.
+func (s *Server) SetOrganizationState(orgID, state string) error {
+	return s.withOrg(orgID, func(o *org) error { o.state = state; return nil })
+}
+
+// SetUserLimit sets how many users that are not DELETED an organisation may
+// hold; CreateUser beyond it answers LimitExceededException. Idempotent.
+// Errors: ErrNoOrganization.
+func (s *Server) SetUserLimit(orgID string, n int) error {
+	return s.withOrg(orgID, func(o *org) error { o.userLimit = n; return nil })
+}
+
+// SetIdentityStoreID records the IAM Identity Center identity store the
+// organisation is linked to; users with an IdentityProviderUserId then
+// report it as IdentityProviderIdentityStoreId. Idempotent.
+// Errors: ErrNoOrganization.
+func (s *Server) SetIdentityStoreID(orgID, identityStoreID string) error {
+	return s.withOrg(orgID, func(o *org) error { o.identityStoreID = identityStoreID; return nil })
+}
+
+// SeedUser creates a user directly, as if made outside idsync: ENABLED with
+// email as its primary address when email is set, else DISABLED. It
+// returns the user id. Not idempotent: a second call with the same name
+// fails. Errors: ErrNoOrganization; ErrSeed when the name or email is taken
+// or invalid, or the email's domain is not the organisation's.
+func (s *Server) SeedUser(orgID, name, email string) (string, error) {
+	u, err := s.AddUser(orgID, User{Name: name, DisplayName: name, Email: email})
+	return u.UserID, err
+}
+
+// AddUser creates a user directly from u's Name, Email, DisplayName,
+// FirstName, LastName, Role (default USER), HiddenFromGlobalAddressList,
+// IdentityProviderUserID and directory attributes; it is ENABLED when Email
+// is set, else DISABLED. Other fields of u are ignored. It bypasses quotas,
+// faults and the user limit. Errors: as SeedUser.
+func (s *Server) AddUser(orgID string, u User) (User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orgs[orgID]
+	if !ok {
+		return User{}, fmt.Errorf("%w: %s", ErrNoOrganization, orgID)
+	}
+	if u.Name == "" || !reUserName.MatchString(u.Name) || len(u.Name) > 64 {
+		return User{}, fmt.Errorf("%w: user name %q", ErrSeed, u.Name)
+	}
+	if o.names[strings.ToLower(u.Name)] != nil {
+		return User{}, fmt.Errorf("%w: name %q taken", ErrSeed, u.Name)
+	}
+	if u.Email != "" {
+		if apiErr := o.checkEmail(u.Email, nil); apiErr != nil {
+			return User{}, fmt.Errorf("%w: %v", ErrSeed, apiErr)
+		}
+	}
+	nu := s.newUser(o, u.Name)
+	nu.displayName, nu.firstName, nu.lastName = u.DisplayName, u.FirstName, u.LastName
+	nu.role = cmp.Or(u.Role, "USER")
+	nu.hidden = u.HiddenFromGlobalAddressList
+	nu.idpUserID = u.IdentityProviderUserID
+	nu.attrs = directory{Initials: u.Initials, Telephone: u.Telephone, Street: u.Street, JobTitle: u.JobTitle,
+		City: u.City, Company: u.Company, ZipCode: u.ZipCode, Department: u.Department, Country: u.Country, Office: u.Office}
+	if u.Email != "" {
+		o.enable(nu, u.Email, s.now())
+	}
+	return o.snapshot(nu), nil
+}
+
+// Users returns a snapshot of an organisation's users (DELETED ones
+// included) in creation order; nil for an unknown organisation. It never
+// fails and changes nothing.
+func (s *Server) Users(orgID string) []User {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orgs[orgID]
+	if !ok {
+		return nil
+	}
+	out := make([]User, 0, len(o.users))
+	for _, u := range o.users {
+		out = append(out, o.snapshot(u))
+	}
+	return out
+}
+
+// Organizations returns a snapshot of every organisation with its users;
+// it is also the body of GET /_sim/state. It never fails and changes
+// nothing.
+func (s *Server) Organizations() []Organization {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Organization, 0, len(s.order))
+	for _, o := range s.order {
+		snap := Organization{
+			OrganizationID: o.id, Alias: o.alias, State: o.state, DefaultMailDomain: o.defaultDomain,
+			MailDomains: slices.Clone(o.domains), UserLimit: o.userLimit, IdentityStoreID: o.identityStoreID,
+			Users: make([]User, 0, len(o.users)),
+		}
+		if o.idp != nil {
+			c := *o.idp
+			snap.IdentityProvider = &c
+		}
+		for _, u := range o.users {
+			snap.Users = append(snap.Users, o.snapshot(u))
+		}
+		out = append(out, snap)
+	}
+	return out
+}
+
+func (s *Server) withOrg(orgID string, fn func(*org) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orgs[orgID]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoOrganization, orgID)
+	}
+	return fn(o)
+}
+
+// newUser adds a DISABLED user to o; s.mu must be held.
+func (s *Server) newUser(o *org, name string) *user {
+	s.seq++
+	u := &user{seq: s.seq, id: s.newUUID(), name: name, state: StateDisabled, role: "USER", created: s.now()}
+	o.users = append(o.users, u)
+	o.byID[strings.ToLower(u.id)] = u
+	o.names[strings.ToLower(name)] = u
+	return u
+}
+
+// seededUUIDs returns a generator of version-4 UUIDs drawn from seed.
+func seededUUIDs(seed uint64) func() string {
+	rng := rand.New(rand.NewPCG(seed^0x5eed, seed+0x3c6ef372fe94f82b))
+	var mu sync.Mutex
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(rng.UintN(256))
+		}
+		b[6] = b[6]&0x0f | 0x40
+		b[8] = b[8]&0x3f | 0x80
+		h := hex.EncodeToString(b[:])
+		return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	}
+}
