@@ -29,6 +29,17 @@ const (
 	OktaGroupDelete         = "group.lifecycle.delete"
 )
 
+// OktaHookEventTypes lists the event types an idsync event hook subscribes
+// to: every type NormaliseOktaHook understands, in a fixed order. The local
+// runner registers exactly these; the deployment guide lists them.
+func OktaHookEventTypes() []string {
+	return []string{
+		OktaGroupMemberAdd, OktaGroupMemberRemove, OktaUserDeactivate, OktaUserSuspend, OktaUserUnsuspend,
+		OktaUserReactivate, OktaUserDeleteInitiated, OktaUserUpdateProfile, OktaUserCreate, OktaUserActivate,
+		OktaAppMemberAdd, OktaAppMemberRemove, OktaGroupDelete,
+	}
+}
+
 // Reasons recorded on Ignored entries. They are stable strings so the ledger
 // and tests can match them.
 const (

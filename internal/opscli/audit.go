@@ -5,15 +5,10 @@
 package opscli
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/idsync/idsync/domain"
@@ -40,8 +35,8 @@ type AuditArgs struct {
 	Kinds    []domain.Kind
 	Targets  []domain.Target
 	Outcomes []domain.Outcome
-	Limit    int  // most rows to print (0: all)
-	JSON     bool // one JSON object per line instead of a table
+	Limit    int    // most rows to print (0: all)
+	Format   Format // table (default), json (one ledger entry per line) or csv
 }
 
 // ResolvePerson finds a person's partition key from a login, an Okta user
@@ -93,11 +88,10 @@ func Audit(ctx context.Context, st Auditor, w io.Writer, a AuditArgs) error {
 	} else if !a.System && a.From.IsZero() {
 		return fmt.Errorf("%w: give --person, --system or --from", ErrUsage)
 	}
-	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
-	if !a.JSON {
-		fmt.Fprintln(tw, "TIME\tPERSON\tSOURCE\tKIND\tTARGET\tOP\tOUTCOME\tREMOTE ID\tREASON")
+	if a.Format == "" {
+		a.Format = FormatTable
 	}
-	enc := json.NewEncoder(w)
+	out := NewPrinter(w, a.Format, "TIME", "PERSON", "SOURCE", "KIND", "TARGET", "OP", "OUTCOME", "REMOTE ID", "REASON")
 	printed := 0
 	for {
 		page, err := st.Audit(ctx, q)
@@ -106,71 +100,18 @@ func Audit(ctx context.Context, st Auditor, w io.Writer, a AuditArgs) error {
 		}
 		for _, e := range page.Entries {
 			if a.Limit > 0 && printed == a.Limit {
-				return tw.Flush()
+				return out.Flush()
 			}
 			printed++
-			if a.JSON {
-				if err := enc.Encode(e); err != nil {
-					return fmt.Errorf("write: %w", err)
-				}
-				continue
+			if err := out.Row(e, e.At.UTC().Format(time.RFC3339), e.PersonKey, string(e.Source), string(e.Kind),
+				string(e.Target), string(e.Op), string(e.Outcome), e.RemoteID, e.Reason); err != nil {
+				return err
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), dash(e.PersonKey),
-				dash(string(e.Source)), dash(string(e.Kind)), dash(string(e.Target)), dash(string(e.Op)),
-				e.Outcome, dash(e.RemoteID), dash(e.Reason))
 		}
 		if page.Cursor == "" {
 			break
 		}
 		q.Cursor = page.Cursor
 	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write: %w", err)
-	}
-	return nil
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// LoadEnvFile reads KEY=value lines (as `idsync local` writes to
-// .local/endpoints.env) into a lookup that prefers the process environment.
-// A missing file is not an error: the lookup is then the environment alone.
-//
-// Errors: an unreadable file or a line without "=".
-func LoadEnvFile(path string) (func(string) string, error) {
-	vals := map[string]string{}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return os.Getenv, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("%s:%d: not KEY=value", path, n)
-		}
-		vals[k] = v
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return func(k string) string {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-		return vals[k]
-	}, nil
+	return out.Flush()
 }

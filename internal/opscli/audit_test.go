@@ -2,10 +2,9 @@ package opscli_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +63,7 @@ func TestAuditByLoginPrintsRowsInOrderAcrossPages(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := opscli.Audit(ctx, st, &out, opscli.AuditArgs{Person: "00uana", JSON: true, Limit: 2}); err != nil {
+	if err := opscli.Audit(ctx, st, &out, opscli.AuditArgs{Person: "00uana", Format: opscli.FormatJSON, Limit: 2}); err != nil {
 		t.Fatal(err)
 	}
 	var first domain.LedgerEntry
@@ -73,34 +72,19 @@ func TestAuditByLoginPrintsRowsInOrderAcrossPages(t *testing.T) {
 		t.Fatalf("JSON output with limit 2:\n%s", out.String())
 	}
 
+	out.Reset()
+	if err := opscli.Audit(ctx, st, &out, opscli.AuditArgs{Person: "00uana", Format: opscli.FormatCSV, Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
+	if err != nil || len(rows) != 2 || rows[0][0] != "TIME" || rows[1][5] != string(domain.OpCreate) {
+		t.Fatalf("CSV output with limit 1 (%v):\n%s", err, out.String())
+	}
+
 	if err := opscli.Audit(ctx, st, &out, opscli.AuditArgs{Person: "nobody@example.com"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown person: %v, want ErrNotFound", err)
 	}
 	if err := opscli.Audit(ctx, st, &out, opscli.AuditArgs{}); !errors.Is(err, opscli.ErrUsage) {
 		t.Fatalf("no selection: %v, want ErrUsage", err)
-	}
-}
-
-func TestLoadEnvFilePrefersTheEnvironment(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "endpoints.env")
-	if err := os.WriteFile(path, []byte("# comment\nSTATE_TABLE=from-file\nIDSYNC_TEST_ONLY_VAR=file\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("IDSYNC_TEST_ONLY_VAR", "env")
-	get, err := opscli.LoadEnvFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if get("IDSYNC_TEST_ONLY_VAR") != "env" || get("STATE_TABLE") != "from-file" {
-		t.Fatalf("got %q %q", get("IDSYNC_TEST_ONLY_VAR"), get("STATE_TABLE"))
-	}
-	if err := os.WriteFile(path, []byte("no equals sign\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := opscli.LoadEnvFile(path); err == nil {
-		t.Fatal("malformed line accepted")
-	}
-	if _, err := opscli.LoadEnvFile(filepath.Join(t.TempDir(), "missing.env")); err != nil {
-		t.Fatalf("missing file: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/lambdart"
+	"github.com/idsync/idsync/internal/settings"
 	"github.com/idsync/idsync/internal/sim/simconnect"
 	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/sim/simworkmail"
@@ -334,22 +335,36 @@ type call struct {
 // Lambda runtime's own), and the invocations it is given, in order, in one
 // process.
 type binary struct {
+	name  string // the function, for the subtest
 	pkg   string
 	env   func(f *fixture) []string
 	calls []call
 	after func(t *testing.T, f *fixture) // checks once every call is made
 }
 
+// common is the environment every function gets: local credentials, the
+// engines, the configuration, the tables and (both targets sharing the
+// fixture's one queue, where FIFO deduplication keeps one copy) the queues.
+func (f *fixture) common() []string {
+	env := []string{
+		settings.EnvLocal + "=true", settings.EnvDynamoDBEndpoint + "=" + f.env.DynamoDBEndpoint,
+		settings.EnvSQSEndpoint + "=" + f.env.SQSEndpoint, settings.EnvConfig + "=" + f.config,
+		settings.EnvStateTable + "=" + f.state, settings.EnvLedgerTable + "=" + f.ledger,
+	}
+	for _, t := range settings.KnownTargets() {
+		env = append(env, settings.QueueURLVar(t)+"="+f.queue.URL, settings.DLQURLVar(t)+"="+f.queue.DLQURL)
+	}
+	return env
+}
+
 func binaries() []binary {
 	return []binary{
 		{
-			pkg: "producers/cmd/oktahook",
+			name: "oktahook", pkg: "cmd/oktahook",
 			env: func(f *fixture) []string {
-				return []string{
-					"IDSYNC_LOCAL=true", "DYNAMODB_ENDPOINT=" + f.env.DynamoDBEndpoint, "SQS_ENDPOINT=" + f.env.SQSEndpoint,
-					"SSM_ENDPOINT=" + f.ssmURL, "HOOK_SECRET_PARAMETER=" + hookParam,
-					"IDSYNC_CONFIG=" + f.config, "STATE_TABLE=" + f.state, "LEDGER_TABLE=" + f.ledger, "QUEUE_URLS=" + f.queue.URL,
-				}
+				return append([]string{
+					settings.EnvSSMEndpoint + "=" + f.ssmURL, settings.EnvHookSecretParameter + "=" + hookParam,
+				}, f.common()...)
 			},
 			calls: []call{
 				{
@@ -401,13 +416,9 @@ func binaries() []binary {
 			},
 		},
 		{
-			pkg: "producers/cmd/idcsnapshot",
+			name: "idcsnapshot", pkg: "cmd/idcsnapshot",
 			env: func(f *fixture) []string {
-				return []string{
-					"DYNAMODB_ENDPOINT=" + f.env.DynamoDBEndpoint, "SQS_ENDPOINT=" + f.env.SQSEndpoint,
-					"IDENTITYSTORE_ENDPOINT=" + f.idcURL,
-					"IDSYNC_LOCAL=true", "IDSYNC_CONFIG=" + f.config, "STATE_TABLE=" + f.state, "LEDGER_TABLE=" + f.ledger, "QUEUE_URLS=" + f.queue.URL,
-				}
+				return append([]string{settings.EnvIdentityStoreEndpoint + "=" + f.idcURL}, f.common()...)
 			},
 			calls: []call{
 				{
@@ -439,15 +450,15 @@ func binaries() []binary {
 				},
 			},
 		},
-		consumer("consumers/cmd/workmail", func(f *fixture) string { return "WORKMAIL_ENDPOINT=" + f.wmURL }, (*fixture).oneMailbox),
-		consumer("consumers/cmd/connect", func(f *fixture) string { return "CONNECT_ENDPOINT=" + f.ccURL }, (*fixture).oneAgent),
+		consumer(domain.TargetWorkMail, func(f *fixture) string { return settings.EnvWorkMailEndpoint + "=" + f.wmURL }, (*fixture).oneMailbox),
+		consumer(domain.TargetConnect, func(f *fixture) string { return settings.EnvConnectEndpoint + "=" + f.ccURL }, (*fixture).oneAgent),
 	}
 }
 
 // consumer is the row of an SQS consumer: endpoint gives its target
 // stand-in's endpoint variable, and applied checks the stand-in holds
 // exactly what Jane's event makes (nothing before it is applied).
-func consumer(pkg string, endpoint func(*fixture) string, applied func(*fixture, *testing.T, bool)) binary {
+func consumer(target domain.Target, endpoint func(*fixture) string, applied func(*fixture, *testing.T, bool)) binary {
 	noFailures := func(t *testing.T, res lambdart.Result) {
 		t.Helper()
 		if got := batchFailures(t, res); len(got) != 0 {
@@ -455,13 +466,9 @@ func consumer(pkg string, endpoint func(*fixture) string, applied func(*fixture,
 		}
 	}
 	return binary{
-		pkg: pkg,
+		name: "consumer-" + string(target), pkg: "cmd/consumer",
 		env: func(f *fixture) []string {
-			return []string{
-				"IDSYNC_LOCAL=true", "DYNAMODB_ENDPOINT=" + f.env.DynamoDBEndpoint, "SQS_ENDPOINT=" + f.env.SQSEndpoint,
-				endpoint(f), "IDSYNC_CONFIG=" + f.config,
-				"STATE_TABLE=" + f.state, "LEDGER_TABLE=" + f.ledger, "DLQ_URL=" + f.queue.DLQURL,
-			}
+			return append([]string{settings.EnvTarget + "=" + string(target), endpoint(f)}, f.common()...)
 		},
 		calls: []call{
 			{
@@ -574,7 +581,7 @@ func build(t *testing.T, pkg string) string {
 // server and gives it its invocations in order.
 func TestBinaries(t *testing.T) {
 	for _, b := range binaries() {
-		t.Run(b.pkg, func(t *testing.T) {
+		t.Run(b.name, func(t *testing.T) {
 			f := newFixture(t)
 			bin := build(t, b.pkg)
 			srv := lambdart.New(lambdart.WithFunction(filepath.Base(b.pkg), "us-east-1"))

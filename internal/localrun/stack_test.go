@@ -1,4 +1,4 @@
-package localstack_test
+package localrun_test
 
 import (
 	"encoding/json"
@@ -20,13 +20,13 @@ import (
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
-	"github.com/idsync/idsync/internal/localstack"
+	"github.com/idsync/idsync/internal/localrun"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/store"
 )
 
 // okta calls the Okta stand-in's management API as an admin would.
-func okta(t *testing.T, s *localstack.Stack, method, path string) []byte {
+func okta(t *testing.T, s *localrun.Stack, method, path string) []byte {
 	t.Helper()
 	req, err := http.NewRequest(method, s.Endpoint("OKTA_ORG_URL")+path, nil)
 	if err != nil {
@@ -50,7 +50,7 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 	env := testenv.Get(t)
 	dir := t.TempDir()
 	ctx := testenv.Context(t)
-	s, err := localstack.Start(ctx, localstack.Options{
+	s, err := localrun.Start(ctx, localrun.Options{
 		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
 		Prefix: testenv.UniqueName(t, "ls", 60), Dir: dir, RetryDelay: time.Second, SnapshotInterval: 2 * time.Second,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),

@@ -1,0 +1,260 @@
+// Package app is idsync's one composition root: from a settings.Settings
+// it builds the Okta hook, the IdC snapshotter and each target's consumer
+// with their AWS clients, store, publisher, logger, metrics, clock and id
+// generator. The Lambda mains under cmd/, the local runner and the
+// end-to-end tests all build through it, so what runs locally is what runs
+// deployed.
+//
+// Targets are pluggable: a target is a package implementing
+// consumers.Target (and passing consumers/targettest) plus one entry in
+// targets below.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/idsync/idsync/consumers"
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/internal/emf"
+	"github.com/idsync/idsync/internal/settings"
+	"github.com/idsync/idsync/producers/idcsnapshot"
+	"github.com/idsync/idsync/producers/oktahook"
+	"github.com/idsync/idsync/producers/publish"
+	"github.com/idsync/idsync/store"
+)
+
+// ErrInvalid is wrapped by every error about what the settings ask for
+// (an unknown or unconfigured target, a missing queue or secret source).
+var ErrInvalid = errors.New("app: invalid setup")
+
+// Options build an App.
+type Options struct {
+	// Settings are required (settings.FromEnv, or built by the local runner
+	// and tests).
+	Settings settings.Settings
+	// Component decides the AWS retry profile (the hook answers Okta within
+	// 3 s and retries little; consumers and the snapshot ride out
+	// throttling).
+	Component settings.Component
+	// Logger defaults to JSON on stdout at Settings.LogLevel.
+	Logger *slog.Logger
+	// Metrics receives EMF records (os.Stdout in Lambda, which CloudWatch
+	// Logs turns into metrics); nil writes none.
+	Metrics io.Writer
+	// Clock defaults to time.Now; NewID (ULIDs) to ulid.Make.
+	Clock func() time.Time
+	NewID func() string
+	// AWS, when set, is used instead of loading a configuration from
+	// Settings (tests count requests with their own HTTP client).
+	AWS *aws.Config
+}
+
+// App holds what every builder shares. Build it with New or FromEnv.
+type App struct {
+	Settings settings.Settings
+	AWS      aws.Config
+	Store    *store.Store
+
+	component settings.Component
+	log       *slog.Logger
+	metrics   io.Writer
+	now       func() time.Time
+	newID     func() string
+}
+
+// NewULID returns a new ULID string; the default id generator.
+func NewULID() string { return ulid.Make().String() }
+
+// retryProfile is the AWS retryer each component uses.
+func retryProfile(c settings.Component) awsclient.Options {
+	switch c {
+	case settings.Hook:
+		return awsclient.Options{MaxAttempts: 3, MaxBackoff: 500 * time.Millisecond}
+	case settings.Snapshot:
+		return awsclient.Options{MaxAttempts: 8, NoRetryRateLimit: true}
+	case settings.Consumer:
+		return awsclient.Options{MaxAttempts: 10, NoRetryRateLimit: true}
+	}
+	return awsclient.Options{}
+}
+
+// New returns an App: the AWS configuration and the store.
+//
+// Errors: loading the AWS configuration; store.New's (missing tables).
+func New(ctx context.Context, o Options) (*App, error) {
+	a := &App{Settings: o.Settings, component: o.Component, log: o.Logger, metrics: o.Metrics, now: o.Clock, newID: o.NewID}
+	if a.log == nil {
+		a.log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: o.Settings.LogLevel}))
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.newID == nil {
+		a.newID = NewULID
+	}
+	if o.AWS != nil {
+		a.AWS = *o.AWS
+	} else {
+		ao := retryProfile(o.Component)
+		ao.Local, ao.Region = o.Settings.Local, o.Settings.Region
+		cfg, err := awsclient.Config(ctx, ao)
+		if err != nil {
+			return nil, err
+		}
+		a.AWS = cfg
+	}
+	st, err := store.New(store.Options{
+		DB:         awsclient.DynamoDB(a.AWS, o.Settings.Endpoints.DynamoDB),
+		StateTable: o.Settings.StateTable, LedgerTable: o.Settings.LedgerTable,
+		Clock: a.now, NewID: a.newID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Store = st
+	return a, nil
+}
+
+// FromEnv reads component c's settings through getenv and builds an App
+// that logs JSON to stdout and writes EMF metrics to stdout, as a Lambda
+// function does.
+//
+// Errors: settings.FromEnv's (every problem at once) and New's.
+func FromEnv(ctx context.Context, getenv func(string) string, c settings.Component) (*App, error) {
+	s, err := settings.FromEnv(getenv, c)
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, Options{Settings: s, Component: c, Metrics: os.Stdout})
+}
+
+// Logger is the App's logger.
+func (a *App) Logger() *slog.Logger { return a.log }
+
+// metricsFor returns EMF metrics for component, or nil without a sink.
+func (a *App) metricsFor(component string) *emf.Metrics {
+	if a.metrics == nil {
+		return nil
+	}
+	return emf.New(a.metrics, component, a.now)
+}
+
+// Publisher returns a publisher to the queue of every target the
+// configuration enables.
+//
+// Errors: ErrInvalid when an enabled target has no queue URL; publish.New's.
+func (a *App) Publisher() (*publish.Publisher, error) {
+	var urls []string
+	for _, t := range settings.Targets(a.Settings.Config) {
+		q := a.Settings.Queues[t]
+		if q.URL == "" {
+			return nil, fmt.Errorf("%w: no queue URL for target %s (%s)", ErrInvalid, t, settings.QueueURLVar(t))
+		}
+		urls = append(urls, q.URL)
+	}
+	return publish.New(publish.Options{SQS: awsclient.SQS(a.AWS, a.Settings.Endpoints.SQS), QueueURLs: urls})
+}
+
+// hookSecrets returns where the hook's secret comes from.
+func (a *App) hookSecrets() (*oktahook.SecretCache, error) {
+	h := a.Settings.Hook
+	var fetch func(context.Context) (oktahook.Secrets, error)
+	switch {
+	case h.SecretID != "":
+		fetch = oktahook.FromSecretsManager(awsclient.SecretsManager(a.AWS, a.Settings.Endpoints.SecretsManager), h.SecretID)
+	case h.Parameter != "":
+		fetch = oktahook.FromSSM(awsclient.SSM(a.AWS, a.Settings.Endpoints.SSM), h.Parameter)
+	case h.Value != "" && a.Settings.Local:
+		fetch = oktahook.Static(oktahook.Secrets{Current: h.Value})
+	default:
+		return nil, fmt.Errorf("%w: the hook has no secret source (%s or %s)", ErrInvalid, settings.EnvHookSecretID, settings.EnvHookSecretParameter)
+	}
+	return oktahook.NewSecretCache(fetch, h.TTL, a.now), nil
+}
+
+// Hook returns the Okta event-hook handler.
+//
+// Errors: ErrInvalid without a secret source or a queue; the
+// constructors'.
+func (a *App) Hook() (*oktahook.Handler, error) {
+	secrets, err := a.hookSecrets()
+	if err != nil {
+		return nil, err
+	}
+	pub, err := a.Publisher()
+	if err != nil {
+		return nil, err
+	}
+	return oktahook.New(oktahook.Options{
+		AuthHeader: a.Settings.Hook.Header, GroupMapped: a.Settings.Config.GroupMapped,
+		Secrets: secrets, Ledger: a.Store, Publisher: pub,
+		Logger: a.log.With("component", "oktahook"), Metrics: a.metricsFor("oktahook"), Clock: a.now,
+	})
+}
+
+// Snapshotter returns the IdC snapshotter.
+//
+// Errors: ErrInvalid without a queue; idcsnapshot.New's (no identity
+// store id, no group with an IdC id).
+func (a *App) Snapshotter() (*idcsnapshot.Snapshotter, error) {
+	pub, err := a.Publisher()
+	if err != nil {
+		return nil, err
+	}
+	return idcsnapshot.New(idcsnapshot.Options{
+		Config:        a.Settings.Config,
+		IdentityStore: awsclient.IdentityStore(a.AWS, a.Settings.Endpoints.IdentityStore),
+		Store:         a.Store, Publisher: pub, Rate: a.Settings.IdCRate,
+		Logger: a.log.With("component", "idcsnapshot"), Metrics: a.metricsFor("idcsnapshot"),
+		Clock: a.now, NewID: a.newID,
+	})
+}
+
+// Runner returns the SQS batch runner for target t.
+//
+// Errors: ErrInvalid for a target that is unknown, not configured or has
+// no dead-letter queue; the target's constructor's.
+func (a *App) Runner(t domain.Target) (*consumers.Runner, error) {
+	target, err := a.Target(t)
+	if err != nil {
+		return nil, err
+	}
+	q := a.Settings.Queues[t]
+	if q.DLQURL == "" {
+		return nil, fmt.Errorf("%w: no dead-letter queue for target %s (%s)", ErrInvalid, t, settings.DLQURLVar(t))
+	}
+	component := "consumer-" + string(t)
+	return consumers.NewRunner(consumers.RunnerOptions{
+		Target: target, Store: a.Store, DLQ: awsclient.SQS(a.AWS, a.Settings.Endpoints.SQS), DLQURL: q.DLQURL,
+		DryRun: a.Settings.DryRun, Logger: a.log.With("component", component), Metrics: a.metricsFor(component),
+		Clock: a.now, NewID: a.newID,
+	})
+}
+
+// Target returns target t's consumers.Target, built from the
+// configuration, with its client behind the target's quota.
+//
+// Errors: ErrInvalid for a target that is unknown or not configured; the
+// target's constructor's.
+func (a *App) Target(t domain.Target) (consumers.Target, error) {
+	for _, def := range targets() {
+		if def.name != t {
+			continue
+		}
+		if !def.configured(a.Settings.Config) {
+			return nil, fmt.Errorf("%w: the configuration has no %s section", ErrInvalid, t)
+		}
+		return def.build(a)
+	}
+	return nil, fmt.Errorf("%w: unknown target %q", ErrInvalid, t)
+}

@@ -1,0 +1,351 @@
+package localrun
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/app"
+	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/internal/settings"
+	"github.com/idsync/idsync/internal/sim/simconnect"
+	"github.com/idsync/idsync/internal/sim/simidentitystore"
+	"github.com/idsync/idsync/internal/sim/simokta"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
+	"github.com/idsync/idsync/producers/oktahook"
+	"github.com/idsync/idsync/store"
+)
+
+// Options configure a local stack.
+type Options struct {
+	// DynamoDBEndpoint and SQSEndpoint are the running engines (from
+	// scripts/localaws). Both are required.
+	DynamoDBEndpoint, SQSEndpoint string
+	// Prefix names the tables and queues (default "idsync-local"). They are
+	// recreated empty on every start.
+	Prefix string
+	// BasePort is the first of six consecutive loopback ports for the
+	// WorkMail, Connect, IdentityStore, Okta stand-ins, the hook and spare;
+	// 0 picks free ports.
+	BasePort int
+	// SnapshotEvery is how often the IdC snapshot runs; 0 never runs it on
+	// a schedule (the hook path alone).
+	SnapshotEvery time.Duration
+	// MirrorLag delays the Okta stand-in's SCIM push into IdentityStore.
+	MirrorLag time.Duration
+	// RetryDelay is how long a failed record waits before it is delivered
+	// again (default 2 s).
+	RetryDelay time.Duration
+	// Dir receives endpoints.env and config.json ("" writes nothing).
+	Dir string
+	// Log receives idsync's JSON log lines and the stand-ins'.
+	Log *slog.Logger
+	// Metrics receives EMF records (nil: none).
+	Metrics io.Writer
+}
+
+// Stack is a running local pipeline. Close stops everything it started.
+type Stack struct {
+	// Endpoints are the KEY=value pairs written to endpoints.env, in order.
+	Endpoints [][2]string
+	// Settings are the settings every component was built from.
+	Settings settings.Settings
+
+	WorkMail      *simworkmail.Server
+	Connect       *simconnect.Server
+	IdentityStore *simidentitystore.Server
+	Okta          *simokta.Server
+	Store         *store.Store
+	Config        domain.Config
+
+	urls struct {
+		workmail, connect, identityStore, okta string
+	}
+	storeID   string
+	oktaToken string
+
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	servers servers
+}
+
+// Endpoint returns one endpoint value by key ("" when unknown).
+func (s *Stack) Endpoint(key string) string {
+	for _, kv := range s.Endpoints {
+		if kv[0] == key {
+			return kv[1]
+		}
+	}
+	return ""
+}
+
+// Start brings the pipeline up: stand-ins, tables, queues, demo seed data,
+// configuration, hook, consumers and snapshotter. On error everything
+// started so far is stopped.
+//
+// Errors: missing engine endpoints; listen, seeding, AWS and app errors.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	if o.DynamoDBEndpoint == "" || o.SQSEndpoint == "" {
+		return nil, errors.New("localrun: DynamoDB and SQS endpoints are required (run scripts/localaws start)")
+	}
+	if o.Prefix == "" {
+		o.Prefix = "idsync-local"
+	}
+	if o.Log == nil {
+		o.Log = discard()
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s := &Stack{cancel: cancel}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	awsCfg, err := awsclient.Config(ctx, awsclient.Options{Local: true, MaxAttempts: 10, NoRetryRateLimit: true})
+	if err != nil {
+		return nil, err
+	}
+	idsClient := func(url string) *identitystore.Client { return awsclient.IdentityStore(awsCfg, url) }
+	if err := s.startStandIns(o, idsClient); err != nil {
+		return nil, err
+	}
+	d, err := s.seedDemo(ctx, idsClient(s.urls.identityStore))
+	if err != nil {
+		return nil, err
+	}
+	s.Config = d.config
+
+	// Tables and queues, recreated empty.
+	db := awsclient.DynamoDB(awsCfg, o.DynamoDBEndpoint)
+	stateTable, ledgerTable := o.Prefix+"-state", o.Prefix+"-ledger"
+	if err := recreateTable(ctx, db, store.StateTableSpec().CreateTableInput(stateTable)); err != nil {
+		return nil, err
+	}
+	if err := recreateTable(ctx, db, store.LedgerTableSpec().CreateTableInput(ledgerTable)); err != nil {
+		return nil, err
+	}
+	sq := awsclient.SQS(awsCfg, o.SQSEndpoint)
+	queues := map[domain.Target]settings.Queue{}
+	arns := map[domain.Target]string{}
+	for _, t := range settings.Targets(s.Config) {
+		q, err := recreateQueue(ctx, sq, o.Prefix+"-"+string(t))
+		if err != nil {
+			return nil, err
+		}
+		queues[t], arns[t] = settings.Queue{URL: q.url, DLQURL: q.dlqURL}, q.arn
+	}
+
+	secret := "hook-" + randomHex(16)
+	s.Settings = settings.Settings{
+		Config: s.Config, HasConfig: true, StateTable: stateTable, LedgerTable: ledgerTable,
+		Local: true, Region: awsCfg.Region, Queues: queues, DryRun: s.Config.DryRun,
+		Endpoints: settings.Endpoints{DynamoDB: o.DynamoDBEndpoint, SQS: o.SQSEndpoint,
+			WorkMail: s.urls.workmail, Connect: s.urls.connect, IdentityStore: s.urls.identityStore},
+		Hook: settings.HookSecret{Value: secret, Header: settings.DefaultAuthHeader, TTL: time.Hour},
+	}
+	build := func(c settings.Component) (*app.App, error) {
+		return app.New(ctx, app.Options{Settings: s.Settings, Component: c, Logger: o.Log, Metrics: o.Metrics})
+	}
+
+	// The hook, registered and verified in the Okta org.
+	hookApp, err := build(settings.Hook)
+	if err != nil {
+		return nil, err
+	}
+	s.Store = hookApp.Store
+	hook, err := hookApp.Hook()
+	if err != nil {
+		return nil, err
+	}
+	hookBase, err := s.servers.serve(port(o.BasePort, 4), hook)
+	if err != nil {
+		return nil, err
+	}
+	hookURL := hookBase + "/okta/events"
+	hookID, err := s.Okta.CreateEventHook("idsync", hookURL, s.Settings.Hook.Header, secret, domain.OktaHookEventTypes()...)
+	if err != nil {
+		return nil, fmt.Errorf("register event hook: %w", err)
+	}
+	if err := s.Okta.VerifyEventHook(ctx, hookID); err != nil {
+		return nil, fmt.Errorf("verify event hook: %w", err)
+	}
+
+	// Consumers, polled as Lambda's event source mapping would.
+	consumerApp, err := build(settings.Consumer)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range settings.Targets(s.Config) {
+		runner, err := consumerApp.Runner(t)
+		if err != nil {
+			return nil, err
+		}
+		p := &Poller{SQS: sq, QueueURL: queues[t].URL, QueueARN: arns[t], Region: awsCfg.Region, Handler: runner.Handle,
+			RetryDelay: o.RetryDelay, Log: o.Log}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); _ = p.Run(runCtx) }()
+	}
+
+	// The snapshotter on a ticker.
+	if o.SnapshotEvery > 0 {
+		snapApp, err := build(settings.Snapshot)
+		if err != nil {
+			return nil, err
+		}
+		snap, err := snapApp.Snapshotter()
+		if err != nil {
+			return nil, err
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			t := time.NewTicker(o.SnapshotEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-runCtx.Done():
+					return
+				case <-t.C:
+					if _, err := snap.Run(runCtx); err != nil && runCtx.Err() == nil {
+						o.Log.Warn("snapshot run failed", "err", err.Error())
+					}
+				}
+			}
+		}()
+	}
+
+	configFile := ""
+	if o.Dir != "" {
+		configFile = filepath.Join(o.Dir, "config.json")
+		if err := writeConfig(configFile, s.Config); err != nil {
+			return nil, err
+		}
+	}
+	s.Endpoints = append(s.Endpoints, [][2]string{
+		{"HOOK_URL", hookURL}, {"OKTA_ORG_URL", s.urls.okta}, {"OKTA_API_TOKEN", s.oktaToken},
+		{"WORKMAIL_ORGANIZATION_ID", d.orgID}, {"CONNECT_INSTANCE_ID", d.instanceID}, {"IDENTITY_STORE_ID", d.storeID},
+		{"OKTA_WORKMAIL_GROUP_ID", d.oktaGroups[0]}, {"OKTA_CONNECT_GROUP_ID", d.oktaGroups[1]}, {"OKTA_SUPERVISOR_GROUP_ID", d.oktaGroups[2]},
+		{"IDC_WORKMAIL_GROUP_ID", d.idcGroups[0]}, {"IDC_CONNECT_GROUP_ID", d.idcGroups[1]}, {"IDC_SUPERVISOR_GROUP_ID", d.idcGroups[2]},
+	}...)
+	s.Endpoints = append(s.Endpoints, s.Settings.Environ(configFile)...)
+	// The local credentials, for the aws CLI and SDKs pointed at the
+	// stand-ins.
+	s.Endpoints = append(s.Endpoints, [][2]string{
+		{"AWS_DEFAULT_REGION", awsCfg.Region}, {"AWS_ACCESS_KEY_ID", "local"}, {"AWS_SECRET_ACCESS_KEY", "local"},
+	}...)
+	if o.Dir != "" {
+		if err := s.writeEnv(filepath.Join(o.Dir, "endpoints.env")); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Close stops the consumers, the snapshotter and every server. It is
+// idempotent.
+func (s *Stack) Close() {
+	s.cancel()
+	s.wg.Wait()
+	s.servers.shutdown()
+	if s.Okta != nil {
+		s.Okta.Close()
+	}
+}
+
+func (s *Stack) writeEnv(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("write endpoints: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("# written by idsync local; KEY=value lines\n")
+	for _, kv := range s.Endpoints {
+		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("write endpoints: %w", err)
+	}
+	return nil
+}
+
+func writeConfig(path string, cfg domain.Config) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("write configuration: %w", err)
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write configuration: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write configuration: %w", err)
+	}
+	return nil
+}
+
+func recreateTable(ctx context.Context, db *dynamodb.Client, in *dynamodb.CreateTableInput) error {
+	_, err := db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: in.TableName})
+	var nf *ddbtypes.ResourceNotFoundException
+	if err != nil && !errors.As(err, &nf) {
+		return fmt.Errorf("delete table %s: %w", aws.ToString(in.TableName), err)
+	}
+	if _, err := db.CreateTable(ctx, in); err != nil {
+		return fmt.Errorf("create table %s: %w", aws.ToString(in.TableName), err)
+	}
+	w := dynamodb.NewTableExistsWaiter(db)
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: in.TableName}, 30*time.Second); err != nil {
+		return fmt.Errorf("wait for table %s: %w", aws.ToString(in.TableName), err)
+	}
+	return nil
+}
+
+type queue struct{ url, arn, dlqURL string }
+
+// recreateQueue makes an empty FIFO queue and its FIFO DLQ (after 5
+// receives), with the visibility timeout the poller uses.
+func recreateQueue(ctx context.Context, sq *sqs.Client, name string) (queue, error) {
+	create := func(name string, attrs map[string]string) (string, string, error) {
+		if out, err := sq.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)}); err == nil {
+			if _, err := sq.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl}); err != nil {
+				return "", "", fmt.Errorf("delete queue %s: %w", name, err)
+			}
+		}
+		attrs[string(sqstypes.QueueAttributeNameFifoQueue)] = "true"
+		out, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+		if err != nil {
+			return "", "", fmt.Errorf("create queue %s: %w", name, err)
+		}
+		got, err := sq.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: out.QueueUrl,
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+		if err != nil {
+			return "", "", fmt.Errorf("queue attributes %s: %w", name, err)
+		}
+		return aws.ToString(out.QueueUrl), got.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
+	}
+	var q queue
+	dlqURL, dlqARN, err := create(name+"-dlq.fifo", map[string]string{"MessageRetentionPeriod": "1209600"})
+	if err != nil {
+		return q, err
+	}
+	q.dlqURL = dlqURL
+	q.url, q.arn, err = create(name+".fifo", map[string]string{
+		string(sqstypes.QueueAttributeNameRedrivePolicy):     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"5"}`, dlqARN),
+		string(sqstypes.QueueAttributeNameVisibilityTimeout): "180",
+	})
+	return q, err
+}
