@@ -1,4 +1,4 @@
-// Package connect is idsync's local stand-in for the Amazon Connect user
+// Package simconnect is idsync's local stand-in for the Amazon Connect user
 // APIs. It speaks restJson1 exactly as the service does, so that the real
 // aws-sdk-go-v2 connect client (and the aws CLI) talk to it unchanged:
 // CreateUser, DescribeUser, ListUsers, SearchUsers, UpdateUserIdentityInfo,
