@@ -204,6 +204,7 @@ func TestUserLifecycle(t *testing.T) {
 		t.Errorf("ListUsers = %+v", lu)
 	}
 
+	e.clock.Advance(simconnect.DefaultSearchLag) // until SearchUsers sees the updates
 	su, err := c.SearchUsers(ctx, &connect.SearchUsersInput{
 		InstanceId: aws.String(e.instance),
 		SearchCriteria: &types.UserSearchCriteria{StringCondition: &types.StringCondition{
