@@ -204,6 +204,7 @@ func TestUserLifecycle(t *testing.T) {
 		t.Errorf("ListUsers = %+v", lu)
 	}
 
+	e.clock.Advance(simconnect.DefaultSearchLag) // until SearchUsers sees the updates
 	su, err := c.SearchUsers(ctx, &connect.SearchUsersInput{
 		InstanceId: aws.String(e.instance),
 		SearchCriteria: &types.UserSearchCriteria{StringCondition: &types.StringCondition{
@@ -488,8 +489,8 @@ func TestIdentityManagementTypesAccepted(t *testing.T) {
 		{"SAML email-formed 64 characters", e.instance, func(in *connect.CreateUserInput) {
 			in.Username = aws.String(strings.Repeat("a", 52) + "@example.com")
 		}},
-		{"CONNECT_MANAGED long name with password", managed, func(in *connect.CreateUserInput) {
-			in.Username = aws.String(strings.Repeat("b", 100))
+		{"CONNECT_MANAGED 20-character name with password", managed, func(in *connect.CreateUserInput) {
+			in.Username = aws.String(strings.Repeat("b", 20))
 			in.Password = aws.String("Passw0rd!")
 		}},
 		{"EXISTING_DIRECTORY without names", directory, func(in *connect.CreateUserInput) {

@@ -147,6 +147,7 @@ func TestSearchCriteria(t *testing.T) {
 	ann := mk("ann@example.com", "Ann", "Lee", []string{e.sp1}, e.rp1, nil, map[string]string{"team": "sales"})
 	bob := mk("bob@example.com", "Bob", "Leeds", []string{e.sp1, e.sp2}, e.rp2, aws.String(e.group), map[string]string{"team": "support"})
 	cat := mk("cat@example.org", "Cat", "Ng", []string{e.sp2}, e.rp1, aws.String(e.group), nil)
+	e.clock.Advance(simconnect.DefaultSearchLag) // until SearchUsers sees them
 
 	str := func(field, value string, cmp types.StringComparisonType) *types.UserSearchCriteria {
 		return &types.UserSearchCriteria{StringCondition: &types.StringCondition{FieldName: aws.String(field), Value: aws.String(value), ComparisonType: cmp}}

@@ -182,7 +182,8 @@ func compileFilter(f *userSearchFilterJSON) (match, error) {
 	}, nil
 }
 
-// searchUsers is SearchUsers: POST /search-users. Results are ordered by
+// searchUsers is SearchUsers: POST /search-users. It searches the lagging
+// index (index.go), not the users themselves. Results are ordered by
 // username; PhoneConfig.AfterContactWorkTimeLimit is answered in
 // milliseconds, as the service documents.
 func (s *Server) searchUsers(_ context.Context, c *call) (any, error) {
@@ -224,7 +225,7 @@ func (s *Server) searchUsers(_ context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	var hits []*User
-	for _, u := range inst.sortedUsers() {
+	for _, u := range s.searchableLocked(inst) {
 		if crit(u) && filter(u) {
 			hits = append(hits, u)
 		}

@@ -1,4 +1,4 @@
-// Package connect is idsync's local stand-in for the Amazon Connect user
+// Package simconnect is idsync's local stand-in for the Amazon Connect user
 // APIs. It speaks restJson1 exactly as the service does, so that the real
 // aws-sdk-go-v2 connect client (and the aws CLI) talk to it unchanged:
 // CreateUser, DescribeUser, ListUsers, SearchUsers, UpdateUserIdentityInfo,
@@ -7,7 +7,8 @@
 // API model's validation, the modelled exceptions and HTTP statuses,
 // per-instance identity management (SAML, CONNECT_MANAGED,
 // EXISTING_DIRECTORY), a users-per-instance limit, opaque pagination tokens,
-// per-operation rate quotas (2 requests/s, burst 5, as AWS) and fault
+// per-operation rate quotas (2 requests/s, burst 5, as AWS), a SearchUsers
+// index that lags behind changes as the service's does (index.go) and fault
 // injection from simkit. Instances, security profiles, routing profiles and
 // hierarchy groups are seeded with Go methods; /_sim/* is the control
 // surface (see simkit.Control.ServeControl).
@@ -74,6 +75,12 @@ type Options struct {
 	// DefaultAccountID.
 	Region    string
 	AccountID string
+	// SearchLag is how long a created, updated or deleted user takes to
+	// reach SearchUsers (see DefaultSearchLag for the source); zero means
+	// DefaultSearchLag. NoSearchLag makes the search index instant. Either
+	// can be changed later with SetSearchLag or POST /_sim/search-lag.
+	SearchLag   time.Duration
+	NoSearchLag bool
 }
 
 // Server is the Amazon Connect stand-in: an http.Handler. It is safe for
@@ -86,6 +93,7 @@ type Server struct {
 	userLimit int
 
 	mu        sync.Mutex
+	searchLag time.Duration
 	newID     func() string
 	instances map[string]*instance
 	order     []string // instance ids in creation order
@@ -116,12 +124,19 @@ func New(o Options) *Server {
 	if o.AccountID == "" {
 		o.AccountID = DefaultAccountID
 	}
+	if o.SearchLag <= 0 {
+		o.SearchLag = DefaultSearchLag
+	}
+	if o.NoSearchLag {
+		o.SearchLag = 0
+	}
 	return &Server{
 		ctl:       simkit.NewControl(simkit.Options{Seed: o.Seed, PerOp: q, Clock: o.Clock}),
 		now:       o.Clock,
 		region:    o.Region,
 		account:   o.AccountID,
 		userLimit: o.UserLimit,
+		searchLag: o.SearchLag,
 		newID:     o.NewID,
 		instances: map[string]*instance{},
 	}
@@ -159,13 +174,18 @@ type call struct {
 
 const proto = simkit.RESTJSON1
 
-// ServeHTTP implements http.Handler: /_sim/* is the control surface; every
+// ServeHTTP implements http.Handler: /_sim/* is the control surface (with
+// /_sim/search-lag, see serveSearchLag, besides simkit's routes); every
 // other request is routed by method and path as the Connect model binds
 // them, passed through the quotas and faults, and answered with the
 // operation's JSON or the service's modelled exception (X-Amzn-ErrorType
 // header, JSON body with Message). Unknown routes answer 404
 // UnknownOperationException.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_sim/search-lag" {
+		s.serveSearchLag(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.ctl.ServeControl(w, r, func() any { return s.State() })
 		return

@@ -82,6 +82,8 @@ type instance struct {
 	securityProfiles       map[string]*profile
 	routingProfiles        map[string]*profile
 	hierarchyGroups        map[string]*profile
+	index                  map[string]*User // what SearchUsers sees, by id (index.go)
+	pending                []indexChange    // changes on their way to index, oldest first
 }
 
 // sortedUsers returns the instance's users ordered by lower-cased username,
@@ -145,6 +147,7 @@ func (s *Server) AddInstance(alias string, identityManagementType string) (insta
 		securityProfiles: map[string]*profile{},
 		routingProfiles:  map[string]*profile{},
 		hierarchyGroups:  map[string]*profile{},
+		index:            map[string]*User{},
 	}
 	s.order = append(s.order, id)
 	return id
@@ -206,7 +209,8 @@ func (s *Server) SetUserLimit(instanceID string, n int) error {
 // SeedUser adds a user that idsync did not create (an "unmanaged" account)
 // with a soft phone, the instance's first security profile and routing
 // profile (by name) if it has any, and no identity info. It bypasses
-// validation, quotas and the user limit. It returns the new user's id.
+// validation, quotas and the user limit, and SearchUsers finds it at once
+// (it was made before the run). It returns the new user's id.
 //
 // Errors: ErrNoInstance, ErrDuplicateUsername. Not idempotent: a second call
 // with the same username fails with ErrDuplicateUsername.
@@ -228,6 +232,7 @@ func (s *Server) SeedUser(instanceID, username string) (userID string, err error
 		u.RoutingProfileID = ps[0].ID
 	}
 	s.insertUserLocked(in, u)
+	s.indexNowLocked(in, u)
 	return u.ID, nil
 }
 

@@ -83,6 +83,7 @@ func (s *Server) createUser(_ context.Context, c *call) (any, error) {
 		u.HierarchyGroupID = *in.HierarchyGroupID
 	}
 	s.insertUserLocked(inst, u)
+	s.reindexLocked(inst, u, false)
 	return createUserOut{UserID: u.ID, UserArn: u.ARN}, nil
 }
 
@@ -194,6 +195,7 @@ func (s *Server) deleteUser(_ context.Context, c *call) (any, error) {
 	}
 	delete(inst.users, u.ID)
 	delete(inst.byName, strings.ToLower(u.Username))
+	s.reindexLocked(inst, u, true)
 	return struct{}{}, nil
 }
 
@@ -222,6 +224,7 @@ func updateUserWith[In any](s *Server, c *call, check func(*simkit.Problems, *In
 		return nil, err
 	}
 	u.LastModifiedTime = s.now()
+	s.reindexLocked(inst, u, false)
 	return struct{}{}, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/idsync/idsync/internal/sim/simkit"
 )
 
@@ -55,12 +57,28 @@ func checkInstanceID(p *simkit.Problems, id string) {
 	p.Length("instanceId", id, 1, 100)
 }
 
+// checkIdentityInfo checks an IdentityInfo's members as the model states
+// them. FirstName and LastName must also be in Unicode Normalization Form
+// C: UserIdentityInfo documents both as "Inputs must be in Unicode
+// Normalization Form C (NFC). Text containing characters in a non-NFC form
+// (for example, decomposed characters or combining marks) are not
+// accepted." (connect-2017-08-08.json, UserIdentityInfo.FirstName and
+// .LastName). The documentation does not name the exception; a value that
+// breaks a member's documented constraint is, in Connect's model,
+// InvalidParameterException ("One or more of the specified parameters are
+// not valid"), which is what this answers. "Ame\u0301lie" is refused,
+// "Am\u00e9lie" accepted.
 func checkIdentityInfo(p *simkit.Problems, prefix string, info *identityInfoJSON) {
 	if info == nil {
 		return
 	}
 	p.Length(prefix+".firstName", info.FirstName, 0, 255)
 	p.Length(prefix+".lastName", info.LastName, 0, 300)
+	for _, m := range [...][2]string{{"firstName", info.FirstName}, {"lastName", info.LastName}} {
+		if !norm.NFC.IsNormalString(m[1]) {
+			p.Addf("Value at '%s.%s' failed to satisfy constraint: Member must be in Unicode Normalization Form C (NFC)", prefix, m[0])
+		}
+	}
 	p.Match(prefix+".mobile", info.Mobile, rePhone)
 }
 
@@ -137,15 +155,31 @@ func checkPassword(p *simkit.Problems, pw *string) {
 	}
 }
 
+// Username limits per identity management type. CreateUserRequest.Username
+// (connect-2017-08-08.json): "For instances not using SAML for identity
+// management, the user name can include up to 20 characters. If you are
+// using SAML for identity management, the user name can include up to 64
+// characters from [a-zA-Z0-9_-.\@]+." and "Username can include @ only if
+// used in an email format" (testuser@example.com, not testuser@example).
+// The AgentUsername shape itself allows 1-100 characters; the documented
+// per-type limits are stricter and are what the stand-in enforces:
+// CONNECT_MANAGED and EXISTING_DIRECTORY 20, SAML 64.
+const (
+	maxUsernameSAML  = 64
+	maxUsernameOther = 20
+)
+
 // checkUsername applies the rules that depend on the instance's identity
-// management: with SAML at most 64 characters from [a-zA-Z0-9_-.@]; in any
-// instance '@' only in an email-formed name.
+// management (see maxUsernameSAML); breaking one is an
+// InvalidParameterException, like the model's own constraints.
 func checkUsername(idType, name string) error {
 	var p simkit.Problems
-	if idType == IdentitySAML {
-		if utf8.RuneCountInString(name) > 64 || !reSAMLName.MatchString(name) {
-			p.Addf("Value at 'username' failed to satisfy constraint: with SAML identity management the user name must have at most 64 characters from [a-zA-Z0-9_-.@]")
-		}
+	n := utf8.RuneCountInString(name)
+	switch {
+	case idType == IdentitySAML && (n > maxUsernameSAML || !reSAMLName.MatchString(name)):
+		p.Addf("Value at 'username' failed to satisfy constraint: with SAML identity management the user name must have at most %d characters from [a-zA-Z0-9_-.@]", maxUsernameSAML)
+	case idType != IdentitySAML && n > maxUsernameOther:
+		p.Addf("Value at 'username' failed to satisfy constraint: with %s identity management the user name must have at most %d characters", idType, maxUsernameOther)
 	}
 	if strings.Contains(name, "@") && !reEmailFormed.MatchString(name) {
 		p.Addf("Value at 'username' failed to satisfy constraint: '@' is allowed only in an email-formed user name")
@@ -173,6 +207,15 @@ func checkIdentityRules(idType string, password, directoryUserID *string, info *
 		if info == nil || info.FirstName == "" || info.LastName == "" {
 			return errInvalidRequest("IdentityInfo.FirstName and IdentityInfo.LastName are required for instances that use %s identity management", idType)
 		}
+	}
+	// UserIdentityInfo: "The FirstName and LastName length constraints
+	// below apply only to instances using SAML for identity management. If
+	// you are using Amazon Connect for identity management, the length
+	// constraints are 1-255 for FirstName, and 1-256 for LastName." The
+	// model's own limits (0-255, 0-300) are checked with the other
+	// parameters.
+	if idType == IdentityConnectManaged && info != nil && utf8.RuneCountInString(info.LastName) > 256 {
+		return errInvalidParameter("Value at 'identityInfo.lastName' failed to satisfy constraint: with CONNECT_MANAGED identity management the last name must have length between 1 and 256")
 	}
 	return nil
 }

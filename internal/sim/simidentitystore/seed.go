@@ -225,6 +225,16 @@ func (s *Server) PrincipalExists(identityStoreID, principalType, principalID str
 	return false
 }
 
+// IsMember reports whether a user belongs to a group of an identity store
+// (SSO Admin's AssignmentChecker resolves group assignments with it). It
+// never fails: an unknown store, group or user is simply not a member.
+func (s *Server) IsMember(identityStoreID, groupID, userID string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := s.stores[identityStoreID]
+	return st != nil && st.byPair[pairKey{groupID, userID}] != nil
+}
+
 // State returns a copy of every identity store's users, groups and
 // memberships, each in creation order.
 func (s *Server) State() State {

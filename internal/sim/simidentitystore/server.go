@@ -1,4 +1,4 @@
-// Package identitystore is idsync's local stand-in for the AWS Identity Store
+// Package simidentitystore is idsync's local stand-in for the AWS Identity Store
 // API (the directory behind IAM Identity Center). It speaks awsJson1_1
 // (X-Amz-Target "AWSIdentityStore.<Op>") so the real aws-sdk-go-v2
 // identitystore client talks to it unchanged: users, groups and group

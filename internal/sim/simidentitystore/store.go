@@ -100,6 +100,34 @@ func (st *store) findMembership(id string) (*membership, *simkit.APIError) {
 	return nil, notFound("GROUP_MEMBERSHIP", id, "GROUP_MEMBERSHIP not found.")
 }
 
+// emailTaken answers ConflictException (UNIQUENESS_CONSTRAINT_VIOLATION)
+// when another user than self already has one of w's email addresses,
+// compared without regard to case. IAM Identity Center "requires that all
+// user names and email addresses for your users are non-NULL and unique"
+// (https://docs.aws.amazon.com/singlesignon/latest/userguide/users-groups-provisioning.html,
+// "User name and email address uniqueness"); its SCIM provisioning notes
+// say "If you are provisioning a primary email address, this attribute
+// value must be unique for each user" (provision-automatically.html), and
+// AWS's knowledge centre attributes SCIM's "Refused to create a new,
+// duplicate resource" to a username, email address or external id that is
+// not unique (repost.aws/knowledge-center/iam-identity-center-provision).
+// The API model's GetUserId also lists emails.value among the unique
+// attributes. The documentation speaks of primary addresses; the stricter
+// rule, applied here, is every address (the model allows one per user).
+func (st *store) emailTaken(w wireUser, self *user) *simkit.APIError {
+	for _, e := range w.Emails {
+		if e.Value == "" {
+			continue
+		}
+		for _, o := range st.byEmail[fold(e.Value)] {
+			if o != self {
+				return conflict("Duplicate Email")
+			}
+		}
+	}
+	return nil
+}
+
 // indexUser adds u to the store's user indexes (not the order slice).
 func (st *store) indexUser(u *user) {
 	st.users[u.w.UserId] = u

@@ -49,6 +49,9 @@ func (s *Server) insertUser(st *store, w wireUser) (*user, *simkit.APIError) {
 			return nil, conflict("Duplicate ExternalId")
 		}
 	}
+	if e := st.emailTaken(w, nil); e != nil {
+		return nil, e
+	}
 	w.UserId = s.newUUID()
 	w.IdentityStoreId = st.id
 	u := &user{seq: s.nextSeq(), w: w}
@@ -239,6 +242,9 @@ func (s *Server) replaceUser(st *store, u *user, w wireUser) error {
 		if o := st.byUserExt[externalKey{x.Issuer, x.Id}]; o != nil && o != u {
 			return conflict("Duplicate ExternalId")
 		}
+	}
+	if e := st.emailTaken(w, u); e != nil {
+		return e
 	}
 	st.unindexUser(u)
 	w.UserId, w.IdentityStoreId = u.w.UserId, st.id

@@ -1,4 +1,4 @@
-// Package okta is idsync's stand-in for an Okta org: an http.Handler that
+// Package simokta is idsync's stand-in for an Okta org: an http.Handler that
 // serves the slice of the Okta management API an administrator uses
 // (users and their lifecycle, groups and membership, event hooks, the System
 // Log), with SSWS API-token auth and Okta's error objects, and that delivers

@@ -1,4 +1,4 @@
-// Package ssoadmin is idsync's local stand-in for the part of the IAM
+// Package simssoadmin is idsync's local stand-in for the part of the IAM
 // Identity Center admin API (SSO Admin) that discovery and the WorkMail integration need: instances,
 // applications (e.g. the WorkMail application) and application assignments.
 // It speaks awsJson1_1 (X-Amz-Target "SWBExternalService.<Op>") so the real

@@ -56,8 +56,11 @@ func TestExceptions(t *testing.T) {
 			is: isA[*types.EmailAddressInUseException], code: "EmailAddressInUseException",
 		},
 		{
+			// Only with RegisterAlreadyRegistered: the default answers
+			// "no change" (see TestRegisterEnabledEntity).
 			name: "RegisterToWorkMail already ENABLED",
 			call: func(ctx context.Context, f *fixture, ids map[string]string) error {
+				f.sim.SetRegisterEnabled(simworkmail.RegisterAlreadyRegistered)
 				_, err := f.client.RegisterToWorkMail(ctx, &workmail.RegisterToWorkMailInput{
 					OrganizationId: aws.String(f.org), EntityId: aws.String(ids["taken"]), Email: aws.String("taken@example.com")})
 				return err

@@ -1,6 +1,7 @@
 package simworkmail_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -136,5 +137,41 @@ func TestDefaultQuota(t *testing.T) {
 				t.Fatalf("%d of 30 passed, want %d", passes, tc.passes)
 			}
 		})
+	}
+}
+
+// TestThrottleCode: throttled requests answer HTTP 400 ThrottlingException
+// "Rate exceeded" (AWS's common errors; see errors.go), while
+// LimitExceededException stays the users-per-organisation quota. The
+// ThrottleCode option answers throttles with another code, here
+// LimitExceededException, so that a client can be checked against either.
+func TestThrottleCode(t *testing.T) {
+	for _, tc := range []struct {
+		name, code string
+	}{{"default", ""}, {"limit exceeded", "LimitExceededException"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t, simworkmail.Options{ThrottleCode: tc.code}, 1)
+			f.sim.Control().SetFaults(simkit.EachOp, simkit.Faults{ThrottleRate: 1})
+			err := describeOrg(f)
+			want := cmp.Or(tc.code, "ThrottlingException")
+			var apiErr smithy.APIError
+			var re *awshttp.ResponseError
+			if !errors.As(err, &apiErr) || apiErr.ErrorCode() != want || apiErr.ErrorMessage() != "Rate exceeded" ||
+				!errors.As(err, &re) || re.HTTPStatusCode() != http.StatusBadRequest {
+				t.Fatalf("throttled call: %v, want %s (400) Rate exceeded", err, want)
+			}
+			if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) != aws.TrueTernary {
+				t.Fatalf("SDK does not see %v as a throttle", err)
+			}
+		})
+	}
+	// The user limit is LimitExceededException whatever the throttle code.
+	f := setup(t, simworkmail.Options{UserLimit: 1}, 1)
+	f.createUser(t, "one")
+	_, err := f.client.CreateUser(context.Background(), &workmail.CreateUserInput{OrganizationId: aws.String(f.org),
+		Name: aws.String("two"), DisplayName: aws.String("two")})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "LimitExceededException" {
+		t.Fatalf("CreateUser over the user limit: %v", err)
 	}
 }

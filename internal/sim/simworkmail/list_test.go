@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -145,7 +146,6 @@ func TestListUsersFilters(t *testing.T) {
 		{"state DELETED", &types.ListUsersFilters{State: types.EntityStateDeleted}, []string{"alfred"}},
 		{"identity provider user id prefix", &types.ListUsersFilters{IdentityProviderUserIdPrefix: aws.String("9067e4a2b1-bbbb")}, []string{"albert"}},
 		{"exact identity provider user id", &types.ListUsersFilters{IdentityProviderUserIdPrefix: aws.String("9067e4a2b1-aaaaaaaa-0000-0000-0000-000000000001")}, []string{"alice"}},
-		{"filters combine", &types.ListUsersFilters{UsernamePrefix: aws.String("al"), State: types.EntityStateEnabled, DisplayNamePrefix: aws.String("Alb")}, []string{"albert"}},
 		{"no match", &types.ListUsersFilters{UsernamePrefix: aws.String("zed")}, nil},
 	}
 	for _, tc := range tests {
@@ -167,6 +167,32 @@ func TestListUsersFilters(t *testing.T) {
 				t.Fatalf("names (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestListUsersOneFilterPerRequest: ListUsers documents "You can only use
+// one filter per request" (ListUsersRequest.Filters); two filters, even
+// with one of them empty, are refused with InvalidParameterException.
+func TestListUsersOneFilterPerRequest(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, simworkmail.Options{}, 1)
+	f.createUser(t, "alice")
+	for name, filters := range map[string]*types.ListUsersFilters{
+		"prefix and state":        {UsernamePrefix: aws.String("al"), State: types.EntityStateEnabled},
+		"two prefixes":            {UsernamePrefix: aws.String("al"), DisplayNamePrefix: aws.String("Al")},
+		"idc id and empty prefix": {IdentityProviderUserIdPrefix: aws.String("9067e4a2b1"), PrimaryEmailPrefix: aws.String("")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := f.client.ListUsers(ctx, &workmail.ListUsersInput{OrganizationId: aws.String(f.org), Filters: filters})
+			if !isA[*types.InvalidParameterException](err) || !strings.Contains(err.Error(), "one filter per request") {
+				t.Fatalf("ListUsers with %s: %v, want InvalidParameterException", name, err)
+			}
+		})
+	}
+	out, err := f.client.ListUsers(ctx, &workmail.ListUsersInput{OrganizationId: aws.String(f.org),
+		Filters: &types.ListUsersFilters{UsernamePrefix: aws.String("al")}})
+	if err != nil || len(out.Users) != 1 {
+		t.Fatalf("one filter: %v, %v", out, err)
 	}
 }
 

@@ -22,7 +22,7 @@ func (s *Server) registerToWorkMail(_ context.Context, in *entityInput) (*empty,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, u, err := s.activeUser(*in.OrganizationID, *in.EntityID)
+	o, u, err := s.activeEntity(*in.OrganizationID, *in.EntityID)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,11 @@ func (s *Server) registerToWorkMail(_ context.Context, in *entityInput) (*empty,
 	case StateDeleted:
 		return nil, clientErr(codeEntityState, "Entity %s is deleted", u.id)
 	case StateEnabled:
-		return nil, clientErr(codeAlreadyRegistered, "Entity %s is already registered", u.id)
+		// See EnabledRegistration for the sources of both answers.
+		if s.registerOn == RegisterAlreadyRegistered {
+			return nil, clientErr(codeAlreadyRegistered, "Entity %s is already registered", u.id)
+		}
+		return &empty{}, nil
 	}
 	if apiErr := o.checkEmail(*in.Email, u); apiErr != nil {
 		return nil, apiErr
@@ -45,7 +49,7 @@ func (s *Server) deregisterFromWorkMail(_ context.Context, in *entityInput) (*em
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, u, err := s.activeUser(*in.OrganizationID, *in.EntityID)
+	_, u, err := s.activeEntity(*in.OrganizationID, *in.EntityID)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +68,7 @@ func (s *Server) updatePrimaryEmailAddress(_ context.Context, in *entityInput) (
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, u, err := s.activeUser(*in.OrganizationID, *in.EntityID)
+	o, u, err := s.activeEntity(*in.OrganizationID, *in.EntityID)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,27 @@ type User struct {
 	MailboxDeprovisionedDate        time.Time `json:"mailboxDeprovisionedDate,omitzero"`
 }
 
-// Organization is a snapshot of one organisation and its users.
+// Entity is a snapshot of one WorkMail group or resource. The stand-in keeps
+// them as holders of names and email addresses: WorkMail's user, group and
+// resource names share one namespace (NameAvailabilityException: "The user,
+// group, or resource name isn't unique in WorkMail"), and so do their
+// addresses (EmailAddressInUseException: "already created for a different
+// user, group, or resource"); workmail-2017-10-01.json.
+type Entity struct {
+	ID           string    `json:"id"`
+	Type         string    `json:"type"` // EntityGroup or EntityResource
+	Name         string    `json:"name"`
+	Email        string    `json:"email,omitempty"`
+	State        string    `json:"state"`
+	ResourceType string    `json:"resourceType,omitempty"` // ROOM or EQUIPMENT
+	Description  string    `json:"description,omitempty"`
+	Hidden       bool      `json:"hiddenFromGlobalAddressList,omitempty"`
+	EnabledDate  time.Time `json:"enabledDate,omitzero"`
+	DisabledDate time.Time `json:"disabledDate,omitzero"`
+}
+
+// Organization is a snapshot of one organisation and its users, groups and
+// resources.
 type Organization struct {
 	OrganizationID    string                  `json:"organizationId"`
 	Alias             string                  `json:"alias"`
@@ -50,6 +70,8 @@ type Organization struct {
 	IdentityStoreID   string                  `json:"identityStoreId,omitempty"`
 	IdentityProvider  *IdentityProviderConfig `json:"identityProvider,omitempty"`
 	Users             []User                  `json:"users"`
+	Groups            []Entity                `json:"groups"`
+	Resources         []Entity                `json:"resources"`
 }
 
 // IdentityProviderConfig is what PutIdentityProviderConfiguration stored.
@@ -74,18 +96,23 @@ type org struct {
 	identityStoreID string
 	idp             *IdentityProviderConfig
 
-	users  []*user          // creation order, DELETED ones included
-	byID   map[string]*user // by user id
-	names  map[string]*user // live (not DELETED) users by lower-case name
-	emails map[string]*user // primary addresses and aliases, lower case
+	users     []*user          // users in creation order, DELETED ones included
+	others    []*user          // groups and resources in creation order
+	liveUsers int              // users that are not DELETED
+	byID      map[string]*user // every entity by lower-case id
+	names     map[string]*user // live (not DELETED) entities of every kind by lower-case name
+	emails    map[string]*user // primary addresses and aliases of every kind, lower case
 }
 
 type directory struct {
 	Initials, Telephone, Street, JobTitle, City, Company, ZipCode, Department, Country, Office string
 }
 
+// user is one entity of the organisation: a user, or (kind EntityGroup or
+// EntityResource) a group or resource, which use only the fields they have.
 type user struct {
 	seq         int
+	kind        string
 	id          string
 	name        string
 	email       string
@@ -98,26 +125,37 @@ type user struct {
 	hidden      bool
 	idpUserID   string
 	attrs       directory
+	resType     string // resources: ROOM or EQUIPMENT
+	description string // resources
 
 	created, enabled, disabled, provisioned, deprovisioned time.Time
 }
 
 // resolve finds a user by id, name or email address (the identifier forms
 // WorkMail accepts); a live user wins over a DELETED one of the same name.
+// Groups and resources are not users: their names and addresses resolve to
+// nothing here.
 func (o *org) resolve(ident string) *user {
-	if u := o.byID[strings.ToLower(ident)]; u != nil {
-		return u
-	}
+	return o.resolveKind(ident, func(u *user) bool { return u.kind == EntityUser })
+}
+
+// resolveAny finds a user, group or resource by id, name or email address,
+// for the operations that take any entity (RegisterToWorkMail,
+// DeregisterFromWorkMail, UpdatePrimaryEmailAddress).
+func (o *org) resolveAny(ident string) *user {
+	return o.resolveKind(ident, func(*user) bool { return true })
+}
+
+func (o *org) resolveKind(ident string, accept func(*user) bool) *user {
 	key := strings.ToLower(ident)
-	if u := o.names[key]; u != nil {
-		return u
-	}
-	if u := o.emails[key]; u != nil {
-		return u
+	for _, m := range []map[string]*user{o.byID, o.names, o.emails} {
+		if u := m[key]; u != nil && accept(u) {
+			return u
+		}
 	}
 	for i := len(o.users) - 1; i >= 0; i-- {
-		if strings.EqualFold(o.users[i].name, ident) {
-			return o.users[i]
+		if u := o.users[i]; strings.EqualFold(u.name, ident) && accept(u) {
+			return u
 		}
 	}
 	return nil
@@ -130,9 +168,10 @@ func (o *org) mustResolve(ident string) (*user, error) {
 	return nil, clientErr(codeEntityNotFound, "Entity %s not found in organization %s", ident, o.id)
 }
 
-// live counts the users that are not DELETED.
+// live counts the users that are not DELETED (groups and resources do not
+// count towards the user limit).
 func (o *org) live() int {
-	return len(o.names)
+	return o.liveUsers
 }
 
 // checkEmail answers the exception WorkMail gives for assigning email to
@@ -170,6 +209,9 @@ func (o *org) enable(u *user, email string, now time.Time) {
 
 // remove marks u DELETED and frees its name and addresses.
 func (o *org) remove(u *user) {
+	if u.kind == EntityUser && u.state != StateDeleted {
+		o.liveUsers--
+	}
 	u.state = StateDeleted
 	if o.names[strings.ToLower(u.name)] == u {
 		delete(o.names, strings.ToLower(u.name))
@@ -187,6 +229,11 @@ func (o *org) storeID(u *user) string {
 		return ""
 	}
 	return o.identityStoreID
+}
+
+func entitySnapshot(u *user) Entity {
+	return Entity{ID: u.id, Type: u.kind, Name: u.name, Email: u.email, State: u.state, ResourceType: u.resType,
+		Description: u.description, Hidden: u.hidden, EnabledDate: u.enabled, DisabledDate: u.disabled}
 }
 
 func (o *org) snapshot(u *user) User {
@@ -214,6 +261,19 @@ func (s *Server) activeOrg(id string) (*org, error) {
 		return nil, clientErr(codeOrganizationState, "Organization %s is in state %s", id, o.state)
 	}
 	return o, nil
+}
+
+// activeEntity finds a user, group or resource (by id, name or email) of an
+// active organisation; s.mu must be held.
+func (s *Server) activeEntity(orgID, ident string) (*org, *user, error) {
+	o, err := s.activeOrg(orgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u := o.resolveAny(ident); u != nil {
+		return o, u, nil
+	}
+	return nil, nil, clientErr(codeEntityNotFound, "Entity %s not found in organization %s", ident, o.id)
 }
 
 // activeUser finds a user (by id, name or email) of an active organisation;

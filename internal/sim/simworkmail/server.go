@@ -1,26 +1,37 @@
-// Package workmail is idsync's stand-in for the Amazon WorkMail API: an
+// Package simworkmail is idsync's stand-in for the Amazon WorkMail API: an
 // http.Handler that speaks awsJson1_1 (X-Amz-Target "WorkMailService.<Op>")
 // so that the real aws-sdk-go-v2 workmail client, and the aws CLI, talk to it
-// unchanged. It keeps organisations and their users in memory and follows the
-// WorkMail user life cycle (CreateUser → DISABLED, RegisterToWorkMail →
-// ENABLED, DeregisterFromWorkMail → DISABLED, DeleteUser → DELETED), with the
-// API model's validation, the modelled exceptions, ListUsers pagination and
-// filters, a per-organisation user limit, per-operation rate quotas and
-// fault injection (see simkit).
+// unchanged. It keeps organisations and their users, groups and resources
+// in memory and follows the WorkMail user life cycle (CreateUser →
+// DISABLED, RegisterToWorkMail → ENABLED, DeregisterFromWorkMail →
+// DISABLED, DeleteUser → DELETED), with the API model's validation, the
+// modelled exceptions, ListUsers pagination and filters, a per-organisation
+// user limit, the IAM Identity Center assignment rule for linked mailboxes,
+// per-operation rate quotas and fault injection (see simkit).
 //
 // Operations: CreateUser, DescribeUser, ListUsers, UpdateUser,
 // RegisterToWorkMail, DeregisterFromWorkMail, DeleteUser,
-// UpdatePrimaryEmailAddress, DescribeOrganization, ListOrganizations,
-// DescribeIdentityProviderConfiguration, PutIdentityProviderConfiguration.
+// UpdatePrimaryEmailAddress, CreateGroup, CreateResource, DescribeGroup,
+// DescribeResource, DescribeEntity, DescribeOrganization,
+// ListOrganizations, DescribeIdentityProviderConfiguration,
+// PutIdentityProviderConfiguration.
 //
-// Behaviour chosen where the documentation leaves room:
+// Behaviour chosen where the documentation leaves room (each with its
+// source where it is defined):
 //   - Deleted users stay visible to DescribeUser and ListUsers with State
 //     DELETED (the model's User.State and ListUsersFilters.State both name
 //     DELETED); their name and email addresses become free for reuse.
 //   - A disabled user keeps its primary email address reserved (its mailbox
 //     is kept for 30 days and re-enabling restores it).
+//   - Users, groups and resources share names and addresses (groups.go).
 //   - Validation failures are InvalidParameterException (400), the
-//     exception every operation models.
+//     exception every operation models; so is a second ListUsers filter
+//     ("You can only use one filter per request", users.go) and an
+//     IdentityProviderUserId of an IdC user not assigned to the
+//     organisation's WorkMail application (idc.go).
+//   - RegisterToWorkMail of an ENABLED entity changes nothing and answers
+//     200 unless Options.RegisterEnabled asks for
+//     EntityAlreadyRegisteredException (EnabledRegistration).
 //   - The user limit (default 1,000 live users per organisation) answers
 //     CreateUser with LimitExceededException; CreateUser does not model that
 //     exception, so the SDK decodes it as a smithy.GenericAPIError with that
@@ -28,7 +39,8 @@
 //   - DeleteUser of an unknown user answers EntityNotFoundException, which
 //     DeleteUser does not model either (smithy.GenericAPIError in the SDK).
 //   - Throttling is "ThrottlingException" (400), which WorkMail does not model
-//     but the SDK's retryer classifies as a throttle.
+//     but AWS's common errors list and the SDK's retryer classifies as a
+//     throttle (errors.go).
 package simworkmail
 
 import (
@@ -45,6 +57,13 @@ import (
 	"time"
 
 	"github.com/idsync/idsync/internal/sim/simkit"
+)
+
+// Entity types (the model's EntityType).
+const (
+	EntityUser     = "USER"
+	EntityGroup    = "GROUP"
+	EntityResource = "RESOURCE"
 )
 
 // Entity states.
@@ -100,7 +119,55 @@ type Options struct {
 	// and 123456789012.
 	Region    string
 	AccountID string
+	// IdentityCenter, when set, is asked whether an IAM Identity Center
+	// user may be linked to a mailbox. When an organisation has an
+	// identity provider configuration (PutIdentityProviderConfiguration),
+	// CreateUser and UpdateUser with an IdentityProviderUserId of a user
+	// it does not report as assigned to the configured application answer
+	// InvalidParameterException "... is not authorized ...", as WorkMail
+	// does. Nil, or an organisation without that configuration, accepts
+	// any well-formed id. simssoadmin.Server.AssignmentChecker builds one
+	// from the SSO Admin and IdentityStore stand-ins.
+	IdentityCenter IdentityCenterAuthorizer
+	// RegisterEnabled is RegisterToWorkMail's answer for an entity that is
+	// already ENABLED; the zero value is RegisterNoChange.
+	RegisterEnabled EnabledRegistration
+	// ThrottleCode is the error code of a throttled request (rate quota or
+	// injected throttle); empty means ThrottlingException, the code AWS's
+	// common errors give. See errors.go.
+	ThrottleCode string
 }
+
+// IdentityCenterAuthorizer answers whether the IAM Identity Center user
+// userID is assigned, directly or through a group, to the application
+// applicationArn (the WorkMail application of an organisation's identity
+// provider configuration). It must be safe for concurrent use; it is called
+// with the stand-in's lock held, so it must not call back into the
+// WorkMail stand-in.
+type IdentityCenterAuthorizer interface {
+	UserAssigned(applicationArn, userID string) bool
+}
+
+// EnabledRegistration is RegisterToWorkMail's answer for an entity that is
+// already ENABLED. The operation's documentation says "It performs no
+// change if the user, group, or resource is enabled and fails if the user,
+// group, or resource is deleted", which reads as a success; the model also
+// lists EntityAlreadyRegisteredException ("The user, group, or resource
+// that you're trying to register is already registered") without saying
+// when it is answered. Neither public code nor the documentation settles
+// it, so both answers are available and the default is the documented
+// "no change": a client that assumes the exception (for instance to learn
+// that the entity keeps another primary address) is caught by it.
+type EnabledRegistration int
+
+// RegisterToWorkMail's answers for an ENABLED entity.
+const (
+	// RegisterNoChange answers 200 and changes nothing: the entity keeps
+	// its primary address even when the request names another one.
+	RegisterNoChange EnabledRegistration = iota
+	// RegisterAlreadyRegistered answers EntityAlreadyRegisteredException.
+	RegisterAlreadyRegistered
+)
 
 // Server is the WorkMail stand-in. It is safe for concurrent use.
 type Server struct {
@@ -110,12 +177,14 @@ type Server struct {
 	region  string
 	account string
 	limit   int
+	idc     IdentityCenterAuthorizer
 
-	mu      sync.Mutex
-	newUUID func() string
-	orgs    map[string]*org
-	order   []*org
-	seq     int
+	mu         sync.Mutex
+	registerOn EnabledRegistration
+	newUUID    func() string
+	orgs       map[string]*org
+	order      []*org
+	seq        int
 }
 
 // New returns a Server with no organisations.
@@ -131,13 +200,15 @@ func New(o Options) *Server {
 		q = simkit.Quota{}
 	}
 	s := &Server{
-		ctl:     simkit.NewControl(simkit.Options{Seed: o.Seed, PerOp: q, Clock: o.Clock}),
-		now:     o.Clock,
-		region:  cmp.Or(o.Region, "us-east-1"),
-		account: cmp.Or(o.AccountID, "123456789012"),
-		limit:   o.UserLimit,
-		newUUID: o.NewUUID,
-		orgs:    map[string]*org{},
+		ctl:        simkit.NewControl(simkit.Options{Seed: o.Seed, PerOp: q, Clock: o.Clock}),
+		now:        o.Clock,
+		region:     cmp.Or(o.Region, "us-east-1"),
+		account:    cmp.Or(o.AccountID, "123456789012"),
+		limit:      o.UserLimit,
+		idc:        o.IdentityCenter,
+		registerOn: o.RegisterEnabled,
+		newUUID:    o.NewUUID,
+		orgs:       map[string]*org{},
 	}
 	if s.limit <= 0 {
 		s.limit = DefaultUserLimit
@@ -148,7 +219,7 @@ func New(o Options) *Server {
 	s.svc = &simkit.JSONService{
 		Prefix:   "WorkMailService.",
 		Control:  s.ctl,
-		Throttle: throttling,
+		Throttle: throttling(cmp.Or(o.ThrottleCode, codeThrottling)),
 		Dump:     func() any { return s.Organizations() },
 		Ops: map[string]simkit.JSONOp{
 			"CreateUser":                            simkit.Op(s.createUser),
@@ -159,6 +230,11 @@ func New(o Options) *Server {
 			"RegisterToWorkMail":                    simkit.Op(s.registerToWorkMail),
 			"DeregisterFromWorkMail":                simkit.Op(s.deregisterFromWorkMail),
 			"UpdatePrimaryEmailAddress":             simkit.Op(s.updatePrimaryEmailAddress),
+			"CreateGroup":                           simkit.Op(s.createGroup),
+			"CreateResource":                        simkit.Op(s.createResource),
+			"DescribeGroup":                         simkit.Op(s.describeGroup),
+			"DescribeResource":                      simkit.Op(s.describeResource),
+			"DescribeEntity":                        simkit.Op(s.describeEntity),
 			"DescribeOrganization":                  simkit.Op(s.describeOrganization),
 			"ListOrganizations":                     simkit.Op(s.listOrganizations),
 			"DescribeIdentityProviderConfiguration": simkit.Op(s.describeIdentityProviderConfiguration),
@@ -171,13 +247,23 @@ func New(o Options) *Server {
 // Control returns the stand-in's quotas, faults and counters.
 func (s *Server) Control() *simkit.Control { return s.ctl }
 
+// SetRegisterEnabled changes RegisterToWorkMail's answer for an ENABLED
+// entity (see EnabledRegistration). Safe for concurrent use.
+func (s *Server) SetRegisterEnabled(v EnabledRegistration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.registerOn = v
+}
+
 // ServeHTTP implements http.Handler: WorkMail operations on POST /, the
 // simkit control surface under /_sim/ (GET /_sim/state answers
-// Organizations()), and two seeding routes for processes that cannot call
-// the Go methods:
+// Organizations()), and seeding routes for processes that cannot call the
+// Go methods:
 //
 //	POST /_sim/organizations {"alias":"corp","defaultDomain":"corp.example","extraDomains":[]} → {"organizationId":"m-…"}
 //	POST /_sim/users         {"organizationId":"m-…","user":{"name":"x","email":"x@corp.example",…}} → the User
+//	POST /_sim/groups        {"organizationId":"m-…","name":"sales","email":"sales@corp.example"} → the Entity
+//	POST /_sim/resources     {"organizationId":"m-…","name":"room1","type":"ROOM","email":"room1@corp.example"} → the Entity
 //
 // Seeding errors answer 400 (404 for an unknown organisation) with a JSON
 // error body.
@@ -189,6 +275,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		case "/_sim/users":
 			s.serveAddUser(w, r)
+			return
+		case "/_sim/groups", "/_sim/resources":
+			s.serveAddEntity(w, r)
 			return
 		}
 	}
@@ -219,13 +308,42 @@ func (s *Server) serveAddUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.AddUser(req.OrganizationID, req.User)
+	writeSeeded(w, u, err)
+}
+
+func (s *Server) serveAddEntity(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		OrganizationID string `json:"organizationId"`
+		Name           string `json:"name"`
+		Type           string `json:"type"`
+		Email          string `json:"email"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
+		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusBadRequest, "InvalidRequestException", "decode: %v", err))
+		return
+	}
+	var (
+		e   Entity
+		err error
+	)
+	if r.URL.Path == "/_sim/groups" {
+		e, err = s.AddGroup(req.OrganizationID, req.Name, req.Email)
+	} else {
+		e, err = s.AddResource(req.OrganizationID, req.Name, req.Type, req.Email)
+	}
+	writeSeeded(w, e, err)
+}
+
+// writeSeeded answers a seeding route: v, or 404 for an unknown
+// organisation and 400 for any other seeding error.
+func writeSeeded(w http.ResponseWriter, v any, err error) {
 	switch {
 	case errors.Is(err, ErrNoOrganization):
 		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusNotFound, "ResourceNotFoundException", "%v", err))
 	case err != nil:
 		simkit.RESTJSON1.WriteError(w, simkit.Errorf(http.StatusBadRequest, "InvalidRequestException", "%v", err))
 	default:
-		simkit.RESTJSON1.WriteJSON(w, http.StatusOK, u)
+		simkit.RESTJSON1.WriteJSON(w, http.StatusOK, v)
 	}
 }
 
@@ -321,7 +439,7 @@ func (s *Server) AddUser(orgID string, u User) (User, error) {
 			return User{}, fmt.Errorf("%w: %v", ErrSeed, apiErr)
 		}
 	}
-	nu := s.newUser(o, u.Name)
+	nu := s.newEntity(o, EntityUser, s.newUUID(), u.Name)
 	nu.displayName, nu.firstName, nu.lastName = u.DisplayName, u.FirstName, u.LastName
 	nu.role = cmp.Or(u.Role, "USER")
 	nu.hidden = u.HiddenFromGlobalAddressList
@@ -362,7 +480,7 @@ func (s *Server) Organizations() []Organization {
 		snap := Organization{
 			OrganizationID: o.id, Alias: o.alias, State: o.state, DefaultMailDomain: o.defaultDomain,
 			MailDomains: slices.Clone(o.domains), UserLimit: o.userLimit, IdentityStoreID: o.identityStoreID,
-			Users: make([]User, 0, len(o.users)),
+			Users: make([]User, 0, len(o.users)), Groups: []Entity{}, Resources: []Entity{},
 		}
 		if o.idp != nil {
 			c := *o.idp
@@ -370,6 +488,13 @@ func (s *Server) Organizations() []Organization {
 		}
 		for _, u := range o.users {
 			snap.Users = append(snap.Users, o.snapshot(u))
+		}
+		for _, e := range o.others {
+			if e.kind == EntityGroup {
+				snap.Groups = append(snap.Groups, entitySnapshot(e))
+			} else {
+				snap.Resources = append(snap.Resources, entitySnapshot(e))
+			}
 		}
 		out = append(out, snap)
 	}
@@ -386,11 +511,18 @@ func (s *Server) withOrg(orgID string, fn func(*org) error) error {
 	return fn(o)
 }
 
-// newUser adds a DISABLED user to o; s.mu must be held.
-func (s *Server) newUser(o *org, name string) *user {
+// newEntity adds a DISABLED entity of kind (EntityUser, EntityGroup or
+// EntityResource) with the given id and name to o; s.mu must be held.
+func (s *Server) newEntity(o *org, kind, id, name string) *user {
 	s.seq++
-	u := &user{seq: s.seq, id: s.newUUID(), name: name, state: StateDisabled, role: "USER", created: s.now()}
-	o.users = append(o.users, u)
+	u := &user{seq: s.seq, kind: kind, id: id, name: name, state: StateDisabled, created: s.now()}
+	if kind == EntityUser {
+		u.role = "USER"
+		o.users = append(o.users, u)
+		o.liveUsers++
+	} else {
+		o.others = append(o.others, u)
+	}
 	o.byID[strings.ToLower(u.id)] = u
 	o.names[strings.ToLower(name)] = u
 	return u

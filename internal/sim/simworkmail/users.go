@@ -35,13 +35,19 @@ func (s *Server) createUser(_ context.Context, in *createUserInput) (*createUser
 	if err != nil {
 		return nil, err
 	}
+	// Users, groups and resources share one namespace: a group or
+	// resource holding the name answers NameAvailabilityException too.
 	if o.names[strings.ToLower(*in.Name)] != nil {
 		return nil, clientErr(codeNameAvailability, "Name %s is already in use", *in.Name)
 	}
+	if err := s.authorizeIdentityCenterUser(o, deref(in.IdentityProviderUserID)); err != nil {
+		return nil, err
+	}
+	// The users-per-organisation quota (see errors.go), not a rate.
 	if o.live() >= o.userLimit {
 		return nil, clientErr(codeLimitExceeded, "Organization %s has reached its limit of %d users", o.id, o.userLimit)
 	}
-	u := s.newUser(o, *in.Name)
+	u := s.newEntity(o, EntityUser, s.newUUID(), *in.Name)
 	u.displayName = *in.DisplayName
 	u.firstName = deref(in.FirstName)
 	u.lastName = deref(in.LastName)
@@ -98,6 +104,9 @@ func (s *Server) listUsers(_ context.Context, in *listUsersInput) (*listUsersOut
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	if err := f.one(); err != nil {
+		return nil, err
+	}
 	after, err := parseToken(in.NextToken)
 	if err != nil {
 		return nil, err
@@ -118,6 +127,32 @@ func (s *Server) listUsers(_ context.Context, in *listUsersInput) (*listUsersOut
 		})
 	}
 	return out, nil
+}
+
+// one refuses a request with more than one filter. ListUsers documents
+// its Filters member as "Limit the user search results based on the filter
+// criteria. You can only use one filter per request."
+// (workmail-2017-10-01.json, ListUsersRequest.Filters). The documentation
+// does not say how a second filter is refused; the stand-in answers the
+// exception every WorkMail operation models for an input outside the
+// service's restrictions, InvalidParameterException. A member that is
+// present counts as a filter even when it is empty.
+func (f *listUsersFilters) one() error {
+	var set []string
+	for _, m := range []struct {
+		name string
+		on   bool
+	}{{"UsernamePrefix", f.UsernamePrefix != nil}, {"DisplayNamePrefix", f.DisplayNamePrefix != nil},
+		{"PrimaryEmailPrefix", f.PrimaryEmailPrefix != nil}, {"State", f.State != nil},
+		{"IdentityProviderUserIdPrefix", f.IdentityProviderUserIDPrefix != nil}} {
+		if m.on {
+			set = append(set, m.name)
+		}
+	}
+	if len(set) > 1 {
+		return clientErr(codeInvalidParameter, "You can only use one filter per request; got %s", strings.Join(set, ", "))
+	}
+	return nil
 }
 
 func (f *listUsersFilters) match(u *user) bool {
@@ -158,12 +193,15 @@ func (s *Server) updateUser(_ context.Context, in *updateUserInput) (*empty, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, u, err := s.activeUser(*in.OrganizationID, *in.UserID)
+	o, u, err := s.activeUser(*in.OrganizationID, *in.UserID)
 	if err != nil {
 		return nil, err
 	}
 	if u.state == StateDeleted {
 		return nil, clientErr(codeEntityState, "User %s is deleted", u.id)
+	}
+	if err := s.authorizeIdentityCenterUser(o, deref(in.IdentityProviderUserID)); err != nil {
+		return nil, err
 	}
 	set(&u.role, in.Role)
 	set(&u.displayName, in.DisplayName)
