@@ -8,6 +8,7 @@
 package domain
 
 import (
+	"slices"
 	"time"
 )
 
@@ -203,4 +204,17 @@ type TargetState struct {
 
 	// Version is the optimistic-concurrency version kept by the store.
 	Version int64 `json:"version"`
+}
+
+// Equal reports whether s and o hold the same facts: every field but
+// Version (which only the store's concurrency control uses). DisabledAt is
+// compared as an instant (time.Time.Equal), and SecurityProfileIDs element
+// by element in order, a nil list equal to an empty one. A field added to
+// TargetState must be added here; a test fails until it is.
+func (s TargetState) Equal(o TargetState) bool {
+	return s.Target == o.Target && s.Managed == o.Managed && s.RemoteID == o.RemoteID && s.Status == o.Status &&
+		s.Name == o.Name && s.Email == o.Email && s.DisplayName == o.DisplayName &&
+		s.FirstName == o.FirstName && s.LastName == o.LastName &&
+		slices.Equal(s.SecurityProfileIDs, o.SecurityProfileIDs) && s.RoutingProfileID == o.RoutingProfileID &&
+		s.HierarchyGroupID == o.HierarchyGroupID && s.DisabledAt.Equal(o.DisabledAt)
 }
