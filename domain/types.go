@@ -4,7 +4,8 @@
 // configuration, the per-target planners and the error taxonomy.
 //
 // Nothing here performs I/O: the package imports only the standard library
-// and github.com/oklog/ulid/v2, which a test enforces.
+// and github.com/oklog/ulid/v2, and its types carry json tags only (no
+// storage tags: the store maps them to its items), which tests enforce.
 package domain
 
 import (
