@@ -73,6 +73,8 @@ const (
 
 // Options configure a Store.
 type Options struct {
+	// DB is the DynamoDB client (required); *dynamodb.Client satisfies it.
+	DB DB
 	// StateTable and LedgerTable are the table names (required).
 	StateTable, LedgerTable string
 	// Clock gives the time written to rows (default time.Now).
@@ -110,17 +112,19 @@ type Store struct {
 	batchBackoff time.Duration
 }
 
-// New returns a Store over db. It returns an error wrapping ErrInvalid when
-// a table name is missing or LedgerTTL is below MinLedgerTTL.
-func New(db DB, o Options) (*Store, error) {
-	if db == nil || o.StateTable == "" || o.LedgerTable == "" {
+// New returns a Store over o.DB and o's tables.
+//
+// Errors: ErrInvalid (Permanent) when the client or a table name is
+// missing, or LedgerTTL is below MinLedgerTTL.
+func New(o Options) (*Store, error) {
+	if o.DB == nil || o.StateTable == "" || o.LedgerTable == "" {
 		return nil, domain.Permanent(fmt.Errorf("store: %w: client and both table names are required", ErrInvalid))
 	}
 	if o.LedgerTTL != 0 && o.LedgerTTL < MinLedgerTTL {
 		return nil, domain.Permanent(fmt.Errorf("store: %w: ledger TTL %v is below %v", ErrInvalid, o.LedgerTTL, MinLedgerTTL))
 	}
 	s := &Store{
-		db: db, state: o.StateTable, ledger: o.LedgerTable,
+		db: o.DB, state: o.StateTable, ledger: o.LedgerTable,
 		now: o.Clock, newID: o.NewID,
 		foldAttempts: o.FoldAttempts, ledgerTTL: o.LedgerTTL, workers: o.Workers,
 		batchBackoff: o.BatchBackoff,

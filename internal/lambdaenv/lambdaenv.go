@@ -161,7 +161,7 @@ func (e *Env) Tables() (state, ledger string) {
 // Errors: store.New's (missing table names).
 func (e *Env) Store(cfg aws.Config, state, ledger string) (*store.Store, error) {
 	db := awsclient.DynamoDB(cfg, e.Endpoint("DYNAMODB"))
-	return store.New(db, store.Options{StateTable: state, LedgerTable: ledger, NewID: NewULID})
+	return store.New(store.Options{DB: db, StateTable: state, LedgerTable: ledger, NewID: NewULID})
 }
 
 // NewULID returns a new ULID string (monotonic within one process is not

@@ -271,7 +271,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Store, err = store.New(db, store.Options{StateTable: stateTable, LedgerTable: ledgerTable, NewID: lambdaenv.NewULID})
+	s.Store, err = store.New(store.Options{DB: db, StateTable: stateTable, LedgerTable: ledgerTable, NewID: lambdaenv.NewULID})
 	if err != nil {
 		return nil, err
 	}

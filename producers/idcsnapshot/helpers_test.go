@@ -204,7 +204,7 @@ func newFixture(t testing.TB, so simidentitystore.Options) *fixture {
 	f.db = env.DynamoDB(t)
 	f.state = env.CreateTable(t, f.db, store.StateTableSpec().CreateTableInput("state"))
 	ledger := env.CreateTable(t, f.db, store.LedgerTableSpec().CreateTableInput("ledger"))
-	if f.st, err = store.New(f.db, store.Options{StateTable: f.state, LedgerTable: ledger, Clock: c.Now, NewID: f.ids.New}); err != nil {
+	if f.st, err = store.New(store.Options{DB: f.db, StateTable: f.state, LedgerTable: ledger, Clock: c.Now, NewID: f.ids.New}); err != nil {
 		t.Fatal(err)
 	}
 	f.sqs = env.SQS(t)

@@ -229,7 +229,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.New(awsclient.DynamoDB(cfg, getenv("DYNAMODB_ENDPOINT")), store.Options{StateTable: state, LedgerTable: ledger})
+	st, err := store.New(store.Options{DB: awsclient.DynamoDB(cfg, getenv("DYNAMODB_ENDPOINT")), StateTable: state, LedgerTable: ledger})
 	if err != nil {
 		return err
 	}
