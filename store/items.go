@@ -19,6 +19,8 @@ const (
 	appliedPrefix  = "APPLIED#"
 	dayPrefix      = "DAY#"
 	snapshotPrefix = "SNAPSHOT#"
+	leasePrefix    = "LEASE#"
+	skLease        = "LEASE"
 	// SnapshotShards is the number of partitions the snapshot bookkeeping
 	// is spread over (PK=SNAPSHOT#00…15, chosen by an FNV-1a hash of the
 	// person key). Changing it strands existing records.
@@ -48,6 +50,8 @@ func rowSK(id string, o domain.Outcome) string { return id + "#" + string(o) }
 
 // dayBucket is the byDay partition of a time (UTC date).
 func dayBucket(t time.Time) string { return dayPrefix + t.UTC().Format(time.DateOnly) }
+
+func leasePK(name string) string { return leasePrefix + name }
 
 func snapshotPK(key string) string {
 	h := fnv.New32a()

@@ -25,13 +25,15 @@ type DB interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
-// Errors. Every error the store returns wraps one of these or an SDK error
-// (with %w), and carries a domain error kind (domain.KindOf): ErrDuplicate
-// is Stale; ErrInvalid, ErrBadCursor and DynamoDB validation failures are
-// Permanent; everything else (ErrConflict, ErrUnprocessed, throttling,
-// network) is Retryable.
+// Errors. Every error the store returns wraps one of these, a lease error
+// (ErrLeaseHeld, ErrLeaseLost) or an SDK error (with %w), and carries a
+// domain error kind (domain.KindOf): ErrDuplicate is Stale; ErrInvalid,
+// ErrBadCursor and DynamoDB validation failures are Permanent; everything
+// else (ErrConflict, ErrUnprocessed, the lease errors, throttling, network)
+// is Retryable.
 var (
 	// ErrNotFound: no person with that key or id.
 	ErrNotFound = errors.New("not found")
