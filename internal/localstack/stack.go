@@ -317,8 +317,8 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 
 	// The snapshotter on a ticker.
-	snap, err := idcsnapshot.New(s.Config, ids, s.Store, pub, idcsnapshot.NewLease(db, stateTable, idcsnapshot.LeaseOptions{}),
-		idcsnapshot.Options{Logger: o.Log.With("component", "idcsnapshot")})
+	snap, err := idcsnapshot.New(idcsnapshot.Options{Config: s.Config, IdentityStore: ids, Store: s.Store, Publisher: pub,
+		Logger: o.Log.With("component", "idcsnapshot")})
 	if err != nil {
 		return nil, err
 	}

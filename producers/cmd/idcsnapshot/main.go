@@ -44,12 +44,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	snap, err := idcsnapshot.New(cfg,
-		awsclient.IdentityStore(awsCfg, env.Endpoint("IDENTITYSTORE")),
-		st,
-		publish.New(awsclient.SQS(awsCfg, env.Endpoint("SQS")), queues),
-		idcsnapshot.NewLease(awsclient.DynamoDB(awsCfg, env.Endpoint("DYNAMODB")), state, idcsnapshot.LeaseOptions{}),
-		idcsnapshot.Options{Rate: perSecond, Logger: logger, Metrics: emf.New(os.Stdout, "idcsnapshot", time.Now)})
+	snap, err := idcsnapshot.New(idcsnapshot.Options{
+		Config:        cfg,
+		IdentityStore: awsclient.IdentityStore(awsCfg, env.Endpoint("IDENTITYSTORE")),
+		Store:         st,
+		Publisher:     publish.New(awsclient.SQS(awsCfg, env.Endpoint("SQS")), queues),
+		Rate:          perSecond, Logger: logger, Metrics: emf.New(os.Stdout, "idcsnapshot", time.Now),
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
