@@ -279,9 +279,14 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 
 	// The hook, registered and verified in the Okta org.
 	secret := "hook-" + randomHex(16)
-	hook := oktahook.New(oktahook.Config{GroupMapped: s.Config.GroupMapped},
-		oktahook.NewSecretCache(oktahook.Static(oktahook.Secrets{Current: secret}), time.Hour, time.Now),
-		s.Store, pub, o.Log.With("component", "oktahook"), nil, time.Now)
+	hook, err := oktahook.New(oktahook.Options{
+		GroupMapped: s.Config.GroupMapped,
+		Secrets:     oktahook.NewSecretCache(oktahook.Static(oktahook.Secrets{Current: secret}), time.Hour, time.Now),
+		Ledger:      s.Store, Publisher: pub, Logger: o.Log.With("component", "oktahook"),
+	})
+	if err != nil {
+		return nil, err
+	}
 	hookBase, err := s.serve(port(o.BasePort, 4), hook)
 	if err != nil {
 		return nil, err

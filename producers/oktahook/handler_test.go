@@ -106,8 +106,13 @@ func newFixture(t *testing.T) *fixture {
 	clock := func() time.Time { return *f.now }
 	cache := oktahook.NewSecretCache(box.fetch, time.Minute, clock)
 	mapped := func(g domain.GroupRef) bool { return g.OktaID == mappedGroup }
-	h := oktahook.New(oktahook.Config{GroupMapped: mapped}, cache, st, pub,
-		slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, clock)
+	h, err := oktahook.New(oktahook.Options{
+		GroupMapped: mapped, Secrets: cache, Ledger: st, Publisher: pub,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	f.url = srv.URL

@@ -51,7 +51,13 @@ func main() {
 		fetch = oktahook.FromSSM(awsclient.SSM(awsCfg, env.Endpoint("SSM")), param)
 	}
 	pub := publish.New(awsclient.SQS(awsCfg, env.Endpoint("SQS")), queues)
-	h := oktahook.New(oktahook.Config{AuthHeader: header, GroupMapped: cfg.GroupMapped},
-		oktahook.NewSecretCache(fetch, ttl, time.Now), st, pub, logger, emf.New(os.Stdout, "oktahook", time.Now), time.Now)
+	h, err := oktahook.New(oktahook.Options{
+		AuthHeader: header, GroupMapped: cfg.GroupMapped,
+		Secrets: oktahook.NewSecretCache(fetch, ttl, time.Now), Ledger: st, Publisher: pub,
+		Logger: logger, Metrics: emf.New(os.Stdout, "oktahook", time.Now), Clock: time.Now,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	lambdaurl.Start(h)
 }
