@@ -275,7 +275,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	pub := publish.New(sq, []string{wmQ.url, cnQ.url})
+	pub, err := publish.New(publish.Options{SQS: sq, QueueURLs: []string{wmQ.url, cnQ.url}})
+	if err != nil {
+		return nil, err
+	}
 
 	// The hook, registered and verified in the Okta org.
 	secret := "hook-" + randomHex(16)

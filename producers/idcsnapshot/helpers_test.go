@@ -208,7 +208,9 @@ func newFixture(t testing.TB, so simidentitystore.Options) *fixture {
 	}
 	f.sqs = env.SQS(t)
 	f.queue = env.CreateFIFOQueue(t, f.sqs, "idcsnap", 3, 30*time.Second)
-	f.pub = publish.New(f.sqs, []string{f.queue.URL})
+	if f.pub, err = publish.New(publish.Options{SQS: f.sqs, QueueURLs: []string{f.queue.URL}}); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 

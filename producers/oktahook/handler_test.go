@@ -96,10 +96,15 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &switchable{
-		good: publish.New(client, urls),
-		dead: publish.New(awsclient.SQS(deadCfg, deadURL), urls, publish.WithRetry(1, time.Millisecond)),
+	goodPub, err := publish.New(publish.Options{SQS: client, QueueURLs: urls})
+	if err != nil {
+		t.Fatal(err)
 	}
+	deadPub, err := publish.New(publish.Options{SQS: awsclient.SQS(deadCfg, deadURL), QueueURLs: urls, Attempts: 1, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &switchable{good: goodPub, dead: deadPub}
 	box := &secretBox{s: oktahook.Secrets{Current: "s3cret-current"}}
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	f := &fixture{box: box, now: &now, pub: pub, st: st, sqs: client, queues: []testenv.Queue{wm, cn}}

@@ -44,11 +44,15 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	pub, err := publish.New(publish.Options{SQS: awsclient.SQS(awsCfg, env.Endpoint("SQS")), QueueURLs: queues})
+	if err != nil {
+		log.Fatal(err)
+	}
 	snap, err := idcsnapshot.New(idcsnapshot.Options{
 		Config:        cfg,
 		IdentityStore: awsclient.IdentityStore(awsCfg, env.Endpoint("IDENTITYSTORE")),
 		Store:         st,
-		Publisher:     publish.New(awsclient.SQS(awsCfg, env.Endpoint("SQS")), queues),
+		Publisher:     pub,
 		Rate:          perSecond, Logger: logger, Metrics: emf.New(os.Stdout, "idcsnapshot", time.Now),
 	})
 	if err != nil {

@@ -50,7 +50,10 @@ func main() {
 	if secretID == "" {
 		fetch = oktahook.FromSSM(awsclient.SSM(awsCfg, env.Endpoint("SSM")), param)
 	}
-	pub := publish.New(awsclient.SQS(awsCfg, env.Endpoint("SQS")), queues)
+	pub, err := publish.New(publish.Options{SQS: awsclient.SQS(awsCfg, env.Endpoint("SQS")), QueueURLs: queues})
+	if err != nil {
+		log.Fatal(err)
+	}
 	h, err := oktahook.New(oktahook.Options{
 		AuthHeader: header, GroupMapped: cfg.GroupMapped,
 		Secrets: oktahook.NewSecretCache(fetch, ttl, time.Now), Ledger: st, Publisher: pub,
