@@ -68,9 +68,13 @@ func newE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	client := awsclient.SQS(cfg, env.SQSEndpoint)
+	pub, err := publish.New(publish.Options{SQS: client, QueueURLs: []string{s.Endpoint("WORKMAIL_QUEUE_URL"), s.Endpoint("CONNECT_QUEUE_URL")}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &e2e{
 		t: t, s: s, sqs: client,
-		pub:   publish.New(client, []string{s.Endpoint("WORKMAIL_QUEUE_URL"), s.Endpoint("CONNECT_QUEUE_URL")}),
+		pub:   pub,
 		org:   s.Endpoint("WORKMAIL_ORGANIZATION_ID"),
 		inst:  s.Endpoint("CONNECT_INSTANCE_ID"),
 		clock: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC),

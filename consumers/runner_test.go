@@ -95,7 +95,7 @@ func newFixture(t *testing.T, cfg consumers.Config) *fixture {
 		defer mu.Unlock()
 		return ulid.MustNew(ulid.Now(), entropy).String()
 	}
-	st, err := store.New(db, store.Options{StateTable: state, LedgerTable: ledger, NewID: newID})
+	st, err := store.New(store.Options{DB: db, StateTable: state, LedgerTable: ledger, NewID: newID})
 	if err != nil {
 		t.Fatal(err)
 	}

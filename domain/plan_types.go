@@ -75,17 +75,17 @@ const (
 // LedgerEntry is one append-only audit row. ID is a ULID, so entries sort by
 // time. PersonKey is empty for rows about no one person (snapshot runs).
 type LedgerEntry struct {
-	ID        string    `json:"id" dynamodbav:"id"`
-	At        time.Time `json:"at" dynamodbav:"at"`
-	PersonKey string    `json:"personKey,omitempty" dynamodbav:"personKey,omitempty"`
-	EventID   string    `json:"eventId,omitempty" dynamodbav:"eventId,omitempty"`
-	Source    Source    `json:"source,omitempty" dynamodbav:"source,omitempty"`
-	Kind      Kind      `json:"kind,omitempty" dynamodbav:"kind,omitempty"`
-	Target    Target    `json:"target,omitempty" dynamodbav:"target,omitempty"`
-	Op        OpKind    `json:"op,omitempty" dynamodbav:"op,omitempty"`
-	Outcome   Outcome   `json:"outcome" dynamodbav:"outcome"`
-	RemoteID  string    `json:"remoteId,omitempty" dynamodbav:"remoteId,omitempty"`
-	Reason    string    `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+	ID        string    `json:"id"`
+	At        time.Time `json:"at"`
+	PersonKey string    `json:"personKey,omitempty"`
+	EventID   string    `json:"eventId,omitempty"`
+	Source    Source    `json:"source,omitempty"`
+	Kind      Kind      `json:"kind,omitempty"`
+	Target    Target    `json:"target,omitempty"`
+	Op        OpKind    `json:"op,omitempty"`
+	Outcome   Outcome   `json:"outcome"`
+	RemoteID  string    `json:"remoteId,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
 	// Detail holds outcome-specific facts (e.g. a snapshot run's counts).
-	Detail map[string]string `json:"detail,omitempty" dynamodbav:"detail,omitempty"`
+	Detail map[string]string `json:"detail,omitempty"`
 }

@@ -4,10 +4,12 @@
 // configuration, the per-target planners and the error taxonomy.
 //
 // Nothing here performs I/O: the package imports only the standard library
-// and github.com/oklog/ulid/v2, which a test enforces.
+// and github.com/oklog/ulid/v2, and its types carry json tags only (no
+// storage tags: the store maps them to its items), which tests enforce.
 package domain
 
 import (
+	"slices"
 	"time"
 )
 
@@ -124,38 +126,38 @@ const (
 // Stamped is one last-writer-wins field: its value, the occurred-at of the
 // fact that set it, and that fact's event id (the tie-breaker).
 type Stamped struct {
-	Value string    `json:"v" dynamodbav:"v"`
-	At    time.Time `json:"at" dynamodbav:"at"`
-	By    string    `json:"by,omitempty" dynamodbav:"by,omitempty"`
+	Value string    `json:"v"`
+	At    time.Time `json:"at"`
+	By    string    `json:"by,omitempty"`
 }
 
 // Membership is a last-writer-wins group membership fact.
 type Membership struct {
-	Member bool      `json:"member" dynamodbav:"member"`
-	At     time.Time `json:"at" dynamodbav:"at"`
-	By     string    `json:"by,omitempty" dynamodbav:"by,omitempty"`
+	Member bool      `json:"member"`
+	At     time.Time `json:"at"`
+	By     string    `json:"by,omitempty"`
 }
 
 // Person is idsync's last-known view of one person, folded from events.
 type Person struct {
-	Key       string `json:"key" dynamodbav:"key"`
-	OktaID    string `json:"oktaId,omitempty" dynamodbav:"oktaId,omitempty"`
-	IdCUserID string `json:"idcUserId,omitempty" dynamodbav:"idcUserId,omitempty"`
+	Key       string `json:"key"`
+	OktaID    string `json:"oktaId,omitempty"`
+	IdCUserID string `json:"idcUserId,omitempty"`
 
-	Login       Stamped `json:"login" dynamodbav:"login"`
-	FirstName   Stamped `json:"firstName" dynamodbav:"firstName"`
-	LastName    Stamped `json:"lastName" dynamodbav:"lastName"`
-	DisplayName Stamped `json:"displayName" dynamodbav:"displayName"`
-	Email       Stamped `json:"email" dynamodbav:"email"`
-	Department  Stamped `json:"department" dynamodbav:"department"`
-	Title       Stamped `json:"title" dynamodbav:"title"`
-	Status      Stamped `json:"status" dynamodbav:"status"` // Value is a Status
+	Login       Stamped `json:"login"`
+	FirstName   Stamped `json:"firstName"`
+	LastName    Stamped `json:"lastName"`
+	DisplayName Stamped `json:"displayName"`
+	Email       Stamped `json:"email"`
+	Department  Stamped `json:"department"`
+	Title       Stamped `json:"title"`
+	Status      Stamped `json:"status"` // Value is a Status
 
 	// Groups maps GroupRef.Key() to the last membership fact for that group.
-	Groups map[string]Membership `json:"groups,omitempty" dynamodbav:"groups,omitempty"`
+	Groups map[string]Membership `json:"groups,omitempty"`
 
 	// Version is the optimistic-concurrency version kept by the store.
-	Version int64 `json:"version" dynamodbav:"version"`
+	Version int64 `json:"version"`
 }
 
 // Target names a system idsync provisions into.
@@ -183,24 +185,37 @@ const (
 // target: what it last applied there. Only accounts with Managed set were
 // created or adopted by idsync; nothing else is ever touched.
 type TargetState struct {
-	Target   Target       `json:"target" dynamodbav:"target"`
-	Managed  bool         `json:"managed" dynamodbav:"managed"`
-	RemoteID string       `json:"remoteId,omitempty" dynamodbav:"remoteId,omitempty"`
-	Status   RemoteStatus `json:"status,omitempty" dynamodbav:"status,omitempty"`
+	Target   Target       `json:"target"`
+	Managed  bool         `json:"managed"`
+	RemoteID string       `json:"remoteId,omitempty"`
+	Status   RemoteStatus `json:"status,omitempty"`
 
-	Name        string `json:"name,omitempty" dynamodbav:"name,omitempty"` // WorkMail Name / Connect Username
-	Email       string `json:"email,omitempty" dynamodbav:"email,omitempty"`
-	DisplayName string `json:"displayName,omitempty" dynamodbav:"displayName,omitempty"`
-	FirstName   string `json:"firstName,omitempty" dynamodbav:"firstName,omitempty"`
-	LastName    string `json:"lastName,omitempty" dynamodbav:"lastName,omitempty"`
+	Name        string `json:"name,omitempty"` // WorkMail Name / Connect Username
+	Email       string `json:"email,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
+	FirstName   string `json:"firstName,omitempty"`
+	LastName    string `json:"lastName,omitempty"`
 
-	SecurityProfileIDs []string `json:"securityProfileIds,omitempty" dynamodbav:"securityProfileIds,omitempty"`
-	RoutingProfileID   string   `json:"routingProfileId,omitempty" dynamodbav:"routingProfileId,omitempty"`
-	HierarchyGroupID   string   `json:"hierarchyGroupId,omitempty" dynamodbav:"hierarchyGroupId,omitempty"`
+	SecurityProfileIDs []string `json:"securityProfileIds,omitempty"`
+	RoutingProfileID   string   `json:"routingProfileId,omitempty"`
+	HierarchyGroupID   string   `json:"hierarchyGroupId,omitempty"`
 
 	// DisabledAt is when idsync disabled the account (WorkMail grace period).
-	DisabledAt time.Time `json:"disabledAt,omitzero" dynamodbav:"disabledAt,omitempty"`
+	DisabledAt time.Time `json:"disabledAt,omitzero"`
 
 	// Version is the optimistic-concurrency version kept by the store.
-	Version int64 `json:"version" dynamodbav:"version"`
+	Version int64 `json:"version"`
+}
+
+// Equal reports whether s and o hold the same facts: every field but
+// Version (which only the store's concurrency control uses). DisabledAt is
+// compared as an instant (time.Time.Equal), and SecurityProfileIDs element
+// by element in order, a nil list equal to an empty one. A field added to
+// TargetState must be added here; a test fails until it is.
+func (s TargetState) Equal(o TargetState) bool {
+	return s.Target == o.Target && s.Managed == o.Managed && s.RemoteID == o.RemoteID && s.Status == o.Status &&
+		s.Name == o.Name && s.Email == o.Email && s.DisplayName == o.DisplayName &&
+		s.FirstName == o.FirstName && s.LastName == o.LastName &&
+		slices.Equal(s.SecurityProfileIDs, o.SecurityProfileIDs) && s.RoutingProfileID == o.RoutingProfileID &&
+		s.HierarchyGroupID == o.HierarchyGroupID && s.DisabledAt.Equal(o.DisabledAt)
 }

@@ -194,7 +194,7 @@ func (s *Store) Audit(ctx context.Context, q AuditQuery) (AuditPage, error) {
 				if err := unmarshal(item, &it); err != nil {
 					return AuditPage{}, err
 				}
-				page.Entries = append(page.Entries, it.LedgerEntry)
+				page.Entries = append(page.Entries, it.entry())
 				if len(page.Entries) < size {
 					continue
 				}

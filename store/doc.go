@@ -1,7 +1,9 @@
 // Package store keeps idsync's DynamoDB state and ledger: each person's
 // folded identity and last-known target states, the IdC snapshotter's
-// bookkeeping, and the append-only ledger that is both the audit trail and
-// the idempotency record.
+// bookkeeping and lease, and the append-only ledger that is both the audit
+// trail and the idempotency record. It is idsync's only DynamoDB adapter:
+// its item structs map the domain types to attributes, so the domain types
+// carry no storage tags.
 //
 // # Tables
 //
@@ -14,6 +16,7 @@
 //	PERSON#<key>     IDENTITY          domain.Person (+ loginLower), version-checked
 //	PERSON#<key>     TARGET#<target>   domain.TargetState, version-checked
 //	SNAPSHOT#<00-15> <person key>      SnapshotRecord (snapshotter bookkeeping)
+//	LEASE#<name>     LEASE             lease: owner, expiresAt, acquiredAt, totalUsers
 //
 // <key> is the person key the person was first stored under (Okta user id
 // when known, else IdC user id); it never changes, even when a person first
@@ -57,4 +60,12 @@
 // partitions read in parallel. SnapshotChanges yields only the records that
 // differ, so DynamoDB writes are proportional to changes;
 // WriteSnapshotRecords writes them with BatchWriteItem.
+//
+// # Leases
+//
+// AcquireLease and ReleaseLease keep runs from overlapping (the snapshotter
+// takes LEASE#idcsnapshot): one item per lease, taken with a conditional
+// UpdateItem that succeeds when nobody holds it, the holder's lease has
+// expired, or the caller holds it already. The item also keeps a count the
+// last holder left for the next (the snapshotter's user count).
 package store

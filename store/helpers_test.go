@@ -126,11 +126,11 @@ func newFixture(t testing.TB, mods ...func(*store.Options)) *fixture {
 
 	clk := &clock{t: t0}
 	gen := &ids{clock: clk, entropy: ulid.Monotonic(rand.Reader, 0)}
-	o := store.Options{StateTable: state, LedgerTable: ledger, Clock: clk.Now, NewID: gen.New}
+	o := store.Options{DB: db, StateTable: state, LedgerTable: ledger, Clock: clk.Now, NewID: gen.New}
 	for _, m := range mods {
 		m(&o)
 	}
-	st, err := store.New(db, o)
+	st, err := store.New(o)
 	if err != nil {
 		t.Fatalf("store.New: %v", err)
 	}

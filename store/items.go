@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"github.com/idsync/idsync/domain"
@@ -18,6 +19,8 @@ const (
 	appliedPrefix  = "APPLIED#"
 	dayPrefix      = "DAY#"
 	snapshotPrefix = "SNAPSHOT#"
+	leasePrefix    = "LEASE#"
+	skLease        = "LEASE"
 	// SnapshotShards is the number of partitions the snapshot bookkeeping
 	// is spread over (PK=SNAPSHOT#00…15, chosen by an FNV-1a hash of the
 	// person key). Changing it strands existing records.
@@ -48,36 +51,188 @@ func rowSK(id string, o domain.Outcome) string { return id + "#" + string(o) }
 // dayBucket is the byDay partition of a time (UTC date).
 func dayBucket(t time.Time) string { return dayPrefix + t.UTC().Format(time.DateOnly) }
 
+func leasePK(name string) string { return leasePrefix + name }
+
 func snapshotPK(key string) string {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(key))
 	return fmt.Sprintf("%s%02d", snapshotPrefix, h.Sum32()%SnapshotShards)
 }
 
-// identityItem is a person's IDENTITY item. The embedded Person's oktaId
-// and idcUserId, and loginLower, are the keys of the lookup indexes.
+// Item structs. Each carries its own dynamodbav tags and converts to and
+// from its domain type field by field, so the attribute names below are the
+// stored layout (see the package documentation) and the domain types stay
+// free of storage concerns. Changing a name strands the items stored under
+// the old one.
+
+// stampedAttr is a domain.Stamped as stored: a map {v, at, by}.
+type stampedAttr struct {
+	Value string    `dynamodbav:"v"`
+	At    time.Time `dynamodbav:"at"`
+	By    string    `dynamodbav:"by,omitempty"`
+}
+
+func toStamped(s domain.Stamped) stampedAttr {
+	return stampedAttr{Value: s.Value, At: s.At, By: s.By}
+}
+
+func (a stampedAttr) domain() domain.Stamped {
+	return domain.Stamped{Value: a.Value, At: a.At, By: a.By}
+}
+
+// membershipAttr is a domain.Membership as stored: a map {member, at, by}.
+type membershipAttr struct {
+	Member bool      `dynamodbav:"member"`
+	At     time.Time `dynamodbav:"at"`
+	By     string    `dynamodbav:"by,omitempty"`
+}
+
+// identityItem is a person's IDENTITY item. oktaId, idcUserId and
+// loginLower are the keys of the lookup indexes: omitted when empty, so
+// the indexes are sparse.
 type identityItem struct {
-	PK string `dynamodbav:"PK"`
-	SK string `dynamodbav:"SK"`
-	domain.Person
+	PK         string `dynamodbav:"PK"`
+	SK         string `dynamodbav:"SK"`
+	Key        string `dynamodbav:"key"`
+	OktaID     string `dynamodbav:"oktaId,omitempty"`
+	IdCUserID  string `dynamodbav:"idcUserId,omitempty"`
 	LoginLower string `dynamodbav:"loginLower,omitempty"`
+
+	Login       stampedAttr `dynamodbav:"login"`
+	FirstName   stampedAttr `dynamodbav:"firstName"`
+	LastName    stampedAttr `dynamodbav:"lastName"`
+	DisplayName stampedAttr `dynamodbav:"displayName"`
+	Email       stampedAttr `dynamodbav:"email"`
+	Department  stampedAttr `dynamodbav:"department"`
+	Title       stampedAttr `dynamodbav:"title"`
+	Status      stampedAttr `dynamodbav:"status"`
+
+	Groups  map[string]membershipAttr `dynamodbav:"groups,omitempty"`
+	Version int64                     `dynamodbav:"version"`
+}
+
+// newIdentityItem is the identity item of p stored under the person key key.
+func newIdentityItem(key string, p domain.Person) identityItem {
+	it := identityItem{
+		PK: personPK(key), SK: skIdentity,
+		Key: p.Key, OktaID: p.OktaID, IdCUserID: p.IdCUserID, LoginLower: strings.ToLower(p.Login.Value),
+		Login: toStamped(p.Login), FirstName: toStamped(p.FirstName), LastName: toStamped(p.LastName),
+		DisplayName: toStamped(p.DisplayName), Email: toStamped(p.Email), Department: toStamped(p.Department),
+		Title: toStamped(p.Title), Status: toStamped(p.Status),
+		Version: p.Version,
+	}
+	if p.Groups != nil {
+		it.Groups = make(map[string]membershipAttr, len(p.Groups))
+		for k, m := range p.Groups {
+			it.Groups[k] = membershipAttr{Member: m.Member, At: m.At, By: m.By}
+		}
+	}
+	return it
+}
+
+// person is the item's domain.Person.
+func (it identityItem) person() domain.Person {
+	p := domain.Person{
+		Key: it.Key, OktaID: it.OktaID, IdCUserID: it.IdCUserID,
+		Login: it.Login.domain(), FirstName: it.FirstName.domain(), LastName: it.LastName.domain(),
+		DisplayName: it.DisplayName.domain(), Email: it.Email.domain(), Department: it.Department.domain(),
+		Title: it.Title.domain(), Status: it.Status.domain(),
+		Version: it.Version,
+	}
+	if it.Groups != nil {
+		p.Groups = make(map[string]domain.Membership, len(it.Groups))
+		for k, m := range it.Groups {
+			p.Groups[k] = domain.Membership{Member: m.Member, At: m.At, By: m.By}
+		}
+	}
+	return p
 }
 
 // targetItem is a person's TARGET#<target> item.
 type targetItem struct {
-	PK string `dynamodbav:"PK"`
-	SK string `dynamodbav:"SK"`
-	domain.TargetState
+	PK       string `dynamodbav:"PK"`
+	SK       string `dynamodbav:"SK"`
+	Target   string `dynamodbav:"target"`
+	Managed  bool   `dynamodbav:"managed"`
+	RemoteID string `dynamodbav:"remoteId,omitempty"`
+	Status   string `dynamodbav:"status,omitempty"`
+
+	Name        string `dynamodbav:"name,omitempty"`
+	Email       string `dynamodbav:"email,omitempty"`
+	DisplayName string `dynamodbav:"displayName,omitempty"`
+	FirstName   string `dynamodbav:"firstName,omitempty"`
+	LastName    string `dynamodbav:"lastName,omitempty"`
+
+	SecurityProfileIDs []string `dynamodbav:"securityProfileIds,omitempty"`
+	RoutingProfileID   string   `dynamodbav:"routingProfileId,omitempty"`
+	HierarchyGroupID   string   `dynamodbav:"hierarchyGroupId,omitempty"`
+
+	DisabledAt time.Time `dynamodbav:"disabledAt,omitempty"`
+	Version    int64     `dynamodbav:"version"`
+}
+
+// newTargetItem is the item of ts stored in the partition of key.
+func newTargetItem(key string, ts domain.TargetState) targetItem {
+	return targetItem{
+		PK: personPK(key), SK: targetSK(ts.Target),
+		Target: string(ts.Target), Managed: ts.Managed, RemoteID: ts.RemoteID, Status: string(ts.Status),
+		Name: ts.Name, Email: ts.Email, DisplayName: ts.DisplayName, FirstName: ts.FirstName, LastName: ts.LastName,
+		SecurityProfileIDs: ts.SecurityProfileIDs, RoutingProfileID: ts.RoutingProfileID, HierarchyGroupID: ts.HierarchyGroupID,
+		DisabledAt: ts.DisabledAt, Version: ts.Version,
+	}
+}
+
+// targetState is the item's domain.TargetState.
+func (it targetItem) targetState() domain.TargetState {
+	return domain.TargetState{
+		Target: domain.Target(it.Target), Managed: it.Managed, RemoteID: it.RemoteID, Status: domain.RemoteStatus(it.Status),
+		Name: it.Name, Email: it.Email, DisplayName: it.DisplayName, FirstName: it.FirstName, LastName: it.LastName,
+		SecurityProfileIDs: it.SecurityProfileIDs, RoutingProfileID: it.RoutingProfileID, HierarchyGroupID: it.HierarchyGroupID,
+		DisabledAt: it.DisabledAt, Version: it.Version,
+	}
 }
 
 // ledgerItem is one ledger row. Day is empty on applied records, which
-// keeps them out of the byDay index.
+// keeps them out of the byDay index; ExpiresAt is set only when a ledger
+// TTL is configured.
 type ledgerItem struct {
-	PK  string `dynamodbav:"PK"`
-	SK  string `dynamodbav:"SK"`
-	Day string `dynamodbav:"day,omitempty"`
-	domain.LedgerEntry
-	ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
+	PK        string            `dynamodbav:"PK"`
+	SK        string            `dynamodbav:"SK"`
+	Day       string            `dynamodbav:"day,omitempty"`
+	ID        string            `dynamodbav:"id"`
+	At        time.Time         `dynamodbav:"at"`
+	PersonKey string            `dynamodbav:"personKey,omitempty"`
+	EventID   string            `dynamodbav:"eventId,omitempty"`
+	Source    string            `dynamodbav:"source,omitempty"`
+	Kind      string            `dynamodbav:"kind,omitempty"`
+	Target    string            `dynamodbav:"target,omitempty"`
+	Op        string            `dynamodbav:"op,omitempty"`
+	Outcome   string            `dynamodbav:"outcome"`
+	RemoteID  string            `dynamodbav:"remoteId,omitempty"`
+	Reason    string            `dynamodbav:"reason,omitempty"`
+	Detail    map[string]string `dynamodbav:"detail,omitempty"`
+	ExpiresAt int64             `dynamodbav:"expiresAt,omitempty"`
+}
+
+// newLedgerItem is the row of e under (pk, sk) in day bucket day ("" for
+// none).
+func newLedgerItem(pk, sk, day string, e domain.LedgerEntry) ledgerItem {
+	return ledgerItem{
+		PK: pk, SK: sk, Day: day,
+		ID: e.ID, At: e.At, PersonKey: e.PersonKey, EventID: e.EventID,
+		Source: string(e.Source), Kind: string(e.Kind), Target: string(e.Target), Op: string(e.Op),
+		Outcome: string(e.Outcome), RemoteID: e.RemoteID, Reason: e.Reason, Detail: e.Detail,
+	}
+}
+
+// entry is the row's domain.LedgerEntry.
+func (it ledgerItem) entry() domain.LedgerEntry {
+	return domain.LedgerEntry{
+		ID: it.ID, At: it.At, PersonKey: it.PersonKey, EventID: it.EventID,
+		Source: domain.Source(it.Source), Kind: domain.Kind(it.Kind), Target: domain.Target(it.Target),
+		Op: domain.OpKind(it.Op), Outcome: domain.Outcome(it.Outcome),
+		RemoteID: it.RemoteID, Reason: it.Reason, Detail: it.Detail,
+	}
 }
 
 // snapshotItem is one snapshot bookkeeping record.

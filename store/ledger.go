@@ -50,9 +50,7 @@ func (s *Store) row(e domain.LedgerEntry) (domain.LedgerEntry, *types.Put, error
 		e.At = s.now()
 	}
 	e.At = e.At.UTC()
-	put, err := s.ledgerPut(ledgerItem{
-		PK: ledgerPK(e.PersonKey), SK: rowSK(e.ID, e.Outcome), Day: dayBucket(at), LedgerEntry: e,
-	})
+	put, err := s.ledgerPut(newLedgerItem(ledgerPK(e.PersonKey), rowSK(e.ID, e.Outcome), dayBucket(at), e))
 	return e, put, err
 }
 
@@ -283,14 +281,11 @@ func (s *Store) Commit(ctx context.Context, c Commit) (domain.TargetState, []dom
 		written[i] = done
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
-	applied, err := s.ledgerPut(ledgerItem{
-		PK: personPK(c.PersonKey), SK: appliedSK(c.Target, c.EventID),
-		LedgerEntry: domain.LedgerEntry{
-			ID: written[0].ID, At: written[0].At, PersonKey: c.PersonKey, EventID: c.EventID,
-			Target: c.Target, Outcome: domain.OutcomeApplied, RemoteID: next.RemoteID,
-			Detail: map[string]string{"version": strconv.FormatInt(next.Version, 10)},
-		},
-	})
+	applied, err := s.ledgerPut(newLedgerItem(personPK(c.PersonKey), appliedSK(c.Target, c.EventID), "", domain.LedgerEntry{
+		ID: written[0].ID, At: written[0].At, PersonKey: c.PersonKey, EventID: c.EventID,
+		Target: c.Target, Outcome: domain.OutcomeApplied, RemoteID: next.RemoteID,
+		Detail: map[string]string{"version": strconv.FormatInt(next.Version, 10)},
+	}))
 	if err != nil {
 		return domain.TargetState{}, nil, err
 	}

@@ -254,7 +254,7 @@ func TestAppend(t *testing.T) {
 }
 
 func TestLedgerTTL(t *testing.T) {
-	if _, err := store.New(&dynamodb.Client{}, store.Options{StateTable: "s", LedgerTable: "l", LedgerTTL: 24 * time.Hour}); !errors.Is(err, store.ErrInvalid) {
+	if _, err := store.New(store.Options{DB: &dynamodb.Client{}, StateTable: "s", LedgerTable: "l", LedgerTTL: 24 * time.Hour}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("a TTL shorter than queue+DLQ retention: %v", err)
 	}
 	for _, tc := range []struct {

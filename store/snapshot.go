@@ -202,7 +202,7 @@ func (s *Store) AllPeople(ctx context.Context) ([]domain.Person, error) {
 				if err := unmarshal(item, &it); err != nil {
 					return err
 				}
-				got = append(got, it.Person)
+				got = append(got, it.person())
 			}
 		}
 		mu.Lock()

@@ -190,9 +190,10 @@ func TestWriteSnapshotRecordsRetriesUnprocessedItems(t *testing.T) {
 			db := &throttlingDB{DB: f.db}
 			db.refusals.Store(tc.refusals)
 			o := f.opts
+			o.DB = db
 			o.Workers = 2
 			o.BatchBackoff = time.Millisecond
-			st, err := store.New(db, o)
+			st, err := store.New(o)
 			if err != nil {
 				t.Fatal(err)
 			}

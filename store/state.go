@@ -223,7 +223,7 @@ func (s *Store) readPartition(ctx context.Context, key string) (Record, bool, er
 				if err := unmarshal(item, &it); err != nil {
 					return Record{}, false, err
 				}
-				rec.Person, found = it.Person, true
+				rec.Person, found = it.person(), true
 			case strings.HasPrefix(head.SK, targetPrefix):
 				var it targetItem
 				if err := unmarshal(item, &it); err != nil {
@@ -232,7 +232,8 @@ func (s *Store) readPartition(ctx context.Context, key string) (Record, bool, er
 				if rec.Targets == nil {
 					rec.Targets = map[domain.Target]domain.TargetState{}
 				}
-				rec.Targets[it.Target] = it.TargetState
+				ts := it.targetState()
+				rec.Targets[ts.Target] = ts
 			}
 		}
 	}
@@ -242,9 +243,7 @@ func (s *Store) readPartition(ctx context.Context, key string) (Record, bool, er
 // putIdentity writes a person's identity item, conditional on the stored
 // version being expected (or, when isNew, on there being no item).
 func (s *Store) putIdentity(ctx context.Context, key string, p domain.Person, expected int64, isNew bool) error {
-	item, err := marshal(identityItem{
-		PK: personPK(key), SK: skIdentity, Person: p, LoginLower: strings.ToLower(p.Login.Value),
-	})
+	item, err := marshal(newIdentityItem(key, p))
 	if err != nil {
 		return err
 	}
@@ -416,7 +415,7 @@ func (s *Store) Target(ctx context.Context, key string, t domain.Target) (domain
 	if err := unmarshal(out.Item, &it); err != nil {
 		return domain.TargetState{}, err
 	}
-	return it.TargetState, nil
+	return it.targetState(), nil
 }
 
 // PutTarget stores next as the person's state in next.Target, conditional
@@ -460,7 +459,7 @@ func (s *Store) targetPut(key string, next domain.TargetState, expected int64) (
 		return nil, domain.TargetState{}, invalid("negative expected version %d", expected)
 	}
 	next.Version = expected + 1
-	item, err := marshal(targetItem{PK: personPK(key), SK: targetSK(next.Target), TargetState: next})
+	item, err := marshal(newTargetItem(key, next))
 	if err != nil {
 		return nil, domain.TargetState{}, err
 	}

@@ -218,7 +218,9 @@ func TestFoldRacingWritersBothFactsSurvive(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			racing, err := store.New(newRaceDB(f.db, 2), f.opts)
+			o := f.opts
+			o.DB = newRaceDB(f.db, 2)
+			racing, err := store.New(o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -25,13 +25,15 @@ type DB interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
-// Errors. Every error the store returns wraps one of these or an SDK error
-// (with %w), and carries a domain error kind (domain.KindOf): ErrDuplicate
-// is Stale; ErrInvalid, ErrBadCursor and DynamoDB validation failures are
-// Permanent; everything else (ErrConflict, ErrUnprocessed, throttling,
-// network) is Retryable.
+// Errors. Every error the store returns wraps one of these, a lease error
+// (ErrLeaseHeld, ErrLeaseLost) or an SDK error (with %w), and carries a
+// domain error kind (domain.KindOf): ErrDuplicate is Stale; ErrInvalid,
+// ErrBadCursor and DynamoDB validation failures are Permanent; everything
+// else (ErrConflict, ErrUnprocessed, the lease errors, throttling, network)
+// is Retryable.
 var (
 	// ErrNotFound: no person with that key or id.
 	ErrNotFound = errors.New("not found")
@@ -73,6 +75,8 @@ const (
 
 // Options configure a Store.
 type Options struct {
+	// DB is the DynamoDB client (required); *dynamodb.Client satisfies it.
+	DB DB
 	// StateTable and LedgerTable are the table names (required).
 	StateTable, LedgerTable string
 	// Clock gives the time written to rows (default time.Now).
@@ -110,17 +114,19 @@ type Store struct {
 	batchBackoff time.Duration
 }
 
-// New returns a Store over db. It returns an error wrapping ErrInvalid when
-// a table name is missing or LedgerTTL is below MinLedgerTTL.
-func New(db DB, o Options) (*Store, error) {
-	if db == nil || o.StateTable == "" || o.LedgerTable == "" {
+// New returns a Store over o.DB and o's tables.
+//
+// Errors: ErrInvalid (Permanent) when the client or a table name is
+// missing, or LedgerTTL is below MinLedgerTTL.
+func New(o Options) (*Store, error) {
+	if o.DB == nil || o.StateTable == "" || o.LedgerTable == "" {
 		return nil, domain.Permanent(fmt.Errorf("store: %w: client and both table names are required", ErrInvalid))
 	}
 	if o.LedgerTTL != 0 && o.LedgerTTL < MinLedgerTTL {
 		return nil, domain.Permanent(fmt.Errorf("store: %w: ledger TTL %v is below %v", ErrInvalid, o.LedgerTTL, MinLedgerTTL))
 	}
 	s := &Store{
-		db: db, state: o.StateTable, ledger: o.LedgerTable,
+		db: o.DB, state: o.StateTable, ledger: o.LedgerTable,
 		now: o.Clock, newID: o.NewID,
 		foldAttempts: o.FoldAttempts, ledgerTTL: o.LedgerTTL, workers: o.Workers,
 		batchBackoff: o.BatchBackoff,

@@ -20,7 +20,8 @@ import (
 func TestAuditByLoginPrintsRowsInOrderAcrossPages(t *testing.T) {
 	env := testenv.Get(t)
 	db := env.DynamoDB(t)
-	st, err := store.New(db, store.Options{
+	st, err := store.New(store.Options{
+		DB:          db,
 		StateTable:  env.CreateTable(t, db, store.StateTableSpec().CreateTableInput("state")),
 		LedgerTable: env.CreateTable(t, db, store.LedgerTableSpec().CreateTableInput("ledger")),
 	})

@@ -7,8 +7,10 @@
 //
 // # A run
 //
-//  1. Take the lease (a conditional write on LEASE#idcsnapshot in the state
-//     table), so runs never overlap; a held lease refuses the run.
+//  1. Take the lease (store.AcquireLease: a conditional write on
+//     LEASE#<Options.LeaseName> in the state table, by default
+//     LEASE#idcsnapshot), so runs never overlap; a held lease refuses the
+//     run with store.ErrLeaseHeld.
 //  2. Walk ListGroupMemberships for each group (MaxResults 100, groups in
 //     parallel).
 //  3. Read the distinct members' profiles with whichever needs fewer calls:

@@ -164,7 +164,6 @@ type fixture struct {
 	sqs     *sqs.Client
 	queue   testenv.Queue
 	pub     *publish.Publisher
-	lease   *idcsnapshot.Lease
 	metrics *bytes.Buffer
 }
 
@@ -204,13 +203,14 @@ func newFixture(t testing.TB, so simidentitystore.Options) *fixture {
 	f.db = env.DynamoDB(t)
 	f.state = env.CreateTable(t, f.db, store.StateTableSpec().CreateTableInput("state"))
 	ledger := env.CreateTable(t, f.db, store.LedgerTableSpec().CreateTableInput("ledger"))
-	if f.st, err = store.New(f.db, store.Options{StateTable: f.state, LedgerTable: ledger, Clock: c.Now, NewID: f.ids.New}); err != nil {
+	if f.st, err = store.New(store.Options{DB: f.db, StateTable: f.state, LedgerTable: ledger, Clock: c.Now, NewID: f.ids.New}); err != nil {
 		t.Fatal(err)
 	}
 	f.sqs = env.SQS(t)
 	f.queue = env.CreateFIFOQueue(t, f.sqs, "idcsnap", 3, 30*time.Second)
-	f.pub = publish.New(f.sqs, []string{f.queue.URL})
-	f.lease = idcsnapshot.NewLease(f.db, f.state, idcsnapshot.LeaseOptions{Clock: c.Now})
+	if f.pub, err = publish.New(publish.Options{SQS: f.sqs, QueueURLs: []string{f.queue.URL}}); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
@@ -304,10 +304,11 @@ func (f *fixture) snapshotter(t testing.TB, s setup) *idcsnapshot.Snapshotter {
 		pub = s.pub
 	}
 	o := s.opts
+	o.Config, o.IdentityStore, o.Store, o.Publisher = cfg, awsclient.IdentityStore(awsCfg, f.url), st, pub
 	o.Clock, o.NewID = f.clock.Now, f.ids.New
 	o.Logger = slog.New(slog.NewJSONHandler(t.Output(), nil))
 	o.Metrics = emf.New(f.metrics, "idcsnapshot", f.clock.Now)
-	snap, err := idcsnapshot.New(cfg, awsclient.IdentityStore(awsCfg, f.url), st, pub, f.lease, o)
+	snap, err := idcsnapshot.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,10 +488,27 @@ func describeAll(events []domain.Event) []string {
 
 // memStore is an in-memory Store for runs whose diff is too large to be
 // worth writing to DynamoDB Local: it knows nobody and accepts every write.
+// Its lease is always free and keeps the count the last release stored.
 type memStore struct {
-	mu      sync.Mutex
-	entries []domain.LedgerEntry
-	put     int
+	mu         sync.Mutex
+	entries    []domain.LedgerEntry
+	put        int
+	totalUsers int
+}
+
+func (m *memStore) AcquireLease(_ context.Context, _, owner string, d time.Duration) (store.LeaseHold, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return store.LeaseHold{Owner: owner, ExpiresAt: time.Now().Add(d), TotalUsers: m.totalUsers}, nil
+}
+
+func (m *memStore) ReleaseLease(_ context.Context, _, _ string, totalUsers int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if totalUsers > 0 {
+		m.totalUsers = totalUsers
+	}
+	return nil
 }
 
 func (m *memStore) AllPeople(context.Context) ([]domain.Person, error) { return nil, nil }

@@ -16,6 +16,7 @@ import (
 	"github.com/idsync/idsync/internal/sim/simkit"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/producers/idcsnapshot"
+	"github.com/idsync/idsync/store"
 )
 
 // TestRunFindsJoinersLeaversAndChanges follows a deployment through three
@@ -331,13 +332,13 @@ func TestHeldLeaseRefusesRun(t *testing.T) {
 	ctx := testenv.Context(t)
 	snap := f.snapshotter(t, setup{})
 
-	other, err := f.lease.Acquire(ctx, "other-run")
+	other, err := f.st.AcquireLease(ctx, idcsnapshot.DefaultLeaseName, "other-run", idcsnapshot.DefaultLeaseDuration)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum, err := snap.Run(ctx)
-	var held *idcsnapshot.LeaseHeldError
-	if !errors.Is(err, idcsnapshot.ErrLeaseHeld) || !errors.As(err, &held) {
+	var held *store.LeaseHeldError
+	if !errors.Is(err, store.ErrLeaseHeld) || !errors.As(err, &held) {
 		t.Fatalf("run under a held lease: %v, want ErrLeaseHeld", err)
 	}
 	if held.Owner != "other-run" || !held.ExpiresAt.Equal(other.ExpiresAt) {
@@ -372,7 +373,7 @@ func TestHeldLeaseRefusesRun(t *testing.T) {
 	if _, err := snap.Run(ctx); err != nil {
 		t.Fatalf("run after a released lease: %v", err)
 	}
-	if err := f.lease.Release(ctx, "other-run", 0); !errors.Is(err, idcsnapshot.ErrLeaseLost) {
+	if err := f.st.ReleaseLease(ctx, idcsnapshot.DefaultLeaseName, "other-run", 0); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("release by a former holder = %v, want ErrLeaseLost", err)
 	}
 }
@@ -402,7 +403,7 @@ func TestConcurrentRunsDoNotOverlap(t *testing.T) {
 		switch err := <-errs; {
 		case err == nil:
 			ok++
-		case errors.Is(err, idcsnapshot.ErrLeaseHeld):
+		case errors.Is(err, store.ErrLeaseHeld):
 			refused++
 		default:
 			t.Errorf("run: %v", err)

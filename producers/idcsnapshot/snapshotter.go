@@ -18,25 +18,24 @@ import (
 	"github.com/idsync/idsync/store"
 )
 
-// Store is the part of *store.Store the snapshotter uses.
+// Store is the part of *store.Store the snapshotter uses: the last-known
+// people, the snapshot bookkeeping, the ledger and the lease that keeps
+// runs from overlapping. AcquireLease must report a lease held by another
+// owner with an error matching store.ErrLeaseHeld.
 type Store interface {
 	AllPeople(ctx context.Context) ([]domain.Person, error)
 	SnapshotRecords(ctx context.Context) ([]store.SnapshotRecord, error)
 	WriteSnapshotRecords(ctx context.Context, put []store.SnapshotRecord, remove []string) error
 	RecordReceivedAll(ctx context.Context, events []domain.Event) []error
 	Append(ctx context.Context, entries ...domain.LedgerEntry) ([]domain.LedgerEntry, error)
+	AcquireLease(ctx context.Context, name, owner string, d time.Duration) (store.LeaseHold, error)
+	ReleaseLease(ctx context.Context, name, owner string, totalUsers int) error
 }
 
 // Publisher queues events for every target (*publish.Publisher); nil means
 // all are durably queued.
 type Publisher interface {
 	Publish(ctx context.Context, events []domain.Event) error
-}
-
-// Leases keeps runs from overlapping; *Lease is the DynamoDB one.
-type Leases interface {
-	Acquire(ctx context.Context, owner string) (Hold, error)
-	Release(ctx context.Context, owner string, totalUsers int) error
 }
 
 // Defaults.
@@ -46,6 +45,11 @@ const (
 	DefaultWorkers         = 4
 	DefaultDescribeUserMax = 100
 	DefaultOktaIssuer      = "okta"
+	// DefaultLeaseName names the lease item (LEASE#idcsnapshot).
+	DefaultLeaseName = "idcsnapshot"
+	// DefaultLeaseDuration is longer than Lambda's 15-minute maximum, so a
+	// lease outlives the run that took it unless released.
+	DefaultLeaseDuration = 16 * time.Minute
 	// summaryTimeout bounds writing the run summary after the run's own
 	// context has ended.
 	summaryTimeout = 10 * time.Second
@@ -56,8 +60,26 @@ const (
 // ErrInvalid is returned by New for an unusable setup.
 var ErrInvalid = errors.New("idcsnapshot: invalid setup")
 
-// Options tune a Snapshotter. Zero values mean the defaults.
+// Options configure a Snapshotter: its collaborators (required) and
+// settings. Zero settings mean the defaults.
 type Options struct {
+	// Config gives the snapshot settings (Snapshot.IdentityStoreID,
+	// required; the removal cap; the settle window) and the mapped groups.
+	Config domain.Config
+	// IdentityStore is the Identity Store client (required).
+	IdentityStore IdentityStore
+	// Store holds the last-known people, the bookkeeping, the ledger and
+	// the lease (required; *store.Store).
+	Store Store
+	// Publisher queues the events for every target (required;
+	// *publish.Publisher).
+	Publisher Publisher
+	// LeaseName names the lease runs take (default DefaultLeaseName).
+	LeaseName string
+	// LeaseDuration is how long a run's lease lasts unless released
+	// (default DefaultLeaseDuration). It must outlast the longest run: a
+	// run that outlives its lease may overlap the next.
+	LeaseDuration time.Duration
 	// Rate and Burst are the client-side limit on Identity Store requests
 	// (every attempt, retries included). Default DefaultRate, DefaultBurst.
 	Rate  float64
@@ -73,7 +95,8 @@ type Options struct {
 	// ExternalIds issuer to find the Okta user id. Okta's SCIM push sets
 	// the issuer to the Okta org; default DefaultOktaIssuer ("okta").
 	OktaIssuer string
-	// Clock gives TakenAt and durations (default time.Now).
+	// Clock gives TakenAt and durations (default time.Now). The lease's
+	// times are the Store's.
 	Clock func() time.Time
 	// NewID names each run with a ULID (default ulid.Make).
 	NewID func() string
@@ -94,7 +117,8 @@ type Snapshotter struct {
 	ids         IdentityStore
 	store       Store
 	pub         Publisher
-	lease       Leases
+	leaseName   string
+	leaseDur    time.Duration
 	rate        float64
 	burst       int
 	workers     int
@@ -106,26 +130,34 @@ type Snapshotter struct {
 	metrics     *emf.Metrics
 }
 
-// New returns a Snapshotter for cfg's snapshot settings and mapped groups.
-// Groups configured without an IdC id cannot be read from Identity Center
-// and are left out of every snapshot (logged once here).
-// cfg.Snapshot.SettleWindow becomes every snapshot's domain.Snapshot.Lag.
+// New returns a Snapshotter for o.Config's snapshot settings and mapped
+// groups. Groups configured without an IdC id cannot be read from Identity
+// Center and are left out of every snapshot (logged once here).
+// Config.Snapshot.SettleWindow becomes every snapshot's domain.Snapshot.Lag.
 //
-// Errors: ErrInvalid when a dependency is nil, cfg has no identity store id,
-// or no mapped group has an IdC id.
-func New(cfg domain.Config, ids IdentityStore, st Store, pub Publisher, lease Leases, o Options) (*Snapshotter, error) {
-	if ids == nil || st == nil || pub == nil || lease == nil {
-		return nil, fmt.Errorf("%w: identity store client, store, publisher and lease are required", ErrInvalid)
+// Errors: ErrInvalid when a collaborator (IdentityStore, Store, Publisher)
+// is nil, Config has no identity store id, or no mapped group has an IdC id.
+func New(o Options) (*Snapshotter, error) {
+	if o.IdentityStore == nil || o.Store == nil || o.Publisher == nil {
+		return nil, fmt.Errorf("%w: identity store client, store and publisher are required", ErrInvalid)
 	}
+	cfg := o.Config
 	if cfg.Snapshot.IdentityStoreID == "" {
 		return nil, fmt.Errorf("%w: snapshot.identityStoreId is empty", ErrInvalid)
 	}
 	s := &Snapshotter{
 		storeID: cfg.Snapshot.IdentityStoreID, cap: cfg.Snapshot.RemovalCap,
 		lag: time.Duration(cfg.Snapshot.SettleWindow),
-		ids: ids, store: st, pub: pub, lease: lease,
+		ids: o.IdentityStore, store: o.Store, pub: o.Publisher,
+		leaseName: o.LeaseName, leaseDur: o.LeaseDuration,
 		rate: o.Rate, burst: o.Burst, workers: o.Workers, describeMax: o.DescribeUserMax,
 		oktaIssuer: o.OktaIssuer, now: o.Clock, newID: o.NewID, log: o.Logger, metrics: o.Metrics,
+	}
+	if s.leaseName == "" {
+		s.leaseName = DefaultLeaseName
+	}
+	if s.leaseDur <= 0 {
+		s.leaseDur = DefaultLeaseDuration
 	}
 	if s.rate <= 0 {
 		s.rate = DefaultRate
@@ -236,7 +268,7 @@ func (s Summary) Entry() domain.LedgerEntry {
 // shows in the function's Errors metric. Idempotent in effect, as Run.
 func (s *Snapshotter) Handle(ctx context.Context, _ events.CloudWatchEvent) error {
 	_, err := s.Run(ctx)
-	if errors.Is(err, ErrLeaseHeld) {
+	if errors.Is(err, store.ErrLeaseHeld) {
 		return nil
 	}
 	return err
@@ -247,8 +279,9 @@ func (s *Snapshotter) Handle(ctx context.Context, _ events.CloudWatchEvent) erro
 // happens, even after ctx has ended.
 //
 // An incomplete snapshot is not an error: Run returns nil and the summary
-// says Complete false. Errors: a *LeaseHeldError (ErrLeaseHeld) when
-// another run holds the lease; a *domain.RemovalCapError
+// says Complete false. Errors: a *store.LeaseHeldError
+// (store.ErrLeaseHeld) when another run holds the lease; other lease
+// errors of the store; a *domain.RemovalCapError
 // (domain.ErrRemovalCapExceeded) when the diff would remove too many people
 // (nothing queued); store and publisher errors (some events may then have
 // been queued: a later run re-emits what is still different, and event ids
@@ -258,9 +291,9 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	start := s.now()
 	sum := Summary{RunID: s.newID(), TakenAt: start.UTC(), ProfileRead: ReadNone, Groups: len(s.groups)}
 
-	hold, err := s.lease.Acquire(ctx, sum.RunID)
+	hold, err := s.store.AcquireLease(ctx, s.leaseName, sum.RunID, s.leaseDur)
 	if err != nil {
-		if errors.Is(err, ErrLeaseHeld) {
+		if errors.Is(err, store.ErrLeaseHeld) {
 			s.metrics.Add("LeaseHeld", 1)
 			return s.finish(ctx, &sum, start, domain.OutcomeSkipped, err)
 		}
@@ -270,7 +303,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
 		defer cancel()
-		if err := s.lease.Release(rctx, sum.RunID, totalUsers); err != nil {
+		if err := s.store.ReleaseLease(rctx, s.leaseName, sum.RunID, totalUsers); err != nil {
 			s.log.Warn("snapshot lease not released", "runId", sum.RunID, "error", err)
 		}
 	}()

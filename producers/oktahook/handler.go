@@ -17,6 +17,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,45 +55,90 @@ type SecretSource interface {
 	Secrets(ctx context.Context) (Secrets, error)
 }
 
-// Config is the hook's behaviour.
-type Config struct {
-	AuthHeader  string                     // header carrying the secret; default Authorization
-	MaxBody     int64                      // default 1 MiB
-	Deadline    time.Duration              // work budget per request; default 2.5 s
-	GroupMapped func(domain.GroupRef) bool // which Okta groups idsync maps (domain.Config.GroupMapped)
+// ErrInvalid is returned by New for an unusable setup.
+var ErrInvalid = errors.New("oktahook: invalid setup")
+
+// Options configure a Handler: its collaborators (Secrets, Ledger and
+// Publisher are required) and its behaviour. Zero values mean the defaults.
+type Options struct {
+	// AuthHeader is the header carrying the secret (default
+	// DefaultAuthHeader, Authorization).
+	AuthHeader string
+	// MaxBody bounds a delivery's body in bytes (default DefaultMaxBody,
+	// 1 MiB); a larger one is answered 413.
+	MaxBody int64
+	// Deadline is the work budget per request (default DefaultDeadline,
+	// 2.5 s, inside Okta's 3 s).
+	Deadline time.Duration
+	// GroupMapped says which Okta groups idsync maps
+	// (domain.Config.GroupMapped); membership events of other groups are
+	// ignored. Default: no group is mapped.
+	GroupMapped func(domain.GroupRef) bool
+	// Secrets gives the accepted auth-header values (required; a
+	// *SecretCache).
+	Secrets SecretSource
+	// Ledger records each event as received (required; *store.Store).
+	Ledger Ledger
+	// Publisher queues the events for every target (required;
+	// *publish.Publisher).
+	Publisher Publisher
+	// Logger gets one line per event and per failure (default: discarded).
+	Logger *slog.Logger
+	// Metrics gets EMF metrics, flushed after each request (nil: none).
+	Metrics *emf.Metrics
+	// Clock times deliveries and stamps received events (default time.Now).
+	Clock func() time.Time
 }
 
 // Handler serves the hook. Build it with New.
 type Handler struct {
-	cfg     Config
-	secrets SecretSource
-	ledger  Ledger
-	pub     Publisher
-	log     *slog.Logger
-	metrics *emf.Metrics
-	now     func() time.Time
+	authHeader  string
+	maxBody     int64
+	deadline    time.Duration
+	groupMapped func(domain.GroupRef) bool
+	secrets     SecretSource
+	ledger      Ledger
+	pub         Publisher
+	log         *slog.Logger
+	metrics     *emf.Metrics
+	now         func() time.Time
 }
 
-// New returns a Handler. metrics may be nil.
-func New(cfg Config, secrets SecretSource, ledger Ledger, pub Publisher, log *slog.Logger, metrics *emf.Metrics, now func() time.Time) *Handler {
-	if cfg.AuthHeader == "" {
-		cfg.AuthHeader = DefaultAuthHeader
+// New returns a Handler. It is safe for concurrent use.
+//
+// Errors: ErrInvalid when Secrets, Ledger or Publisher is nil.
+func New(o Options) (*Handler, error) {
+	if o.Secrets == nil || o.Ledger == nil || o.Publisher == nil {
+		return nil, fmt.Errorf("%w: secrets, ledger and publisher are required", ErrInvalid)
 	}
-	if cfg.MaxBody == 0 {
-		cfg.MaxBody = DefaultMaxBody
+	h := &Handler{
+		authHeader: o.AuthHeader, maxBody: o.MaxBody, deadline: o.Deadline, groupMapped: o.GroupMapped,
+		secrets: o.Secrets, ledger: o.Ledger, pub: o.Publisher, log: o.Logger, metrics: o.Metrics, now: o.Clock,
 	}
-	if cfg.Deadline == 0 {
-		cfg.Deadline = DefaultDeadline
+	if h.authHeader == "" {
+		h.authHeader = DefaultAuthHeader
 	}
-	if cfg.GroupMapped == nil {
-		cfg.GroupMapped = func(domain.GroupRef) bool { return false }
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBody
 	}
-	return &Handler{cfg: cfg, secrets: secrets, ledger: ledger, pub: pub, log: log, metrics: metrics, now: now}
+	if h.deadline <= 0 {
+		h.deadline = DefaultDeadline
+	}
+	if h.groupMapped == nil {
+		h.groupMapped = func(domain.GroupRef) bool { return false }
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.Deadline)
+	ctx, cancel := context.WithTimeout(r.Context(), h.deadline)
 	defer cancel()
 	defer func() { _ = h.metrics.Flush() }()
 
@@ -122,7 +168,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorised compares the auth header with the current and previous secrets
 // in constant time; both comparisons always run.
 func (h *Handler) authorised(ctx context.Context, r *http.Request) (bool, error) {
-	got := r.Header.Get(h.cfg.AuthHeader)
+	got := r.Header.Get(h.authHeader)
 	s, err := h.secrets.Secrets(ctx)
 	if err != nil {
 		return false, err
@@ -147,7 +193,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Request) {
 	start := h.now()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -158,7 +204,7 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unreadable body"})
 		return
 	}
-	norm, err := domain.NormaliseOktaHook(body, h.cfg.GroupMapped, start)
+	norm, err := domain.NormaliseOktaHook(body, h.groupMapped, start)
 	if err != nil {
 		h.metrics.Add("Malformed", 1)
 		h.log.WarnContext(ctx, "hook delivery malformed", "err", err.Error())

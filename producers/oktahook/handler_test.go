@@ -76,7 +76,8 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
 	db := env.DynamoDB(t)
-	st, err := store.New(db, store.Options{
+	st, err := store.New(store.Options{
+		DB:          db,
 		StateTable:  env.CreateTable(t, db, store.StateTableSpec().CreateTableInput("state")),
 		LedgerTable: env.CreateTable(t, db, store.LedgerTableSpec().CreateTableInput("ledger")),
 	})
@@ -95,18 +96,28 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &switchable{
-		good: publish.New(client, urls),
-		dead: publish.New(awsclient.SQS(deadCfg, deadURL), urls, publish.WithRetry(1, time.Millisecond)),
+	goodPub, err := publish.New(publish.Options{SQS: client, QueueURLs: urls})
+	if err != nil {
+		t.Fatal(err)
 	}
+	deadPub, err := publish.New(publish.Options{SQS: awsclient.SQS(deadCfg, deadURL), QueueURLs: urls, Attempts: 1, Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &switchable{good: goodPub, dead: deadPub}
 	box := &secretBox{s: oktahook.Secrets{Current: "s3cret-current"}}
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	f := &fixture{box: box, now: &now, pub: pub, st: st, sqs: client, queues: []testenv.Queue{wm, cn}}
 	clock := func() time.Time { return *f.now }
 	cache := oktahook.NewSecretCache(box.fetch, time.Minute, clock)
 	mapped := func(g domain.GroupRef) bool { return g.OktaID == mappedGroup }
-	h := oktahook.New(oktahook.Config{GroupMapped: mapped}, cache, st, pub,
-		slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, clock)
+	h, err := oktahook.New(oktahook.Options{
+		GroupMapped: mapped, Secrets: cache, Ledger: st, Publisher: pub,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	f.url = srv.URL

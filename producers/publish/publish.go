@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -22,8 +23,13 @@ import (
 	"github.com/idsync/idsync/domain"
 )
 
-// ErrNotQueued is wrapped by every error that leaves an event unqueued.
-var ErrNotQueued = errors.New("events not queued")
+// Errors.
+var (
+	// ErrNotQueued is wrapped by every error that leaves an event unqueued.
+	ErrNotQueued = errors.New("events not queued")
+	// ErrInvalid is returned by New for an unusable setup.
+	ErrInvalid = errors.New("publish: invalid setup")
+)
 
 // SQS is the part of the SQS client a Publisher uses.
 type SQS interface {
@@ -36,34 +42,55 @@ const (
 	AttrSource = "idsync.source"
 )
 
+// Defaults.
+const (
+	DefaultAttempts = 4
+	DefaultBackoff  = 50 * time.Millisecond
+)
+
 // maxBatch is SQS's SendMessageBatch limit.
 const maxBatch = 10
 
-// Publisher sends events to a fixed set of queues.
+// Options configure a Publisher.
+type Options struct {
+	// SQS is the SQS client (required; *sqs.Client satisfies it).
+	SQS SQS
+	// QueueURLs are the target queues every event goes to (required, at
+	// least one, none empty).
+	QueueURLs []string
+	// Attempts is how many times an entry that SQS failed is sent (default
+	// DefaultAttempts).
+	Attempts int
+	// Backoff is the first wait between rounds of resending failed
+	// entries, doubling each round (default DefaultBackoff).
+	Backoff time.Duration
+}
+
+// Publisher sends events to a fixed set of queues. It is safe for
+// concurrent use.
 type Publisher struct {
 	client   SQS
 	queues   []string
 	attempts int
 	backoff  time.Duration
-	sleep    func(context.Context, time.Duration) error
 }
 
-// Option adjusts a Publisher.
-type Option func(*Publisher)
-
-// WithRetry sets how many times an entry that SQS failed is sent (default 4)
-// and the first backoff between rounds (default 50 ms, doubling).
-func WithRetry(attempts int, backoff time.Duration) Option {
-	return func(p *Publisher) { p.attempts, p.backoff = attempts, backoff }
-}
-
-// New returns a Publisher for the given queue URLs.
-func New(client SQS, queueURLs []string, opts ...Option) *Publisher {
-	p := &Publisher{client: client, queues: queueURLs, attempts: 4, backoff: 50 * time.Millisecond, sleep: sleepCtx}
-	for _, o := range opts {
-		o(p)
+// New returns a Publisher for o.QueueURLs.
+//
+// Errors: ErrInvalid when the client is nil, there is no queue URL or one
+// is empty.
+func New(o Options) (*Publisher, error) {
+	if o.SQS == nil || len(o.QueueURLs) == 0 || slices.Contains(o.QueueURLs, "") {
+		return nil, fmt.Errorf("%w: an SQS client and at least one queue URL (none empty) are required", ErrInvalid)
 	}
-	return p
+	p := &Publisher{client: o.SQS, queues: slices.Clone(o.QueueURLs), attempts: o.Attempts, backoff: o.Backoff}
+	if p.attempts <= 0 {
+		p.attempts = DefaultAttempts
+	}
+	if p.backoff <= 0 {
+		p.backoff = DefaultBackoff
+	}
+	return p, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -175,7 +202,7 @@ func (p *Publisher) publishTo(ctx context.Context, queue string, events []domain
 					ErrNotQueued, len(pending), queue, events[i].ID, tries[i], reason)
 			}
 		}
-		if err := p.sleep(ctx, backoff); err != nil {
+		if err := sleepCtx(ctx, backoff); err != nil {
 			return fmt.Errorf("%w: %d events to %s: %w", ErrNotQueued, len(pending), queue, err)
 		}
 		backoff *= 2

@@ -79,6 +79,16 @@ func drain(t *testing.T, client *sqs.Client, url string) map[string][]string {
 	return got
 }
 
+// newPublisher builds a Publisher or fails the test.
+func newPublisher(t *testing.T, o publish.Options) *publish.Publisher {
+	t.Helper()
+	p, err := publish.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func want(evs []domain.Event) map[string][]string {
 	out := map[string][]string{}
 	for _, e := range evs {
@@ -94,7 +104,7 @@ func TestPublishQueuesEveryEventToEveryQueueInPersonOrder(t *testing.T) {
 	cn := env.CreateFIFOQueue(t, client, "cn", 5, 30*time.Second)
 	evs := events(50, 7)
 
-	p := publish.New(client, []string{wm.URL, cn.URL})
+	p := newPublisher(t, publish.Options{SQS: client, QueueURLs: []string{wm.URL, cn.URL}})
 	if err := p.Publish(testenv.Context(t), evs); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -152,7 +162,7 @@ func TestPublishRetriesPartialBatchFailuresKeepingOrder(t *testing.T) {
 	evs := events(30, 3)
 	fail := map[string]bool{evs[0].ID: true, evs[4].ID: true, evs[9].ID: true}
 	f := &flaky{SQS: client, failOnce: fail}
-	p := publish.New(f, []string{q.URL}, publish.WithRetry(3, time.Millisecond))
+	p := newPublisher(t, publish.Options{SQS: f, QueueURLs: []string{q.URL}, Attempts: 3, Backoff: time.Millisecond})
 	if err := p.Publish(testenv.Context(t), evs); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -168,13 +178,14 @@ func TestPublishGivesUpOnSenderFaultAndRetryExhaustion(t *testing.T) {
 	evs := events(3, 3)
 
 	f := &flaky{SQS: client, failOnce: map[string]bool{evs[1].ID: true}, senderFault: true}
-	err := publish.New(f, []string{q.URL}).Publish(testenv.Context(t), evs)
+	err := newPublisher(t, publish.Options{SQS: f, QueueURLs: []string{q.URL}}).Publish(testenv.Context(t), evs)
 	if !errors.Is(err, publish.ErrNotQueued) || !strings.Contains(err.Error(), evs[1].ID) {
 		t.Fatalf("sender fault: got %v, want ErrNotQueued naming %s", err, evs[1].ID)
 	}
 
 	// A queue that does not exist: every try fails, and Publish says so.
-	err = publish.New(client, []string{q.URL + "-missing"}, publish.WithRetry(2, time.Millisecond)).Publish(testenv.Context(t), evs)
+	err = newPublisher(t, publish.Options{SQS: client, QueueURLs: []string{q.URL + "-missing"}, Attempts: 2, Backoff: time.Millisecond}).
+		Publish(testenv.Context(t), evs)
 	if !errors.Is(err, publish.ErrNotQueued) {
 		t.Fatalf("missing queue: got %v, want ErrNotQueued", err)
 	}
@@ -183,8 +194,24 @@ func TestPublishGivesUpOnSenderFaultAndRetryExhaustion(t *testing.T) {
 func TestPublishRejectsEventWithoutPersonKey(t *testing.T) {
 	evs := events(1, 1)
 	evs[0].Subject = domain.Subject{Login: "only-a-login"}
-	err := publish.New(nil, []string{"unused"}).Publish(context.Background(), evs)
-	if !errors.Is(err, publish.ErrNotQueued) {
-		t.Fatalf("got %v, want ErrNotQueued", err)
+	unused := &flaky{} // its SQS is nil: a call would panic
+	err := newPublisher(t, publish.Options{SQS: unused, QueueURLs: []string{"unused"}}).Publish(context.Background(), evs)
+	if !errors.Is(err, publish.ErrNotQueued) || unused.calls != 0 {
+		t.Fatalf("got %v after %d calls, want ErrNotQueued before any", err, unused.calls)
+	}
+}
+
+func TestNewRequiresClientAndQueues(t *testing.T) {
+	client := &flaky{}
+	for name, o := range map[string]publish.Options{
+		"no client":       {QueueURLs: []string{"q"}},
+		"no queues":       {SQS: client},
+		"empty queue URL": {SQS: client, QueueURLs: []string{"q", ""}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if p, err := publish.New(o); !errors.Is(err, publish.ErrInvalid) || p != nil {
+				t.Errorf("New = %v, %v; want nil and ErrInvalid", p, err)
+			}
+		})
 	}
 }
