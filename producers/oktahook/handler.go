@@ -14,6 +14,7 @@ package oktahook
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -165,20 +166,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// authorised compares the auth header with the current and previous secrets
-// in constant time; both comparisons always run.
+// maxAuthHeader bounds the auth header idsync looks at: anything longer is
+// no secret of ours and is refused without reading the secret.
+const maxAuthHeader = 4096
+
+// authorised compares the auth header with the current and previous
+// secrets. A request without the header (or with an absurdly long one) is
+// refused before the secret is even looked at, so a flood of anonymous
+// requests costs no secret fetch. Otherwise both comparisons always run,
+// in constant time, on SHA-256 digests, so neither the secrets' contents
+// nor their lengths show in the timing.
 func (h *Handler) authorised(ctx context.Context, r *http.Request) (bool, error) {
 	got := r.Header.Get(h.authHeader)
+	if got == "" || len(got) > maxAuthHeader {
+		return false, nil
+	}
 	s, err := h.secrets.Secrets(ctx)
 	if err != nil {
 		return false, err
 	}
-	cur := subtle.ConstantTimeCompare([]byte(got), []byte(s.Current))
-	prev := 0
-	if s.Previous != "" {
-		prev = subtle.ConstantTimeCompare([]byte(got), []byte(s.Previous))
-	}
-	return got != "" && cur|prev == 1, nil
+	g := sha256.Sum256([]byte(got))
+	c := sha256.Sum256([]byte(s.Current))
+	cur := subtle.ConstantTimeCompare(g[:], c[:])
+	p := sha256.Sum256([]byte(s.Previous))
+	prev := subtle.ConstantTimeCompare(g[:], p[:]) // got is not empty, so an unset Previous never matches
+	return cur|prev == 1, nil
 }
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {

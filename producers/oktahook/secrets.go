@@ -98,7 +98,15 @@ type SecretCache struct {
 	mu      sync.Mutex
 	cached  Secrets
 	fetched time.Time
+	// failed and failErr remember the last failed fetch when nothing usable
+	// is cached, so that a burst of requests during an outage of the secret
+	// store costs one fetch per failBackoff, not one per request.
+	failed  time.Time
+	failErr error
 }
+
+// failBackoff is how long a failed fetch is not repeated.
+const failBackoff = time.Second
 
 // NewSecretCache caches fetch's answer for ttl.
 func NewSecretCache(fetch func(context.Context) (Secrets, error), ttl time.Duration, now func() time.Time) *SecretCache {
@@ -109,6 +117,9 @@ func NewSecretCache(fetch func(context.Context) (Secrets, error), ttl time.Durat
 // or older than the TTL. When a refresh fails, the last good secrets are
 // used for up to one more TTL.
 //
+// A failed fetch with nothing usable cached is not repeated for a second:
+// calls meanwhile get the same error at once.
+//
 // Errors: the fetch error (wrapping ErrNoSecret when nothing is stored) when
 // there is no usable cached value.
 func (c *SecretCache) Secrets(ctx context.Context) (Secrets, error) {
@@ -118,13 +129,17 @@ func (c *SecretCache) Secrets(ctx context.Context) (Secrets, error) {
 	if !c.fetched.IsZero() && now.Sub(c.fetched) < c.ttl {
 		return c.cached, nil
 	}
+	if c.failErr != nil && now.Sub(c.failed) < failBackoff {
+		return Secrets{}, c.failErr
+	}
 	s, err := c.fetch(ctx)
 	if err != nil {
 		if !c.fetched.IsZero() && now.Sub(c.fetched) < 2*c.ttl {
 			return c.cached, nil
 		}
+		c.failed, c.failErr = now, err
 		return Secrets{}, err
 	}
-	c.cached, c.fetched = s, now
+	c.cached, c.fetched, c.failErr = s, now, nil
 	return s, nil
 }
