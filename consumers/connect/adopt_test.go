@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/connect/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
 )
@@ -58,7 +59,7 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lost, _, err := a.Apply(ctx, p, last, plan)
+			lost, _, err := consumers.Execute(ctx, a, p, last, plan, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +73,7 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 				t.Fatalf("retry plan (-want +got):\n%s", diff)
 			}
 			before := e.writes()
-			st, rs, err := a.Apply(ctx, p, last, plan)
+			st, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
 			if err != nil {
 				t.Fatalf("retry Apply: %v", err)
 			}
@@ -155,7 +156,7 @@ func TestUnmanagedClash(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, rs, err := a.Apply(ctx, p, last, plan)
+			st, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
 			if !errors.Is(err, connect.ErrNotOwned) || domain.KindOf(err) != domain.ErrorPermanent {
 				t.Fatalf("Apply error = %v (%s), want permanent ErrNotOwned", err, domain.KindOf(err))
 			}

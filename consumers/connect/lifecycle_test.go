@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/sim/simconnect"
@@ -83,7 +84,7 @@ func runSteps(t *testing.T, e *env, a *connect.Applier, steps []step) {
 		if diff := cmp.Diff(s.ops, kinds(plan)); diff != "" {
 			t.Fatalf("%s: plan ops (-want +got):\n%s", s.name, diff)
 		}
-		next, rs, err := a.Apply(ctx, p, st, plan)
+		next, rs, err := consumers.Execute(ctx, a, p, st, plan, nil)
 		if err != nil {
 			t.Fatalf("%s: Apply: %v", s.name, err)
 		}
@@ -123,7 +124,7 @@ func runSteps(t *testing.T, e *env, a *connect.Applier, steps []step) {
 		if len(again.Ops) != 0 {
 			t.Fatalf("%s: re-plan has ops %v, want none", s.name, kinds(again))
 		}
-		if _, rs, err := a.Apply(ctx, p, st, again); err != nil || len(rs) != 0 {
+		if _, rs, err := consumers.Execute(ctx, a, p, st, again, nil); err != nil || len(rs) != 0 {
 			t.Fatalf("%s: Apply(empty plan) = %v, %v", s.name, rs, err)
 		}
 		if diff := cmp.Diff(before, e.sim.Control().Counters()); diff != "" {

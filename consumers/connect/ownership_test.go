@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/connect/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/sim/simconnect"
@@ -126,7 +127,7 @@ func TestCrashAfterCreateThenLoginRename(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lost, _, err := a.Apply(ctx, p, last, plan)
+			lost, _, err := consumers.Execute(ctx, a, p, last, plan, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +141,7 @@ func TestCrashAfterCreateThenLoginRename(t *testing.T) {
 				t.Fatalf("retry plan %+v, want one create under the new username", plan.Ops)
 			}
 			e.sim.Control().ResetCounters()
-			st, rs, err := a.Apply(ctx, p, last, plan)
+			st, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
 			if err != nil {
 				t.Fatalf("retry Apply: %v", err)
 			}
@@ -212,7 +213,7 @@ func TestAdoptAfterRekey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lost, _, err := a.Apply(ctx, idcOnly, domain.TargetState{}, plan)
+			lost, _, err := consumers.Execute(ctx, a, idcOnly, domain.TargetState{}, plan, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +227,7 @@ func TestAdoptAfterRekey(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.sim.Control().ResetCounters()
-			st, rs, err := a.Apply(ctx, p, domain.TargetState{}, plan)
+			st, rs, err := consumers.Execute(ctx, a, p, domain.TargetState{}, plan, nil)
 			if err != nil {
 				t.Fatalf("retry Apply: %v (ErrNotOwned: %v), want the agent adopted", err, errors.Is(err, connect.ErrNotOwned))
 			}
@@ -286,7 +287,7 @@ func TestForeignTagNeverAdopted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, rs, err := a.Apply(ctx, p, domain.TargetState{}, plan)
+			st, rs, err := consumers.Execute(ctx, a, p, domain.TargetState{}, plan, nil)
 			if err != nil {
 				t.Fatalf("Apply: %v", err)
 			}

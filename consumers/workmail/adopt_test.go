@@ -9,6 +9,7 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/sim/simkit"
@@ -30,7 +31,7 @@ func crash(t *testing.T, f *fixture, a *workmail.Applier, p domain.Person, befor
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = a.Apply(ctx, p, domain.TargetState{}, plan)
+	_, _, err = consumers.Execute(ctx, a, p, domain.TargetState{}, plan, nil)
 	if beforeRegister && domain.KindOf(err) != domain.ErrorRetryable {
 		t.Fatalf("first Apply: err = %v, want retryable", err)
 	}
@@ -211,7 +212,7 @@ func TestClashLeftUntouched(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			state, res, err := a.Apply(context.Background(), p, domain.TargetState{}, plan)
+			state, res, err := consumers.Execute(context.Background(), a, p, domain.TargetState{}, plan, nil)
 			if !errors.Is(err, tt.wantErr) || domain.KindOf(err) != domain.ErrorPermanent {
 				t.Fatalf("err = %v (%v), want permanent %v", err, domain.KindOf(err), tt.wantErr)
 			}
@@ -284,7 +285,7 @@ func TestEmailChangeToAddressInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state, res, err := a.Apply(context.Background(), p, joined, plan)
+	state, res, err := consumers.Execute(context.Background(), a, p, joined, plan, nil)
 	if !errors.Is(err, workmail.ErrAddressInUse) || domain.KindOf(err) != domain.ErrorPermanent || !strings.Contains(err.Error(), other) {
 		t.Fatalf("err = %v", err)
 	}
@@ -325,7 +326,7 @@ func TestAdoptAfterNameClash(t *testing.T) {
 	p := person(t, "jane_01_observed")
 	crash(t, f, f.applier(t, f.cfg, workmail.Options{}), p, true)
 	made := f.live()[0].UserID
-	a, err := workmail.New(f.cfg, &hidingAPI{API: f.client, hide: 1}, workmail.Options{Rate: 1000, Burst: 100})
+	a, err := workmail.New(workmail.Options{API: &hidingAPI{API: f.client, hide: 1}, Config: f.cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -231,7 +231,11 @@ func LoadConsumer(ctx context.Context, getenv func(string) string, rateVar strin
 
 // Runner returns the SQS batch runner for target, logging and writing EMF
 // metrics as component.
-func (c *Consumer) Runner(target consumers.Target, component string) *consumers.Runner {
-	return consumers.NewRunner(consumers.Config{DLQURL: c.DLQURL, DryRun: c.DryRun}, target, c.Store,
-		awsclient.SQS(c.AWS, c.Env.Endpoint("SQS")), c.Logger, emf.New(os.Stdout, component, time.Now), time.Now, NewULID)
+//
+// Errors: consumers.NewRunner's.
+func (c *Consumer) Runner(target consumers.Target, component string) (*consumers.Runner, error) {
+	return consumers.NewRunner(consumers.RunnerOptions{
+		Target: target, Store: c.Store, DLQ: awsclient.SQS(c.AWS, c.Env.Endpoint("SQS")), DLQURL: c.DLQURL, DryRun: c.DryRun,
+		Logger: c.Logger, Metrics: emf.New(os.Stdout, component, time.Now), Clock: time.Now, NewID: NewULID,
+	})
 }

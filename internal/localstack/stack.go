@@ -296,11 +296,15 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 
 	// Consumers, polled as Lambda's event source mapping would.
-	wm, err := wmapplier.New(*s.Config.WorkMail, awsclient.WorkMail(awsCfg, wmURL), wmapplier.Options{Logger: o.Log.With("component", "workmail")})
+	wmMeter := awsclient.NewMeter(awsclient.MeterOptions{Quota: wmapplier.DefaultQuota()})
+	wm, err := wmapplier.New(wmapplier.Options{API: awsclient.WorkMail(awsCfg, wmURL, wmMeter.Install), Config: *s.Config.WorkMail,
+		Logger: o.Log.With("component", "workmail")})
 	if err != nil {
 		return nil, err
 	}
-	cn, err := cnapplier.New(awsclient.Connect(awsCfg, cnURL), *s.Config.Connect, cnapplier.Options{Logger: o.Log.With("component", "connect")})
+	cnMeter := awsclient.NewMeter(awsclient.MeterOptions{Quota: cnapplier.DefaultQuota()})
+	cn, err := cnapplier.New(cnapplier.Options{API: awsclient.Connect(awsCfg, cnURL, cnMeter.Install), Config: *s.Config.Connect,
+		Logger: o.Log.With("component", "connect")})
 	if err != nil {
 		return nil, err
 	}
@@ -308,8 +312,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		target consumers.Target
 		q      queue
 	}{{wm, wmQ}, {cn, cnQ}} {
-		runner := consumers.NewRunner(consumers.Config{DLQURL: c.q.dlqURL}, c.target, s.Store, sq,
-			o.Log.With("component", "consumer-"+string(c.target.Name())), nil, time.Now, lambdaenv.NewULID)
+		runner, err := consumers.NewRunner(consumers.RunnerOptions{Target: c.target, Store: s.Store, DLQ: sq, DLQURL: c.q.dlqURL,
+			Logger: o.Log.With("component", "consumer-"+string(c.target.Name())), Clock: time.Now, NewID: lambdaenv.NewULID})
+		if err != nil {
+			return nil, err
+		}
 		p := &Poller{SQS: sq, QueueURL: c.q.url, QueueARN: c.q.arn, Region: awsCfg.Region, Handler: runner.Handle,
 			RetryDelay: o.RetryDelay, Log: o.Log}
 		s.wg.Add(1)

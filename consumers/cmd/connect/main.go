@@ -3,7 +3,8 @@
 //
 // Environment (besides internal/lambdaenv's): DLQ_URL (the queue's
 // dead-letter queue), DRY_RUN (default: the configuration's dryRun),
-// CONNECT_RATE (requests/s, default 2: Connect's user-API quota).
+// CONNECT_RATE (requests/s per operation, default 2: Connect's user-API
+// quota).
 package main
 
 import (
@@ -12,7 +13,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"golang.org/x/time/rate"
 
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
@@ -31,10 +31,19 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	target, err := connect.New(awsclient.Connect(c.AWS, c.Env.Endpoint("CONNECT")), *c.Config.Connect,
-		connect.Options{Rate: rate.Limit(c.Rate), DryRun: c.DryRun, Logger: c.Logger})
+	quota := connect.DefaultQuota()
+	quota.Rate = c.Rate
+	meter := awsclient.NewMeter(awsclient.MeterOptions{Quota: quota})
+	target, err := connect.New(connect.Options{
+		API:    awsclient.Connect(c.AWS, c.Env.Endpoint("CONNECT"), meter.Install),
+		Config: *c.Config.Connect, Logger: c.Logger,
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(c.Runner(target, "consumer-connect").Handle)
+	runner, err := c.Runner(target, "consumer-connect")
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(runner.Handle)
 }

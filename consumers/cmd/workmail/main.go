@@ -12,7 +12,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"golang.org/x/time/rate"
 
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
@@ -31,10 +30,19 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	target, err := workmail.New(*c.Config.WorkMail, awsclient.WorkMail(c.AWS, c.Env.Endpoint("WORKMAIL")),
-		workmail.Options{Rate: rate.Limit(c.Rate), DryRun: c.DryRun, Logger: c.Logger})
+	quota := workmail.DefaultQuota()
+	quota.Rate = c.Rate
+	meter := awsclient.NewMeter(awsclient.MeterOptions{Quota: quota})
+	target, err := workmail.New(workmail.Options{
+		API:    awsclient.WorkMail(c.AWS, c.Env.Endpoint("WORKMAIL"), meter.Install),
+		Config: *c.Config.WorkMail, Logger: c.Logger,
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	lambda.Start(c.Runner(target, "consumer-workmail").Handle)
+	runner, err := c.Runner(target, "consumer-workmail")
+	if err != nil {
+		log.Fatal(err)
+	}
+	lambda.Start(runner.Handle)
 }
