@@ -60,7 +60,7 @@ func newE2E(t *testing.T) *e2e {
 	}
 	t.Cleanup(s.Close)
 	// Quotas off on the stand-ins: these tests are about convergence, and
-	// the appliers' own token buckets still pace them.
+	// the target clients' meters still pace them.
 	s.WorkMail.Control().SetQuota(simkit.EachOp, simkit.Quota{})
 	s.Connect.Control().SetQuota(simkit.EachOp, simkit.Quota{})
 	cfg, err := awsclient.Config(testenv.Context(t), awsclient.Options{Local: true})
