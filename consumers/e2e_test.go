@@ -60,7 +60,7 @@ func newE2E(t *testing.T) *e2e {
 	}
 	t.Cleanup(s.Close)
 	// Quotas off on the stand-ins: these tests are about convergence, and
-	// the appliers' own token buckets still pace them.
+	// the target clients' meters still pace them.
 	s.WorkMail.Control().SetQuota(simkit.EachOp, simkit.Quota{})
 	s.Connect.Control().SetQuota(simkit.EachOp, simkit.Quota{})
 	cfg, err := awsclient.Config(testenv.Context(t), awsclient.Options{Local: true})
@@ -405,11 +405,23 @@ func (e *e2e) workMailApplier() consumers.Target {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	wm, err := wmapplier.New(*e.s.Config.WorkMail, awsclient.WorkMail(cfg, e.s.Endpoint("WORKMAIL_ENDPOINT")), wmapplier.Options{})
+	wm, err := wmapplier.New(wmapplier.Options{API: awsclient.WorkMail(cfg, e.s.Endpoint("WORKMAIL_ENDPOINT")), Config: *e.s.Config.WorkMail})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return wm
+}
+
+// runner builds a runner of target over st, dead-lettering to the stack's
+// WorkMail DLQ, for tests that drive a runner of their own.
+func (e *e2e) runner(target consumers.Target, st consumers.Store) *consumers.Runner {
+	e.t.Helper()
+	r, err := consumers.NewRunner(consumers.RunnerOptions{Target: target, Store: st, DLQ: e.sqs,
+		DLQURL: e.s.Endpoint("WORKMAIL_DLQ_URL"), NewID: lambdaenv.NewULID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return r
 }
 
 // crashingStore loses the first commit after the target call succeeded.
@@ -446,7 +458,7 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cn, err := cnapplier.New(awsclient.Connect(cfg, e.s.Endpoint("CONNECT_ENDPOINT")), *e.s.Config.Connect, cnapplier.Options{Rate: 100, Burst: 100})
+	cn, err := cnapplier.New(cnapplier.Options{API: awsclient.Connect(cfg, e.s.Endpoint("CONNECT_ENDPOINT")), Config: *e.s.Config.Connect})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,8 +473,7 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 		ev     domain.Event
 	}{{wm, joinWM}, {cn, joinCN}} {
 		st := &crashingStore{Store: e.s.Store, kill: true}
-		r := consumers.NewRunner(consumers.Config{DLQURL: e.s.Endpoint("WORKMAIL_DLQ_URL")}, c.target, st, e.sqs,
-			slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, time.Now, lambdaenv.NewULID)
+		r := e.runner(c.target, st)
 		batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m-"+string(c.target.Name()), c.ev)}}
 		resp, err := r.Handle(testenv.Context(t), batch)
 		if err != nil || len(resp.BatchItemFailures) != 1 {
@@ -502,8 +513,7 @@ func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing
 		t.Fatal(err)
 	}
 	st := &crashingStore{Store: e.s.Store}
-	r := consumers.NewRunner(consumers.Config{DLQURL: e.s.Endpoint("WORKMAIL_DLQ_URL")}, wm, st, e.sqs,
-		slog.New(slog.NewJSONHandler(io.Discard, nil)), nil, time.Now, lambdaenv.NewULID)
+	r := e.runner(wm, st)
 	batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", e.added(p, localstack.WorkMailGroupName))}}
 	if resp, err := r.Handle(testenv.Context(t), batch); err != nil || len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("the failed commit must be retried: %v %v", err, failures(resp))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/oklog/ulid/v2"
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/emf"
@@ -49,38 +51,84 @@ const (
 	reasonGroupHeld = "not started: an earlier message of this person failed"
 )
 
-// Config is the runner's behaviour.
-type Config struct {
-	// DLQURL is the target queue's dead-letter queue, where permanent
-	// failures are sent with their reason.
+// ErrInvalid: NewRunner was given unusable options.
+var ErrInvalid = errors.New("consumers: invalid runner options")
+
+// RunnerOptions configures a Runner.
+type RunnerOptions struct {
+	// Target is the target the runner drives (required).
+	Target Target
+	// Store holds people, target states and the ledger (required).
+	Store Store
+	// DLQ sends poison messages to DLQURL, the target queue's dead-letter
+	// queue, with their reason (both required).
+	DLQ    DLQ
 	DLQURL string
-	// TimeReserve is how much of the invocation's remaining time is kept
-	// back: a record is started only with more than this left (default 10 s).
-	TimeReserve time.Duration
-	// DryRun records what would be done without changing any state: the
-	// person is folded in memory only and no target state is committed. The
-	// Target must be built in dry-run mode too.
+	// DryRun records what would be done without changing anything: the
+	// person is folded in memory only (Store.Preview), the plan's ops are
+	// recorded as domain.OutcomeWould rows, and neither the target's Apply
+	// nor any commit runs. Plan still runs, with its read-only pre-flight.
 	DryRun bool
+	// TimeReserve is how much of the invocation's remaining time is kept
+	// back: a record is started only with more than this left (default
+	// 10 s).
+	TimeReserve time.Duration
+	// Logger receives one line per record outcome; nil discards.
+	Logger *slog.Logger
+	// Metrics receives counts and op latencies; nil records none.
+	Metrics *emf.Metrics
+	// Clock is the runner's time (default time.Now).
+	Clock func() time.Time
+	// NewID returns ledger row ids, ULIDs (default: a new ULID each call).
+	NewID func() string
 }
 
 // Runner drives one Target from SQS batches. Build it with NewRunner.
 type Runner struct {
-	cfg     Config
-	target  Target
-	store   Store
-	dlq     DLQ
-	log     *slog.Logger
-	metrics *emf.Metrics
-	now     func() time.Time
-	newID   func() string
+	target      Target
+	store       Store
+	dlq         DLQ
+	dlqURL      string
+	dryRun      bool
+	timeReserve time.Duration
+	log         *slog.Logger
+	metrics     *emf.Metrics
+	now         func() time.Time
+	newID       func() string
 }
 
-// NewRunner returns a Runner. metrics may be nil; newID must return ULIDs.
-func NewRunner(cfg Config, target Target, st Store, dlq DLQ, log *slog.Logger, metrics *emf.Metrics, now func() time.Time, newID func() string) *Runner {
-	if cfg.TimeReserve == 0 {
-		cfg.TimeReserve = 10 * time.Second
+// NewRunner returns a Runner for o, with o's defaults filled in.
+//
+// Errors: ErrInvalid (wrapped) when Target, Store, DLQ or DLQURL is
+// missing.
+func NewRunner(o RunnerOptions) (*Runner, error) {
+	var missing []string
+	for _, m := range []struct {
+		name string
+		ok   bool
+	}{{"Target", o.Target != nil}, {"Store", o.Store != nil}, {"DLQ", o.DLQ != nil}, {"DLQURL", o.DLQURL != ""}} {
+		if !m.ok {
+			missing = append(missing, m.name)
+		}
 	}
-	return &Runner{cfg: cfg, target: target, store: st, dlq: dlq, log: log, metrics: metrics, now: now, newID: newID}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: %s missing", ErrInvalid, strings.Join(missing, ", "))
+	}
+	r := &Runner{target: o.Target, store: o.Store, dlq: o.DLQ, dlqURL: o.DLQURL, dryRun: o.DryRun,
+		timeReserve: o.TimeReserve, log: o.Logger, metrics: o.Metrics, now: o.Clock, newID: o.NewID}
+	if r.timeReserve == 0 {
+		r.timeReserve = 10 * time.Second
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.newID == nil {
+		r.newID = func() string { return ulid.Make().String() }
+	}
+	return r, nil
 }
 
 // Handle processes one SQS batch as Lambda's event source mapping delivers
@@ -90,7 +138,7 @@ func NewRunner(cfg Config, target Target, st Store, dlq DLQ, log *slog.Logger, m
 // is recorded, dead-lettered with its reason and acknowledged, so the
 // person's later events are not blocked; duplicates and no-ops are
 // acknowledged with a ledger row. Records not started before the
-// invocation's deadline (minus Config.TimeReserve) are reported, never
+// invocation's deadline (minus RunnerOptions.TimeReserve) are reported, never
 // dropped.
 //
 // Errors: none of its own; every record's fate is in the response.
@@ -109,7 +157,7 @@ func (r *Runner) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 			report(reasonGroupHeld)
 			continue
 		}
-		if deadline, ok := ctx.Deadline(); ok && deadline.Sub(r.now()) <= r.cfg.TimeReserve {
+		if deadline, ok := ctx.Deadline(); ok && deadline.Sub(r.now()) <= r.timeReserve {
 			r.metrics.Add("Deferred", 1)
 			report(reasonNoTime)
 			continue
@@ -133,7 +181,7 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 		return r.poison(ctx, msg, domain.Event{}, "", fmt.Errorf("decode message %s: %w", msg.MessageId, err))
 	}
 	fold := r.store.Fold
-	if r.cfg.DryRun {
+	if r.dryRun {
 		// A dry run changes nothing, not even the last-known person: when it
 		// is switched off, the same facts still make the same changes.
 		fold = r.store.Preview
@@ -156,23 +204,19 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 		return r.failed(ctx, msg, e, key, fmt.Errorf("plan: %w", err))
 	}
 	if len(plan.Ops) == 0 {
-		if !r.cfg.DryRun && !sameState(plan.Next, last) {
+		if !r.dryRun && !sameState(plan.Next, last) {
 			if _, err := r.store.PutTarget(ctx, key, plan.Next, last.Version); err != nil {
 				return r.failed(ctx, msg, e, key, fmt.Errorf("store target state: %w", err))
 			}
 		}
 		return r.skip(ctx, e, key, "no change: "+plan.Reason)
 	}
-	reached, results, applyErr := r.target.Apply(ctx, folded.Person, last, plan)
+	if r.dryRun {
+		return r.would(ctx, msg, e, key, plan)
+	}
+	reached, results, applyErr := Execute(ctx, r.target, folded.Person, last, plan, r.now)
 	rows := r.opRows(e, key, results)
 	r.observe(results)
-	if r.cfg.DryRun {
-		if _, err := r.store.Append(ctx, rows...); err != nil {
-			return r.failed(ctx, msg, e, key, fmt.Errorf("record dry run: %w", err))
-		}
-		r.logOutcome(ctx, e, key, domain.OutcomeWould, len(results), "")
-		return nil
-	}
 	if applyErr != nil {
 		// Keep what was reached (e.g. a created account) without marking the
 		// event applied, so the retry continues from there.
@@ -200,6 +244,20 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 	}
 	r.metrics.Add("Applied", 1)
 	r.logOutcome(ctx, e, key, domain.OutcomeApplied, len(results), "")
+	return nil
+}
+
+// would records a dry run's plan: one OutcomeWould row per op, naming the
+// account the op would act on. No target call is made.
+func (r *Runner) would(ctx context.Context, msg events.SQSMessage, e domain.Event, key string, plan domain.Plan) error {
+	results := make([]OpResult, 0, len(plan.Ops))
+	for _, op := range plan.Ops {
+		results = append(results, OpResult{Op: op, Outcome: domain.OutcomeWould, RemoteID: op.RemoteID})
+	}
+	if _, err := r.store.Append(ctx, r.opRows(e, key, results)...); err != nil {
+		return r.failed(ctx, msg, e, key, fmt.Errorf("record dry run: %w", err))
+	}
+	r.logOutcome(ctx, e, key, domain.OutcomeWould, len(results), "")
 	return nil
 }
 
@@ -237,7 +295,7 @@ func (r *Runner) poison(ctx context.Context, msg events.SQSMessage, e domain.Eve
 		dedup = msg.MessageId
 	}
 	_, err := r.dlq.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:               aws.String(r.cfg.DLQURL),
+		QueueUrl:               aws.String(r.dlqURL),
 		MessageBody:            aws.String(msg.Body),
 		MessageGroupId:         aws.String(group),
 		MessageDeduplicationId: aws.String(dedup),

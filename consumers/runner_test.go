@@ -27,7 +27,8 @@ const group = "00gmailbox"
 
 // fakeTarget is an in-memory target above the Target interface: a person in
 // the mapped group gets an account; anyone else loses it. failNext makes
-// the next Apply for a person fail with the given error.
+// the next Apply for a person fail with the given error; applies counts
+// Apply calls.
 type fakeTarget struct {
 	mu       sync.Mutex
 	accounts map[string]string // person key -> remote id
@@ -51,26 +52,25 @@ func (f *fakeTarget) Plan(_ context.Context, p domain.Person, last domain.Target
 	return domain.Plan{Next: last, Reason: domain.ReasonUpToDate}, nil
 }
 
-func (f *fakeTarget) Apply(_ context.Context, p domain.Person, last domain.TargetState, plan domain.Plan) (domain.TargetState, []consumers.OpResult, error) {
+func (f *fakeTarget) Apply(_ context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.applies++
 	if err := f.failNext[p.Key]; err != nil {
 		delete(f.failNext, p.Key)
-		return last, []consumers.OpResult{{Op: plan.Ops[0], Outcome: domain.OutcomeFailed, Reason: err.Error()}}, err
+		return consumers.Step{}, err
 	}
-	next := plan.Next
 	id := f.accounts[p.Key]
 	if id == "" {
 		id = "remote-" + p.Key
 		f.accounts[p.Key] = id
 	}
-	next.RemoteID = id
-	var res []consumers.OpResult
-	for _, op := range plan.Ops {
-		res = append(res, consumers.OpResult{Op: op, Outcome: domain.OutcomeApplied, RemoteID: id})
+	next := state
+	next.Managed, next.RemoteID, next.Status = true, id, domain.RemoteEnabled
+	if op.Kind == domain.OpDisable {
+		next.Status = domain.RemoteDisabled
 	}
-	return next, res, nil
+	return consumers.Step{State: next, RemoteID: id}, nil
 }
 
 type fixture struct {
@@ -82,7 +82,16 @@ type fixture struct {
 	logs   *bytes.Buffer
 }
 
-func newFixture(t *testing.T, cfg consumers.Config) *fixture {
+// backend is the store and dead-letter queue a runner works with: fresh
+// tables in DynamoDB Local and a fresh FIFO queue (with its DLQ) in fauxqs.
+type backend struct {
+	st    *store.Store
+	sqs   *sqs.Client
+	dlq   testenv.Queue
+	newID func() string
+}
+
+func newBackend(t *testing.T) backend {
 	t.Helper()
 	env := testenv.Get(t)
 	db := env.DynamoDB(t)
@@ -100,13 +109,27 @@ func newFixture(t *testing.T, cfg consumers.Config) *fixture {
 		t.Fatal(err)
 	}
 	client := env.SQS(t)
-	q := env.CreateFIFOQueue(t, client, "wm", 5, 30*time.Second)
-	cfg.DLQURL = q.DLQURL
+	return backend{st: st, sqs: client, dlq: env.CreateFIFOQueue(t, client, "wm", 5, 30*time.Second), newID: newID}
+}
+
+// runner builds a runner of target on b with o's other options.
+func (b backend) runner(t *testing.T, target consumers.Target, o consumers.RunnerOptions) *consumers.Runner {
+	t.Helper()
+	o.Target, o.Store, o.DLQ, o.DLQURL, o.NewID = target, b.st, b.sqs, b.dlq.DLQURL, b.newID
+	r, err := consumers.NewRunner(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func newFixture(t *testing.T, o consumers.RunnerOptions) *fixture {
+	t.Helper()
+	b := newBackend(t)
 	target := &fakeTarget{accounts: map[string]string{}, failNext: map[string]error{}}
 	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(logs, nil))
-	r := consumers.NewRunner(cfg, target, st, client, log, nil, time.Now, newID)
-	return &fixture{runner: r, target: target, st: st, sqs: client, dlq: q, logs: logs}
+	o.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	return &fixture{runner: b.runner(t, target, o), target: target, st: b.st, sqs: b.sqs, dlq: b.dlq, logs: logs}
 }
 
 var base = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
@@ -170,7 +193,7 @@ func outcomes(rows []domain.LedgerEntry) string {
 }
 
 func TestAppliesAndCommitsThenSkipsDuplicate(t *testing.T) {
-	f := newFixture(t, consumers.Config{})
+	f := newFixture(t, consumers.RunnerOptions{})
 	ctx := testenv.Context(t)
 	join := event("00uada", domain.KindMemberAdded, 1)
 	resp, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", join)}})
@@ -198,7 +221,7 @@ func TestAppliesAndCommitsThenSkipsDuplicate(t *testing.T) {
 }
 
 func TestRetryableFailureHoldsOnlyItsGroup(t *testing.T) {
-	f := newFixture(t, consumers.Config{})
+	f := newFixture(t, consumers.RunnerOptions{})
 	ctx := testenv.Context(t)
 	f.target.failNext["00ubob"] = domain.Retryable(errors.New("ThrottlingException: slow down"))
 	batch := events.SQSEvent{Records: []events.SQSMessage{
@@ -232,7 +255,7 @@ func TestRetryableFailureHoldsOnlyItsGroup(t *testing.T) {
 }
 
 func TestPoisonMessageIsDeadLetteredWithReasonAndPersonGoesOn(t *testing.T) {
-	f := newFixture(t, consumers.Config{})
+	f := newFixture(t, consumers.RunnerOptions{})
 	ctx := testenv.Context(t)
 	poison := events.SQSMessage{MessageId: "p1", Body: `{"v":99,"id":"x"}`, Attributes: map[string]string{
 		"MessageGroupId": "00ucat", "MessageDeduplicationId": "poison-1",
@@ -281,7 +304,7 @@ func TestPoisonMessageIsDeadLetteredWithReasonAndPersonGoesOn(t *testing.T) {
 }
 
 func TestUnstartedRecordsAreReportedNearTheDeadline(t *testing.T) {
-	f := newFixture(t, consumers.Config{TimeReserve: time.Hour})
+	f := newFixture(t, consumers.RunnerOptions{TimeReserve: time.Hour})
 	ctx, cancel := context.WithTimeout(testenv.Context(t), time.Minute)
 	defer cancel()
 	resp, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{
@@ -297,15 +320,14 @@ func TestUnstartedRecordsAreReportedNearTheDeadline(t *testing.T) {
 }
 
 func TestDryRunRecordsWouldRowsAndCommitsNothing(t *testing.T) {
-	f := newFixture(t, consumers.Config{DryRun: true})
+	f := newFixture(t, consumers.RunnerOptions{DryRun: true})
 	ctx := testenv.Context(t)
-	f.target.failNext = map[string]error{}
-	// A dry-run target reports OutcomeWould; emulate it by rewriting results.
-	dry := &dryTarget{fakeTarget: f.target}
-	r := consumers.NewRunner(consumers.Config{DryRun: true, DLQURL: f.dlq.DLQURL}, dry, f.st, f.sqs, slog.New(slog.NewJSONHandler(f.logs, nil)), nil, time.Now, func() string { return ulid.Make().String() })
-	resp, err := r.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "a1", event("00uada", domain.KindMemberAdded, 1))}})
+	resp, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "a1", event("00uada", domain.KindMemberAdded, 1))}})
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatal(err, failures(resp))
+	}
+	if f.target.applies != 0 {
+		t.Errorf("the target's Apply ran %d times in a dry run", f.target.applies)
 	}
 	// Nothing is stored: neither target state nor the folded person, so
 	// that switching dry run off replays the same facts into real changes.
@@ -317,18 +339,42 @@ func TestDryRunRecordsWouldRowsAndCommitsNothing(t *testing.T) {
 	}
 }
 
-type dryTarget struct{ *fakeTarget }
-
-func (d *dryTarget) Apply(_ context.Context, _ domain.Person, last domain.TargetState, plan domain.Plan) (domain.TargetState, []consumers.OpResult, error) {
-	var res []consumers.OpResult
-	for _, op := range plan.Ops {
-		res = append(res, consumers.OpResult{Op: op, Outcome: domain.OutcomeWould})
+func TestNewRunnerNeedsItsCollaborators(t *testing.T) {
+	target := &fakeTarget{}
+	full := func() consumers.RunnerOptions {
+		return consumers.RunnerOptions{Target: target, Store: &store.Store{}, DLQ: &sqs.Client{}, DLQURL: "https://sqs/dlq"}
 	}
-	return last, res, nil
+	tests := []struct {
+		name    string
+		change  func(o *consumers.RunnerOptions)
+		missing string
+	}{
+		{"complete", func(*consumers.RunnerOptions) {}, ""},
+		{"no target", func(o *consumers.RunnerOptions) { o.Target = nil }, "Target"},
+		{"no store", func(o *consumers.RunnerOptions) { o.Store = nil }, "Store"},
+		{"no DLQ", func(o *consumers.RunnerOptions) { o.DLQ = nil }, "DLQ"},
+		{"no DLQ URL", func(o *consumers.RunnerOptions) { o.DLQURL = "" }, "DLQURL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := full()
+			tt.change(&o)
+			r, err := consumers.NewRunner(o)
+			if tt.missing == "" {
+				if err != nil || r == nil {
+					t.Fatalf("NewRunner = %v, %v", r, err)
+				}
+				return
+			}
+			if !errors.Is(err, consumers.ErrInvalid) || !strings.Contains(err.Error(), tt.missing) {
+				t.Errorf("err = %v, want ErrInvalid naming %s", err, tt.missing)
+			}
+		})
+	}
 }
 
 func TestOneLogLinePerEventOutcome(t *testing.T) {
-	f := newFixture(t, consumers.Config{})
+	f := newFixture(t, consumers.RunnerOptions{})
 	ctx := testenv.Context(t)
 	e := event("00uada", domain.KindMemberAdded, 1)
 	if _, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", e)}}); err != nil {

@@ -1,6 +1,7 @@
 // Package connect is idsync's Amazon Connect applier: the consumers.Target
-// that plans a person's agent with domain.PlanConnect and makes the plan
-// true through the Connect user APIs (CreateUser, UpdateUserIdentityInfo,
+// that plans a person's agent with domain.PlanConnect and makes each
+// planned op true, one Apply at a time (consumers.Execute runs a plan's
+// ops), through the Connect user APIs (CreateUser, UpdateUserIdentityInfo,
 // UpdateUserSecurityProfiles, UpdateUserRoutingProfile, UpdateUserHierarchy,
 // DeleteUser; DescribeUser and SearchUsers to adopt and to diagnose).
 //
@@ -28,18 +29,20 @@
 // with ErrNotOwned. An agent tagged for another person is never adopted.
 //
 // Rates. Connect's user APIs allow about 2 requests per second with a
-// burst of 5 per account and region, so every call first waits for a token
-// of a client-side bucket of that size (configurable); the SDK's retryer
-// retries throttling and 5xx answers, except LimitExceededException, which
-// is a quota (users per instance) and fails at once.
+// burst of 5 per operation, account and region, so the client comes from
+// awsclient.Connect with a meter of DefaultQuota: every attempt waits for a
+// token of its operation's bucket. The client's retryer retries throttling
+// and 5xx answers, except LimitExceededException, which is a quota (users
+// per instance) and fails at once.
 //
-// Errors are classified once, here: throttling, 5xx, timeouts and unknown
-// failures are domain.Retryable; validation errors, client faults, quota
-// LimitExceeded, unmanaged clashes and missing accounts are
-// domain.Permanent. An error's text (which becomes an OpResult's Reason,
-// and so a ledger row or a dead-letter attribute) names the Connect
-// operation, the service's error code and HTTP status, and ids, in
-// idsync's own words: never the service's message, which can echo
+// Errors: SDK errors are classified once, by the client's
+// awsclient.Classify middleware (throttling, 5xx, timeouts and unknown
+// failures are domain.Retryable; validation errors, client faults and quota
+// LimitExceeded are domain.Permanent); unmanaged clashes and missing
+// accounts are domain.Permanent. An error's text (which becomes an
+// OpResult's Reason, and so a ledger row or a dead-letter attribute) names
+// the Connect operation, the service's error code and HTTP status, and ids,
+// in idsync's own words: never the service's message, which can echo
 // usernames and email addresses. The SDK's error stays in the chain for
 // errors.As.
 package connect
@@ -52,23 +55,15 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
 )
 
-// Defaults of Options.
-const (
-	// DefaultTagKey is the key of the ownership tag; its value is the
-	// person key at create (see the package comment for which values
-	// count as the person's).
-	DefaultTagKey = "idsync:person"
-	// DefaultRate and DefaultBurst are Connect's default quota for the user
-	// APIs: 2 requests per second, burst 5.
-	DefaultRate  rate.Limit = 2
-	DefaultBurst int        = 5
-)
+// DefaultTagKey is the key of the ownership tag; its value is the person
+// key at create (see the package comment for which values count as the
+// person's).
+const DefaultTagKey = "idsync:person"
 
 // Errors the applier makes itself (besides the classified SDK errors, which
 // errors.As finds in the chain: *types.LimitExceededException and the like).
@@ -95,75 +90,58 @@ var (
 	ErrNoPersonKey = errors.New("person has no key for the ownership tag")
 )
 
-// Options configures an Applier. The zero value uses the defaults.
+// Options configures an Applier.
 type Options struct {
+	// API is the Connect client (required), built with awsclient.Connect.
+	API API
+	// Config is the instance and its mapping (required: InstanceID), a
+	// validated configuration, e.g. from domain.ParseConfig.
+	Config domain.ConnectConfig
 	// TagKey is the ownership tag's key (default DefaultTagKey). Changing it
 	// on a running system orphans every agent created under the old key for
 	// the purpose of adoption.
 	TagKey string
-	// Rate and Burst size the client-side token bucket every API call waits
-	// on (one bucket for all operations, shared by every caller of the
-	// Applier); zero means DefaultRate / DefaultBurst. rate.Inf turns it
-	// off. A bucket exactly the size of the quota can run a few
-	// milliseconds ahead of the server's and meet the odd throttle, which
-	// the SDK's retryer absorbs; set it a little lower to avoid even that.
-	Rate  rate.Limit
-	Burst int
-	// DryRun sends no writes: the client is wrapped with DryRun, every op's
-	// Outcome is domain.OutcomeWould and Apply returns last unchanged.
-	DryRun bool
-	// Clock measures op latency; default time.Now.
-	Clock func() time.Time
 	// Logger receives one line per op (ids, op, outcome, error kind and
 	// code; never names or emails). Default: discard.
 	Logger *slog.Logger
+	// Clock times ops for the log and dates a strip (default time.Now).
+	Clock func() time.Time
 }
 
 // Applier is the Amazon Connect consumers.Target. It is safe for concurrent
-// use; all its callers share one token bucket.
+// use.
 type Applier struct {
 	api    API
 	cfg    domain.ConnectConfig
 	tagKey string
-	dryRun bool
 	now    func() time.Time
 	log    *slog.Logger
 }
 
 var _ consumers.Target = (*Applier)(nil)
 
-// New returns an Applier for cfg (a validated configuration, e.g. from
-// domain.ParseConfig) that calls Connect through api.
+// New returns an Applier for o.Config that calls Connect through o.API.
 //
-// Errors: domain.ErrInvalidConfig (wrapped) when api is nil or cfg has no
-// instance id.
-func New(api API, cfg domain.ConnectConfig, o Options) (*Applier, error) {
-	if api == nil {
+// Errors: domain.ErrInvalidConfig (wrapped) when o.API is nil or o.Config
+// has no instance id.
+func New(o Options) (*Applier, error) {
+	if o.API == nil {
 		return nil, fmt.Errorf("%w: connect applier needs a client", domain.ErrInvalidConfig)
 	}
-	if cfg.InstanceID == "" {
+	if o.Config.InstanceID == "" {
 		return nil, fmt.Errorf("%w: connect.instanceId is empty", domain.ErrInvalidConfig)
 	}
-	if o.TagKey == "" {
-		o.TagKey = DefaultTagKey
+	a := &Applier{api: o.API, cfg: o.Config, tagKey: o.TagKey, now: o.Clock, log: o.Logger}
+	if a.tagKey == "" {
+		a.tagKey = DefaultTagKey
 	}
-	if o.Rate == 0 {
-		o.Rate = DefaultRate
+	if a.now == nil {
+		a.now = time.Now
 	}
-	if o.Burst <= 0 {
-		o.Burst = DefaultBurst
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
 	}
-	if o.Clock == nil {
-		o.Clock = time.Now
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	var wrapped API = gated{api: api, lim: rate.NewLimiter(o.Rate, o.Burst)}
-	if o.DryRun {
-		wrapped = DryRun(wrapped)
-	}
-	return &Applier{api: wrapped, cfg: cfg, tagKey: o.TagKey, dryRun: o.DryRun, now: o.Clock, log: o.Logger}, nil
+	return a, nil
 }
 
 // Name returns domain.TargetConnect.
@@ -180,10 +158,9 @@ func (a *Applier) Plan(_ context.Context, p domain.Person, last domain.TargetSta
 	return plan, nil
 }
 
-// Apply runs plan.Ops in order and stops at the first failure. It returns
-// the state reached: plan.Next (with the new user's id after a create) when
-// every op succeeded, else last with the effects of the ops that did; in
-// dry-run mode, last. One OpResult is returned per op attempted.
+// Apply makes op true for p's agent, given state, the state the plan's
+// earlier ops reached, and returns the state it reaches (after a create,
+// the agent's id and username) and what it found. It writes one log line.
 //
 // Ops: create (CreateUser with username, identity info, phone config
 // PhoneType / AutoAccept false / AfterContactWorkTimeLimit 0, security and
@@ -198,69 +175,46 @@ func (a *Applier) Plan(_ context.Context, p domain.Person, last domain.TargetSta
 // it made, even under another username or person key (see the package
 // comment), and brings it to the op's profiles and identity; the state's
 // Name is then the adopted agent's username. A delete of a user already
-// gone succeeds with Reason "already gone"; updates set absolute values.
+// gone succeeds with the note "already gone"; updates set absolute values.
 //
 // Errors, classified domain.Permanent or domain.Retryable: ErrNotOwned,
 // ErrAccountMissing (an update or strip of an agent deleted outside
 // idsync), ErrDuplicateNotFound (retryable), ErrInvalidOp, ErrNoPersonKey,
-// and the SDK's errors (see classify), which errors.As finds in the chain.
-// Error texts hold operations, codes, HTTP statuses and ids only.
-func (a *Applier) Apply(ctx context.Context, p domain.Person, last domain.TargetState, plan domain.Plan) (domain.TargetState, []consumers.OpResult, error) {
-	state := last
-	adoptedName := "" // username of an agent a create adopted
-	results := make([]consumers.OpResult, 0, len(plan.Ops))
-	for _, op := range plan.Ops {
-		start := a.now()
-		res, username, err := a.run(ctx, p, op)
-		res.Op = op
-		res.Latency = a.now().Sub(start)
-		if res.RemoteID == "" {
-			res.RemoteID = op.RemoteID
+// and the SDK's errors (*awsclient.CallError), which errors.As finds in the
+// chain. Error texts hold operations, codes, HTTP statuses and ids only.
+func (a *Applier) Apply(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
+	start := a.now()
+	step, username, err := a.run(ctx, p, op)
+	if err == nil {
+		remoteID := step.RemoteID
+		if remoteID == "" {
+			remoteID = op.RemoteID
 		}
-		switch {
-		case err != nil:
-			res.Outcome = domain.OutcomeFailed
-			res.Reason = err.Error()
-		case a.dryRun:
-			res.Outcome = domain.OutcomeWould
-		default:
-			res.Outcome = domain.OutcomeApplied
-		}
-		results = append(results, res)
-		a.logOp(ctx, p, res, err)
-		if err != nil {
-			if a.dryRun {
-				return last, results, err
-			}
-			return state, results, err
-		}
-		state = advance(state, plan.Next, op, res.RemoteID)
-		if username != "" {
-			state.Name, adoptedName = username, username
-		}
+		step.State = a.advance(state, op, remoteID, username)
 	}
-	if a.dryRun {
-		return last, results, nil
-	}
-	next := plan.Next
-	if next.RemoteID == "" && (next.Status == domain.RemoteEnabled || next.Status == domain.RemoteDisabled) {
-		next.RemoteID = state.RemoteID
-	}
-	if adoptedName != "" {
-		next.Name = adoptedName
-	}
-	return next, results, nil
+	a.logOp(ctx, p, op, step, err, a.now().Sub(start))
+	return step, err
 }
 
-// advance is state after op succeeded; next is the plan's final state.
-func advance(state, next domain.TargetState, op domain.Op, remoteID string) domain.TargetState {
+// advance is state after op succeeded on agent remoteID; username is the
+// username of an agent a create adopted ("" for the op's own).
+func (a *Applier) advance(state domain.TargetState, op domain.Op, remoteID, username string) domain.TargetState {
 	switch op.Kind {
 	case domain.OpCreate:
-		s := next
-		s.RemoteID = remoteID
-		return s
+		name := op.Name
+		if username != "" {
+			name = username
+		}
+		return domain.TargetState{
+			Target: domain.TargetConnect, Managed: true, RemoteID: remoteID, Status: domain.RemoteEnabled,
+			Name: name, Email: op.Email, FirstName: op.FirstName, LastName: op.LastName,
+			SecurityProfileIDs: slices.Clone(op.SecurityProfileIDs),
+			RoutingProfileID:   op.RoutingProfileID,
+			HierarchyGroupID:   op.HierarchyGroupID,
+			Version:            state.Version,
+		}
 	case domain.OpDelete:
-		return next
+		return domain.TargetState{Target: domain.TargetConnect, Managed: true, Status: domain.RemoteDeleted, Version: state.Version}
 	case domain.OpUpdateIdentity:
 		state.FirstName, state.LastName, state.Email = op.FirstName, op.LastName, op.Email
 	case domain.OpUpdateSecurityProfiles:
@@ -272,29 +226,39 @@ func advance(state, next domain.TargetState, op domain.Op, remoteID string) doma
 	case domain.OpStrip:
 		state.SecurityProfileIDs = slices.Clone(op.SecurityProfileIDs)
 		state.RoutingProfileID = op.RoutingProfileID
-		state.Status, state.DisabledAt = next.Status, next.DisabledAt
+		if state.Status != domain.RemoteDisabled || state.DisabledAt.IsZero() {
+			state.DisabledAt = a.now().UTC()
+		}
+		state.Status = domain.RemoteDisabled
 	}
 	return state
 }
 
 // logOp writes the op's one log line: ids, kinds and codes only.
-func (a *Applier) logOp(ctx context.Context, p domain.Person, res consumers.OpResult, err error) {
+func (a *Applier) logOp(ctx context.Context, p domain.Person, op domain.Op, step consumers.Step, err error, latency time.Duration) {
+	remoteID, outcome := step.RemoteID, domain.OutcomeApplied
+	if remoteID == "" {
+		remoteID = op.RemoteID
+	}
+	if err != nil {
+		outcome = domain.OutcomeFailed
+	}
 	attrs := []slog.Attr{
 		slog.String("target", string(domain.TargetConnect)),
 		slog.String("person", p.Key),
-		slog.String("op", string(res.Op.Kind)),
-		slog.String("remoteId", res.RemoteID),
-		slog.String("outcome", string(res.Outcome)),
-		slog.Int64("latencyMs", res.Latency.Milliseconds()),
+		slog.String("op", string(op.Kind)),
+		slog.String("remoteId", remoteID),
+		slog.String("outcome", string(outcome)),
+		slog.Int64("latencyMs", latency.Milliseconds()),
 	}
-	if res.Adopted {
+	if step.Adopted {
 		attrs = append(attrs, slog.Bool("adopted", true))
 	}
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelWarn
 		attrs = append(attrs, slog.String("errorKind", domain.KindOf(err).String()))
-		if code := errorCode(err); code != "" {
+		if code := awsclient.ErrorCode(err); code != "" {
 			attrs = append(attrs, slog.String("errorCode", code))
 		}
 		for _, s := range []error{ErrNotOwned, ErrAccountMissing, ErrDuplicateNotFound, ErrInvalidOp, ErrNoPersonKey} {

@@ -13,6 +13,7 @@ import (
 	awsconnect "github.com/aws/aws-sdk-go-v2/service/connect"
 	"github.com/aws/aws-sdk-go-v2/service/connect/types"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
 )
@@ -32,7 +33,7 @@ func TestNew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := connect.New(tt.api, tt.cfg, connect.Options{})
+			a, err := connect.New(connect.Options{API: tt.api, Config: tt.cfg})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("New error %v, want %v", err, tt.wantErr)
 			}
@@ -86,7 +87,7 @@ func TestLogLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.Apply(ctx, p, domain.TargetState{}, plan); err == nil {
+	if _, _, err := consumers.Execute(ctx, a, p, domain.TargetState{}, plan, nil); err == nil {
 		t.Fatal("Apply succeeded against a clashing user")
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/connect/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/sim/simkit"
@@ -164,7 +165,7 @@ func TestErrorClassification(t *testing.T) {
 				ctx, cancel = context.WithCancel(ctx)
 				cancel()
 			}
-			st, rs, err := a.Apply(ctx, p, last, plan)
+			st, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
 			if err == nil {
 				t.Fatal("Apply succeeded, want an error")
 			}
@@ -215,7 +216,7 @@ func TestPartialFailureState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mid, rs, err := a.Apply(ctx, p, st, plan)
+	mid, rs, err := consumers.Execute(ctx, a, p, st, plan, nil)
 	if domain.KindOf(err) != domain.ErrorRetryable {
 		t.Fatalf("Apply error %v (%s), want retryable", err, domain.KindOf(err))
 	}
@@ -236,7 +237,7 @@ func TestPartialFailureState(t *testing.T) {
 	if diff := cmp.Diff([]domain.OpKind{domain.OpUpdateRoutingProfile}, kinds(plan)); diff != "" {
 		t.Fatalf("re-plan (-want +got):\n%s", diff)
 	}
-	end, _, err := a.Apply(ctx, p, mid, plan)
+	end, _, err := consumers.Execute(ctx, a, p, mid, plan, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +270,7 @@ func TestLeaveOfMissingAgent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			next, rs, err := a.Apply(ctx, p, st, plan)
+			next, rs, err := consumers.Execute(ctx, a, p, st, plan, nil)
 			if got := domain.KindOf(err); got != tt.kind {
 				t.Fatalf("error %v (%s), want %s", err, got, tt.kind)
 			}

@@ -6,10 +6,9 @@ import (
 	"sync"
 	"testing"
 
-	"golang.org/x/time/rate"
-
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
 	"github.com/idsync/idsync/internal/sim/simconnect"
 	"github.com/idsync/idsync/internal/sim/simkit"
 )
@@ -115,28 +114,33 @@ func TestFaultsConverge(t *testing.T) {
 	}
 }
 
-// TestClientRateLimit: against a stand-in that enforces a quota, an
-// applier whose bucket sits a little under the quota is never throttled;
-// one without a bucket is (and the SDK's retries still get it through).
-// The margin absorbs request-timing jitter: a bucket exactly the quota's
-// size can run a few milliseconds ahead of the server's and see the odd
-// throttle, which the SDK's retryer then absorbs.
+// TestClientRateLimit: against a stand-in that enforces a quota per
+// operation, a client whose meter budgets each operation a little under
+// the quota is never throttled; one without a meter is (and the SDK's
+// retries still get it through). The margin absorbs request-timing jitter:
+// a bucket exactly the quota's size can run a few milliseconds ahead of
+// the server's and see the odd throttle, which the SDK's retryer then
+// absorbs.
 func TestClientRateLimit(t *testing.T) {
 	const people = 8 // more creates than the burst
 	quota := simkit.Quota{Rate: 20, Burst: 5}
 	tests := []struct {
 		name          string
-		rate          rate.Limit
-		burst         int
+		meter         *awsclient.Meter
 		wantThrottled bool
 	}{
-		{"bucket under the quota", 16, 4, false},
-		{"no bucket", rate.Inf, 5, true},
+		{"per-operation meter under the quota", awsclient.NewMeter(awsclient.MeterOptions{
+			Quota: awsclient.Quota{Rate: 16, Burst: 4, PerOperation: true}}), false},
+		{"no meter", nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, withSim(simconnect.Options{Quota: quota, Seed: 7}))
-			a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{Rate: tt.rate, Burst: tt.burst})
+			opts := []envOption{withSim(simconnect.Options{Quota: quota, Seed: 7})}
+			if tt.meter != nil {
+				opts = append(opts, withAPIOptions(tt.meter.Install))
+			}
+			e := newEnv(t, opts...)
+			a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{})
 			ctx := context.Background()
 			for i := range people {
 				p := member(person(t, i), agents, true, 1)
@@ -148,8 +152,7 @@ func TestClientRateLimit(t *testing.T) {
 				t.Fatalf("%d users, want %d", n, people)
 			}
 			// Every create is preceded by a SearchUsers for the ownership
-			// tag; the bucket covers every operation, and any of them may be
-			// the one the stand-in throttles.
+			// tag; each operation has its own quota and bucket.
 			var throttled int64
 			for _, c := range e.sim.Control().Counters() {
 				throttled += c.Throttled
@@ -157,6 +160,21 @@ func TestClientRateLimit(t *testing.T) {
 			if (throttled > 0) != tt.wantThrottled {
 				t.Errorf("requests throttled %d times, want throttling %v", throttled, tt.wantThrottled)
 			}
+			if tt.meter != nil {
+				got := tt.meter.ByOperation()
+				if got["CreateUser"].Calls != people || got["SearchUsers"].Calls != people || tt.meter.Total().Throttled != 0 {
+					t.Errorf("meter counts %+v, want %d CreateUser and SearchUsers calls, none throttled", got, people)
+				}
+			}
 		})
+	}
+}
+
+// TestDefaultQuotaIsPerOperation: Connect budgets its user APIs per
+// operation, and so does the default meter.
+func TestDefaultQuotaIsPerOperation(t *testing.T) {
+	want := awsclient.Quota{Rate: 2, Burst: 5, PerOperation: true}
+	if got := connect.DefaultQuota(); got != want {
+		t.Errorf("DefaultQuota() = %+v, want %+v", got, want)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	awsconnect "github.com/aws/aws-sdk-go-v2/service/connect"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/connect"
@@ -51,6 +52,7 @@ type envConfig struct {
 	sim         simconnect.Options
 	maxAttempts int
 	wrap        func(http.Handler) http.Handler
+	apiOptions  []func(*middleware.Stack) error
 }
 
 // withSim sets the stand-in's options (quotas are off by default).
@@ -58,6 +60,11 @@ func withSim(o simconnect.Options) envOption { return func(c *envConfig) { c.sim
 
 // withAttempts sets the SDK client's attempt limit (default 10).
 func withAttempts(n int) envOption { return func(c *envConfig) { c.maxAttempts = n } }
+
+// withAPIOptions installs API options (e.g. a meter) on the client.
+func withAPIOptions(fns ...func(*middleware.Stack) error) envOption {
+	return func(c *envConfig) { c.apiOptions = fns }
+}
 
 // withHandler wraps the stand-in's handler.
 func withHandler(w func(http.Handler) http.Handler) envOption {
@@ -84,7 +91,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.client = awsclient.Connect(cfg, srv.URL)
+	e.client = awsclient.Connect(cfg, srv.URL, c.apiOptions...)
 	e.instance = e.sim.AddInstance("idsync-test", simconnect.IdentitySAML)
 	e.ids = map[string]string{
 		"INSTANCE":       e.instance,
@@ -119,13 +126,12 @@ func (e *env) config(t *testing.T, name string) domain.ConnectConfig {
 	return *cfg.Connect
 }
 
-// applier returns an Applier on the env's client with a fast limiter.
+// applier returns an Applier on the env's client for cfg, with o's other
+// options.
 func (e *env) applier(t *testing.T, cfg domain.ConnectConfig, o connect.Options) *connect.Applier {
 	t.Helper()
-	if o.Rate == 0 {
-		o.Rate, o.Burst = 1000, 100
-	}
-	a, err := connect.New(e.client, cfg, o)
+	o.API, o.Config = e.client, cfg
+	a, err := connect.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +237,7 @@ func outcomes(rs []consumers.OpResult) []string {
 	return out
 }
 
-// sync plans and applies for p until the plan is empty, retrying retryable
+// sync plans and executes for p until the plan is empty, retrying retryable
 // failures (at most tries rounds) and failing the test on a permanent one.
 // It returns the final state and every op result.
 func (e *env) sync(ctx context.Context, a *connect.Applier, p domain.Person, last domain.TargetState, tries int) (domain.TargetState, []consumers.OpResult, error) {
@@ -244,7 +250,7 @@ func (e *env) sync(ctx context.Context, a *connect.Applier, p domain.Person, las
 		if len(plan.Ops) == 0 {
 			return plan.Next, all, nil
 		}
-		next, rs, err := a.Apply(ctx, p, last, plan)
+		next, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
 		all = append(all, rs...)
 		last = next
 		if err != nil && domain.KindOf(err) != domain.ErrorRetryable {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
 )
@@ -112,7 +113,7 @@ func TestHierarchyGroupMoves(t *testing.T) {
 		if diff := cmp.Diff(s.ops, kinds(plan)); diff != "" {
 			t.Fatalf("%s: ops (-want +got):\n%s", s.name, diff)
 		}
-		next, rs, err := a.Apply(ctx, p, st, plan)
+		next, rs, err := consumers.Execute(ctx, a, p, st, plan, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}

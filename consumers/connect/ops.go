@@ -12,53 +12,54 @@ import (
 
 	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
 )
 
-// run executes one op. The result's RemoteID, Adopted and Reason are set
-// here; Apply fills in the rest. username is the username of an agent a
-// create adopted ("" otherwise): it may differ from the op's.
-func (a *Applier) run(ctx context.Context, p domain.Person, op domain.Op) (res consumers.OpResult, username string, err error) {
+// run executes one op. The step's RemoteID, Adopted and Note are set here;
+// Apply fills in its State. username is the username of an agent a create
+// adopted ("" otherwise): it may differ from the op's.
+func (a *Applier) run(ctx context.Context, p domain.Person, op domain.Op) (step consumers.Step, username string, err error) {
 	if op.Target != "" && op.Target != domain.TargetConnect {
-		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("%w: %s op for target %s", ErrInvalidOp, op.Kind, op.Target))
+		return consumers.Step{}, "", domain.Permanent(fmt.Errorf("%w: %s op for target %s", ErrInvalidOp, op.Kind, op.Target))
 	}
 	if op.Kind != domain.OpCreate && op.RemoteID == "" {
-		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("%w: %s without a remote id", ErrInvalidOp, op.Kind))
+		return consumers.Step{}, "", domain.Permanent(fmt.Errorf("%w: %s without a remote id", ErrInvalidOp, op.Kind))
 	}
 	id := op.RemoteID
 	switch op.Kind {
 	case domain.OpCreate:
 		return a.create(ctx, p, op)
 	case domain.OpUpdateIdentity:
-		return consumers.OpResult{}, "", a.updateIdentity(ctx, op)
+		return consumers.Step{}, "", a.updateIdentity(ctx, op)
 	case domain.OpUpdateSecurityProfiles:
-		return consumers.OpResult{}, "", a.setSecurityProfiles(ctx, id, op.SecurityProfileIDs)
+		return consumers.Step{}, "", a.setSecurityProfiles(ctx, id, op.SecurityProfileIDs)
 	case domain.OpUpdateRoutingProfile:
-		return consumers.OpResult{}, "", a.setRoutingProfile(ctx, id, op.RoutingProfileID)
+		return consumers.Step{}, "", a.setRoutingProfile(ctx, id, op.RoutingProfileID)
 	case domain.OpUpdateHierarchyGroup:
-		return consumers.OpResult{}, "", a.setHierarchyGroup(ctx, id, op.HierarchyGroupID)
+		return consumers.Step{}, "", a.setHierarchyGroup(ctx, id, op.HierarchyGroupID)
 	case domain.OpStrip:
 		if err := a.setSecurityProfiles(ctx, id, op.SecurityProfileIDs); err != nil {
-			return consumers.OpResult{}, "", err
+			return consumers.Step{}, "", err
 		}
-		return consumers.OpResult{}, "", a.setRoutingProfile(ctx, id, op.RoutingProfileID)
+		return consumers.Step{}, "", a.setRoutingProfile(ctx, id, op.RoutingProfileID)
 	case domain.OpDelete:
-		res, err := a.delete(ctx, id)
-		return res, "", err
+		step, err := a.delete(ctx, id)
+		return step, "", err
 	}
-	return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("%w: unknown kind %q", ErrInvalidOp, op.Kind))
+	return consumers.Step{}, "", domain.Permanent(fmt.Errorf("%w: unknown kind %q", ErrInvalidOp, op.Kind))
 }
 
 // create makes the agent, or adopts idsync's own: one found by its
 // ownership tag before the create, or the one of that username after a
 // duplicate.
-func (a *Applier) create(ctx context.Context, p domain.Person, op domain.Op) (consumers.OpResult, string, error) {
+func (a *Applier) create(ctx context.Context, p domain.Person, op domain.Op) (consumers.Step, string, error) {
 	if p.Key == "" {
-		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("connect create: %w", ErrNoPersonKey))
+		return consumers.Step{}, "", domain.Permanent(fmt.Errorf("connect create: %w", ErrNoPersonKey))
 	}
 	owners := ownerIDs(p)
 	u, others, err := a.findOwned(ctx, owners, op.Name)
 	if err != nil {
-		return consumers.OpResult{}, "", err
+		return consumers.Step{}, "", err
 	}
 	if u != nil {
 		note := "found by its tag before create"
@@ -88,11 +89,11 @@ func (a *Applier) create(ctx context.Context, p domain.Person, op domain.Op) (co
 	out, err := a.api.CreateUser(ctx, in)
 	switch {
 	case err == nil:
-		return consumers.OpResult{RemoteID: aws.ToString(out.UserId)}, "", nil
+		return consumers.Step{RemoteID: aws.ToString(out.UserId)}, "", nil
 	case isDuplicate(err):
 		return a.adopt(ctx, owners, op, err)
 	}
-	return consumers.OpResult{}, "", classify("CreateUser", "", err)
+	return consumers.Step{}, "", awsclient.Failure(err)
 }
 
 // ownerIDs are the ownership tag values that prove an agent is p's: p's
@@ -132,7 +133,7 @@ func (a *Applier) findOwned(ctx context.Context, owners []string, username strin
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, nil, classify("SearchUsers", "", err)
+			return nil, nil, awsclient.Failure(err)
 		}
 		for _, s := range page.Users {
 			id := aws.ToString(s.Id)
@@ -185,7 +186,7 @@ func (a *Applier) describe(ctx context.Context, id string) (*types.User, error) 
 	case isNotFound(err):
 		return nil, nil
 	case err != nil:
-		return nil, classify("DescribeUser", id, err)
+		return nil, awsclient.Failure(err)
 	case d.User == nil:
 		return nil, domain.Retryable(fmt.Errorf("connect DescribeUser user %s: empty answer", id))
 	}
@@ -201,9 +202,9 @@ func (a *Applier) updateIdentity(ctx context.Context, op domain.Op) error {
 	})
 	if err != nil {
 		if isNotFound(err) {
-			return accountMissing(newCallError("DescribeUser", op.RemoteID, err))
+			return accountMissing(op.RemoteID, awsclient.Failure(err))
 		}
-		return classify("DescribeUser", op.RemoteID, err)
+		return awsclient.Failure(err)
 	}
 	var cur *types.UserIdentityInfo
 	if d.User != nil {
@@ -224,21 +225,21 @@ func (a *Applier) writeIdentity(ctx context.Context, id string, op domain.Op, cu
 	_, err := a.api.UpdateUserIdentityInfo(ctx, &awsconnect.UpdateUserIdentityInfoInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id), IdentityInfo: info,
 	})
-	return a.updateErr(ctx, "UpdateUserIdentityInfo", id, err)
+	return a.updateErr(ctx, id, err)
 }
 
 func (a *Applier) setSecurityProfiles(ctx context.Context, id string, ids []string) error {
 	_, err := a.api.UpdateUserSecurityProfiles(ctx, &awsconnect.UpdateUserSecurityProfilesInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id), SecurityProfileIds: slices.Clone(ids),
 	})
-	return a.updateErr(ctx, "UpdateUserSecurityProfiles", id, err)
+	return a.updateErr(ctx, id, err)
 }
 
 func (a *Applier) setRoutingProfile(ctx context.Context, id, routingProfileID string) error {
 	_, err := a.api.UpdateUserRoutingProfile(ctx, &awsconnect.UpdateUserRoutingProfileInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id), RoutingProfileId: aws.String(routingProfileID),
 	})
-	return a.updateErr(ctx, "UpdateUserRoutingProfile", id, err)
+	return a.updateErr(ctx, id, err)
 }
 
 // setHierarchyGroup assigns the group; an empty id removes the user from
@@ -247,70 +248,71 @@ func (a *Applier) setHierarchyGroup(ctx context.Context, id, groupID string) err
 	_, err := a.api.UpdateUserHierarchy(ctx, &awsconnect.UpdateUserHierarchyInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id), HierarchyGroupId: optional(groupID),
 	})
-	return a.updateErr(ctx, "UpdateUserHierarchy", id, err)
+	return a.updateErr(ctx, id, err)
 }
 
 // delete removes the agent; one that is already gone counts as deleted.
-func (a *Applier) delete(ctx context.Context, id string) (consumers.OpResult, error) {
+func (a *Applier) delete(ctx context.Context, id string) (consumers.Step, error) {
 	_, err := a.api.DeleteUser(ctx, &awsconnect.DeleteUserInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id),
 	})
 	switch {
 	case err == nil:
-		return consumers.OpResult{}, nil
+		return consumers.Step{}, nil
 	case isNotFound(err):
-		return consumers.OpResult{Reason: "already gone"}, nil
+		return consumers.Step{Note: "already gone"}, nil
 	}
-	return consumers.OpResult{}, classify("DeleteUser", id, err)
+	return consumers.Step{}, awsclient.Failure(err)
 }
 
-// updateErr classifies the error of update operation op of user id. A
+// updateErr reports the error of an update of user id. A
 // ResourceNotFoundException names either the user or a profile or group
 // the update refers to; a DescribeUser tells which, so that a user deleted
 // outside idsync is reported as ErrAccountMissing. Both are permanent.
-func (a *Applier) updateErr(ctx context.Context, op, id string, err error) error {
+func (a *Applier) updateErr(ctx context.Context, id string, err error) error {
 	if err == nil {
 		return nil
 	}
+	failure := awsclient.Failure(err)
 	if !isNotFound(err) {
-		return classify(op, id, err)
+		return failure
 	}
-	ce := newCallError(op, id, err)
 	_, derr := a.api.DescribeUser(ctx, &awsconnect.DescribeUserInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id),
 	})
 	switch {
 	case isNotFound(derr):
-		return accountMissing(ce)
+		return accountMissing(id, failure)
 	case derr == nil:
-		return domain.Permanent(fmt.Errorf("%w; the user exists, so a profile or group the update names does not", ce))
+		return domain.Permanent(fmt.Errorf("%w; user %s exists, so a profile or group the update names does not", failure, id))
 	}
-	return domain.Permanent(fmt.Errorf("%w; a profile or group the update names, or the user, does not exist", ce))
+	return domain.Permanent(fmt.Errorf("%w; a profile or group the update names, or user %s, does not exist", failure, id))
 }
 
-// accountMissing is the error of a call that found user ce.userID gone.
-func accountMissing(ce *callError) error {
-	return domain.Permanent(fmt.Errorf("%w: Connect user %s no longer exists (removed outside idsync): %w", ErrAccountMissing, ce.userID, ce))
+// accountMissing is the error of a call (failed with cause) that found user
+// id gone.
+func accountMissing(id string, cause error) error {
+	return domain.Permanent(fmt.Errorf("%w: Connect user %s no longer exists (removed outside idsync): %w", ErrAccountMissing, id, cause))
 }
 
 // adopt handles a DuplicateResourceException of create: it finds the user
 // of that exact username and takes it over only when it carries the
 // ownership tag with one of owners (see takeOver).
-func (a *Applier) adopt(ctx context.Context, owners []string, op domain.Op, dup error) (consumers.OpResult, string, error) {
+func (a *Applier) adopt(ctx context.Context, owners []string, op domain.Op, dup error) (consumers.Step, string, error) {
 	id, err := a.findByUsername(ctx, op.Name)
 	if err != nil {
-		return consumers.OpResult{}, "", err
+		return consumers.Step{}, "", err
 	}
-	dupErr := newCallError("CreateUser", "", dup)
+	dupErr := awsclient.Failure(dup)
 	if id == "" {
-		return consumers.OpResult{}, "", domain.Retryable(fmt.Errorf("connect create: %w: %w", ErrDuplicateNotFound, dupErr))
+		return consumers.Step{}, "", domain.Retryable(fmt.Errorf("connect create: %w: %w", ErrDuplicateNotFound, dupErr))
 	}
 	u, err := a.describe(ctx, id)
 	if err != nil {
-		return consumers.OpResult{}, "", err
+		return consumers.Step{}, "", err
 	}
 	if u == nil {
-		return consumers.OpResult{}, "", domain.Retryable(fmt.Errorf("connect create: %w (user %s vanished): %w", ErrDuplicateNotFound, id, dupErr))
+		return consumers.Step{}, "", domain.Retryable(fmt.Errorf("connect create: %w (user %s vanished): %w", ErrDuplicateNotFound, id, dupErr))
 	}
 	return a.takeOver(ctx, owners, op, u, "found by username after a duplicate create")
 }
@@ -319,25 +321,25 @@ func (a *Applier) adopt(ctx context.Context, owners []string, op domain.Op, dup 
 // and brings it to the op's identity and profiles (it may have been made
 // from an older plan). It keeps its username: Connect cannot rename a
 // user. A user without that tag is left untouched: ErrNotOwned.
-func (a *Applier) takeOver(ctx context.Context, owners []string, op domain.Op, u *types.User, note string) (consumers.OpResult, string, error) {
+func (a *Applier) takeOver(ctx context.Context, owners []string, op domain.Op, u *types.User, note string) (consumers.Step, string, error) {
 	id := aws.ToString(u.Id)
 	owner, tagged := u.Tags[a.tagKey]
 	switch {
 	case !tagged:
-		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("connect create: %w: user %s has no %s tag; left untouched", ErrNotOwned, id, a.tagKey))
+		return consumers.Step{}, "", domain.Permanent(fmt.Errorf("connect create: %w: user %s has no %s tag; left untouched", ErrNotOwned, id, a.tagKey))
 	case !slices.Contains(owners, owner):
-		return consumers.OpResult{}, "", domain.Permanent(fmt.Errorf("connect create: %w: user %s is tagged %s=%s, not %s; left untouched",
+		return consumers.Step{}, "", domain.Permanent(fmt.Errorf("connect create: %w: user %s is tagged %s=%s, not %s; left untouched",
 			ErrNotOwned, id, a.tagKey, owner, strings.Join(owners, " or ")))
 	}
-	res := consumers.OpResult{RemoteID: id, Adopted: true,
-		Reason: fmt.Sprintf("adopted user %s carrying %s=%s (%s)", id, a.tagKey, owner, note)}
+	res := consumers.Step{RemoteID: id, Adopted: true,
+		Note: fmt.Sprintf("adopted user %s carrying %s=%s (%s)", id, a.tagKey, owner, note)}
 	username := aws.ToString(u.Username)
 	if !strings.EqualFold(username, op.Name) {
-		res.Reason += "; it keeps its own username, as Connect cannot rename"
+		res.Note += "; it keeps its own username, as Connect cannot rename"
 	}
 	changed, err := a.converge(ctx, u, op)
 	if len(changed) > 0 {
-		res.Reason += "; updated " + strings.Join(changed, ", ")
+		res.Note += "; updated " + strings.Join(changed, ", ")
 	}
 	return res, username, err
 }
@@ -355,7 +357,7 @@ func (a *Applier) findByUsername(ctx context.Context, name string) (string, erro
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return "", classify("SearchUsers", "", err)
+			return "", awsclient.Failure(err)
 		}
 		for _, u := range page.Users {
 			if strings.EqualFold(aws.ToString(u.Username), name) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/sim/simkit"
@@ -132,7 +133,7 @@ func TestErrorsCarryNoServiceMessage(t *testing.T) {
 				return member(p, supervisors, true, 2), st
 			},
 			kind:    domain.ErrorPermanent,
-			want:    []string{"connect UpdateUserRoutingProfile user ", ": ResourceNotFoundException (HTTP 404); the user exists"},
+			want:    []string{"connect UpdateUserRoutingProfile: ResourceNotFoundException (HTTP 404); user ", " exists, so a profile or group"},
 			message: serviceSays,
 		},
 		{
@@ -144,7 +145,7 @@ func TestErrorsCarryNoServiceMessage(t *testing.T) {
 				return member(p, supervisors, true, 2), st
 			},
 			kind: domain.ErrorPermanent, is: connect.ErrAccountMissing,
-			want:    []string{"account missing: Connect user ", "connect UpdateUserSecurityProfiles user ", "ResourceNotFoundException (HTTP 404)"},
+			want:    []string{"account missing: Connect user ", "connect UpdateUserSecurityProfiles: ResourceNotFoundException (HTTP 404)"},
 			message: serviceSays,
 		},
 	}
@@ -167,7 +168,7 @@ func TestErrorsCarryNoServiceMessage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, rs, err := a.Apply(ctx, p, last, plan)
+			_, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
 			if err == nil {
 				t.Fatal("Apply succeeded, want an error")
 			}

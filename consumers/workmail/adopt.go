@@ -10,9 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/workmail/types"
 
 	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
 )
 
-// Adoption rules, as recorded in OpResult.Reason.
+// Adoption rules, as the create's Step.Note (its ledger reason) names them.
 const (
 	adoptedByIdCID = "matched by IdC user id"
 	adoptedByShell = "matched by name in the exact state a create leaves"
@@ -34,7 +35,7 @@ func (r *run) byIdCUserID(ctx context.Context, op domain.Op) (own *user, others 
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, nil, classify("ListUsers", err)
+			return nil, nil, awsclient.Failure(err)
 		}
 		for _, u := range page.Users {
 			if !strings.EqualFold(aws.ToString(u.IdentityProviderUserId), idc) || u.State == types.EntityStateDeleted {
@@ -83,7 +84,7 @@ func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 		others = o
 	}
 	holder, err := r.describe(ctx, op.Name)
-	if errorCode(err) == codeEntityNotFound {
+	if awsclient.ErrorCode(err) == codeEntityNotFound {
 		return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by an entity that is not a user", ErrUnmanaged))
 	}
 	if err != nil {

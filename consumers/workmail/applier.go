@@ -12,18 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
-	"golang.org/x/time/rate"
 
 	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
-)
-
-// Client-side rate limit defaults. WorkMail publishes no per-operation
-// request quota; 5 requests/s with a burst of 10 keeps one consumer well
-// below what the service throttles.
-const (
-	DefaultRate  rate.Limit = 5
-	DefaultBurst int        = 10
+	"github.com/idsync/idsync/internal/awsclient"
 )
 
 // Errors the Applier returns (wrapped, and marked domain.Permanent).
@@ -56,35 +48,32 @@ type IdentityCenter struct {
 	ApplicationARN string
 }
 
-// Options tunes an Applier. The zero value is usable.
+// Options configures an Applier.
 type Options struct {
-	// Rate and Burst size the token bucket every API call waits on; zero
-	// means DefaultRate and DefaultBurst.
-	Rate  rate.Limit
-	Burst int
-	// DryRun wraps the client in DryRun: writes are not sent, every op's
-	// Outcome is domain.OutcomeWould and Apply returns the last-known state
-	// unchanged.
-	DryRun bool
-	// Clock times each op for OpResult.Latency; defaults to time.Now.
-	Clock func() time.Time
+	// API is the WorkMail client (required), built with awsclient.WorkMail.
+	API API
+	// Config is the organisation and its mapping (required: OrganizationID
+	// must be a WorkMail organisation id).
+	Config domain.WorkMailConfig
 	// IdentityCenter, when set, is checked once by the pre-flight with
 	// DescribeIdentityProviderConfiguration.
 	IdentityCenter *IdentityCenter
 	// Logger receives a line per adoption and per refused delete, with ids
 	// only; nil discards.
 	Logger *slog.Logger
+	// Clock dates a disable's DisabledAt in the state a failed later op
+	// keeps (default time.Now).
+	Clock func() time.Time
 }
 
 // Applier is the WorkMail consumers.Target for one organisation. It is safe
 // for concurrent use.
 type Applier struct {
-	cfg    domain.WorkMailConfig
-	api    API
-	dryRun bool
-	now    func() time.Time
-	idc    *IdentityCenter
-	log    *slog.Logger
+	cfg domain.WorkMailConfig
+	api API
+	now func() time.Time
+	idc *IdentityCenter
+	log *slog.Logger
 
 	mu      sync.Mutex
 	checked bool   // the pre-flight passed
@@ -95,30 +84,18 @@ var _ consumers.Target = (*Applier)(nil)
 
 var reOrganizationID = regexp.MustCompile(`^m-[0-9a-f]{32}$`)
 
-// New returns an Applier for cfg's organisation that calls api (normally the
-// SDK's *workmail.Client) through a token bucket.
+// New returns an Applier for o.Config's organisation that calls o.API.
 //
-// Errors: ErrConfig when api is nil or cfg.OrganizationID is not a WorkMail
-// organisation id.
-func New(cfg domain.WorkMailConfig, api API, o Options) (*Applier, error) {
-	if api == nil {
+// Errors: ErrConfig when o.API is nil or o.Config.OrganizationID is not a
+// WorkMail organisation id.
+func New(o Options) (*Applier, error) {
+	if o.API == nil {
 		return nil, fmt.Errorf("%w: no WorkMail client", ErrConfig)
 	}
-	if !reOrganizationID.MatchString(cfg.OrganizationID) {
-		return nil, fmt.Errorf("%w: organisation id %q does not match %s", ErrConfig, cfg.OrganizationID, reOrganizationID)
+	if !reOrganizationID.MatchString(o.Config.OrganizationID) {
+		return nil, fmt.Errorf("%w: organisation id %q does not match %s", ErrConfig, o.Config.OrganizationID, reOrganizationID)
 	}
-	r, b := o.Rate, o.Burst
-	if r <= 0 {
-		r = DefaultRate
-	}
-	if b <= 0 {
-		b = DefaultBurst
-	}
-	api = limited{api: api, lim: rate.NewLimiter(r, b)}
-	if o.DryRun {
-		api = DryRun(api)
-	}
-	a := &Applier{cfg: cfg, api: api, dryRun: o.DryRun, now: o.Clock, idc: o.IdentityCenter, log: o.Logger}
+	a := &Applier{cfg: o.Config, api: o.API, now: o.Clock, idc: o.IdentityCenter, log: o.Logger}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -159,7 +136,7 @@ func (a *Applier) preflight(ctx context.Context) (string, error) {
 	org := a.cfg.OrganizationID
 	out, err := a.api.DescribeOrganization(ctx, &sdk.DescribeOrganizationInput{OrganizationId: aws.String(org)})
 	if err != nil {
-		return "", classify("DescribeOrganization", err)
+		return "", awsclient.Failure(err)
 	}
 	switch state := aws.ToString(out.State); {
 	case strings.EqualFold(state, "Active"):
@@ -189,10 +166,10 @@ func (a *Applier) checkIdentityCenter(ctx context.Context) error {
 	out, err := a.api.DescribeIdentityProviderConfiguration(ctx,
 		&sdk.DescribeIdentityProviderConfigurationInput{OrganizationId: aws.String(org)})
 	if err != nil {
-		if errorCode(err) == "ResourceNotFoundException" {
-			return domain.Permanent(fmt.Errorf("%w: organisation %s has none: %w", ErrIdentityCenter, org, classify("DescribeIdentityProviderConfiguration", err)))
+		if awsclient.ErrorCode(err) == "ResourceNotFoundException" {
+			return domain.Permanent(fmt.Errorf("%w: organisation %s has none: %w", ErrIdentityCenter, org, awsclient.Failure(err)))
 		}
-		return classify("DescribeIdentityProviderConfiguration", err)
+		return awsclient.Failure(err)
 	}
 	var instance, application string
 	if c := out.IdentityCenterConfiguration; c != nil {
@@ -207,67 +184,22 @@ func (a *Applier) checkIdentityCenter(ctx context.Context) error {
 	return nil
 }
 
-// Apply runs plan.Ops in order and returns the state reached and one
-// result per op attempted (see consumers.Target). With an empty plan it
-// returns plan.Next. After a create, the returned state carries the new (or
-// adopted) user's id; when an op fails, the state reached before it (e.g.
-// Managed and DISABLED with the id, after a create whose register failed)
-// comes back with the error, for the caller to keep. In dry-run mode every
-// result is domain.OutcomeWould and the state returned is last.
+// Apply makes op true for p's mailbox, given state, the state the plan's
+// earlier ops reached, and returns the state it reaches (see
+// consumers.Target). After a create, the state carries the new (or
+// adopted) user's id, DISABLED until the register that follows; the
+// register of a plan's create uses that id.
 //
-// Apply is safe to repeat after a crash: creates adopt idsync's own user
+// Apply is safe to repeat after a crash: a create adopts idsync's own user
 // (see the package documentation), and register, disable and delete treat
 // an account already in the wanted state as done.
 //
-// Errors: the failing op's, classified Permanent or Retryable: ErrUnmanaged,
-// ErrAddressInUse, ErrEnabledUser and ErrNoRemoteID are permanent; SDK
-// errors as the package documentation says.
-func (a *Applier) Apply(ctx context.Context, p domain.Person, last domain.TargetState, plan domain.Plan) (domain.TargetState, []consumers.OpResult, error) {
-	if len(plan.Ops) == 0 {
-		if a.dryRun {
-			return last, nil, nil
-		}
-		return plan.Next, nil, nil
-	}
-	r := &run{a: a, person: p.Key, state: last, next: plan.Next, disabled: map[string]bool{}}
-	results := make([]consumers.OpResult, 0, len(plan.Ops))
-	for _, op := range plan.Ops {
-		start := a.now()
-		res, err := r.do(ctx, op)
-		res.Op = op
-		res.Latency = a.now().Sub(start)
-		if err != nil {
-			res.Outcome = domain.OutcomeFailed
-			if res.Reason == "" {
-				res.Reason = err.Error()
-			} else {
-				res.Reason += "; " + err.Error()
-			}
-			results = append(results, res)
-			if a.dryRun {
-				return last, results, err
-			}
-			return r.state, results, err
-		}
-		res.Outcome = domain.OutcomeApplied
-		if a.dryRun {
-			res.Outcome = domain.OutcomeWould
-		}
-		results = append(results, res)
-	}
-	if a.dryRun {
-		return last, results, nil
-	}
-	final := plan.Next
-	final.Target = domain.TargetWorkMail
-	if final.Status != domain.RemoteDeleted {
-		// A create fills in the id; an adoption may keep an older Name.
-		if final.RemoteID == "" {
-			final.RemoteID = r.state.RemoteID
-		}
-		if r.state.Name != "" {
-			final.Name = r.state.Name
-		}
-	}
-	return final, results, nil
+// Errors: classified Permanent or Retryable: ErrUnmanaged, ErrAddressInUse,
+// ErrEnabledUser and ErrNoRemoteID are permanent; SDK errors as the package
+// documentation says.
+func (a *Applier) Apply(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
+	r := &run{a: a, person: p.Key, state: state}
+	step, err := r.do(ctx, op)
+	step.State = r.state
+	return step, err
 }

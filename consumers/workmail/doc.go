@@ -2,9 +2,12 @@
 // implements consumers.Target for one WorkMail organisation. Plan wraps
 // domain.PlanWorkMail after a read-only pre-flight (the organisation exists
 // and is Active, its default mail domain when none is configured, and,
-// optionally, its IAM Identity Center configuration); Apply runs the
-// planned ops through API, a narrow interface the aws-sdk-go-v2 WorkMail
-// client satisfies, behind a client-side token bucket.
+// optionally, its IAM Identity Center configuration); Apply makes one
+// planned op true through API, a narrow interface the aws-sdk-go-v2
+// WorkMail client satisfies, and consumers.Execute runs a plan's ops
+// through it. The client comes from awsclient.WorkMail, with a meter of
+// DefaultQuota (one bucket shared by all operations) keeping the calls
+// within the service's rate.
 //
 // Ops and the calls they make:
 //   - create: when the person's IdC user id is known, ListUsers by it first
@@ -72,11 +75,12 @@
 // (UpdateUser, setting the IdC user id when rule 2 adopted and the id is now
 // known) and the plan continues with register as usual.
 //
-// Errors are classified once, here: throttling, 5xx, timeouts, dropped
-// connections and anything unknown are domain.Retryable;
-// LimitExceededException (a quota, not a rate, although the SDK retries it
-// as a throttle), modelled client exceptions and other 4xx are
-// domain.Permanent. Error messages carry the operation and the service's
-// error code but not the service's message, which can echo email
-// addresses.
+// SDK errors are classified once, by the client's awsclient.Classify
+// middleware: throttling, 5xx, timeouts, dropped connections and anything
+// unknown are domain.Retryable; LimitExceededException (a quota, not a
+// rate, which the client's retryer does not retry), modelled client
+// exceptions and other 4xx are domain.Permanent. Error texts carry the
+// operation, the service's error code and HTTP status but not the service's
+// message, which can echo email addresses; the Applier's own errors name
+// entity ids only.
 package workmail

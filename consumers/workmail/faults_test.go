@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/sim/simkit"
@@ -51,7 +52,7 @@ func converge(t *testing.T, a *workmail.Applier, p domain.Person, state domain.T
 		plan, err := a.Plan(ctx, p, state, now)
 		if err == nil {
 			var next domain.TargetState
-			next, _, err = a.Apply(ctx, p, state, plan)
+			next, _, err = consumers.Execute(ctx, a, p, state, plan, nil)
 			if err == nil {
 				return next, attempt
 			}
@@ -78,7 +79,7 @@ func TestFaultsConverge(t *testing.T) {
 			f := setup(t, simworkmail.Options{Seed: 7})
 			f.client = newClient(t, f.url, attempts)
 			f.sim.Control().SetFaults(simkit.EachOp, simkit.Faults{ThrottleRate: 0.2, ServerErrorRate: 0.05})
-			a := f.applier(t, f.cfg, workmail.Options{Rate: 500, Burst: 50})
+			a := f.applier(t, f.cfg, workmail.Options{})
 
 			base := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			persons := make([]domain.Person, people)
@@ -138,7 +139,8 @@ func TestFaultsConverge(t *testing.T) {
 }
 
 // TestUserLimitIsPermanent: LimitExceededException (the organisation's
-// user quota) is permanent, although the SDK retries it as a throttle.
+// user quota) is permanent and not retried, although the SDK lists it as a
+// throttle.
 func TestUserLimitIsPermanent(t *testing.T) {
 	f := setup(t, simworkmail.Options{})
 	if _, err := f.sim.SeedUser(f.org, "someone", ""); err != nil {
@@ -153,21 +155,25 @@ func TestUserLimitIsPermanent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state, res, err := a.Apply(context.Background(), p, domain.TargetState{}, plan)
+	state, res, err := consumers.Execute(context.Background(), a, p, domain.TargetState{}, plan, nil)
 	var ae smithy.APIError
 	if domain.KindOf(err) != domain.ErrorPermanent || !errors.As(err, &ae) || ae.ErrorCode() != "LimitExceededException" {
 		t.Fatalf("err = %v (%v)", err, domain.KindOf(err))
 	}
-	if len(res) != 1 || res[0].Outcome != domain.OutcomeFailed || res[0].Reason != "workmail CreateUser: LimitExceededException" {
+	if len(res) != 1 || res[0].Outcome != domain.OutcomeFailed || res[0].Reason != "workmail CreateUser: LimitExceededException (HTTP 400)" {
 		t.Errorf("results = %+v", res)
 	}
 	if !cmp.Equal(state, domain.TargetState{}) || len(f.sim.Users(f.org)) != 1 {
 		t.Errorf("state %+v, users %+v", state, f.sim.Users(f.org))
 	}
+	if n := f.sim.Control().Counters()["CreateUser"].Requests; n != 1 {
+		t.Errorf("CreateUser sent %d times, want once (a quota is not retried)", n)
+	}
 }
 
-// TestClassification: each failure is classified once, by the applier,
-// from the SDK's error; messages carry the code, not the service's text.
+// TestClassification: each failure is classified once, by the client's
+// middleware, from the SDK's error, and reaches the op's result as it is;
+// messages carry the code, not the service's text.
 func TestClassification(t *testing.T) {
 	const unknownID = "00000000-0000-4000-8000-0000000000ff"
 	long := strings.Repeat("x", 300)
@@ -188,7 +194,7 @@ func TestClassification(t *testing.T) {
 			func(id string) domain.Op {
 				return domain.Op{Kind: domain.OpUpdateAttributes, RemoteID: id, DisplayName: "J"}
 			},
-			false, domain.ErrorRetryable, "ThrottlingException", nil, "workmail UpdateUser: ThrottlingException"},
+			false, domain.ErrorRetryable, "ThrottlingException", nil, "workmail UpdateUser: ThrottlingException (HTTP 400)"},
 		{"500 on every attempt",
 			func(t *testing.T, f *fixture) {
 				f.sim.Control().SetFaults("UpdateUser", simkit.Faults{ServerErrorRate: 1})
@@ -205,17 +211,17 @@ func TestClassification(t *testing.T) {
 			false, domain.ErrorRetryable, "", nil, ""},
 		{"context cancelled", nil,
 			func(id string) domain.Op { return domain.Op{Kind: domain.OpDisable, RemoteID: id} },
-			true, domain.ErrorRetryable, "", context.Canceled, ""},
+			true, domain.ErrorRetryable, "", context.Canceled, "workmail DeregisterFromWorkMail: context canceled"},
 		{"unknown user", nil,
 			func(string) domain.Op {
 				return domain.Op{Kind: domain.OpUpdateAttributes, RemoteID: unknownID, DisplayName: "J"}
 			},
-			false, domain.ErrorPermanent, "EntityNotFoundException", nil, "workmail UpdateUser: EntityNotFoundException"},
+			false, domain.ErrorPermanent, "EntityNotFoundException", nil, "workmail UpdateUser: EntityNotFoundException (HTTP 400)"},
 		{"invalid parameter: the service's message is not repeated", nil,
 			func(id string) domain.Op {
 				return domain.Op{Kind: domain.OpUpdateAttributes, RemoteID: id, DisplayName: long}
 			},
-			false, domain.ErrorPermanent, "InvalidParameterException", nil, "workmail UpdateUser: InvalidParameterException"},
+			false, domain.ErrorPermanent, "InvalidParameterException", nil, "workmail UpdateUser: InvalidParameterException (HTTP 400)"},
 		{"mail domain not the organisation's", nil,
 			func(id string) domain.Op {
 				return domain.Op{Kind: domain.OpUpdateEmail, RemoteID: id, Email: "jane@example.net"}
@@ -249,7 +255,7 @@ func TestClassification(t *testing.T) {
 			op := tt.op(joined.RemoteID)
 			op.Target = domain.TargetWorkMail
 			plan := domain.Plan{Ops: []domain.Op{op}, Next: joined}
-			state, res, err := a.Apply(ctx, domain.Person{}, joined, plan)
+			state, res, err := consumers.Execute(ctx, a, domain.Person{}, joined, plan, nil)
 			if err == nil || domain.KindOf(err) != tt.wantKind {
 				t.Fatalf("err = %v (%v), want %v", err, domain.KindOf(err), tt.wantKind)
 			}
@@ -274,14 +280,14 @@ func TestClassification(t *testing.T) {
 }
 
 // TestModelledExceptionTypes: errors.As reaches the SDK's own exception
-// types through the applier's classification.
+// types through the classification.
 func TestModelledExceptionTypes(t *testing.T) {
 	f := setup(t, simworkmail.Options{})
 	a := f.applier(t, f.cfg, workmail.Options{})
 	_, joined, _ := step(t, a, person(t, "jane_01_observed"), domain.TargetState{}, t0)
 	plan := domain.Plan{Ops: []domain.Op{{Target: domain.TargetWorkMail, Kind: domain.OpUpdateEmail, RemoteID: joined.RemoteID,
 		Email: "jane@example.net"}}, Next: joined}
-	_, _, err := a.Apply(context.Background(), domain.Person{}, joined, plan)
+	_, _, err := consumers.Execute(context.Background(), a, domain.Person{}, joined, plan, nil)
 	var nf *types.MailDomainNotFoundException
 	if !errors.As(err, &nf) {
 		t.Errorf("err = %v (%T), want a *types.MailDomainNotFoundException inside", err, err)

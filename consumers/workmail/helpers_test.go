@@ -87,14 +87,12 @@ func newClient(t *testing.T, url string, attempts int) *sdk.Client {
 	return awsclient.WorkMail(cfg, url)
 }
 
-// applier builds an Applier for f's organisation with cfg; a fast token
-// bucket unless o sets one.
+// applier builds an Applier on f's client for cfg's organisation, with o's
+// other options.
 func (f *fixture) applier(t *testing.T, cfg domain.WorkMailConfig, o workmail.Options) *workmail.Applier {
 	t.Helper()
-	if o.Rate == 0 {
-		o.Rate, o.Burst = 1000, 100
-	}
-	a, err := workmail.New(cfg, f.client, o)
+	o.API, o.Config = f.client, cfg
+	a, err := workmail.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,14 +155,14 @@ func observed(t *testing.T, oktaID, idcID, login string) domain.Person {
 	return p
 }
 
-// step plans and applies once and fails the test on an error.
+// step plans and executes once and fails the test on an error.
 func step(t *testing.T, a *workmail.Applier, p domain.Person, last domain.TargetState, now time.Time) (domain.Plan, domain.TargetState, []consumers.OpResult) {
 	t.Helper()
 	plan, err := a.Plan(context.Background(), p, last, now)
 	if err != nil {
 		t.Fatalf("Plan: %v", err)
 	}
-	next, res, err := a.Apply(context.Background(), p, last, plan)
+	next, res, err := consumers.Execute(context.Background(), a, p, last, plan, nil)
 	if err != nil {
 		t.Fatalf("Apply: %v (results %+v)", err, res)
 	}

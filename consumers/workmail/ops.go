@@ -12,24 +12,20 @@ import (
 
 	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
 )
 
-// run is one Apply: the ops' shared facts and the state reached so far.
+// run is one Apply: the op's facts and the state it reaches.
 type run struct {
 	a      *Applier
 	person string
 	state  domain.TargetState
-	next   domain.TargetState
-	// disabled holds the users a disable op of this run deregistered, so
-	// that a dry run's delete (whose DescribeUser still sees the user
-	// ENABLED, the disable not having been sent) can proceed.
-	disabled map[string]bool
 }
 
 func (r *run) org() *string { return aws.String(r.a.cfg.OrganizationID) }
 
 // do runs one op and records the state it reaches.
-func (r *run) do(ctx context.Context, op domain.Op) (consumers.OpResult, error) {
+func (r *run) do(ctx context.Context, op domain.Op) (consumers.Step, error) {
 	if op.Kind == domain.OpCreate {
 		return r.create(ctx, op)
 	}
@@ -37,14 +33,14 @@ func (r *run) do(ctx context.Context, op domain.Op) (consumers.OpResult, error) 
 	if id == "" && op.Kind == domain.OpRegister {
 		id = r.state.RemoteID
 	}
-	res := consumers.OpResult{RemoteID: id}
+	res := consumers.Step{RemoteID: id}
 	if id == "" {
 		return res, domain.Permanent(fmt.Errorf("%w: %s", ErrNoRemoteID, op.Kind))
 	}
 	var err error
 	switch op.Kind {
 	case domain.OpRegister, domain.OpEnable:
-		res.Reason, err = r.register(ctx, id, op.Email)
+		res.Note, err = r.register(ctx, id, op.Email)
 		if err == nil {
 			r.state.Status, r.state.Email, r.state.DisabledAt = domain.RemoteEnabled, op.Email, time.Time{}
 		}
@@ -54,22 +50,18 @@ func (r *run) do(ctx context.Context, op domain.Op) (consumers.OpResult, error) 
 			r.state.DisplayName, r.state.FirstName, r.state.LastName = op.DisplayName, op.FirstName, op.LastName
 		}
 	case domain.OpUpdateEmail:
-		res.Reason, err = r.updateEmail(ctx, id, op.Email)
+		res.Note, err = r.updateEmail(ctx, id, op.Email)
 		if err == nil {
 			r.state.Email = op.Email
 		}
 	case domain.OpDisable:
-		res.Reason, err = r.disable(ctx, id)
+		res.Note, err = r.disable(ctx, id)
 		if err == nil {
-			r.disabled[id] = true
 			r.state.Status = domain.RemoteDisabled
-			r.state.DisabledAt = r.next.DisabledAt
-			if r.state.DisabledAt.IsZero() {
-				r.state.DisabledAt = r.a.now().UTC()
-			}
+			r.state.DisabledAt = r.a.now().UTC()
 		}
 	case domain.OpDelete:
-		res.Reason, err = r.delete(ctx, id)
+		res.Note, err = r.delete(ctx, id)
 		if err == nil {
 			r.state = domain.TargetState{Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteDeleted, Version: r.state.Version}
 		}
@@ -83,17 +75,17 @@ func (r *run) do(ctx context.Context, op domain.Op) (consumers.OpResult, error) 
 // person's IdC user id is known it first looks for a user already carrying
 // it, so that neither a retry nor a login renamed in between makes a second
 // mailbox.
-func (r *run) create(ctx context.Context, op domain.Op) (consumers.OpResult, error) {
+func (r *run) create(ctx context.Context, op domain.Op) (consumers.Step, error) {
 	if op.IdentityProviderUserID != "" {
 		own, others, err := r.byIdCUserID(ctx, op)
 		if err != nil {
-			return consumers.OpResult{}, err
+			return consumers.Step{}, err
 		}
 		if own != nil {
 			return r.adopt(ctx, op, *own, adoptedByIdCID)
 		}
 		if len(others) > 0 {
-			return consumers.OpResult{}, domain.Permanent(fmt.Errorf(
+			return consumers.Step{}, domain.Permanent(fmt.Errorf(
 				"%w: create: the person's IdC user id is already on user %s under another name, enabled before; not creating a second mailbox",
 				ErrUnmanaged, strings.Join(others, ", ")))
 		}
@@ -109,14 +101,14 @@ func (r *run) create(ctx context.Context, op domain.Op) (consumers.OpResult, err
 	if err == nil {
 		id := aws.ToString(out.UserId)
 		r.created(op, id, domain.RemoteDisabled, "")
-		return consumers.OpResult{RemoteID: id}, nil
+		return consumers.Step{RemoteID: id}, nil
 	}
-	if code := errorCode(err); code != codeNameAvailability && code != codeEmailInUse {
-		return consumers.OpResult{}, classify("CreateUser", err)
+	if code := awsclient.ErrorCode(err); code != codeNameAvailability && code != codeEmailInUse {
+		return consumers.Step{}, awsclient.Failure(err)
 	}
 	u, how, err := r.findOwn(ctx, op)
 	if err != nil {
-		return consumers.OpResult{}, err
+		return consumers.Step{}, err
 	}
 	return r.adopt(ctx, op, u, how)
 }
@@ -124,8 +116,8 @@ func (r *run) create(ctx context.Context, op domain.Op) (consumers.OpResult, err
 // adopt takes over user u, found by rule how, as the result of create op:
 // attributes that differ from op are aligned (and the IdC user id set when
 // op knows it and u has none).
-func (r *run) adopt(ctx context.Context, op domain.Op, u user, how string) (consumers.OpResult, error) {
-	res := consumers.OpResult{RemoteID: u.id, Adopted: true, Reason: "adopted existing user " + u.id + " (" + how + ")"}
+func (r *run) adopt(ctx context.Context, op domain.Op, u user, how string) (consumers.Step, error) {
+	res := consumers.Step{RemoteID: u.id, Adopted: true, Note: "adopted existing user " + u.id + " (" + how + ")"}
 	r.a.log.InfoContext(ctx, "workmail user adopted", "person", r.person, "remoteId", u.id, "rule", how)
 	setIdP := ""
 	if u.idpUserID == "" && op.IdentityProviderUserID != "" {
@@ -135,7 +127,7 @@ func (r *run) adopt(ctx context.Context, op domain.Op, u user, how string) (cons
 		if err := r.updateAttributes(ctx, u.id, op.DisplayName, op.FirstName, op.LastName, setIdP); err != nil {
 			return res, err
 		}
-		res.Reason += "; attributes aligned"
+		res.Note += "; attributes aligned"
 	}
 	status := domain.RemoteDisabled
 	if u.state == string(types.EntityStateEnabled) {
@@ -163,9 +155,9 @@ func (r *run) register(ctx context.Context, id, email string) (string, error) {
 	_, err := r.a.api.RegisterToWorkMail(ctx, &sdk.RegisterToWorkMailInput{
 		OrganizationId: r.org(), EntityId: aws.String(id), Email: aws.String(email),
 	})
-	switch errorCode(err) {
+	switch awsclient.ErrorCode(err) {
 	case "":
-		return "", classify("RegisterToWorkMail", err)
+		return "", awsclient.Failure(err)
 	case codeAlreadyRegistered:
 		u, derr := r.describe(ctx, id)
 		if derr != nil {
@@ -179,7 +171,7 @@ func (r *run) register(ctx context.Context, id, email string) (string, error) {
 		}
 		return "already registered; primary address changed", nil
 	case codeEmailInUse:
-		holder, herr := r.addressHolder(ctx, email, classify("RegisterToWorkMail", err))
+		holder, herr := r.addressHolder(ctx, email, awsclient.Failure(err))
 		if herr != nil {
 			return "", herr
 		}
@@ -187,11 +179,11 @@ func (r *run) register(ctx context.Context, id, email string) (string, error) {
 			return "already registered with that address", nil
 		}
 		if holder.id == id {
-			return "", classify("RegisterToWorkMail", err)
+			return "", awsclient.Failure(err)
 		}
-		return "", domain.Permanent(fmt.Errorf("%w: the address is held by entity %s: %w", ErrAddressInUse, holder.id, classify("RegisterToWorkMail", err)))
+		return "", domain.Permanent(fmt.Errorf("%w: the address is held by entity %s: %w", ErrAddressInUse, holder.id, awsclient.Failure(err)))
 	default:
-		return "", classify("RegisterToWorkMail", err)
+		return "", awsclient.Failure(err)
 	}
 }
 
@@ -202,10 +194,10 @@ func (r *run) updateEmail(ctx context.Context, id, email string) (string, error)
 	_, err := r.a.api.UpdatePrimaryEmailAddress(ctx, &sdk.UpdatePrimaryEmailAddressInput{
 		OrganizationId: r.org(), EntityId: aws.String(id), Email: aws.String(email),
 	})
-	if errorCode(err) != codeEmailInUse {
-		return "", classify("UpdatePrimaryEmailAddress", err)
+	if awsclient.ErrorCode(err) != codeEmailInUse {
+		return "", awsclient.Failure(err)
 	}
-	holder, herr := r.addressHolder(ctx, email, classify("UpdatePrimaryEmailAddress", err))
+	holder, herr := r.addressHolder(ctx, email, awsclient.Failure(err))
 	if herr != nil {
 		return "", herr
 	}
@@ -213,9 +205,9 @@ func (r *run) updateEmail(ctx context.Context, id, email string) (string, error)
 		return "already the primary address", nil
 	}
 	if holder.id == id {
-		return "", classify("UpdatePrimaryEmailAddress", err)
+		return "", awsclient.Failure(err)
 	}
-	return "", domain.Permanent(fmt.Errorf("%w: the address is held by entity %s: %w", ErrAddressInUse, holder.id, classify("UpdatePrimaryEmailAddress", err)))
+	return "", domain.Permanent(fmt.Errorf("%w: the address is held by entity %s: %w", ErrAddressInUse, holder.id, awsclient.Failure(err)))
 }
 
 // addressHolder finds the user holding email. When no user holds it (a
@@ -223,7 +215,7 @@ func (r *run) updateEmail(ctx context.Context, id, email string) (string, error)
 // wrapping cause.
 func (r *run) addressHolder(ctx context.Context, email string, cause error) (user, error) {
 	u, err := r.describe(ctx, email)
-	if errorCode(err) == codeEntityNotFound {
+	if awsclient.ErrorCode(err) == codeEntityNotFound {
 		return user{}, domain.Permanent(fmt.Errorf("%w: the address is held by an entity that is not a user: %w", ErrAddressInUse, cause))
 	}
 	return u, err
@@ -237,7 +229,7 @@ func (r *run) updateAttributes(ctx context.Context, id, display, first, last, id
 		DisplayName: aws.String(display), FirstName: aws.String(first), LastName: aws.String(last),
 		IdentityProviderUserId: optional(idp),
 	})
-	return classify("UpdateUser", err)
+	return awsclient.Failure(err)
 }
 
 // disable deregisters user id; a user already DISABLED is done.
@@ -245,8 +237,8 @@ func (r *run) disable(ctx context.Context, id string) (string, error) {
 	_, err := r.a.api.DeregisterFromWorkMail(ctx, &sdk.DeregisterFromWorkMailInput{
 		OrganizationId: r.org(), EntityId: aws.String(id),
 	})
-	if errorCode(err) != codeEntityState {
-		return "", classify("DeregisterFromWorkMail", err)
+	if awsclient.ErrorCode(err) != codeEntityState {
+		return "", awsclient.Failure(err)
 	}
 	u, derr := r.describe(ctx, id)
 	if derr != nil {
@@ -255,7 +247,7 @@ func (r *run) disable(ctx context.Context, id string) (string, error) {
 	if u.state == string(types.EntityStateDisabled) {
 		return "already disabled", nil
 	}
-	return "", classify("DeregisterFromWorkMail", err)
+	return "", awsclient.Failure(err)
 }
 
 // delete deletes user id after DescribeUser shows it DISABLED. An ENABLED
@@ -263,7 +255,7 @@ func (r *run) disable(ctx context.Context, id string) (string, error) {
 func (r *run) delete(ctx context.Context, id string) (string, error) {
 	u, err := r.describe(ctx, id)
 	switch {
-	case errorCode(err) == codeEntityNotFound:
+	case awsclient.ErrorCode(err) == codeEntityNotFound:
 		return "already gone", nil
 	case err != nil:
 		return "", err
@@ -273,18 +265,16 @@ func (r *run) delete(ctx context.Context, id string) (string, error) {
 		return "already deleted", nil
 	case string(types.EntityStateDisabled):
 	case string(types.EntityStateEnabled):
-		if !(r.a.dryRun && r.disabled[id]) {
-			r.a.log.WarnContext(ctx, "workmail delete refused: user is enabled", "person", r.person, "remoteId", id)
-			return "", domain.Permanent(fmt.Errorf("%w: user %s", ErrEnabledUser, id))
-		}
+		r.a.log.WarnContext(ctx, "workmail delete refused: user is enabled", "person", r.person, "remoteId", id)
+		return "", domain.Permanent(fmt.Errorf("%w: user %s", ErrEnabledUser, id))
 	default:
 		return "", domain.Permanent(fmt.Errorf("workmail user %s is in state %q; not deleting", id, u.state))
 	}
 	_, err = r.a.api.DeleteUser(ctx, &sdk.DeleteUserInput{OrganizationId: r.org(), UserId: aws.String(id)})
-	if errorCode(err) == codeEntityNotFound {
+	if awsclient.ErrorCode(err) == codeEntityNotFound {
 		return "already gone", nil
 	}
-	return "", classify("DeleteUser", err)
+	return "", awsclient.Failure(err)
 }
 
 // user is what the Applier needs of a DescribeUser answer.
@@ -296,11 +286,11 @@ type user struct {
 }
 
 // describe calls DescribeUser with a user id, name or email address. The
-// error is classified; errorCode still sees the service's code.
+// error is classified; awsclient.ErrorCode still sees the service's code.
 func (r *run) describe(ctx context.Context, ident string) (user, error) {
 	out, err := r.a.api.DescribeUser(ctx, &sdk.DescribeUserInput{OrganizationId: r.org(), UserId: aws.String(ident)})
 	if err != nil {
-		return user{}, classify("DescribeUser", err)
+		return user{}, awsclient.Failure(err)
 	}
 	return user{
 		id: aws.ToString(out.UserId), name: aws.ToString(out.Name), email: aws.ToString(out.Email),

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
 	"github.com/aws/aws-sdk-go-v2/service/workmail/types"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
@@ -28,27 +26,25 @@ func TestNew(t *testing.T) {
 	f := setup(t, simworkmail.Options{})
 	tests := []struct {
 		name string
-		cfg  domain.WorkMailConfig
-		api  workmail.API
+		o    workmail.Options
 	}{
-		{"no client", f.cfg, nil},
-		{"bad organisation id", domain.WorkMailConfig{OrganizationID: "example"}, f.client},
+		{"no client", workmail.Options{Config: f.cfg}},
+		{"bad organisation id", workmail.Options{API: f.client, Config: domain.WorkMailConfig{OrganizationID: "example"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := workmail.New(tt.cfg, tt.api, workmail.Options{}); !errors.Is(err, workmail.ErrConfig) {
+			if _, err := workmail.New(tt.o); !errors.Is(err, workmail.ErrConfig) {
 				t.Errorf("err = %v, want ErrConfig", err)
 			}
 		})
 	}
-	a, err := workmail.New(f.cfg, f.client, workmail.Options{})
+	a, err := workmail.New(workmail.Options{API: f.client, Config: f.cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Name() != domain.TargetWorkMail {
 		t.Errorf("Name = %s", a.Name())
 	}
-	// The default token bucket (5/s, burst 10) admits a join at once.
 	_, s, _ := step(t, a, person(t, "jane_01_observed"), domain.TargetState{}, t0)
 	if s.Status != domain.RemoteEnabled {
 		t.Errorf("state = %+v", s)
@@ -154,83 +150,5 @@ func TestPreflightNotCachedUntilPassed(t *testing.T) {
 	}
 	if n := f.sim.Control().Counters()["DescribeOrganization"].Requests; n != 1 {
 		t.Errorf("DescribeOrganization called %d times after recovery, want 1", n)
-	}
-}
-
-// TestDryRun: a dry-run Applier reads but never writes, reports every op
-// as OutcomeWould and returns the last-known state.
-func TestDryRun(t *testing.T) {
-	f := setup(t, simworkmail.Options{})
-	real := f.applier(t, f.cfg, workmail.Options{})
-	_, joined, _ := step(t, real, person(t, "jane_01_observed"), domain.TargetState{}, t0)
-	deleteNow := f.cfg
-	deleteNow.OnLeave = domain.WorkMailLeave{Action: domain.LeaveDelete}
-
-	tests := []struct {
-		name   string
-		cfg    domain.WorkMailConfig
-		person domain.Person
-		last   domain.TargetState
-		want   []domain.OpKind
-	}{
-		{"join", f.cfg, person(t, "john_01_member_added"), domain.TargetState{},
-			[]domain.OpKind{domain.OpCreate, domain.OpRegister}},
-		{"login change", f.cfg, person(t, "jane_01_observed", "jane_03_renamed"), joined,
-			[]domain.OpKind{domain.OpUpdateAttributes, domain.OpUpdateEmail}},
-		{"leave with immediate delete", deleteNow, person(t, "jane_01_observed", "jane_04_moved", "jane_05_left"), joined,
-			[]domain.OpKind{domain.OpDisable, domain.OpDelete}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := f.applier(t, tt.cfg, workmail.Options{DryRun: true})
-			before := f.writes()
-			users := f.sim.Users(f.org)
-			plan, state, res := step(t, a, tt.person, tt.last, t0)
-			if got := kinds(plan.Ops); !cmp.Equal(got, tt.want) {
-				t.Fatalf("ops = %v, want %v", got, tt.want)
-			}
-			for i, r := range res {
-				if r.Outcome != domain.OutcomeWould {
-					t.Errorf("result %d = %+v", i, r)
-				}
-			}
-			if tt.want[0] == domain.OpCreate && res[0].RemoteID != workmail.DryRunUserID {
-				t.Errorf("create RemoteID = %q", res[0].RemoteID)
-			}
-			if !cmp.Equal(state, tt.last) {
-				t.Errorf("state: %s", cmp.Diff(tt.last, state))
-			}
-			if n := f.writes() - before; n != 0 {
-				t.Errorf("%d write calls in a dry run", n)
-			}
-			if after := f.sim.Users(f.org); !cmp.Equal(after, users) {
-				t.Errorf("users changed: %s", cmp.Diff(users, after))
-			}
-		})
-	}
-}
-
-// TestRateLimit: every call waits on the token bucket; a call that cannot
-// get a token before the context's deadline is not sent and fails
-// retryable.
-func TestRateLimit(t *testing.T) {
-	f := setup(t, simworkmail.Options{})
-	a := f.applier(t, f.cfg, workmail.Options{Rate: 0.5, Burst: 1})
-	p := person(t, "jane_01_observed")
-	plan, err := a.Plan(context.Background(), p, domain.TargetState{}, t0) // takes the one token
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	state, res, err := a.Apply(ctx, p, domain.TargetState{}, plan)
-	if domain.KindOf(err) != domain.ErrorRetryable {
-		t.Fatalf("err = %v (%v), want retryable", err, domain.KindOf(err))
-	}
-	if len(res) != 1 || res[0].Outcome != domain.OutcomeFailed || !cmp.Equal(state, domain.TargetState{}) {
-		t.Errorf("results %+v, state %+v", res, state)
-	}
-	if n := f.sim.Control().Counters()["CreateUser"].Requests; n != 0 {
-		t.Errorf("CreateUser sent %d times past the token bucket", n)
 	}
 }

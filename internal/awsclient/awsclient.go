@@ -1,12 +1,25 @@
 // Package awsclient builds every AWS SDK client idsync uses, in one place:
 // region, credentials (static ones for the local stand-ins), endpoint
-// overrides, the retryer, and DynamoDB Local's checksum quirk.
+// overrides, the retryer, and DynamoDB Local's checksum quirk. It also holds
+// the SDK middleware every client of a kind shares:
+//
+//   - Meter keeps a client's calls inside a service quota, with one token
+//     bucket shared by all operations or one per operation, and counts
+//     attempts and throttles. It sits in the Finalize step right after the
+//     SDK's Retry middleware, so that retries wait for tokens too.
+//   - Classify turns every failed call of a target client (WorkMail,
+//     Connect) into a *CallError marked domain.Permanent or
+//     domain.Retryable by the one rule, IsPermanent. Its text never holds
+//     the service's message.
+//
+// WorkMail and Connect install Classify and take meters (any API options)
+// as extra arguments.
 package awsclient
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,7 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/workmail"
-	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Options says how to build an aws.Config.
@@ -96,11 +109,11 @@ func Config(ctx context.Context, o Options) (aws.Config, error) {
 	return cfg, nil
 }
 
-// quotaNotRetryable says "do not retry" for LimitExceededException and
-// leaves every other error to the standard checks.
+// quotaNotRetryable says "do not retry" for a quota
+// (LimitExceededException, ServiceQuotaExceededException) and leaves every
+// other error to the standard checks.
 func quotaNotRetryable(err error) aws.Ternary {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "LimitExceededException" {
+	if isQuotaCode(ErrorCode(err)) {
 		return aws.FalseTernary
 	}
 	return aws.UnknownTernary
@@ -130,14 +143,29 @@ func SQS(cfg aws.Config, url string) *sqs.Client {
 	return sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = endpoint(url) })
 }
 
-// WorkMail returns a WorkMail client; endpoint "" means AWS's.
-func WorkMail(cfg aws.Config, url string) *workmail.Client {
-	return workmail.NewFromConfig(cfg, func(o *workmail.Options) { o.BaseEndpoint = endpoint(url) })
+// WorkMail returns a WorkMail client with Classify installed, then
+// apiOptions (e.g. a Meter's Install); endpoint "" means AWS's.
+func WorkMail(cfg aws.Config, url string, apiOptions ...func(*middleware.Stack) error) *workmail.Client {
+	return workmail.NewFromConfig(cfg, func(o *workmail.Options) {
+		o.BaseEndpoint = endpoint(url)
+		o.APIOptions = targetOptions(o.APIOptions, apiOptions)
+	})
 }
 
-// Connect returns an Amazon Connect client; endpoint "" means AWS's.
-func Connect(cfg aws.Config, url string) *connect.Client {
-	return connect.NewFromConfig(cfg, func(o *connect.Options) { o.BaseEndpoint = endpoint(url) })
+// Connect returns an Amazon Connect client with Classify installed, then
+// apiOptions (e.g. a Meter's Install); endpoint "" means AWS's.
+func Connect(cfg aws.Config, url string, apiOptions ...func(*middleware.Stack) error) *connect.Client {
+	return connect.NewFromConfig(cfg, func(o *connect.Options) {
+		o.BaseEndpoint = endpoint(url)
+		o.APIOptions = targetOptions(o.APIOptions, apiOptions)
+	})
+}
+
+// targetOptions is a target client's API options: the configuration's,
+// Classify, then extra, in a new slice (the configuration's is shared by
+// every client built from it).
+func targetOptions(base, extra []func(*middleware.Stack) error) []func(*middleware.Stack) error {
+	return slices.Concat(base, []func(*middleware.Stack) error{Classify}, extra)
 }
 
 // IdentityStore returns an IdentityStore client; endpoint "" means AWS's.

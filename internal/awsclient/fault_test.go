@@ -1,4 +1,4 @@
-package consumers_test
+package awsclient_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/idsync/idsync/consumers"
+	"github.com/idsync/idsync/internal/awsclient"
 )
 
 func responseError(status int, err error) error {
@@ -20,7 +20,7 @@ func responseError(status int, err error) error {
 	}}
 }
 
-func TestPermanentAWSError(t *testing.T) {
+func TestIsPermanent(t *testing.T) {
 	api := func(code string, fault smithy.ErrorFault) error {
 		return &smithy.GenericAPIError{Code: code, Message: "m", Fault: fault}
 	}
@@ -41,8 +41,8 @@ func TestPermanentAWSError(t *testing.T) {
 		{"canceled client fault", fmt.Errorf("%w: %w", context.Canceled, api("InvalidRequestException", smithy.FaultClient)), false},
 		{"unknown", errors.New("something else"), false},
 	} {
-		if got := consumers.PermanentAWSError(tc.err); got != tc.want {
-			t.Errorf("%s: PermanentAWSError = %v, want %v", tc.name, got, tc.want)
+		if got := awsclient.IsPermanent(tc.err); got != tc.want {
+			t.Errorf("%s: IsPermanent = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

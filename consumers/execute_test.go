@@ -1,0 +1,138 @@
+package consumers_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idsync/idsync/consumers"
+	"github.com/idsync/idsync/domain"
+)
+
+// scripted is a Target whose Apply answers op i with steps[i] (and errs[i])
+// and records the state each call was given.
+type scripted struct {
+	steps []consumers.Step
+	errs  []error
+	given []domain.TargetState
+}
+
+func (s *scripted) Name() domain.Target { return domain.TargetConnect }
+
+func (s *scripted) Plan(context.Context, domain.Person, domain.TargetState, time.Time) (domain.Plan, error) {
+	return domain.Plan{}, errors.New("not used")
+}
+
+func (s *scripted) Apply(_ context.Context, _ domain.Person, state domain.TargetState, _ domain.Op) (consumers.Step, error) {
+	i := len(s.given)
+	s.given = append(s.given, state)
+	var err error
+	if i < len(s.errs) {
+		err = s.errs[i]
+	}
+	return s.steps[i], err
+}
+
+// ticking is a clock that advances one second per reading.
+func ticking() func() time.Time {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		now = now.Add(time.Second)
+		return now
+	}
+}
+
+func TestExecute(t *testing.T) {
+	last := domain.TargetState{Target: domain.TargetConnect, Version: 3}
+	create := domain.Op{Target: domain.TargetConnect, Kind: domain.OpCreate, Name: "pat.lee"}
+	update := domain.Op{Target: domain.TargetConnect, Kind: domain.OpUpdateIdentity, RemoteID: "u-9"}
+	del := domain.Op{Target: domain.TargetConnect, Kind: domain.OpDelete, RemoteID: "u-9"}
+	next := domain.TargetState{Target: domain.TargetConnect, Managed: true, Status: domain.RemoteEnabled, Name: "pat.lee", Version: 3}
+	created := domain.TargetState{Target: domain.TargetConnect, Managed: true, RemoteID: "u-1", Status: domain.RemoteEnabled, Name: "pat.lee", Version: 3}
+	adopted := created
+	adopted.Name = "pat.old"
+	refused := domain.Permanent(errors.New("refused"))
+
+	tests := []struct {
+		name    string
+		plan    domain.Plan
+		steps   []consumers.Step
+		errs    []error
+		want    domain.TargetState
+		results []consumers.OpResult
+		given   []domain.TargetState // the states Apply was given
+		err     error
+	}{
+		{
+			name: "empty plan: its next state, no call",
+			plan: domain.Plan{Next: last},
+			want: last,
+		},
+		{
+			name:  "create then update: the id the create reached, the plan's Name",
+			plan:  domain.Plan{Ops: []domain.Op{create, update}, Next: next},
+			steps: []consumers.Step{{State: created, RemoteID: "u-1"}, {State: created}},
+			want:  func() domain.TargetState { s := next; s.RemoteID = "u-1"; return s }(),
+			results: []consumers.OpResult{
+				{Op: create, Outcome: domain.OutcomeApplied, RemoteID: "u-1", Latency: time.Second},
+				{Op: update, Outcome: domain.OutcomeApplied, RemoteID: "u-9", Latency: time.Second},
+			},
+			given: []domain.TargetState{last, created},
+		},
+		{
+			name:  "adopted create: the adopted account keeps its Name",
+			plan:  domain.Plan{Ops: []domain.Op{create}, Next: next},
+			steps: []consumers.Step{{State: adopted, RemoteID: "u-1", Adopted: true, Note: "adopted user u-1"}},
+			want:  func() domain.TargetState { s := next; s.RemoteID, s.Name = "u-1", "pat.old"; return s }(),
+			results: []consumers.OpResult{
+				{Op: create, Outcome: domain.OutcomeApplied, RemoteID: "u-1", Adopted: true, Reason: "adopted user u-1", Latency: time.Second},
+			},
+			given: []domain.TargetState{last},
+		},
+		{
+			name:  "stop at the first failure: the state reached before it",
+			plan:  domain.Plan{Ops: []domain.Op{create, update, del}, Next: next},
+			steps: []consumers.Step{{State: created, RemoteID: "u-1"}, {Note: "found u-9"}, {}},
+			errs:  []error{nil, refused},
+			want:  created,
+			results: []consumers.OpResult{
+				{Op: create, Outcome: domain.OutcomeApplied, RemoteID: "u-1", Latency: time.Second},
+				{Op: update, Outcome: domain.OutcomeFailed, RemoteID: "u-9", Reason: "found u-9; refused", Latency: time.Second},
+			},
+			given: []domain.TargetState{last, created},
+			err:   refused,
+		},
+		{
+			name: "deleted: no id, no adopted Name",
+			plan: domain.Plan{Ops: []domain.Op{del}, Next: domain.TargetState{Managed: true, Status: domain.RemoteDeleted, Version: 3}},
+			steps: []consumers.Step{{State: domain.TargetState{Target: domain.TargetConnect, Managed: true, RemoteID: "u-9",
+				Status: domain.RemoteDeleted, Name: "x"}, Adopted: true}},
+			want: domain.TargetState{Target: domain.TargetConnect, Managed: true, Status: domain.RemoteDeleted, Version: 3},
+			results: []consumers.OpResult{
+				{Op: del, Outcome: domain.OutcomeApplied, RemoteID: "u-9", Adopted: true, Latency: time.Second},
+			},
+			given: []domain.TargetState{last},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			target := &scripted{steps: tt.steps, errs: tt.errs}
+			got, results, err := consumers.Execute(context.Background(), target, domain.Person{Key: "00upat"}, last, tt.plan, ticking())
+			if !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("state (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.results, results); diff != "" {
+				t.Errorf("results (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.given, target.given); diff != "" {
+				t.Errorf("states given to Apply (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
