@@ -22,12 +22,11 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/idsync/idsync/consumers"
-	cnapplier "github.com/idsync/idsync/consumers/connect"
-	wmapplier "github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/app"
 	"github.com/idsync/idsync/internal/awsclient"
-	"github.com/idsync/idsync/internal/lambdaenv"
-	"github.com/idsync/idsync/internal/localstack"
+	"github.com/idsync/idsync/internal/localrun"
+	"github.com/idsync/idsync/internal/settings"
 	"github.com/idsync/idsync/internal/sim/simconnect"
 	"github.com/idsync/idsync/internal/sim/simkit"
 	"github.com/idsync/idsync/internal/sim/simworkmail"
@@ -38,7 +37,7 @@ import (
 
 type e2e struct {
 	t     *testing.T
-	s     *localstack.Stack
+	s     *localrun.Stack
 	pub   *publish.Publisher
 	sqs   *sqs.Client
 	org   string
@@ -50,9 +49,9 @@ type e2e struct {
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
 	env := testenv.Get(t)
-	s, err := localstack.Start(testenv.Context(t), localstack.Options{
+	s, err := localrun.Start(testenv.Context(t), localrun.Options{
 		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
-		Prefix: testenv.UniqueName(t, "e2e", 60), SnapshotInterval: time.Hour, RetryDelay: time.Second,
+		Prefix: testenv.UniqueName(t, "e2e", 60), RetryDelay: time.Second,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {
@@ -68,7 +67,11 @@ func newE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	client := awsclient.SQS(cfg, env.SQSEndpoint)
-	pub, err := publish.New(publish.Options{SQS: client, QueueURLs: []string{s.Endpoint("WORKMAIL_QUEUE_URL"), s.Endpoint("CONNECT_QUEUE_URL")}})
+	a, err := app.New(testenv.Context(t), app.Options{Settings: s.Settings, Component: settings.Snapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := a.Publisher()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,16 +268,16 @@ func TestJoinerMoverLeaverMatrixEndToEnd(t *testing.T) {
 	agents, supervisors := e.s.Config.Connect.Groups[0], e.s.Config.Connect.Groups[1]
 	p := person{okta: "00ue2epat000000001", idc: "90e2e000-0000-4000-8000-000000000001", login: "pat.doe@example.com"}
 
-	e.publish(e.added(p, localstack.WorkMailGroupName), e.added(p, localstack.ConnectGroupName), e.profile(p, "Pat", "Doe"))
+	e.publish(e.added(p, localrun.WorkMailGroupName), e.added(p, localrun.ConnectGroupName), e.profile(p, "Pat", "Doe"))
 	e.expect("join", p, enabled("pat.doe@example.com", "Pat"), agentWith("Pat", "pat.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
 	mailboxID, agentID := e.mailbox(p).UserID, e.agent(p).ID
 
 	e.publish(e.profile(p, "Patricia", "Doe"))
 	e.expect("profile change", p, enabled("pat.doe@example.com", "Patricia"), agentWith("Patricia", "pat.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
 
-	e.publish(e.added(p, localstack.SupervisorGroupName))
+	e.publish(e.added(p, localrun.SupervisorGroupName))
 	e.expect("move to supervisors (priority)", p, enabled("pat.doe@example.com", "Patricia"), agentWith("Patricia", "pat.doe@example.com", supervisors.SecurityProfileIDs, supervisors.RoutingProfileID))
-	e.publish(e.removed(p, localstack.SupervisorGroupName))
+	e.publish(e.removed(p, localrun.SupervisorGroupName))
 	e.expect("move back to agents", p, enabled("pat.doe@example.com", "Patricia"), agentWith("Patricia", "pat.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
 
 	renamed := p
@@ -294,9 +297,9 @@ func TestJoinerMoverLeaverMatrixEndToEnd(t *testing.T) {
 		t.Fatal("unsuspend re-created the mailbox instead of re-enabling it")
 	}
 
-	e.publish(e.removed(p, localstack.WorkMailGroupName))
+	e.publish(e.removed(p, localrun.WorkMailGroupName))
 	e.expect("leave the mail group", p, disabled, agentWith("Patricia", "patricia.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
-	e.publish(e.added(p, localstack.WorkMailGroupName))
+	e.publish(e.added(p, localrun.WorkMailGroupName))
 	e.expect("rejoin", p, enabled("patricia.doe@example.com", "Patricia"), agentWith("Patricia", "patricia.doe@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
 	if e.mailbox(p).UserID != mailboxID {
 		t.Fatal("rejoin re-created the mailbox instead of re-enabling it")
@@ -317,7 +320,7 @@ func TestDuplicatedAndReorderedEventsConvergeWithoutExtraWrites(t *testing.T) {
 	e := newE2E(t)
 	agents := e.s.Config.Connect.Groups[0]
 	p := person{okta: "00ue2eq00000000002", idc: "90e2e000-0000-4000-8000-000000000002", login: "quinn.lee@example.com"}
-	join := []domain.Event{e.added(p, localstack.WorkMailGroupName), e.added(p, localstack.ConnectGroupName), e.profile(p, "Quinn", "Lee")}
+	join := []domain.Event{e.added(p, localrun.WorkMailGroupName), e.added(p, localrun.ConnectGroupName), e.profile(p, "Quinn", "Lee")}
 	e.publish(join...)
 	e.expect("join", p, enabled("quinn.lee@example.com", "Quinn"), agentWith("Quinn", "quinn.lee@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
 	e.settle()
@@ -344,8 +347,8 @@ func TestDuplicatedAndReorderedEventsConvergeWithoutExtraWrites(t *testing.T) {
 	e.expect("unchanged", p, enabled("quinn.lee@example.com", "Quinn"), agentWith("Quinn", "quinn.lee@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
 
 	// Reordered: the newer removal arrives before an older re-add.
-	readd := e.added(p, localstack.WorkMailGroupName)
-	remove := e.removed(p, localstack.WorkMailGroupName)
+	readd := e.added(p, localrun.WorkMailGroupName)
+	remove := e.removed(p, localrun.WorkMailGroupName)
 	e.publish(remove, readd, remove)
 	e.settle()
 	e.expect("newest fact wins", p, disabled, agentWith("Quinn", "quinn.lee@example.com", agents.SecurityProfileIDs, agents.RoutingProfileID))
@@ -372,7 +375,7 @@ func TestConvergesUnderThrottlingAndServerErrors(t *testing.T) {
 		p := person{okta: fmt.Sprintf("00ue2ef%011d", i), idc: fmt.Sprintf("90e2e000-0000-4000-8000-%012d", 100+i),
 			login: fmt.Sprintf("fault.user%d@example.com", i)}
 		people = append(people, p)
-		e.publish(e.added(p, localstack.WorkMailGroupName), e.added(p, localstack.ConnectGroupName), e.profile(p, "Fault", fmt.Sprint("User", i)))
+		e.publish(e.added(p, localrun.WorkMailGroupName), e.added(p, localrun.ConnectGroupName), e.profile(p, "Fault", fmt.Sprint("User", i)))
 	}
 	for _, p := range people {
 		e.expect("join under faults", p, enabled(p.login, "Fault"), agentWith("Fault", p.login, agents.SecurityProfileIDs, agents.RoutingProfileID))
@@ -397,19 +400,19 @@ func TestConvergesUnderThrottlingAndServerErrors(t *testing.T) {
 	e.dlqsEmpty()
 }
 
-// workMailApplier builds a WorkMail target against the stack's stand-in,
-// for tests that drive a runner of their own.
-func (e *e2e) workMailApplier() consumers.Target {
+// target builds target t as the Lambda main does (internal/app, from the
+// stack's settings), for tests that drive a runner of their own.
+func (e *e2e) target(t domain.Target) consumers.Target {
 	e.t.Helper()
-	cfg, err := awsclient.Config(testenv.Context(e.t), awsclient.Options{Local: true})
+	a, err := app.New(testenv.Context(e.t), app.Options{Settings: e.s.Settings, Component: settings.Consumer})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	wm, err := wmapplier.New(wmapplier.Options{API: awsclient.WorkMail(cfg, e.s.Endpoint("WORKMAIL_ENDPOINT")), Config: *e.s.Config.WorkMail})
+	target, err := a.Target(t)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return wm
+	return target
 }
 
 // runner builds a runner of target over st, dead-lettering to the stack's
@@ -417,7 +420,7 @@ func (e *e2e) workMailApplier() consumers.Target {
 func (e *e2e) runner(target consumers.Target, st consumers.Store) *consumers.Runner {
 	e.t.Helper()
 	r, err := consumers.NewRunner(consumers.RunnerOptions{Target: target, Store: st, DLQ: e.sqs,
-		DLQURL: e.s.Endpoint("WORKMAIL_DLQ_URL"), NewID: lambdaenv.NewULID})
+		DLQURL: e.s.Endpoint("WORKMAIL_DLQ_URL"), NewID: app.NewULID})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -453,21 +456,14 @@ func (c *crashingStore) PutTarget(ctx context.Context, key string, next domain.T
 
 func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 	e := newE2E(t)
-	wm := e.workMailApplier()
-	cfg, err := awsclient.Config(testenv.Context(t), awsclient.Options{Local: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cn, err := cnapplier.New(cnapplier.Options{API: awsclient.Connect(cfg, e.s.Endpoint("CONNECT_ENDPOINT")), Config: *e.s.Config.Connect})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wm := e.target(domain.TargetWorkMail)
+	cn := e.target(domain.TargetConnect)
 	p := person{okta: "00ue2ecrash0000003", idc: "90e2e000-0000-4000-8000-000000000003", login: "cris.ash@example.com"}
 	// Fold the profile first, so the join plans creates on both targets.
 	if _, err := e.s.Store.Fold(testenv.Context(t), e.profile(p, "Cris", "Ash")); err != nil {
 		t.Fatal(err)
 	}
-	joinWM, joinCN := e.added(p, localstack.WorkMailGroupName), e.added(p, localstack.ConnectGroupName)
+	joinWM, joinCN := e.added(p, localrun.WorkMailGroupName), e.added(p, localrun.ConnectGroupName)
 	for _, c := range []struct {
 		target consumers.Target
 		ev     domain.Event
@@ -504,7 +500,7 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 
 func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing.T) {
 	e := newE2E(t)
-	wm := e.workMailApplier()
+	wm := e.target(domain.TargetWorkMail)
 	// No IdC user id: WorkMail cannot find the mailbox by immutable id, and an
 	// enabled mailbox is never adopted by name, so only the kept state avoids
 	// a failure here.
@@ -514,7 +510,7 @@ func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing
 	}
 	st := &crashingStore{Store: e.s.Store}
 	r := e.runner(wm, st)
-	batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", e.added(p, localstack.WorkMailGroupName))}}
+	batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", e.added(p, localrun.WorkMailGroupName))}}
 	if resp, err := r.Handle(testenv.Context(t), batch); err != nil || len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("the failed commit must be retried: %v %v", err, failures(resp))
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -204,7 +203,7 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 		return r.failed(ctx, msg, e, key, fmt.Errorf("plan: %w", err))
 	}
 	if len(plan.Ops) == 0 {
-		if !r.dryRun && !sameState(plan.Next, last) {
+		if !r.dryRun && !plan.Next.Equal(last) {
 			if _, err := r.store.PutTarget(ctx, key, plan.Next, last.Version); err != nil {
 				return r.failed(ctx, msg, e, key, fmt.Errorf("store target state: %w", err))
 			}
@@ -220,7 +219,7 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 	if applyErr != nil {
 		// Keep what was reached (e.g. a created account) without marking the
 		// event applied, so the retry continues from there.
-		if len(results) > 0 && !sameState(reached, last) {
+		if len(results) > 0 && !reached.Equal(last) {
 			if _, err := r.store.PutTarget(ctx, key, reached, last.Version); err != nil {
 				r.log.ErrorContext(ctx, "partial progress not stored", "eventId", e.ID, "person", key, "target", string(t), "err", err.Error())
 			}
@@ -368,16 +367,6 @@ func (r *Runner) logOutcome(ctx context.Context, e domain.Event, key string, out
 		level = slog.LevelWarn
 	}
 	r.log.Log(ctx, level, "event "+string(outcome), attrs...)
-}
-
-// sameState reports whether two target states hold the same facts (the
-// version aside).
-func sameState(a, b domain.TargetState) bool {
-	return a.Target == b.Target && a.Managed == b.Managed && a.RemoteID == b.RemoteID && a.Status == b.Status &&
-		a.Name == b.Name && a.Email == b.Email && a.DisplayName == b.DisplayName &&
-		a.FirstName == b.FirstName && a.LastName == b.LastName &&
-		slices.Equal(a.SecurityProfileIDs, b.SecurityProfileIDs) && a.RoutingProfileID == b.RoutingProfileID &&
-		a.HierarchyGroupID == b.HierarchyGroupID && a.DisabledAt.Equal(b.DisabledAt)
 }
 
 func truncate(s string, n int) string {

@@ -28,7 +28,6 @@ import (
 	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/sim/simokta"
 	"github.com/idsync/idsync/internal/sim/simworkmail"
-	"github.com/idsync/idsync/producers/oktahook"
 	"github.com/idsync/idsync/store"
 )
 

@@ -52,7 +52,7 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 	ctx := testenv.Context(t)
 	s, err := localrun.Start(ctx, localrun.Options{
 		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
-		Prefix: testenv.UniqueName(t, "ls", 60), Dir: dir, RetryDelay: time.Second, SnapshotInterval: 2 * time.Second,
+		Prefix: testenv.UniqueName(t, "ls", 60), Dir: dir, RetryDelay: time.Second, SnapshotEvery: 2 * time.Second,
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	if err != nil {

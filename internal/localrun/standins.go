@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -164,10 +165,13 @@ func (s *Stack) seedDemo(ctx context.Context, ids *identitystore.Client) (demo, 
 		}}},
 		Snapshot: domain.SnapshotConfig{IdentityStoreID: d.storeID, SettleWindow: domain.Duration(domain.DefaultSettleWindow)},
 	}
-	if err := cfg.Validate(); err != nil {
+	b, err := json.Marshal(cfg)
+	if err != nil {
 		return d, fmt.Errorf("demo configuration: %w", err)
 	}
-	d.config = cfg.WithDefaults()
+	if d.config, err = domain.ParseConfig(b); err != nil {
+		return d, fmt.Errorf("demo configuration: %w", err)
+	}
 	return d, nil
 }
 

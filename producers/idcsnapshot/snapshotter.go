@@ -356,13 +356,14 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 // count when a ListUsers walk reached its end (else 0).
 func (s *Snapshotter) read(ctx context.Context, sum *Summary, totalUsers int) ([]domain.SnapshotUser, int) {
 	m := newMeter(s.rate, s.burst)
-	r := &reader{client: s.ids, storeID: s.storeID, opt: m.option, workers: s.workers, oktaIssuer: s.oktaIssuer}
+	r := &reader{client: s.ids, storeID: s.storeID, opt: meterOption(m), workers: s.workers, oktaIssuer: s.oktaIssuer}
 	members := r.memberships(ctx, s.groups)
 	sum.Members = len(members)
 	sum.ProfileRead = chooseProfileRead(len(members), totalUsers, s.describeMax)
 	users, total := r.profiles(ctx, sum.ProfileRead, members, s.groups)
 	sum.Users = len(users)
-	sum.APICalls, sum.Throttled = m.calls.Load(), m.throttled.Load()
+	counts := m.Total()
+	sum.APICalls, sum.Throttled = counts.Calls, counts.Throttled
 	errs := r.failures()
 	sum.ReadErrors = len(errs)
 	sum.Complete = len(errs) == 0

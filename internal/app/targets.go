@@ -1,0 +1,55 @@
+package app
+
+import (
+	"github.com/idsync/idsync/consumers"
+	"github.com/idsync/idsync/consumers/connect"
+	"github.com/idsync/idsync/consumers/workmail"
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
+)
+
+// targetDef is one provisioning target idsync can drive: whether the
+// configuration enables it, and how to build its consumers.Target. Adding
+// a target is a package implementing consumers.Target (passing
+// consumers/targettest) and one entry here.
+type targetDef struct {
+	name       domain.Target
+	configured func(domain.Config) bool
+	build      func(a *App) (consumers.Target, error)
+}
+
+func targets() []targetDef {
+	return []targetDef{
+		{
+			name:       domain.TargetWorkMail,
+			configured: func(c domain.Config) bool { return c.WorkMail != nil },
+			build: func(a *App) (consumers.Target, error) {
+				client := awsclient.WorkMail(a.AWS, a.Settings.Endpoints.WorkMail, a.meter(domain.TargetWorkMail, workmail.DefaultQuota()).Install)
+				return workmail.New(workmail.Options{
+					API: client, Config: *a.Settings.Config.WorkMail,
+					Logger: a.log.With("component", "workmail"), Clock: a.now,
+				})
+			},
+		},
+		{
+			name:       domain.TargetConnect,
+			configured: func(c domain.Config) bool { return c.Connect != nil },
+			build: func(a *App) (consumers.Target, error) {
+				client := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)
+				return connect.New(connect.Options{
+					API: client, Config: *a.Settings.Config.Connect,
+					Logger: a.log.With("component", "connect"), Clock: a.now,
+				})
+			},
+		},
+	}
+}
+
+// meter returns the client-side budget of target t: its default quota,
+// with the rate the settings give for t (settings.RateVar) when set.
+func (a *App) meter(t domain.Target, q awsclient.Quota) *awsclient.Meter {
+	if r, ok := a.Settings.Rates[t]; ok && r > 0 {
+		q.Rate = r
+	}
+	return awsclient.NewMeter(awsclient.MeterOptions{Quota: q})
+}
