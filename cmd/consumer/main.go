@@ -7,24 +7,15 @@
 package main
 
 import (
-	"context"
 	"log"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/internal/app"
 	"github.com/idsync/idsync/internal/settings"
 )
 
 func main() {
-	a, err := app.FromEnv(context.Background(), os.Getenv, settings.Consumer)
-	if err != nil {
-		log.Fatal(err)
-	}
-	r, err := a.Runner(a.Settings.Target)
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(r.Handle)
+	log.Fatal(app.Main(settings.Consumer, (*app.App).ConsumerRunner, func(r *consumers.Runner) { lambda.Start(r.Handle) }))
 }

@@ -5,24 +5,15 @@
 package main
 
 import (
-	"context"
 	"log"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/idsync/idsync/internal/app"
 	"github.com/idsync/idsync/internal/settings"
+	"github.com/idsync/idsync/producers/idcsnapshot"
 )
 
 func main() {
-	a, err := app.FromEnv(context.Background(), os.Getenv, settings.Snapshot)
-	if err != nil {
-		log.Fatal(err)
-	}
-	s, err := a.Snapshotter()
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(s.Handle)
+	log.Fatal(app.Main(settings.Snapshot, (*app.App).Snapshotter, func(s *idcsnapshot.Snapshotter) { lambda.Start(s.Handle) }))
 }

@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/idsync/idsync/internal/localaws"
 	"github.com/idsync/idsync/internal/localrun"
 )
 
@@ -37,16 +36,16 @@ func newLocal() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			stderr := cmd.ErrOrStderr()
-			wasRunning := enginesRunning()
-			engines, err := startEngines(cmd)
+			wasRunning := localaws.Running()
+			engines, err := localaws.Start(ctx, stderr)
 			if err != nil {
 				return err
 			}
 			if !o.keepEngines && !wasRunning {
-				defer stopEngines(cmd) // stop only what this run started
+				defer func() { _ = localaws.Stop(stderr) }() // stop only what this run started
 			}
 			s, err := localrun.Start(ctx, localrun.Options{
-				DynamoDBEndpoint: engines["DYNAMODB_ENDPOINT"], SQSEndpoint: engines["SQS_ENDPOINT"],
+				DynamoDBEndpoint: engines.DynamoDB, SQSEndpoint: engines.SQS,
 				BasePort: o.basePort, SnapshotEvery: o.snapshotEvery, MirrorLag: o.mirrorLag, Dir: o.dir,
 				Log: slog.New(slog.NewJSONHandler(cmd.OutOrStdout(), nil)),
 			})
@@ -71,62 +70,4 @@ func newLocal() *cobra.Command {
 	f.DurationVar(&o.mirrorLag, "mirror-lag", time.Second, "delay of the Okta stand-in's push into IdentityStore")
 	f.BoolVar(&o.keepEngines, "keep-engines", false, "leave DynamoDB Local and fauxqs running on exit (engines that were already running are always left)")
 	return cmd
-}
-
-// repoScript finds scripts/localaws from the working directory upwards.
-func repoScript() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("getwd: %w", err)
-	}
-	for {
-		p := filepath.Join(dir, "scripts", "localaws")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("scripts/localaws not found: run idsync local from the repository")
-		}
-		dir = parent
-	}
-}
-
-func startEngines(cmd *cobra.Command) (map[string]string, error) {
-	script, err := repoScript()
-	if err != nil {
-		return nil, err
-	}
-	c := exec.CommandContext(cmd.Context(), script, "start")
-	c.Stderr = cmd.ErrOrStderr()
-	out, err := c.Output()
-	if err != nil {
-		return nil, fmt.Errorf("scripts/localaws start: %w", err)
-	}
-	vals := map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
-			vals[k] = v
-		}
-	}
-	return vals, nil
-}
-
-// enginesRunning reports whether scripts/localaws already runs both engines.
-func enginesRunning() bool {
-	script, err := repoScript()
-	if err != nil {
-		return false
-	}
-	return exec.Command(script, "status").Run() == nil
-}
-
-func stopEngines(cmd *cobra.Command) {
-	script, err := repoScript()
-	if err != nil {
-		return
-	}
-	c := exec.Command(script, "stop")
-	c.Stderr = cmd.ErrOrStderr()
-	_ = c.Run()
 }

@@ -5,24 +5,15 @@
 package main
 
 import (
-	"context"
 	"log"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambdaurl"
 
 	"github.com/idsync/idsync/internal/app"
 	"github.com/idsync/idsync/internal/settings"
+	"github.com/idsync/idsync/producers/oktahook"
 )
 
 func main() {
-	a, err := app.FromEnv(context.Background(), os.Getenv, settings.Hook)
-	if err != nil {
-		log.Fatal(err)
-	}
-	h, err := a.Hook()
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambdaurl.Start(h)
+	log.Fatal(app.Main(settings.Hook, (*app.App).Hook, func(h *oktahook.Handler) { lambdaurl.Start(h) }))
 }

@@ -138,6 +138,25 @@ func FromEnv(ctx context.Context, getenv func(string) string, c settings.Compone
 	return New(ctx, Options{Settings: s, Component: c, Metrics: os.Stdout})
 }
 
+// Main is the body of every Lambda main: it reads component c's settings
+// from the process environment, builds the App, builds the component with
+// build and hands it to start (the Lambda runtime's Start, which does not
+// return).
+//
+// Errors: FromEnv's and build's, for main to report before exiting.
+func Main[T any](c settings.Component, build func(*App) (T, error), start func(T)) error {
+	a, err := FromEnv(context.Background(), os.Getenv, c)
+	if err != nil {
+		return err
+	}
+	v, err := build(a)
+	if err != nil {
+		return err
+	}
+	start(v)
+	return nil
+}
+
 // Logger is the App's logger.
 func (a *App) Logger() *slog.Logger { return a.log }
 
@@ -240,6 +259,12 @@ func (a *App) Runner(t domain.Target) (*consumers.Runner, error) {
 		Clock: a.now, NewID: a.newID,
 	})
 }
+
+// ConsumerRunner returns the runner of the consumer's own target
+// (Settings.Target, from IDSYNC_TARGET).
+//
+// Errors: Runner's.
+func (a *App) ConsumerRunner() (*consumers.Runner, error) { return a.Runner(a.Settings.Target) }
 
 // Target returns target t's consumers.Target, built from the
 // configuration, with its client behind the target's quota.

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"log/slog"
+
 	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/consumers/workmail"
@@ -20,30 +22,19 @@ type targetDef struct {
 
 func targets() []targetDef {
 	return []targetDef{
-		{
-			name:       domain.TargetWorkMail,
-			configured: func(c domain.Config) bool { return c.WorkMail != nil },
-			build: func(a *App) (consumers.Target, error) {
-				client := awsclient.WorkMail(a.AWS, a.Settings.Endpoints.WorkMail, a.meter(domain.TargetWorkMail, workmail.DefaultQuota()).Install)
-				return workmail.New(workmail.Options{
-					API: client, Config: *a.Settings.Config.WorkMail,
-					Logger: a.log.With("component", "workmail"), Clock: a.now,
-				})
-			},
-		},
-		{
-			name:       domain.TargetConnect,
-			configured: func(c domain.Config) bool { return c.Connect != nil },
-			build: func(a *App) (consumers.Target, error) {
-				client := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)
-				return connect.New(connect.Options{
-					API: client, Config: *a.Settings.Config.Connect,
-					Logger: a.log.With("component", "connect"), Clock: a.now,
-				})
-			},
-		},
+		{domain.TargetWorkMail, func(c domain.Config) bool { return c.WorkMail != nil }, func(a *App) (consumers.Target, error) {
+			api := awsclient.WorkMail(a.AWS, a.Settings.Endpoints.WorkMail, a.meter(domain.TargetWorkMail, workmail.DefaultQuota()).Install)
+			return workmail.New(workmail.Options{API: api, Config: *a.Settings.Config.WorkMail, Logger: a.targetLog(domain.TargetWorkMail), Clock: a.now})
+		}},
+		{domain.TargetConnect, func(c domain.Config) bool { return c.Connect != nil }, func(a *App) (consumers.Target, error) {
+			api := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)
+			return connect.New(connect.Options{API: api, Config: *a.Settings.Config.Connect, Logger: a.targetLog(domain.TargetConnect), Clock: a.now})
+		}},
 	}
 }
+
+// targetLog is the logger of target t's applier.
+func (a *App) targetLog(t domain.Target) *slog.Logger { return a.log.With("component", string(t)) }
 
 // meter returns the client-side budget of target t: its default quota,
 // with the rate the settings give for t (settings.RateVar) when set.

@@ -10,17 +10,14 @@
 package testenv
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +28,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/internal/localaws"
 )
 
 // Env is a pair of running engines.
@@ -60,30 +58,11 @@ func discover() (*Env, error) {
 	if ddb != "" && sq != "" && reachable(ddb) && reachable(sq) {
 		return &Env{DynamoDBEndpoint: ddb, SQSEndpoint: sq}, nil
 	}
-	root, err := repoRoot()
+	eps, err := localaws.Start(context.Background(), io.Discard)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(filepath.Join(root, "scripts", "localaws"), "start")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("scripts/localaws start: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	env := &Env{}
-	sc := bufio.NewScanner(&stdout)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), "=")
-		switch k {
-		case "DYNAMODB_ENDPOINT":
-			env.DynamoDBEndpoint = v
-		case "SQS_ENDPOINT":
-			env.SQSEndpoint = v
-		}
-	}
-	if env.DynamoDBEndpoint == "" || env.SQSEndpoint == "" {
-		return nil, fmt.Errorf("scripts/localaws start printed no endpoints: %q", stdout.String())
-	}
+	env := &Env{DynamoDBEndpoint: eps.DynamoDB, SQSEndpoint: eps.SQS}
 	if err := os.Setenv("DYNAMODB_ENDPOINT", env.DynamoDBEndpoint); err != nil {
 		return nil, fmt.Errorf("export endpoint: %w", err)
 	}
@@ -104,25 +83,6 @@ func reachable(endpoint string) bool {
 	}
 	_ = conn.Close()
 	return true
-}
-
-// repoRoot finds the module root from the working directory (go test runs
-// each package in its own directory).
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("getwd: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "scripts", "localaws")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("scripts/localaws not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // Context returns a context that ends with the test (or after 2 minutes).
