@@ -81,8 +81,21 @@ const (
 	DefaultBatchWindow = 500 * time.Millisecond
 	DefaultHookTimeout = 3 * time.Second
 	// DefaultExternalIDIssuer is the Issuer of the ExternalId that the
-	// mirror gives each IdentityStore user: {Issuer: "okta", Id: <Okta user id>}.
-	DefaultExternalIDIssuer = "okta"
+	// mirror gives each IdentityStore user, {Issuer: DefaultExternalIDIssuer,
+	// Id: <Okta user id>}, as IAM Identity Center stores the externalId of a
+	// user provisioned over SCIM: the issuer is IdC's SCIM endpoint,
+	// "https://scim.aws.com/<n>", and names neither Okta nor the Okta org.
+	// Sources: public code written against real IdC takes the provisioning
+	// IdP's user id from the ExternalId whose Issuer has the prefix
+	// "https://scim.aws.com/", and public test fixtures of IdC users show
+	// {"Issuer": "https://scim.aws.com/1223122", "Id": "00aaaaabbbbb"} (an
+	// Okta-style id) and "https://scim.aws.com/1234". The shape of <n> is
+	// not published (the fixtures show digits); the stand-in uses a 7-digit
+	// number, so a client must match the prefix or be configured with the
+	// exact issuer, never look for "okta" in it.
+	DefaultExternalIDIssuer = "https://scim.aws.com/4820611"
+	// SCIMIssuerPrefix is what every IdC SCIM externalId issuer starts with.
+	SCIMIssuerPrefix = "https://scim.aws.com/"
 	// DefaultIdentityStoreID is the identity store the mirror writes to when
 	// Options.IdentityStoreID is empty.
 	DefaultIdentityStoreID = "d-1234567890"
@@ -122,7 +135,9 @@ type Options struct {
 	// DefaultIdentityStoreID.
 	IdentityStoreID string
 	// ExternalIDIssuer is the Issuer of mirrored users' ExternalIds.
-	// Default DefaultExternalIDIssuer.
+	// Default DefaultExternalIDIssuer (IdC's SCIM issuer format); another
+	// value models another provisioning path and is not what Okta's SCIM
+	// push to IdC produces.
 	ExternalIDIssuer string
 	// MirrorLag delays each mirror change, as Okta's provisioning does
 	// (zero: at once; a local run might use 2 s).
