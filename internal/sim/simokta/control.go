@@ -189,6 +189,10 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		s.SetHookFaults(HookFaults{DuplicateRate: req.DuplicateRate, ReorderRate: req.ReorderRate,
 			DropRate: req.DropRate, ReorderDelay: time.Duration(req.ReorderDelayMs) * time.Millisecond})
 		w.WriteHeader(http.StatusNoContent)
+	case (r.Method == http.MethodGet || r.Method == http.MethodPost) && path == "/_sim/service-apps":
+		s.serveServiceApps(w, r)
+	case (r.Method == http.MethodGet || r.Method == http.MethodPost) && path == "/_sim/rate-limits":
+		s.serveRateLimits(w, r)
 	case r.Method == http.MethodPost && path == "/_sim/flush":
 		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 		defer cancel()

@@ -33,6 +33,7 @@ const (
 	codeReader       = "E0000003" // 400 body not well-formed
 	codeNotFound     = "E0000007" // 404 Not found: {0}
 	codeInternal     = "E0000009" // 500 Internal Server Error
+	codeNoPermission = "E0000006" // 403 You do not have permission to perform the requested action
 	codeInvalidToken = "E0000011" // 401 Invalid token provided
 	codeActivation   = "E0000016" // 403 Activation failed because the user is already active
 	codeSearch       = "E0000031" // 400 Invalid search criteria

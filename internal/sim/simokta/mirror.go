@@ -28,7 +28,15 @@ import (
 //     CreateUser has no ExternalIds member, so the mirror then calls
 //     UpdateUser with AttributePath "externalIds" and the value
 //     [{"Issuer": ExternalIDIssuer, "Id": <Okta user id>}], which is how the
-//     user's Okta id becomes its ExternalId (SCIM's externalId).
+//     user's Okta id becomes its ExternalId (SCIM's externalId). The issuer
+//     is IdC's, "https://scim.aws.com/<n>" by default (see
+//     DefaultExternalIDIssuer); real SCIM creates the user with its
+//     externalId in one request, so the short window in which the mirrored
+//     user has no ExternalIds is the stand-in's, not IdC's.
+//   - UserName is the Okta login (the AWS IAM Identity Center app's default
+//     application username format, "Okta username"), and Emails is the one
+//     primary work address [{Value: email, Type: "work", Primary: true}],
+//     as IdC stores Okta's emails[type eq "work"] push.
 //   - A profile change of a pushed user is UpdateUser with one operation
 //     per changed attribute (userName, displayName, name.givenName,
 //     name.familyName, title, emails, aws:identitystore:enterprise.<field>);

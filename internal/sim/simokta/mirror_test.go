@@ -178,7 +178,7 @@ func TestMirrorUserLifecycle(t *testing.T) {
 		t.Errorf("STAGED user mirrored: %v", calls)
 	}
 	calls = step(o, f, func() { o.do(http.MethodPost, "/api/v1/users/"+u.ID+"/lifecycle/activate", nil, nil) })
-	ext, _ := json.Marshal([]map[string]string{{"Issuer": "okta", "Id": u.ID}})
+	ext, _ := json.Marshal([]map[string]string{{"Issuer": simokta.DefaultExternalIDIssuer, "Id": u.ID}})
 	want := []string{"CreateUser jo@example.com store=d-1111111111", "UpdateUser user-1 externalIds=" + string(ext)}
 	if diff := cmp.Diff(want, calls); diff != "" {
 		t.Fatalf("activation mirror calls (-want +got):\n%s", diff)
@@ -342,8 +342,16 @@ func TestMirrorThroughSDKIntoIdentityStoreStandIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	if aws.ToString(du.UserName) != "sam.smith@example.com" || aws.ToString(du.Title) != "Agent" ||
-		aws.ToString(du.DisplayName) != "Sam Tester" || len(du.Emails) != 1 || aws.ToString(du.Emails[0].Value) != "sam.smith@example.com" {
+		aws.ToString(du.DisplayName) != "Sam Tester" || len(du.Emails) != 1 || aws.ToString(du.Emails[0].Value) != "sam.smith@example.com" ||
+		aws.ToString(du.Emails[0].Type) != "work" || !du.Emails[0].Primary {
 		t.Errorf("mirrored user = %+v", du)
+	}
+	// The ExternalId is IdC's SCIM one: issuer https://scim.aws.com/<n>,
+	// nothing in it says "okta"; the id is the Okta user id.
+	if len(du.ExternalIds) != 1 || aws.ToString(du.ExternalIds[0].Id) != u.ID ||
+		!strings.HasPrefix(aws.ToString(du.ExternalIds[0].Issuer), simokta.SCIMIssuerPrefix) ||
+		strings.Contains(strings.ToLower(aws.ToString(du.ExternalIds[0].Issuer)), "okta") {
+		t.Errorf("mirrored ExternalIds = %+v", du.ExternalIds)
 	}
 	gg, err := client.GetGroupId(ctx, &identitystore.GetGroupIdInput{IdentityStoreId: &storeID,
 		AlternateIdentifier: &types.AlternateIdentifierMemberUniqueAttribute{Value: types.UniqueAttribute{

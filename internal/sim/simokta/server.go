@@ -11,7 +11,9 @@
 // IdentityStore stand-in) after a configurable lag, as Okta's SCIM push to
 // IAM Identity Center would.
 //
-// Routes (all under /api/v1, SSWS token required):
+// Routes (all under /api/v1; "Authorization: SSWS <API token>", or
+// "Authorization: Bearer <access token>" of a registered service app with
+// the operation's scope, see oauth.go):
 //
 //	POST   /users?activate=true|false    GET /users (limit, after, q, filter, search)
 //	GET    /users/{id|login}             POST /users/{id} (partial)   PUT /users/{id}
@@ -23,10 +25,16 @@
 //	POST   /eventHooks/{id}/lifecycle/{verify|activate|deactivate}
 //	GET    /logs (since, until, filter, limit, after)
 //
+// and POST /oauth2/v1/token (client credentials with a private_key_jwt
+// client assertion; oauth.go). Okta's per-minute rate limits with their
+// X-Rate-Limit-* headers: ratelimit.go.
+//
 // The /_sim control surface (no auth) adds to simkit's routes (counters,
 // faults, quotas, seed, state): GET /_sim/deliveries, GET|POST
 // /_sim/hook-faults, POST /_sim/flush, POST /_sim/groups/{id}/push
-// {"pushed":bool}, POST /_sim/users/{id}/complete-activation.
+// {"pushed":bool}, POST /_sim/users/{id}/complete-activation,
+// GET|POST /_sim/service-apps (a ServiceApp → {"clientId":…}), GET|POST
+// /_sim/rate-limits {"op":"GetUser","perMinute":N}.
 //
 // Behaviour chosen where Okta's documentation leaves room, or where the
 // stand-in simplifies:
@@ -58,7 +66,6 @@ package simokta
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -81,8 +88,21 @@ const (
 	DefaultBatchWindow = 500 * time.Millisecond
 	DefaultHookTimeout = 3 * time.Second
 	// DefaultExternalIDIssuer is the Issuer of the ExternalId that the
-	// mirror gives each IdentityStore user: {Issuer: "okta", Id: <Okta user id>}.
-	DefaultExternalIDIssuer = "okta"
+	// mirror gives each IdentityStore user, {Issuer: DefaultExternalIDIssuer,
+	// Id: <Okta user id>}, as IAM Identity Center stores the externalId of a
+	// user provisioned over SCIM: the issuer is IdC's SCIM endpoint,
+	// "https://scim.aws.com/<n>", and names neither Okta nor the Okta org.
+	// Sources: public code written against real IdC takes the provisioning
+	// IdP's user id from the ExternalId whose Issuer has the prefix
+	// "https://scim.aws.com/", and public test fixtures of IdC users show
+	// {"Issuer": "https://scim.aws.com/1223122", "Id": "00aaaaabbbbb"} (an
+	// Okta-style id) and "https://scim.aws.com/1234". The shape of <n> is
+	// not published (the fixtures show digits); the stand-in uses a 7-digit
+	// number, so a client must match the prefix or be configured with the
+	// exact issuer, never look for "okta" in it.
+	DefaultExternalIDIssuer = "https://scim.aws.com/4820611"
+	// SCIMIssuerPrefix is what every IdC SCIM externalId issuer starts with.
+	SCIMIssuerPrefix = "https://scim.aws.com/"
 	// DefaultIdentityStoreID is the identity store the mirror writes to when
 	// Options.IdentityStoreID is empty.
 	DefaultIdentityStoreID = "d-1234567890"
@@ -113,8 +133,16 @@ type Options struct {
 	HTTPClient *http.Client
 	// Faults are the delivery faults to start with.
 	Faults HookFaults
-	// Quota is every API operation's rate quota; zero means none.
+	// Quota is every API operation's rate quota (a token bucket, simkit);
+	// zero means none. Okta's own per-minute limits are RateLimits.
 	Quota simkit.Quota
+	// RateLimits are Okta's per-minute rate limits by operation (Okta SDK
+	// names, e.g. "GetUser"), added to the default GetUser limit
+	// (DefaultGetUserRateLimit); a value of zero or less removes one.
+	// NoRateLimits starts without the default (kinder than Okta: for
+	// focused tests only). See ratelimit.go.
+	RateLimits   map[string]int
+	NoRateLimits bool
 	// Mirror receives Okta's SCIM push as IdentityStore calls; nil turns
 	// mirroring off.
 	Mirror IdentityStore
@@ -122,7 +150,9 @@ type Options struct {
 	// DefaultIdentityStoreID.
 	IdentityStoreID string
 	// ExternalIDIssuer is the Issuer of mirrored users' ExternalIds.
-	// Default DefaultExternalIDIssuer.
+	// Default DefaultExternalIDIssuer (IdC's SCIM issuer format); another
+	// value models another provisioning path and is not what Okta's SCIM
+	// push to IdC produces.
 	ExternalIDIssuer string
 	// MirrorLag delays each mirror change, as Okta's provisioning does
 	// (zero: at once; a local run might use 2 s).
@@ -170,6 +200,9 @@ type Server struct {
 	wake       chan struct{}
 	mirror     mirrorState
 	mirrorWake chan struct{}
+
+	oauth oauthState
+	rates *rateLimits
 }
 
 // New returns a Server and starts its deliverer (and mirror, when
@@ -222,6 +255,8 @@ func New(o Options) *Server {
 	s.wake = make(chan struct{}, 1)
 	s.mirrorWake = make(chan struct{}, 1)
 	s.mirror = newMirrorState()
+	s.oauth = oauthState{apps: map[string]*serviceApp{}, jtis: map[string]time.Time{}, tokens: map[string]*accessToken{}}
+	s.rates = newRateLimits(o)
 	s.userTypeID = "oty" + s.randString(17)
 	host := strings.TrimPrefix(strings.TrimPrefix(o.OrgURL, "https://"), "http://")
 	host, _, _ = strings.Cut(host, ":")
@@ -361,11 +396,8 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	api := func(pattern, op string, h handler) {
 		m.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			if !s.authorized(r) {
-				s.writeError(w, &APIError{Status: http.StatusUnauthorized, Code: codeInvalidToken, Summary: "Invalid token provided"})
-				return
-			}
-			if !s.admit(w, r, op) {
+			p, err := s.authenticate(r)
+			if !s.authorize(w, r, op, p, err) || !s.rateLimit(w, op, p) || !s.admit(w, r, op) {
 				return
 			}
 			h(w, r)
@@ -392,9 +424,10 @@ func (s *Server) routes() {
 	api("DELETE /api/v1/eventHooks/{id}", "DeleteEventHook", s.handleDeleteHook)
 	api("POST /api/v1/eventHooks/{id}/lifecycle/{op}", "EventHookLifecycle", s.handleHookLifecycle)
 	api("GET /api/v1/logs", "ListLogEvents", s.handleListLogs)
+	m.HandleFunc("POST /oauth2/v1/token", s.handleToken)
 	m.HandleFunc("/_sim/", s.serveControl)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if !s.authorized(r) {
+		if _, err := s.authenticate(r); err != nil {
 			s.writeError(w, &APIError{Status: http.StatusUnauthorized, Code: codeInvalidToken, Summary: "Invalid token provided"})
 			return
 		}
@@ -409,16 +442,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// authorized checks "Authorization: SSWS <token>" in constant time.
-func (s *Server) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "SSWS ")
-	if !ok {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.o.APIToken)) == 1
-}
-
 // admit applies the Control's faults and quotas to one request, answering
 // as Okta would: 429 E0000047 with X-Rate-Limit-* headers, 500 E0000009, or
 // a dropped connection.
@@ -430,10 +453,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, op string) bool {
 		case simkit.ServerError:
 			s.writeError(w, &APIError{Status: http.StatusInternalServerError, Code: codeInternal, Summary: "Internal Server Error"})
 		case simkit.Throttle:
-			reset := s.now().Add(time.Minute).Unix()
-			w.Header().Set("X-Rate-Limit-Limit", "600")
-			w.Header().Set("X-Rate-Limit-Remaining", "0")
-			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset, 10))
+			setRateHeaders(w, s.limitOf(op, DefaultGetUserRateLimit), 0, s.now().Truncate(time.Minute).Add(time.Minute))
 			s.writeError(w, &APIError{Status: http.StatusTooManyRequests, Code: codeTooMany,
 				Summary: "API call exceeded rate limit due to too many requests."})
 		}

@@ -102,6 +102,8 @@ type org struct {
 	byID      map[string]*user // every entity by lower-case id
 	names     map[string]*user // live (not DELETED) entities of every kind by lower-case name
 	emails    map[string]*user // primary addresses and aliases of every kind, lower case
+
+	exports exportState // mailbox export jobs
 }
 
 type directory struct {

@@ -14,7 +14,10 @@
 // UpdatePrimaryEmailAddress, CreateGroup, CreateResource, DescribeGroup,
 // DescribeResource, DescribeEntity, DescribeOrganization,
 // ListOrganizations, DescribeIdentityProviderConfiguration,
-// PutIdentityProviderConfiguration.
+// PutIdentityProviderConfiguration, StartMailboxExportJob,
+// DescribeMailboxExportJob, ListMailboxExportJobs, CancelMailboxExportJob
+// (export.go: states, limits, ClientToken idempotency, the object written
+// to Options.ExportDir).
 //
 // Behaviour chosen where the documentation leaves room (each with its
 // source where it is defined):
@@ -136,6 +139,27 @@ type Options struct {
 	// injected throttle); empty means ThrottlingException, the code AWS's
 	// common errors give. See errors.go.
 	ThrottleCode string
+
+	// ExportDir stands in for S3 for mailbox export jobs: a COMPLETED job
+	// has written its .zip to ExportDir/<S3BucketName>/<S3Prefix>/<JobId>.zip
+	// (directories made as needed). Empty: jobs complete without writing.
+	ExportDir string
+	// Export is how export jobs run (duration, failure rate) until
+	// SetExportFaults or POST /_sim/export-faults changes it.
+	Export ExportFaults
+	// ExportConcurrency is how many export jobs may be RUNNING at once in
+	// an organisation; zero means DefaultExportConcurrency (10).
+	ExportConcurrency int
+	// ExportInterval is how long after a job's start the same mailbox may
+	// not be exported again; zero means DefaultExportInterval (24 h).
+	// NoExportInterval turns the rule off (kinder than WorkMail: for
+	// focused tests only).
+	ExportInterval   time.Duration
+	NoExportInterval bool
+	// ExportDisabled lets the mailbox of a DISABLED user or resource be
+	// exported. Off by default: whether WorkMail exports a deregistered
+	// (retained) mailbox is not published, so the stand-in refuses it.
+	ExportDisabled bool
 }
 
 // IdentityCenterAuthorizer answers whether the IAM Identity Center user
@@ -179,12 +203,19 @@ type Server struct {
 	limit   int
 	idc     IdentityCenterAuthorizer
 
-	mu         sync.Mutex
-	registerOn EnabledRegistration
-	newUUID    func() string
-	orgs       map[string]*org
-	order      []*org
-	seq        int
+	exportDir         string
+	exportConcurrency int
+	exportInterval    time.Duration
+	exportDisabled    bool
+
+	mu           sync.Mutex
+	registerOn   EnabledRegistration
+	exportFaults ExportFaults
+	exportRng    *rand.Rand
+	newUUID      func() string
+	orgs         map[string]*org
+	order        []*org
+	seq          int
 }
 
 // New returns a Server with no organisations.
@@ -209,6 +240,16 @@ func New(o Options) *Server {
 		registerOn: o.RegisterEnabled,
 		newUUID:    o.NewUUID,
 		orgs:       map[string]*org{},
+
+		exportDir:         o.ExportDir,
+		exportConcurrency: cmp.Or(o.ExportConcurrency, DefaultExportConcurrency),
+		exportInterval:    cmp.Or(o.ExportInterval, DefaultExportInterval),
+		exportDisabled:    o.ExportDisabled,
+		exportFaults:      o.Export,
+		exportRng:         newExportRng(o.Seed),
+	}
+	if o.NoExportInterval {
+		s.exportInterval = 0
 	}
 	if s.limit <= 0 {
 		s.limit = DefaultUserLimit
@@ -239,6 +280,10 @@ func New(o Options) *Server {
 			"ListOrganizations":                     simkit.Op(s.listOrganizations),
 			"DescribeIdentityProviderConfiguration": simkit.Op(s.describeIdentityProviderConfiguration),
 			"PutIdentityProviderConfiguration":      simkit.Op(s.putIdentityProviderConfiguration),
+			"StartMailboxExportJob":                 simkit.Op(s.startMailboxExportJob),
+			"DescribeMailboxExportJob":              simkit.Op(s.describeMailboxExportJob),
+			"ListMailboxExportJobs":                 simkit.Op(s.listMailboxExportJobs),
+			"CancelMailboxExportJob":                simkit.Op(s.cancelMailboxExportJob),
 		},
 	}
 	return s
@@ -264,6 +309,9 @@ func (s *Server) SetRegisterEnabled(v EnabledRegistration) {
 //	POST /_sim/users         {"organizationId":"m-…","user":{"name":"x","email":"x@corp.example",…}} → the User
 //	POST /_sim/groups        {"organizationId":"m-…","name":"sales","email":"sales@corp.example"} → the Entity
 //	POST /_sim/resources     {"organizationId":"m-…","name":"room1","type":"ROOM","email":"room1@corp.example"} → the Entity
+//	GET  /_sim/export-jobs   every organisation's mailbox export jobs (ExportJob), brought up to the clock
+//	GET  /_sim/export-faults the current ExportFaults as {"durationMs":N,"failureRate":F,"errorInfo":"…"}
+//	POST /_sim/export-faults the same document: SetExportFaults (204)
 //
 // Seeding errors answer 400 (404 for an unknown organisation) with a JSON
 // error body.
@@ -280,6 +328,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.serveAddEntity(w, r)
 			return
 		}
+	}
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/_sim/export-jobs",
+		(r.Method == http.MethodGet || r.Method == http.MethodPost) && r.URL.Path == "/_sim/export-faults":
+		s.serveExportControl(w, r)
+		return
 	}
 	s.svc.ServeHTTP(w, r)
 }
