@@ -11,6 +11,7 @@ require (
 	github.com/aws/jsii-runtime-go v1.127.0
 	github.com/google/go-cmp v0.7.0
 	github.com/idsync/idsync v0.0.0-00010101000000-000000000000
+	golang.org/x/tools v0.42.0
 )
 
 require (
@@ -37,7 +38,6 @@ require (
 	golang.org/x/sync v0.19.0 // indirect
 	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/telemetry v0.0.0-20260213145524-e0ab670178e1 // indirect
-	golang.org/x/tools v0.42.0 // indirect
 	golang.org/x/tools/cmd/godoc v0.1.0-deprecated // indirect
 	golang.org/x/tools/godoc v0.1.0-deprecated // indirect
 )
