@@ -59,15 +59,6 @@ const (
 	ConnectOwnershipTagKey = "idsync:person"
 )
 
-// Function names: each is the directory under Props.CodeDir holding its
-// bootstrap (make build writes dist/<name>/bootstrap).
-const (
-	FnOktaHook    = "oktahook"
-	FnIdCSnapshot = "idcsnapshot"
-	FnWorkMail    = "workmail"
-	FnConnect     = "connect"
-)
-
 // Props configures the stack. Exactly one of ConfigFile and ConfigParameter
 // is required, and HookSecretName always.
 type Props struct {
@@ -270,8 +261,8 @@ func resolve(p Props) (settings, error) {
 	}
 
 	for _, fn := range s.functions() {
-		if _, err := os.Stat(filepath.Join(s.CodeDir, fn, "bootstrap")); err != nil {
-			bad("code of %s: %v (run make build, or set CodeDir)", fn, err)
+		if _, err := os.Stat(filepath.Join(s.CodeDir, fn.Asset, "bootstrap")); err != nil {
+			bad("code of %s: %v (run make build, or set CodeDir)", fn.Name, err)
 		}
 	}
 	return s, errors.Join(errs...)
@@ -342,13 +333,13 @@ func (s *settings) fromConfigFile() []error {
 }
 
 // functions lists the deployed functions.
-func (s settings) functions() []string {
-	out := []string{FnOktaHook, FnIdCSnapshot}
-	if s.workmail {
-		out = append(out, FnWorkMail)
-	}
-	if s.connect {
-		out = append(out, FnConnect)
+func (s settings) functions() []Function {
+	var out []Function
+	for _, fn := range Functions() {
+		if (fn.Name == FnWorkMail && !s.workmail) || (fn.Name == FnConnect && !s.connect) {
+			continue
+		}
+		out = append(out, fn)
 	}
 	return out
 }

@@ -256,6 +256,11 @@ func TestStack(t *testing.T) {
 	t.Run("least privilege per function", func(t *testing.T) {
 		leastPrivilege(t, s)
 	})
+
+	t.Run("grants are what the code calls", func(t *testing.T) {
+		grantsMatchCode(t, s)
+		grantsCheckFailsOnExtraGrants(t, s)
+	})
 }
 
 // cfnTableFromSDK renders the store's CreateTableInput (what local tables
@@ -363,8 +368,9 @@ func noWildcards(t *testing.T, s synthed) {
 	}
 }
 
-// leastPrivilege compares each function's grants with exactly what its
-// code calls.
+// leastPrivilege compares each function's grants, resources included,
+// with exactly what its code calls (grantsMatchCode derives the actions
+// from the code; this pins the ARNs).
 func leastPrivilege(t *testing.T, s synthed) {
 	t.Helper()
 	wm, con := s.stack.Targets[idsyncstack.FnWorkMail], s.stack.Targets[idsyncstack.FnConnect]
@@ -387,15 +393,14 @@ func leastPrivilege(t *testing.T, s synthed) {
 	logs := func(fn string) []string {
 		return each([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, fn+"Logs.Arn")
 	}
-	state := each([]string{
-		"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
-		"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-	}, "State.Arn", "State.Arn/index/*")
 	publish := each([]string{"sqs:SendMessage"}, "WorkMailQueue.Arn", "ConnectQueue.Arn")
-	consume := func(queue string) []string {
-		return each([]string{"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl",
-			"sqs:DeleteMessage", "sqs:GetQueueAttributes"}, queue+".Arn")
+	poll := func(queue string) []string {
+		return each([]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, queue+".Arn")
 	}
+	consumerItems := concat(
+		each([]string{"dynamodb:Query", "dynamodb:PutItem"}, "State.Arn"),
+		each([]string{"dynamodb:Query"}, "State.Arn/index/*"),
+		each([]string{"dynamodb:PutItem", "dynamodb:GetItem"}, "Ledger.Arn"))
 	const (
 		region  = "${AWS::Region}:${AWS::AccountId}"
 		inst    = "arn:${AWS::Partition}:connect:" + region + ":instance/a1b2c3d4-0000-4000-8000-00000000c0de"
@@ -405,25 +410,24 @@ func leastPrivilege(t *testing.T, s synthed) {
 
 	want := map[string][]string{
 		"hook": concat(logs("hook"), publish,
-			each([]string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
-				"arn:${AWS::Partition}:secretsmanager:"+region+":secret:idsync/okta-hook-??????"),
-			[]string{"dynamodb:PutItem Ledger.Arn"}),
-		"snapshot": concat(logs("snapshot"), publish, state, []string{"dynamodb:PutItem Ledger.Arn"},
-			each([]string{"identitystore:ListGroupMemberships", "identitystore:ListUsers", "identitystore:DescribeUser"},
+			[]string{"secretsmanager:GetSecretValue arn:${AWS::Partition}:secretsmanager:" + region + ":secret:idsync/okta-hook-??????",
+				"dynamodb:PutItem Ledger.Arn"}),
+		"snapshot": concat(logs("snapshot"), publish,
+			each([]string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}, "State.Arn"),
+			[]string{"dynamodb:PutItem Ledger.Arn"},
+			each([]string{"identitystore:DescribeUser", "identitystore:ListGroupMemberships", "identitystore:ListUsers"},
 				"arn:${AWS::Partition}:identitystore::${AWS::AccountId}:identitystore/d-90670a1b2c",
 				idcPart+"user/*", idcPart+"membership/*",
 				idcPart+"group/90670a1b2c-0a1b2c3d-1111-4222-8333-444455556666",
 				idcPart+"group/90670a1b2c-0a1b2c3d-2222-4333-8444-555566667777",
 				idcPart+"group/90670a1b2c-0a1b2c3d-3333-4444-8555-666677778888")),
-		"workmail": concat(logs("workmail"), consume("WorkMailQueue"), []string{"sqs:SendMessage WorkMailDLQ.Arn"}, state,
-			each([]string{"dynamodb:PutItem", "dynamodb:GetItem"}, "Ledger.Arn"),
+		"workmail": concat(logs("workmail"), poll("WorkMailQueue"), []string{"sqs:SendMessage WorkMailDLQ.Arn"}, consumerItems,
 			each([]string{"workmail:DescribeOrganization", "workmail:DescribeIdentityProviderConfiguration",
 				"workmail:DescribeUser", "workmail:ListUsers", "workmail:CreateUser", "workmail:RegisterToWorkMail",
 				"workmail:UpdateUser", "workmail:UpdatePrimaryEmailAddress", "workmail:DeregisterFromWorkMail",
 				"workmail:DeleteUser"},
 				"arn:${AWS::Partition}:workmail:"+region+":organization/m-8f3c2a1b0d9e4f5a6b7c8d9e0f1a2b3c")),
-		"connect": concat(logs("connect"), consume("ConnectQueue"), []string{"sqs:SendMessage ConnectDLQ.Arn"}, state,
-			each([]string{"dynamodb:PutItem", "dynamodb:GetItem"}, "Ledger.Arn"),
+		"connect": concat(logs("connect"), poll("ConnectQueue"), []string{"sqs:SendMessage ConnectDLQ.Arn"}, consumerItems,
 			each([]string{"connect:CreateUser", "connect:DescribeUser", "connect:SearchUsers",
 				"connect:UpdateUserIdentityInfo", "connect:UpdateUserSecurityProfiles",
 				"connect:UpdateUserRoutingProfile", "connect:UpdateUserHierarchy", "connect:DeleteUser"},
@@ -541,6 +545,7 @@ func TestHookSecretKey(t *testing.T) {
 	if !found {
 		t.Errorf("hook grants %v\nwant %s", got, want)
 	}
+	grantsMatchCode(t, s)
 }
 
 // TestConfigDocumentTravelsIntact: every function's environment carries
