@@ -11,10 +11,12 @@
 //	configFile              configuration document, read and validated at synth
 //	configParameter         or: SSM String parameter holding it (resolved at deploy),
 //	                        with workmailOrganizationId / connectInstanceId and identityStoreId
-//	hookSecretName          Secrets Manager secret with the Okta hook's auth-header value (required)
-//	hookSecretKeyArn        its KMS key, when not aws/secretsmanager
+//	hookSecretName          existing Secrets Manager secret with the Okta hook's auth-header
+//	                        value; unset: the stack creates one with a generated value
+//	hookSecretKeyArn        the existing secret's KMS key, when not aws/secretsmanager
 //	hookAuthHeader          header Okta sends the secret in (Authorization)
 //	hookSecretTtl           how long the hook caches the secret (5m)
+//	hookConcurrency         the hook's reserved concurrency (10)
 //	scheduleRate            IdC snapshot period, whole minutes (15m)
 //	idcRate                 IdentityStore requests/s (20)
 //	consumerTimeout         consumer function timeout (2m); queue visibility is 6x

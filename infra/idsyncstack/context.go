@@ -32,6 +32,7 @@ const (
 	CtxCodeDir                = "codeDir"                // CodeDir
 	CtxLogLevel               = "logLevel"               // LogLevel
 	CtxLogRetentionDays       = "logRetentionDays"       // LogRetention, in days (a value CloudWatch Logs offers)
+	CtxHookConcurrency        = "hookConcurrency"        // HookConcurrency
 )
 
 // PropsFromContext builds Props (without StackProps) from CDK context
@@ -104,12 +105,16 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 		CodeDir:                str(CtxCodeDir),
 		LogLevel:               str(CtxLogLevel),
 	}
-	if n := num(CtxMaxConcurrency); n != 0 {
+	whole := func(key string) int {
+		n := num(key)
 		if n != float64(int(n)) {
-			bad(CtxMaxConcurrency, n, "a whole number")
+			bad(key, n, "a whole number")
 		}
-		p.MaxConcurrency = int(n)
+		return int(n)
 	}
+	p.MaxConcurrency = whole(CtxMaxConcurrency)
+	p.HookConcurrency = whole(CtxHookConcurrency)
+
 	if days := num(CtxLogRetentionDays); days != 0 {
 		r, ok := retentionDays(int(days))
 		if !ok || days != float64(int(days)) {

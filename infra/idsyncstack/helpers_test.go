@@ -36,12 +36,12 @@ func codeDir(t *testing.T) string {
 	return dir
 }
 
-// baseProps are valid properties over testdata/full.json.
+// baseProps are valid properties over testdata/full.json, with the
+// defaults for the rest (a generated hook secret).
 func baseProps(t *testing.T) idsyncstack.Props {
 	return idsyncstack.Props{
-		ConfigFile:     "testdata/full.json",
-		HookSecretName: "idsync/okta-hook",
-		CodeDir:        codeDir(t),
+		ConfigFile: "testdata/full.json",
+		CodeDir:    codeDir(t),
 	}
 }
 

@@ -57,10 +57,19 @@ const (
 	// creates (consumers/connect.DefaultTagKey); the consumer's TagResource
 	// grant allows no other key.
 	ConnectOwnershipTagKey = "idsync:person"
+
+	// DefaultHookConcurrency is the hook's reserved concurrency: Okta's
+	// deliveries are short (the hook answers within 3 s), so a handful of
+	// instances suffice, and a flood of requests to the public URL cannot
+	// take more of the account's concurrency than this.
+	DefaultHookConcurrency = 10
+	// HookSecretLength is the length of a generated hook secret (letters
+	// and digits, so it can be pasted into Okta's auth header field as is).
+	HookSecretLength = 48
 )
 
 // Props configures the stack. Exactly one of ConfigFile and ConfigParameter
-// is required, and HookSecretName always.
+// is required.
 type Props struct {
 	awscdk.StackProps
 
@@ -87,20 +96,27 @@ type Props struct {
 	ConnectInstanceID      string
 	IdentityStoreID        string
 
-	// HookSecretName names the Secrets Manager secret holding the Okta hook's
-	// auth-header value (a plain string or {"current","previous"}). The
-	// stack references it and grants the hook read access; it never creates
-	// it or sees its value.
+	// HookSecretName names an existing Secrets Manager secret holding the
+	// Okta hook's auth-header value (a plain string or
+	// {"current","previous"}); the stack references it and grants the hook
+	// read access. When empty (the default), the stack creates the secret
+	// with a value Secrets Manager generates (HookSecretLength letters and
+	// digits) and outputs its ARN; the value itself never appears in the
+	// template.
 	HookSecretName string
-	// HookSecretKeyARN is the KMS key encrypting the secret when it is not
-	// the account's aws/secretsmanager key; the hook is granted kms:Decrypt
-	// on it through Secrets Manager only.
+	// HookSecretKeyARN is the KMS key encrypting an existing secret when it
+	// is not the account's aws/secretsmanager key; the hook is granted
+	// kms:Decrypt on it through Secrets Manager only.
 	HookSecretKeyARN string
 	// HookAuthHeader is the header Okta sends the secret in (default
 	// Authorization), HookSecretTTL how long the hook caches the secret
 	// (default 5m): the Okta-facing settings.
 	HookAuthHeader string
 	HookSecretTTL  time.Duration
+	// HookConcurrency is the hook function's reserved concurrency (default
+	// DefaultHookConcurrency, 1 to 1000): the most instances requests to the
+	// public URL can occupy.
+	HookConcurrency int
 
 	// ScheduleRate is how often the IdC snapshot runs: whole minutes, at
 	// least 1 (default 15m).
@@ -199,9 +215,16 @@ func resolve(p Props) (settings, error) {
 	if s.LogRetention == "" {
 		s.LogRetention = DefaultLogRetention
 	}
+	if s.HookConcurrency == 0 {
+		s.HookConcurrency = DefaultHookConcurrency
+	}
 
-	if strings.TrimSpace(s.HookSecretName) == "" {
-		bad("HookSecretName is required")
+	s.HookSecretName = strings.TrimSpace(s.HookSecretName)
+	if s.HookSecretKeyARN != "" && s.HookSecretName == "" {
+		bad("HookSecretKeyARN is for an existing secret: set HookSecretName too (a generated secret uses aws/secretsmanager)")
+	}
+	if s.HookConcurrency < 1 || s.HookConcurrency > 1000 {
+		bad("HookConcurrency %d: 1 to 1000", s.HookConcurrency)
 	}
 	if s.HookSecretTTL < 0 {
 		bad("HookSecretTTL %s is negative", s.HookSecretTTL)

@@ -39,8 +39,11 @@ func TestNewRejectsBadProps(t *testing.T) {
 		{"id disagrees with the document", func(p *idsyncstack.Props) {
 			p.ConnectInstanceID = "ffffffff-0000-4000-8000-000000000000"
 		}, []string{"ConnectInstanceID", "disagrees"}, false},
-		{"no hook secret", func(p *idsyncstack.Props) { p.HookSecretName = " " },
-			[]string{"HookSecretName is required"}, false},
+		{"key for a generated secret", func(p *idsyncstack.Props) {
+			p.HookSecretKeyARN = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-0000-4000-8000-000000000001"
+		}, []string{"HookSecretKeyARN is for an existing secret"}, false},
+		{"hook concurrency out of range", func(p *idsyncstack.Props) { p.HookConcurrency = 2000 },
+			[]string{"HookConcurrency 2000"}, false},
 		{"schedule not whole minutes", func(p *idsyncstack.Props) { p.ScheduleRate = 90 * time.Second },
 			[]string{"ScheduleRate 1m30s"}, false},
 		{"consumer timeout beyond Lambda's", func(p *idsyncstack.Props) { p.ConsumerTimeout = 20 * time.Minute },
@@ -122,8 +125,11 @@ func TestPropsFromContext(t *testing.T) {
 		{"strings from the command line", map[string]any{
 			"configFile": " ../config.json ", "hookSecretName": "idsync/okta-hook", "scheduleRate": "30m",
 			"hookSecretTtl": "90s", "consumerTimeout": "1m", "maxConcurrency": "4", "connectRate": "1.5",
-			"logRetentionDays": "30", "prefix": "idsync-prod-",
+			"logRetentionDays": "30", "prefix": "idsync-prod-", "hookConcurrency": "5",
 		}, func(t *testing.T, p idsyncstack.Props) {
+			if p.HookConcurrency != 5 {
+				t.Errorf("hook concurrency %v", p.HookConcurrency)
+			}
 			if p.ConfigFile != "../config.json" || p.HookSecretName != "idsync/okta-hook" || p.Prefix != "idsync-prod-" {
 				t.Errorf("strings: %+v", p)
 			}
@@ -146,14 +152,15 @@ func TestPropsFromContext(t *testing.T) {
 			}
 		}, nil},
 		{"nothing set leaves defaults to New", map[string]any{}, func(t *testing.T, p idsyncstack.Props) {
-			if p.ScheduleRate != 0 || p.Prefix != "" || p.LogRetention != "" {
+			if p.ScheduleRate != 0 || p.Prefix != "" || p.LogRetention != "" || p.HookConcurrency != 0 {
 				t.Errorf("%+v", p)
 			}
 		}, nil},
 		{"malformed values, all reported", map[string]any{
 			"scheduleRate": "fortnightly", "maxConcurrency": 2.5, "logRetentionDays": 10.0, "idcRate": "fast",
-			"hookSecretName": 7.0,
-		}, nil, []string{"scheduleRate=fortnightly", "maxConcurrency=2.5", "logRetentionDays=10", "idcRate=fast", "hookSecretName=7"}},
+			"hookSecretName": 7.0, "hookConcurrency": "many",
+		}, nil, []string{"scheduleRate=fortnightly", "maxConcurrency=2.5", "logRetentionDays=10", "idcRate=fast", "hookSecretName=7",
+			"hookConcurrency=many"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := idsyncstack.PropsFromContext(func(k string) any { return c.ctx[k] })

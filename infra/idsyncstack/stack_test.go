@@ -189,7 +189,7 @@ func TestStack(t *testing.T) {
 			wantTimout float64
 		}{
 			{"oktahook", s.id(s.stack.Hook), "IDSYNC_CONFIG", obj{
-				"QUEUE_URLS": queueURLs, "HOOK_SECRET_ID": "idsync/okta-hook",
+				"QUEUE_URLS": queueURLs, "HOOK_SECRET_ID": obj{"Ref": s.id(s.stack.HookSecret)},
 				"HOOK_AUTH_HEADER": "Authorization", "HOOK_SECRET_TTL": "5m0s",
 			}, 10},
 			{"idcsnapshot", s.id(s.stack.Snapshot), "IDSYNC_CONFIG", obj{
@@ -260,6 +260,17 @@ func TestStack(t *testing.T) {
 	t.Run("grants are what the code calls", func(t *testing.T) {
 		grantsMatchCode(t, s)
 		grantsCheckFailsOnExtraGrants(t, s)
+	})
+
+	t.Run("hook has reserved concurrency", func(t *testing.T) {
+		p := props(s.resource(t, s.id(s.stack.Hook)))
+		if p["ReservedConcurrentExecutions"] != float64(idsyncstack.DefaultHookConcurrency) {
+			t.Errorf("hook reserved concurrency %v, want %d", p["ReservedConcurrentExecutions"], idsyncstack.DefaultHookConcurrency)
+		}
+	})
+
+	t.Run("hook secret is generated and never in the template", func(t *testing.T) {
+		hookSecretGenerated(t, s)
 	})
 }
 
@@ -378,6 +389,7 @@ func leastPrivilege(t *testing.T, s synthed) {
 		s.id(s.stack.StateTable): "State", s.id(s.stack.LedgerTable): "Ledger",
 		s.id(wm.Queue): "WorkMailQueue", s.id(wm.DLQ): "WorkMailDLQ",
 		s.id(con.Queue): "ConnectQueue", s.id(con.DLQ): "ConnectDLQ",
+		s.id(s.stack.HookSecret): "HookSecret",
 	}
 	fns := map[string]string{
 		"hook": s.id(s.stack.Hook), "snapshot": s.id(s.stack.Snapshot),
@@ -410,8 +422,7 @@ func leastPrivilege(t *testing.T, s synthed) {
 
 	want := map[string][]string{
 		"hook": concat(logs("hook"), publish,
-			[]string{"secretsmanager:GetSecretValue arn:${AWS::Partition}:secretsmanager:" + region + ":secret:idsync/okta-hook-??????",
-				"dynamodb:PutItem Ledger.Arn"}),
+			[]string{"secretsmanager:GetSecretValue HookSecret", "dynamodb:PutItem Ledger.Arn"}),
 		"snapshot": concat(logs("snapshot"), publish,
 			each([]string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}, "State.Arn"),
 			[]string{"dynamodb:PutItem Ledger.Arn"},
@@ -529,21 +540,35 @@ func TestWorkMailOnlyDocument(t *testing.T) {
 	}
 }
 
-// TestHookSecretKey: a customer-managed key is granted for decryption
-// through Secrets Manager only.
-func TestHookSecretKey(t *testing.T) {
+// TestExistingSecret: an existing hook secret is referenced by name
+// (nothing created, its customer-managed key granted for decryption through
+// Secrets Manager only).
+func TestExistingSecret(t *testing.T) {
 	p := baseProps(t)
+	p.HookSecretName = "idsync/okta-hook"
 	p.HookSecretKeyARN = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-0000-4000-8000-000000000001"
 	s := synth(t, p)
-	got := s.grants(t, refID(props(s.resource(t, s.id(s.stack.Hook)))["Role"]), nil)
-	want := `kms:Decrypt ` + p.HookSecretKeyARN +
-		` if {"StringEquals":{"kms:ViaService":{"Fn::Join":["",["secretsmanager.",{"Ref":"AWS::Region"},".amazonaws.com"]]}}}`
-	found := false
-	for _, g := range got {
-		found = found || g == want
+
+	must(t, "no secret created", func() {
+		s.tmpl.ResourceCountIs(str("AWS::SecretsManager::Secret"), num(0))
+	})
+	vars := props(s.resource(t, s.id(s.stack.Hook)))["Environment"].(obj)["Variables"].(obj)
+	if vars["HOOK_SECRET_ID"] != "idsync/okta-hook" {
+		t.Errorf("HOOK_SECRET_ID = %v, want the secret's name", vars["HOOK_SECRET_ID"])
 	}
-	if !found {
-		t.Errorf("hook grants %v\nwant %s", got, want)
+	got := s.grants(t, refID(props(s.resource(t, s.id(s.stack.Hook)))["Role"]), nil)
+	for _, want := range []string{
+		"secretsmanager:GetSecretValue arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:idsync/okta-hook-??????",
+		`kms:Decrypt ` + p.HookSecretKeyARN +
+			` if {"StringEquals":{"kms:ViaService":{"Fn::Join":["",["secretsmanager.",{"Ref":"AWS::Region"},".amazonaws.com"]]}}}`,
+	} {
+		found := false
+		for _, g := range got {
+			found = found || g == want
+		}
+		if !found {
+			t.Errorf("hook grants %v\nwant %s", got, want)
+		}
 	}
 	grantsMatchCode(t, s)
 }
