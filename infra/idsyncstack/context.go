@@ -33,6 +33,7 @@ const (
 	CtxLogLevel               = "logLevel"               // LogLevel
 	CtxLogRetentionDays       = "logRetentionDays"       // LogRetention, in days (a value CloudWatch Logs offers)
 	CtxHookConcurrency        = "hookConcurrency"        // HookConcurrency
+	CtxArchiveRetentionDays   = "archiveRetentionDays"   // ArchiveRetentionDays
 )
 
 // PropsFromContext builds Props (without StackProps) from CDK context
@@ -114,6 +115,7 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 	}
 	p.MaxConcurrency = whole(CtxMaxConcurrency)
 	p.HookConcurrency = whole(CtxHookConcurrency)
+	p.ArchiveRetentionDays = whole(CtxArchiveRetentionDays)
 
 	if days := num(CtxLogRetentionDays); days != 0 {
 		r, ok := retentionDays(int(days))

@@ -66,6 +66,9 @@ const (
 	// HookSecretLength is the length of a generated hook secret (letters
 	// and digits, so it can be pasted into Okta's auth header field as is).
 	HookSecretLength = 48
+	// DefaultArchiveRetentionDays is the Object Lock retention of the
+	// ledger archive.
+	DefaultArchiveRetentionDays = 365
 )
 
 // Props configures the stack. Exactly one of ConfigFile and ConfigParameter
@@ -143,6 +146,12 @@ type Props struct {
 	// the retention of their log groups (default three months).
 	LogLevel     string
 	LogRetention awslogs.RetentionDays
+
+	// ArchiveRetentionDays is the ledger archive's Object Lock retention in
+	// COMPLIANCE mode (1 to 36500; default DefaultArchiveRetentionDays): for
+	// that long after it is written, no one can delete or overwrite an
+	// archived object version or shorten its retention.
+	ArchiveRetentionDays int
 }
 
 // settings are Props with defaults applied and the configuration resolved.
@@ -218,6 +227,9 @@ func resolve(p Props) (settings, error) {
 	if s.HookConcurrency == 0 {
 		s.HookConcurrency = DefaultHookConcurrency
 	}
+	if s.ArchiveRetentionDays == 0 {
+		s.ArchiveRetentionDays = DefaultArchiveRetentionDays
+	}
 
 	s.HookSecretName = strings.TrimSpace(s.HookSecretName)
 	if s.HookSecretKeyARN != "" && s.HookSecretName == "" {
@@ -225,6 +237,9 @@ func resolve(p Props) (settings, error) {
 	}
 	if s.HookConcurrency < 1 || s.HookConcurrency > 1000 {
 		bad("HookConcurrency %d: 1 to 1000", s.HookConcurrency)
+	}
+	if s.ArchiveRetentionDays < 1 || s.ArchiveRetentionDays > 36500 {
+		bad("ArchiveRetentionDays %d: 1 to 36500", s.ArchiveRetentionDays)
 	}
 	if s.HookSecretTTL < 0 {
 		bad("HookSecretTTL %s is negative", s.HookSecretTTL)

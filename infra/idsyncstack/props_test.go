@@ -44,6 +44,8 @@ func TestNewRejectsBadProps(t *testing.T) {
 		}, []string{"HookSecretKeyARN is for an existing secret"}, false},
 		{"hook concurrency out of range", func(p *idsyncstack.Props) { p.HookConcurrency = 2000 },
 			[]string{"HookConcurrency 2000"}, false},
+		{"archive retention", func(p *idsyncstack.Props) { p.ArchiveRetentionDays = -5 },
+			[]string{"ArchiveRetentionDays -5"}, false},
 		{"schedule not whole minutes", func(p *idsyncstack.Props) { p.ScheduleRate = 90 * time.Second },
 			[]string{"ScheduleRate 1m30s"}, false},
 		{"consumer timeout beyond Lambda's", func(p *idsyncstack.Props) { p.ConsumerTimeout = 20 * time.Minute },
@@ -126,9 +128,10 @@ func TestPropsFromContext(t *testing.T) {
 			"configFile": " ../config.json ", "hookSecretName": "idsync/okta-hook", "scheduleRate": "30m",
 			"hookSecretTtl": "90s", "consumerTimeout": "1m", "maxConcurrency": "4", "connectRate": "1.5",
 			"logRetentionDays": "30", "prefix": "idsync-prod-", "hookConcurrency": "5",
+			"archiveRetentionDays": "2557",
 		}, func(t *testing.T, p idsyncstack.Props) {
-			if p.HookConcurrency != 5 {
-				t.Errorf("hook concurrency %v", p.HookConcurrency)
+			if p.HookConcurrency != 5 || p.ArchiveRetentionDays != 2557 {
+				t.Errorf("hook concurrency %v, archive retention %v", p.HookConcurrency, p.ArchiveRetentionDays)
 			}
 			if p.ConfigFile != "../config.json" || p.HookSecretName != "idsync/okta-hook" || p.Prefix != "idsync-prod-" {
 				t.Errorf("strings: %+v", p)
@@ -158,9 +161,9 @@ func TestPropsFromContext(t *testing.T) {
 		}, nil},
 		{"malformed values, all reported", map[string]any{
 			"scheduleRate": "fortnightly", "maxConcurrency": 2.5, "logRetentionDays": 10.0, "idcRate": "fast",
-			"hookSecretName": 7.0, "hookConcurrency": "many",
+			"hookSecretName": 7.0, "hookConcurrency": "many", "archiveRetentionDays": 1.5,
 		}, nil, []string{"scheduleRate=fortnightly", "maxConcurrency=2.5", "logRetentionDays=10", "idcRate=fast", "hookSecretName=7",
-			"hookConcurrency=many"}},
+			"hookConcurrency=many", "archiveRetentionDays=1.5"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := idsyncstack.PropsFromContext(func(k string) any { return c.ctx[k] })

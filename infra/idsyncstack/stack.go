@@ -45,6 +45,8 @@ type Stack struct {
 	// HookSecret is the secret the hook reads: created with a generated
 	// value, or the existing one named by Props.HookSecretName.
 	HookSecret awssecretsmanager.ISecret
+	// Archive is the ledger's tamper-evident copy.
+	Archive Archive
 }
 
 // Target is one target's pipeline end: its FIFO queue, that queue's FIFO
@@ -57,8 +59,8 @@ type Target struct {
 // New adds idsync's stack to scope. It validates p first and adds nothing
 // when p is invalid. It is not idempotent: a second stack with the same id
 // in the same scope is a CDK error (jsii panics), and two deployments in one
-// account and Region need different Prefix values (tables and queues have
-// fixed names).
+// account and Region need different Prefix values (tables, queues and the
+// archive's pipe and delivery stream have fixed names).
 //
 // Errors: every problem with p at once, joined, each matching
 // ErrInvalidProps (and domain.ErrInvalidConfig for an invalid
@@ -78,10 +80,11 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	out := &Stack{Stack: stack, Targets: map[string]Target{}}
 
 	stateSpec, ledgerSpec := store.StateTableSpec(), store.LedgerTableSpec()
-	if out.StateTable, err = newTable(stack, "StateTable", s.Prefix+stateSpec.NameSuffix, stateSpec); err != nil {
+	if out.StateTable, err = newTable(stack, "StateTable", s.Prefix+stateSpec.NameSuffix, stateSpec, ""); err != nil {
 		return nil, fmt.Errorf("state table: %w", err)
 	}
-	if out.LedgerTable, err = newTable(stack, "LedgerTable", s.Prefix+ledgerSpec.NameSuffix, ledgerSpec); err != nil {
+	// The ledger's stream feeds the archive (archive.go).
+	if out.LedgerTable, err = newTable(stack, "LedgerTable", s.Prefix+ledgerSpec.NameSuffix, ledgerSpec, awsdynamodb.StreamViewType_NEW_IMAGE); err != nil {
 		return nil, fmt.Errorf("ledger table: %w", err)
 	}
 
@@ -116,6 +119,7 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 
 	out.Hook, out.HookURL, out.HookSecret = b.hook(urls, queueARNs)
 	out.Snapshot = b.snapshot(urls, queueARNs)
+	out.Archive = b.archive(out.LedgerTable)
 
 	output := func(id, value, description string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
@@ -127,6 +131,7 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	output("StateTableName", *out.StateTable.TableName(), "STATE_TABLE for the operator CLI")
 	output("LedgerTableName", *out.LedgerTable.TableName(), "LEDGER_TABLE for the operator CLI")
 	output("SnapshotFunctionName", *out.Snapshot.FunctionName(), "invoke once to backfill")
+	output("LedgerArchiveBucket", *out.Archive.Bucket.BucketName(), "the ledger's archive (Object Lock, compliance mode)")
 	titles := targetTitles()
 	for _, name := range []string{FnWorkMail, FnConnect} {
 		t, ok := out.Targets[name]
