@@ -23,8 +23,11 @@
 //	maxConcurrency          consumer instances per target (2)
 //	workmailRate            WorkMail requests/s over all instances (5)
 //	connectRate             Connect requests/s over all instances (2)
+//	alarmEmail              comma-separated addresses subscribed to the alarm topic
+//	alarmTopicArn           existing SNS topic for the alarms instead of a new one
+//	queueAgeAlarm           oldest queued message age that alarms (30m)
 //	archiveRetentionDays    ledger archive Object Lock retention, compliance mode (365)
-//	prefix                  table, queue and archive name prefix (idsync-)
+//	prefix                  table, queue, alarm and archive name prefix (idsync-)
 //	codeDir                 directory of <function>/bootstrap (../dist)
 //	logLevel                LOG_LEVEL of every function (info)
 //	logRetentionDays        log retention (90)

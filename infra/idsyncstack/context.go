@@ -33,6 +33,9 @@ const (
 	CtxLogLevel               = "logLevel"               // LogLevel
 	CtxLogRetentionDays       = "logRetentionDays"       // LogRetention, in days (a value CloudWatch Logs offers)
 	CtxHookConcurrency        = "hookConcurrency"        // HookConcurrency
+	CtxAlarmEmail             = "alarmEmail"             // AlarmEmails, comma-separated
+	CtxAlarmTopicARN          = "alarmTopicArn"          // AlarmTopicARN
+	CtxQueueAgeAlarm          = "queueAgeAlarm"          // QueueAgeAlarm
 	CtxArchiveRetentionDays   = "archiveRetentionDays"   // ArchiveRetentionDays
 )
 
@@ -116,7 +119,13 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 	p.MaxConcurrency = whole(CtxMaxConcurrency)
 	p.HookConcurrency = whole(CtxHookConcurrency)
 	p.ArchiveRetentionDays = whole(CtxArchiveRetentionDays)
-
+	p.AlarmTopicARN = str(CtxAlarmTopicARN)
+	p.QueueAgeAlarm = dur(CtxQueueAgeAlarm)
+	for _, e := range strings.Split(str(CtxAlarmEmail), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			p.AlarmEmails = append(p.AlarmEmails, e)
+		}
+	}
 	if days := num(CtxLogRetentionDays); days != 0 {
 		r, ok := retentionDays(int(days))
 		if !ok || days != float64(int(days)) {

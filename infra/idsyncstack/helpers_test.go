@@ -37,11 +37,12 @@ func codeDir(t *testing.T) string {
 }
 
 // baseProps are valid properties over testdata/full.json, with the
-// defaults for the rest (a generated hook secret).
+// defaults for the rest (a generated hook secret, a new alarm topic).
 func baseProps(t *testing.T) idsyncstack.Props {
 	return idsyncstack.Props{
-		ConfigFile: "testdata/full.json",
-		CodeDir:    codeDir(t),
+		ConfigFile:  "testdata/full.json",
+		CodeDir:     codeDir(t),
+		AlarmEmails: []string{"oncall@example.org", "idm-team@example.org"},
 	}
 }
 

@@ -63,12 +63,19 @@ const (
 	// instances suffice, and a flood of requests to the public URL cannot
 	// take more of the account's concurrency than this.
 	DefaultHookConcurrency = 10
-	// HookSecretLength is the length of a generated hook secret (letters
-	// and digits, so it can be pasted into Okta's auth header field as is).
-	HookSecretLength = 48
+	// DefaultQueueAgeAlarm: a target queue whose oldest message is older
+	// than this alarms (a consumer that stopped, or a backlog it cannot
+	// work off at the target's rate).
+	DefaultQueueAgeAlarm = 30 * time.Minute
 	// DefaultArchiveRetentionDays is the Object Lock retention of the
 	// ledger archive.
 	DefaultArchiveRetentionDays = 365
+	// HookLatencyAlarm: the hook's p99 duration above this alarms; Okta
+	// gives up on a delivery after 3 s.
+	HookLatencyAlarm = 2500 * time.Millisecond
+	// HookSecretLength is the length of a generated hook secret (letters
+	// and digits, so it can be pasted into Okta's auth header field as is).
+	HookSecretLength = 48
 )
 
 // Props configures the stack. Exactly one of ConfigFile and ConfigParameter
@@ -147,6 +154,16 @@ type Props struct {
 	LogLevel     string
 	LogRetention awslogs.RetentionDays
 
+	// AlarmEmails are subscribed (email protocol; each address confirms
+	// once) to the topic every alarm notifies.
+	AlarmEmails []string
+	// AlarmTopicARN is an existing SNS topic to notify instead of one the
+	// stack creates; AlarmEmails are then subscribed to it.
+	AlarmTopicARN string
+	// QueueAgeAlarm: a target queue whose oldest message is older than this
+	// alarms (whole minutes, at least 5; default DefaultQueueAgeAlarm).
+	QueueAgeAlarm time.Duration
+
 	// ArchiveRetentionDays is the ledger archive's Object Lock retention in
 	// COMPLIANCE mode (1 to 36500; default DefaultArchiveRetentionDays): for
 	// that long after it is written, no one can delete or overwrite an
@@ -176,6 +193,8 @@ var (
 	reLogLevel      = regexp.MustCompile(`^(?i)(debug|info|warn|error)$`)
 	reUUID          = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	reIdentityStore = regexp.MustCompile(`^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	reEmail         = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	reTopicARN      = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
 )
 
 // resolve applies defaults and validates p, reading ConfigFile when set.
@@ -227,6 +246,9 @@ func resolve(p Props) (settings, error) {
 	if s.HookConcurrency == 0 {
 		s.HookConcurrency = DefaultHookConcurrency
 	}
+	if s.QueueAgeAlarm == 0 {
+		s.QueueAgeAlarm = DefaultQueueAgeAlarm
+	}
 	if s.ArchiveRetentionDays == 0 {
 		s.ArchiveRetentionDays = DefaultArchiveRetentionDays
 	}
@@ -237,6 +259,17 @@ func resolve(p Props) (settings, error) {
 	}
 	if s.HookConcurrency < 1 || s.HookConcurrency > 1000 {
 		bad("HookConcurrency %d: 1 to 1000", s.HookConcurrency)
+	}
+	for _, e := range s.AlarmEmails {
+		if !reEmail.MatchString(e) {
+			bad("AlarmEmails: %q is not an email address", e)
+		}
+	}
+	if s.AlarmTopicARN != "" && !reTopicARN.MatchString(s.AlarmTopicARN) {
+		bad("AlarmTopicARN %q is not an SNS topic ARN", s.AlarmTopicARN)
+	}
+	if s.QueueAgeAlarm < 5*time.Minute || s.QueueAgeAlarm%time.Minute != 0 || s.QueueAgeAlarm >= Retention {
+		bad("QueueAgeAlarm %s: whole minutes, at least 5, below the queues' 14-day retention", s.QueueAgeAlarm)
 	}
 	if s.ArchiveRetentionDays < 1 || s.ArchiveRetentionDays > 36500 {
 		bad("ArchiveRetentionDays %d: 1 to 36500", s.ArchiveRetentionDays)

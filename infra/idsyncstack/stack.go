@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -45,6 +46,10 @@ type Stack struct {
 	// HookSecret is the secret the hook reads: created with a generated
 	// value, or the existing one named by Props.HookSecretName.
 	HookSecret awssecretsmanager.ISecret
+	// AlarmTopic is the topic every alarm notifies; Alarms are all alarms.
+	AlarmTopic awssns.ITopic
+	Alarms     []awscloudwatch.Alarm
+	Dashboard  awscloudwatch.Dashboard
 	// Archive is the ledger's tamper-evident copy.
 	Archive Archive
 }
@@ -59,8 +64,8 @@ type Target struct {
 // New adds idsync's stack to scope. It validates p first and adds nothing
 // when p is invalid. It is not idempotent: a second stack with the same id
 // in the same scope is a CDK error (jsii panics), and two deployments in one
-// account and Region need different Prefix values (tables, queues and the
-// archive's pipe and delivery stream have fixed names).
+// account and Region need different Prefix values (tables, queues, alarms
+// and the archive's pipe and delivery stream have fixed names).
 //
 // Errors: every problem with p at once, joined, each matching
 // ErrInvalidProps (and domain.ErrInvalidConfig for an invalid
@@ -120,6 +125,9 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	out.Hook, out.HookURL, out.HookSecret = b.hook(urls, queueARNs)
 	out.Snapshot = b.snapshot(urls, queueARNs)
 	out.Archive = b.archive(out.LedgerTable)
+	out.AlarmTopic = b.alarmTopic()
+	out.Alarms = b.alarms(out)
+	out.Dashboard = b.dashboard(out)
 
 	output := func(id, value, description string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
@@ -131,6 +139,7 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	output("StateTableName", *out.StateTable.TableName(), "STATE_TABLE for the operator CLI")
 	output("LedgerTableName", *out.LedgerTable.TableName(), "LEDGER_TABLE for the operator CLI")
 	output("SnapshotFunctionName", *out.Snapshot.FunctionName(), "invoke once to backfill")
+	output("AlarmTopicArn", *out.AlarmTopic.TopicArn(), "SNS topic every alarm notifies")
 	output("LedgerArchiveBucket", *out.Archive.Bucket.BucketName(), "the ledger's archive (Object Lock, compliance mode)")
 	titles := targetTitles()
 	for _, name := range []string{FnWorkMail, FnConnect} {
@@ -215,16 +224,6 @@ func (b *builder) target(name, rateVar string, rate float64, grant func(awsiam.R
 		RetentionPeriod:           retention,
 		VisibilityTimeout:         awscdk.Duration_Seconds(jsii.Number((b.s.ConsumerTimeout * VisibilityFactor).Seconds())),
 		DeadLetterQueue:           &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(MaxReceiveCount)},
-	})
-	awscloudwatch.NewAlarm(b.stack, jsii.String(title+"DLQAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("idsync " + name + ": messages in the dead-letter queue (see the README's runbook: audit --outcome failed, then redrive)"),
-		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 
 	fn, role := b.function(title+"Consumer", function(name), "idsync "+name+" consumer (SQS FIFO, partial batch responses)",

@@ -263,6 +263,25 @@ func TestStack(t *testing.T) {
 		grantsCheckFailsOnExtraGrants(t, s)
 	})
 
+	t.Run("every alarm notifies the topic", func(t *testing.T) {
+		alarmsNotify(t, s, obj{"Ref": s.id(s.stack.AlarmTopic)})
+		must(t, "email subscriptions", func() {
+			for _, e := range []string{"oncall@example.org", "idm-team@example.org"} {
+				s.tmpl.HasResourceProperties(str("AWS::SNS::Subscription"), obj{
+					"Protocol": "email", "Endpoint": e, "TopicArn": obj{"Ref": s.id(s.stack.AlarmTopic)},
+				})
+			}
+		})
+	})
+
+	t.Run("alarms", func(t *testing.T) {
+		expectedAlarms(t, s)
+	})
+
+	t.Run("alarms and dashboard use metrics the code emits", func(t *testing.T) {
+		emittedMetrics(t, s)
+	})
+
 	t.Run("hook has reserved concurrency", func(t *testing.T) {
 		p := props(s.resource(t, s.id(s.stack.Hook)))
 		if p["ReservedConcurrentExecutions"] != float64(idsyncstack.DefaultHookConcurrency) {
@@ -549,17 +568,21 @@ func TestWorkMailOnlyDocument(t *testing.T) {
 	}
 }
 
-// TestExistingSecret: an existing hook secret is referenced by name
-// (nothing created, its customer-managed key granted for decryption through
-// Secrets Manager only).
-func TestExistingSecret(t *testing.T) {
+// TestExistingSecretAndTopic: an existing hook secret is referenced by
+// name (nothing created, its customer-managed key granted for decryption
+// through Secrets Manager only), and an existing topic receives every
+// alarm.
+func TestExistingSecretAndTopic(t *testing.T) {
 	p := baseProps(t)
 	p.HookSecretName = "idsync/okta-hook"
 	p.HookSecretKeyARN = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-0000-4000-8000-000000000001"
+	p.AlarmTopicARN = "arn:aws:sns:eu-west-1:111122223333:oncall"
+	p.AlarmEmails = nil
 	s := synth(t, p)
 
-	must(t, "no secret created", func() {
+	must(t, "no secret or topic created", func() {
 		s.tmpl.ResourceCountIs(str("AWS::SecretsManager::Secret"), num(0))
+		s.tmpl.ResourceCountIs(str("AWS::SNS::Topic"), num(0))
 	})
 	vars := props(s.resource(t, s.id(s.stack.Hook)))["Environment"].(obj)["Variables"].(obj)
 	if vars["HOOK_SECRET_ID"] != "idsync/okta-hook" {
@@ -579,6 +602,7 @@ func TestExistingSecret(t *testing.T) {
 			t.Errorf("hook grants %v\nwant %s", got, want)
 		}
 	}
+	alarmsNotify(t, s, p.AlarmTopicARN)
 	grantsMatchCode(t, s)
 }
 
