@@ -32,11 +32,17 @@
 //	logLevel                LOG_LEVEL of every function (info)
 //	logRetentionDays        log retention (90)
 //	stackName               the stack's name (Idsync)
+//
+// Run without the cdk CLI (make synth), it reads the "context" of cdk.json
+// itself and takes further context as key=value arguments; CDK_OUTDIR
+// names the output directory.
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -46,7 +52,17 @@ import (
 
 func main() {
 	defer jsii.Close()
-	app := awscdk.NewApp(nil)
+	appProps := &awscdk.AppProps{}
+	if os.Getenv("CDK_CONTEXT_JSON") == "" && os.Getenv("CDK_CONTEXT_OVERFLOW_LOCATION") == "" {
+		// Not run by the cdk CLI, which passes cdk.json's context and -c
+		// values in these variables.
+		ctx, err := standaloneContext("cdk.json", os.Args[1:])
+		if err != nil {
+			fail(err)
+		}
+		appProps.Context = &ctx
+	}
+	app := awscdk.NewApp(appProps)
 	get := func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }
 
 	props, err := idsyncstack.PropsFromContext(get)
@@ -65,6 +81,35 @@ func main() {
 		fail(err)
 	}
 	app.Synth(nil)
+}
+
+// standaloneContext returns the "context" object of the cdk.json at path
+// (if the file exists) overlaid with key=value arguments.
+func standaloneContext(path string, args []string) (map[string]any, error) {
+	ctx := map[string]any{}
+	raw, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		var doc struct {
+			Context map[string]any `json:"context"`
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		for k, v := range doc.Context {
+			ctx[k] = v
+		}
+	case !os.IsNotExist(err):
+		return nil, err
+	}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("argument %q: want key=value (CDK context)", a)
+		}
+		ctx[k] = v
+	}
+	return ctx, nil
 }
 
 // envOrNil returns the variable, or nil (environment-agnostic) when unset.
