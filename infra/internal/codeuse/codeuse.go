@@ -78,7 +78,8 @@ type Use struct {
 	// Items are the DynamoDB item actions per table.
 	Items map[Item][]string
 	// Metrics are the EMF metric names written; Components the component
-	// names given to the EMF writer.
+	// names given to the EMF writer ("prefix*" for a constant prefix joined
+	// to a value known only at run time, such as an environment variable).
 	Metrics, Components map[string][]string
 	// Problems are what the analysis could not attribute (a table name
 	// traced to no known variable, a metric name that is not a constant).
@@ -676,53 +677,88 @@ func (a *analysis) call(u *Use, instr ssa.CallInstruction) {
 }
 
 // strings traces a string value to its constants (through parameters,
-// phis and the returns of module functions).
+// phis, conversions and the returns of module functions). A constant
+// followed by something it cannot trace (prefix + os.Getenv(…)) gives the
+// pattern "prefix*"; anything else untraceable is a problem.
 func (a *analysis) strings(v ssa.Value, u *Use, pos, what string) []string {
-	var out []string
-	seen := map[ssa.Value]bool{}
-	var visit func(v ssa.Value)
-	visit = func(v ssa.Value) {
-		if seen[v] {
-			return
-		}
-		seen[v] = true
-		switch v := v.(type) {
-		case *ssa.Const:
-			if v.Value != nil && v.Value.Kind() == constant.String {
-				out = append(out, constant.StringVal(v.Value))
-				return
-			}
-		case *ssa.Parameter:
-			fn := v.Parent()
-			for i, q := range fn.Params {
-				if q == v {
-					for _, c := range a.callers[fn] {
-						visit(c.Common().Args[i])
-					}
-				}
-			}
-			if len(a.callers[fn]) > 0 {
-				return
-			}
-		case *ssa.Phi:
-			for _, e := range v.Edges {
-				visit(e)
-			}
-			return
-		case *ssa.Call:
-			if callee := v.Common().StaticCallee(); callee != nil && len(callee.Blocks) > 0 {
-				for _, b := range callee.Blocks {
-					if ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); ok && len(ret.Results) == 1 {
-						visit(ret.Results[0])
-					}
-				}
-				return
-			}
-		}
+	out, ok := a.consts(v, map[ssa.Value]bool{})
+	if !ok {
 		u.Problems = append(u.Problems, fmt.Sprintf("%s: %s is not a constant (%s)", pos, what, v))
 	}
-	visit(v)
 	return out
+}
+
+// consts returns the constants v may be; ok is false when some value of v
+// cannot be traced.
+func (a *analysis) consts(v ssa.Value, seen map[ssa.Value]bool) (out []string, ok bool) {
+	if seen[v] {
+		return nil, true
+	}
+	seen[v] = true
+	all := func(vals []ssa.Value) ([]string, bool) {
+		ok := len(vals) > 0
+		var out []string
+		for _, w := range vals {
+			c, wok := a.consts(w, seen)
+			out, ok = append(out, c...), ok && wok
+		}
+		return out, ok
+	}
+	switch v := v.(type) {
+	case *ssa.Const:
+		if v.Value != nil && v.Value.Kind() == constant.String {
+			return []string{constant.StringVal(v.Value)}, true
+		}
+	case *ssa.Parameter:
+		fn := v.Parent()
+		var args []ssa.Value
+		for i, q := range fn.Params {
+			if q == v {
+				for _, c := range a.callers[fn] {
+					args = append(args, c.Common().Args[i])
+				}
+			}
+		}
+		return all(args)
+	case *ssa.Phi:
+		return all(v.Edges)
+	case *ssa.ChangeType:
+		return a.consts(v.X, seen)
+	case *ssa.Convert:
+		return a.consts(v.X, seen)
+	case *ssa.Call:
+		callee := v.Common().StaticCallee()
+		if callee == nil || len(callee.Blocks) == 0 {
+			return nil, false
+		}
+		var rets []ssa.Value
+		for _, b := range callee.Blocks {
+			if ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); ok && len(ret.Results) == 1 {
+				rets = append(rets, ret.Results[0])
+			}
+		}
+		return all(rets)
+	case *ssa.BinOp:
+		if v.Op != token.ADD {
+			return nil, false
+		}
+		left, lok := a.consts(v.X, seen)
+		if !lok {
+			return nil, false
+		}
+		right, rok := a.consts(v.Y, seen)
+		for _, l := range left {
+			if !rok {
+				out = append(out, l+"*")
+				continue
+			}
+			for _, r := range right {
+				out = append(out, l+r)
+			}
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // pos renders a position relative to the module directory.

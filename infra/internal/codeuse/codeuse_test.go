@@ -51,7 +51,7 @@ func TestAnalyze(t *testing.T) {
 			items:    []string{"dynamodb:BatchWriteItem State"},
 			actions:  []string{"sqs:SendMessage"},
 			metrics:  []string{"Applied"},
-			cps:      []string{"b"},
+			cps:      []string{"b-*"}, // a constant prefix and an environment variable
 			problems: []string{`dynamodb:PutItem: table name traced to "scratch":string`},
 		},
 	} {

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"example.com/fixture/apply"
 	"example.com/fixture/env"
@@ -15,7 +16,7 @@ func main() {
 	run := st.Rewrite
 	_ = run(context.Background())
 	_ = st.Named(context.Background())
-	apply.NewRunner(apply.Queue{}, component()).Run(context.Background())
+	apply.NewRunner(apply.Queue{}, prefix()+os.Getenv("TARGET")).Run(context.Background())
 }
 
-func component() string { return "b" }
+func prefix() string { return "b-" }
