@@ -242,8 +242,8 @@ func TestStack(t *testing.T) {
 
 	t.Run("outputs for operators", func(t *testing.T) {
 		outputs, _ := s.json["Outputs"].(obj)
-		for _, o := range []string{"HookUrl", "StateTableName", "LedgerTableName", "SnapshotFunctionName",
-			"WorkMailQueueArn", "WorkMailDlqArn", "ConnectQueueArn", "ConnectDlqArn"} {
+		for _, o := range []string{"HookUrl", "HookSecretArn", "StateTableName", "LedgerTableName", "SnapshotFunctionName",
+			"AlarmTopicArn", "LedgerArchiveBucket", "WorkMailQueueArn", "WorkMailDlqArn", "ConnectQueueArn", "ConnectDlqArn"} {
 			if _, ok := outputs[o]; !ok {
 				t.Errorf("no output %s", o)
 			}
