@@ -32,6 +32,13 @@ infra-test: ## CDK stack in infra/ (own go.mod): gofmt, vet, staticcheck, offlin
 	cd infra && go run $(STATICCHECK) ./...
 	cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 go test -count=1 ./...
 
+SYNTH_CONFIG ?= domain/testdata/config/full.json
+.PHONY: synth
+synth: build ## CloudFormation template into infra/cdk.out, offline (SYNTH_CONFIG=document, SYNTH_CONTEXT='key=value ...')
+	cd infra && CDK_OUTDIR=cdk.out JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
+		go run . configFile=$(abspath $(SYNTH_CONFIG)) $(SYNTH_CONTEXT)
+	@ls infra/cdk.out/*.template.json
+
 .PHONY: lint
 lint: ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -32,6 +32,11 @@ const (
 	CtxCodeDir                = "codeDir"                // CodeDir
 	CtxLogLevel               = "logLevel"               // LogLevel
 	CtxLogRetentionDays       = "logRetentionDays"       // LogRetention, in days (a value CloudWatch Logs offers)
+	CtxHookConcurrency        = "hookConcurrency"        // HookConcurrency
+	CtxAlarmEmail             = "alarmEmail"             // AlarmEmails, comma-separated
+	CtxAlarmTopicARN          = "alarmTopicArn"          // AlarmTopicARN
+	CtxQueueAgeAlarm          = "queueAgeAlarm"          // QueueAgeAlarm
+	CtxArchiveRetentionDays   = "archiveRetentionDays"   // ArchiveRetentionDays
 )
 
 // PropsFromContext builds Props (without StackProps) from CDK context
@@ -104,11 +109,22 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 		CodeDir:                str(CtxCodeDir),
 		LogLevel:               str(CtxLogLevel),
 	}
-	if n := num(CtxMaxConcurrency); n != 0 {
+	whole := func(key string) int {
+		n := num(key)
 		if n != float64(int(n)) {
-			bad(CtxMaxConcurrency, n, "a whole number")
+			bad(key, n, "a whole number")
 		}
-		p.MaxConcurrency = int(n)
+		return int(n)
+	}
+	p.MaxConcurrency = whole(CtxMaxConcurrency)
+	p.HookConcurrency = whole(CtxHookConcurrency)
+	p.ArchiveRetentionDays = whole(CtxArchiveRetentionDays)
+	p.AlarmTopicARN = str(CtxAlarmTopicARN)
+	p.QueueAgeAlarm = dur(CtxQueueAgeAlarm)
+	for _, e := range strings.Split(str(CtxAlarmEmail), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			p.AlarmEmails = append(p.AlarmEmails, e)
+		}
 	}
 	if days := num(CtxLogRetentionDays); days != 0 {
 		r, ok := retentionDays(int(days))

@@ -1,64 +1,118 @@
 package idsyncstack
 
 import (
+	"errors"
+	"reflect"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/idsync/idsync/consumers"
+	"github.com/idsync/idsync/consumers/connect"
+	"github.com/idsync/idsync/consumers/workmail"
+	"github.com/idsync/idsync/infra/internal/iamop"
+	"github.com/idsync/idsync/producers/idcsnapshot"
+	"github.com/idsync/idsync/producers/oktahook"
+	"github.com/idsync/idsync/producers/publish"
 )
 
-// Least privilege, per function (each has its own role):
+// Least privilege, per function (each has its own role), from what its
+// code calls:
 //
-//	oktahook     ledger PutItem (append-only: no UpdateItem/DeleteItem);
-//	             sqs:SendMessage on the target queues; read of the hook secret
-//	idcsnapshot  state read/write (scan, query, batch write, the lease's
-//	             UpdateItem); ledger PutItem; sqs:SendMessage on the target
+//	oktahook     ledger PutItem; sqs:SendMessage on the target queues;
+//	             secretsmanager:GetSecretValue on the hook secret
+//	idcsnapshot  state Query, Scan, BatchWriteItem and the lease's
+//	             UpdateItem; ledger PutItem; sqs:SendMessage on the target
 //	             queues; IdentityStore reads of the one identity store
-//	consumers    state read/write; ledger PutItem + GetItem (the applied
-//	             record check); their own queue through the event source
-//	             mapping, sqs:SendMessage on their own dead-letter queue; the
-//	             target's user APIs on the one organisation / instance
+//	consumers    state Query (table and indexes) and PutItem; ledger PutItem
+//	             and GetItem (the applied-record check); sqs:SendMessage on
+//	             their own dead-letter queue; the target's user APIs on the
+//	             one organisation / instance; and, for the Lambda service's
+//	             poller, receive/delete/attributes on their own queue
+//
+// The actions of every SDK client a function holds come from the narrow
+// interface its package declares for that client (clientActions, by
+// reflection through iamop), so a method added to an interface is granted
+// at the next deploy and nothing else is. The DynamoDB item actions are
+// listed (dynamoItems) because one interface, store.DB, serves every store
+// method; the grants test derives each function's item actions per table
+// from its code (infra/internal/codeuse) and fails on any difference.
 //
 // No statement needs Resource "*": WorkMail authorises every user API
 // against the organisation ARN, Connect against the instance and its
 // sub-resources, and IdentityStore against the store ARN plus its
 // region- and account-less user/group/membership ARNs.
 
-// stateActions are the data-plane actions on the state table (the store's
-// reads, conditional puts and the snapshot's batch writes and lease
-// updates); no stream, table-management or TTL actions.
-func stateActions() []string {
-	return []string{
-		"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-		"dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-		"dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-	}
+// clientActions are the IAM actions of the functions' narrow SDK client
+// interfaces.
+type clientActions struct {
+	workMail      []string // consumers/workmail.API
+	connect       []string // consumers/connect.API
+	identityStore []string // producers/idcsnapshot.IdentityStore
+	publish       []string // producers/publish.SQS (SendMessageBatch is sqs:SendMessage)
+	deadLetter    []string // consumers.DLQ
+	hookSecret    []string // producers/oktahook.SecretsManagerAPI
+	lease         []string // producers/idcsnapshot.LeaseDB, on the state table
 }
 
-// workMailActions are the WorkMail calls consumers/workmail makes.
-func workMailActions() []string {
-	return []string{
-		"workmail:DescribeOrganization", "workmail:DescribeIdentityProviderConfiguration",
-		"workmail:DescribeUser", "workmail:ListUsers", "workmail:CreateUser",
-		"workmail:RegisterToWorkMail", "workmail:UpdateUser", "workmail:UpdatePrimaryEmailAddress",
-		"workmail:DeregisterFromWorkMail", "workmail:DeleteUser",
+// newClientActions reflects over the interfaces.
+//
+// Errors: an interface method that is not an SDK operation.
+func newClientActions() (clientActions, error) {
+	var errs []error
+	of := func(t reflect.Type) []string {
+		actions, err := iamop.FromInterface(t)
+		errs = append(errs, err)
+		return actions
 	}
+	c := clientActions{
+		workMail:      of(reflect.TypeFor[workmail.API]()),
+		connect:       of(reflect.TypeFor[connect.API]()),
+		identityStore: of(reflect.TypeFor[idcsnapshot.IdentityStore]()),
+		publish:       of(reflect.TypeFor[publish.SQS]()),
+		deadLetter:    of(reflect.TypeFor[consumers.DLQ]()),
+		hookSecret:    of(reflect.TypeFor[oktahook.SecretsManagerAPI]()),
+		lease:         of(reflect.TypeFor[idcsnapshot.LeaseDB]()),
+	}
+	return c, errors.Join(errs...)
 }
 
-// connectActions are the Connect calls consumers/connect makes.
-func connectActions() []string {
-	return []string{
-		"connect:CreateUser", "connect:DescribeUser", "connect:SearchUsers",
-		"connect:UpdateUserIdentityInfo", "connect:UpdateUserSecurityProfiles",
-		"connect:UpdateUserRoutingProfile", "connect:UpdateUserHierarchy", "connect:DeleteUser",
-	}
+// dynamoItems are a function's DynamoDB item actions on the state table,
+// on the state table's indexes and on the ledger.
+type dynamoItems struct {
+	state, stateIndexes, ledger []string
 }
 
-// identityStoreActions are the IdentityStore calls producers/idcsnapshot
-// makes (it resolves no names, so no GetGroupId/GetUserId).
-func identityStoreActions() []string {
-	return []string{
-		"identitystore:ListGroupMemberships", "identitystore:ListUsers", "identitystore:DescribeUser",
+// The store methods each function calls, and the item actions they make:
+//
+//	oktahook     RecordReceivedAll (ledger PutItem)
+//	idcsnapshot  AllPeople (state Scan), SnapshotRecords (state Query),
+//	             WriteSnapshotRecords (state BatchWriteItem),
+//	             RecordReceivedAll and Append (ledger PutItem); the lease's
+//	             UpdateItem comes from clientActions.lease
+//	consumers    Fold (state Query of the person's partition and of the
+//	             indexes, state PutItem), PutTarget (state PutItem), Commit
+//	             (a transaction of state and ledger Puts), Applied (ledger
+//	             GetItem), Append (ledger PutItem)
+var (
+	hookItems     = dynamoItems{ledger: []string{"dynamodb:PutItem"}}
+	snapshotItems = dynamoItems{
+		state:  []string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem"},
+		ledger: []string{"dynamodb:PutItem"},
 	}
+	consumerItems = dynamoItems{
+		state:        []string{"dynamodb:Query", "dynamodb:PutItem"},
+		stateIndexes: []string{"dynamodb:Query"},
+		ledger:       []string{"dynamodb:PutItem", "dynamodb:GetItem"},
+	}
+)
+
+// eventSourceActions are what the Lambda service's SQS poller needs on a
+// consumer's queue, through the consumer's role (AWS's documented set for
+// an SQS event source; the function's code calls none of them).
+func eventSourceActions() []string {
+	return []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 }
 
 // allow adds one statement to role's policy.
@@ -74,16 +128,22 @@ func allow(role awsiam.Role, sid string, actions []string, resources []*string, 
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(props))
 }
 
-// allowState grants the state table and its indexes.
-func (b *builder) allowState(role awsiam.Role) {
-	allow(role, "State", stateActions(), []*string{
-		b.state.TableArn(), jsii.String(*b.state.TableArn() + "/index/*"),
-	}, nil)
+// allowItems grants a function's DynamoDB item actions.
+func (b *builder) allowItems(role awsiam.Role, items dynamoItems) {
+	if len(items.state) > 0 {
+		allow(role, "State", items.state, []*string{b.state.TableArn()}, nil)
+	}
+	if len(items.stateIndexes) > 0 {
+		allow(role, "StateIndexes", items.stateIndexes, []*string{jsii.String(*b.state.TableArn() + "/index/*")}, nil)
+	}
+	if len(items.ledger) > 0 {
+		allow(role, "Ledger", items.ledger, []*string{b.ledger.TableArn()}, nil)
+	}
 }
 
 // allowWorkMail grants the WorkMail user APIs on the one organisation.
 func (b *builder) allowWorkMail(role awsiam.Role) {
-	allow(role, "WorkMail", workMailActions(), []*string{b.stack.FormatArn(&awscdk.ArnComponents{
+	allow(role, "WorkMail", b.actions.workMail, []*string{b.stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("workmail"), Resource: jsii.String("organization"),
 		ResourceName: jsii.String(b.s.WorkMailOrganizationID), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})}, nil)
@@ -101,7 +161,7 @@ func (b *builder) allowConnect(role awsiam.Role) {
 		})
 	}
 	id := b.s.ConnectInstanceID
-	allow(role, "Connect", connectActions(), []*string{arn(id), arn(id + "/*")}, nil)
+	allow(role, "Connect", b.actions.connect, []*string{arn(id), arn(id + "/*")}, nil)
 	allow(role, "ConnectOwnershipTag", []string{"connect:TagResource"}, []*string{arn(id + "/agent/*")},
 		map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{ConnectOwnershipTagKey}}})
 }
@@ -128,5 +188,5 @@ func (b *builder) allowIdentityStore(role awsiam.Role) {
 	for _, g := range b.s.idcGroupIDs {
 		resources = append(resources, arn("", "group", g))
 	}
-	allow(role, "IdentityStoreRead", identityStoreActions(), resources, nil)
+	allow(role, "IdentityStoreRead", b.actions.identityStore, resources, nil)
 }

@@ -25,23 +25,24 @@ type obj = map[string]any
 func codeDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, fn := range []string{idsyncstack.FnOktaHook, idsyncstack.FnIdCSnapshot, idsyncstack.FnWorkMail, idsyncstack.FnConnect} {
-		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
+	for _, fn := range idsyncstack.Functions() {
+		if err := os.MkdirAll(filepath.Join(dir, fn.Asset), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, fn, "bootstrap"), []byte("#!/bin/sh\n# placeholder: "+fn+"\n"), 0o755); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, fn.Asset, "bootstrap"), []byte("#!/bin/sh\n# placeholder: "+fn.Asset+"\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dir
 }
 
-// baseProps are valid properties over testdata/full.json.
+// baseProps are valid properties over testdata/full.json, with the
+// defaults for the rest (a generated hook secret, a new alarm topic).
 func baseProps(t *testing.T) idsyncstack.Props {
 	return idsyncstack.Props{
-		ConfigFile:     "testdata/full.json",
-		HookSecretName: "idsync/okta-hook",
-		CodeDir:        codeDir(t),
+		ConfigFile:  "testdata/full.json",
+		CodeDir:     codeDir(t),
+		AlarmEmails: []string{"oncall@example.org", "idm-team@example.org"},
 	}
 }
 
@@ -97,8 +98,12 @@ func (s synthed) resource(t *testing.T, id string) obj {
 	return r
 }
 
-// id returns the logical id of a construct's CloudFormation resource.
+// id returns the logical id of a construct's CloudFormation resource (its
+// default child, or the construct itself for an L1 resource).
 func (s synthed) id(c constructs.IConstruct) string {
+	if el, ok := c.(awscdk.CfnElement); ok {
+		return *s.stack.GetLogicalId(el)
+	}
 	return *s.stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
 }
 

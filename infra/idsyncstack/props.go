@@ -57,19 +57,29 @@ const (
 	// creates (consumers/connect.DefaultTagKey); the consumer's TagResource
 	// grant allows no other key.
 	ConnectOwnershipTagKey = "idsync:person"
-)
 
-// Function names: each is the directory under Props.CodeDir holding its
-// bootstrap (make build writes dist/<name>/bootstrap).
-const (
-	FnOktaHook    = "oktahook"
-	FnIdCSnapshot = "idcsnapshot"
-	FnWorkMail    = "workmail"
-	FnConnect     = "connect"
+	// DefaultHookConcurrency is the hook's reserved concurrency: Okta's
+	// deliveries are short (the hook answers within 3 s), so a handful of
+	// instances suffice, and a flood of requests to the public URL cannot
+	// take more of the account's concurrency than this.
+	DefaultHookConcurrency = 10
+	// DefaultQueueAgeAlarm: a target queue whose oldest message is older
+	// than this alarms (a consumer that stopped, or a backlog it cannot
+	// work off at the target's rate).
+	DefaultQueueAgeAlarm = 30 * time.Minute
+	// DefaultArchiveRetentionDays is the Object Lock retention of the
+	// ledger archive.
+	DefaultArchiveRetentionDays = 365
+	// HookLatencyAlarm: the hook's p99 duration above this alarms; Okta
+	// gives up on a delivery after 3 s.
+	HookLatencyAlarm = 2500 * time.Millisecond
+	// HookSecretLength is the length of a generated hook secret (letters
+	// and digits, so it can be pasted into Okta's auth header field as is).
+	HookSecretLength = 48
 )
 
 // Props configures the stack. Exactly one of ConfigFile and ConfigParameter
-// is required, and HookSecretName always.
+// is required.
 type Props struct {
 	awscdk.StackProps
 
@@ -96,20 +106,27 @@ type Props struct {
 	ConnectInstanceID      string
 	IdentityStoreID        string
 
-	// HookSecretName names the Secrets Manager secret holding the Okta hook's
-	// auth-header value (a plain string or {"current","previous"}). The
-	// stack references it and grants the hook read access; it never creates
-	// it or sees its value.
+	// HookSecretName names an existing Secrets Manager secret holding the
+	// Okta hook's auth-header value (a plain string or
+	// {"current","previous"}); the stack references it and grants the hook
+	// read access. When empty (the default), the stack creates the secret
+	// with a value Secrets Manager generates (HookSecretLength letters and
+	// digits) and outputs its ARN; the value itself never appears in the
+	// template.
 	HookSecretName string
-	// HookSecretKeyARN is the KMS key encrypting the secret when it is not
-	// the account's aws/secretsmanager key; the hook is granted kms:Decrypt
-	// on it through Secrets Manager only.
+	// HookSecretKeyARN is the KMS key encrypting an existing secret when it
+	// is not the account's aws/secretsmanager key; the hook is granted
+	// kms:Decrypt on it through Secrets Manager only.
 	HookSecretKeyARN string
 	// HookAuthHeader is the header Okta sends the secret in (default
 	// Authorization), HookSecretTTL how long the hook caches the secret
 	// (default 5m): the Okta-facing settings.
 	HookAuthHeader string
 	HookSecretTTL  time.Duration
+	// HookConcurrency is the hook function's reserved concurrency (default
+	// DefaultHookConcurrency, 1 to 1000): the most instances requests to the
+	// public URL can occupy.
+	HookConcurrency int
 
 	// ScheduleRate is how often the IdC snapshot runs: whole minutes, at
 	// least 1 (default 15m).
@@ -136,6 +153,22 @@ type Props struct {
 	// the retention of their log groups (default three months).
 	LogLevel     string
 	LogRetention awslogs.RetentionDays
+
+	// AlarmEmails are subscribed (email protocol; each address confirms
+	// once) to the topic every alarm notifies.
+	AlarmEmails []string
+	// AlarmTopicARN is an existing SNS topic to notify instead of one the
+	// stack creates; AlarmEmails are then subscribed to it.
+	AlarmTopicARN string
+	// QueueAgeAlarm: a target queue whose oldest message is older than this
+	// alarms (whole minutes, at least 5; default DefaultQueueAgeAlarm).
+	QueueAgeAlarm time.Duration
+
+	// ArchiveRetentionDays is the ledger archive's Object Lock retention in
+	// COMPLIANCE mode (1 to 36500; default DefaultArchiveRetentionDays): for
+	// that long after it is written, no one can delete or overwrite an
+	// archived object version or shorten its retention.
+	ArchiveRetentionDays int
 }
 
 // settings are Props with defaults applied and the configuration resolved.
@@ -160,6 +193,8 @@ var (
 	reLogLevel      = regexp.MustCompile(`^(?i)(debug|info|warn|error)$`)
 	reUUID          = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	reIdentityStore = regexp.MustCompile(`^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	reEmail         = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	reTopicARN      = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
 )
 
 // resolve applies defaults and validates p, reading ConfigFile when set.
@@ -208,9 +243,36 @@ func resolve(p Props) (settings, error) {
 	if s.LogRetention == "" {
 		s.LogRetention = DefaultLogRetention
 	}
+	if s.HookConcurrency == 0 {
+		s.HookConcurrency = DefaultHookConcurrency
+	}
+	if s.QueueAgeAlarm == 0 {
+		s.QueueAgeAlarm = DefaultQueueAgeAlarm
+	}
+	if s.ArchiveRetentionDays == 0 {
+		s.ArchiveRetentionDays = DefaultArchiveRetentionDays
+	}
 
-	if strings.TrimSpace(s.HookSecretName) == "" {
-		bad("HookSecretName is required")
+	s.HookSecretName = strings.TrimSpace(s.HookSecretName)
+	if s.HookSecretKeyARN != "" && s.HookSecretName == "" {
+		bad("HookSecretKeyARN is for an existing secret: set HookSecretName too (a generated secret uses aws/secretsmanager)")
+	}
+	if s.HookConcurrency < 1 || s.HookConcurrency > 1000 {
+		bad("HookConcurrency %d: 1 to 1000", s.HookConcurrency)
+	}
+	for _, e := range s.AlarmEmails {
+		if !reEmail.MatchString(e) {
+			bad("AlarmEmails: %q is not an email address", e)
+		}
+	}
+	if s.AlarmTopicARN != "" && !reTopicARN.MatchString(s.AlarmTopicARN) {
+		bad("AlarmTopicARN %q is not an SNS topic ARN", s.AlarmTopicARN)
+	}
+	if s.QueueAgeAlarm < 5*time.Minute || s.QueueAgeAlarm%time.Minute != 0 || s.QueueAgeAlarm >= Retention {
+		bad("QueueAgeAlarm %s: whole minutes, at least 5, below the queues' 14-day retention", s.QueueAgeAlarm)
+	}
+	if s.ArchiveRetentionDays < 1 || s.ArchiveRetentionDays > 36500 {
+		bad("ArchiveRetentionDays %d: 1 to 36500", s.ArchiveRetentionDays)
 	}
 	if s.HookSecretTTL < 0 {
 		bad("HookSecretTTL %s is negative", s.HookSecretTTL)
@@ -270,8 +332,8 @@ func resolve(p Props) (settings, error) {
 	}
 
 	for _, fn := range s.functions() {
-		if _, err := os.Stat(filepath.Join(s.CodeDir, fn, "bootstrap")); err != nil {
-			bad("code of %s: %v (run make build, or set CodeDir)", fn, err)
+		if _, err := os.Stat(filepath.Join(s.CodeDir, fn.Asset, "bootstrap")); err != nil {
+			bad("code of %s: %v (run make build, or set CodeDir)", fn.Name, err)
 		}
 	}
 	return s, errors.Join(errs...)
@@ -342,13 +404,13 @@ func (s *settings) fromConfigFile() []error {
 }
 
 // functions lists the deployed functions.
-func (s settings) functions() []string {
-	out := []string{FnOktaHook, FnIdCSnapshot}
-	if s.workmail {
-		out = append(out, FnWorkMail)
-	}
-	if s.connect {
-		out = append(out, FnConnect)
+func (s settings) functions() []Function {
+	var out []Function
+	for _, fn := range Functions() {
+		if (fn.Name == FnWorkMail && !s.workmail) || (fn.Name == FnConnect && !s.connect) {
+			continue
+		}
+		out = append(out, fn)
 	}
 	return out
 }

@@ -39,8 +39,18 @@ func TestNewRejectsBadProps(t *testing.T) {
 		{"id disagrees with the document", func(p *idsyncstack.Props) {
 			p.ConnectInstanceID = "ffffffff-0000-4000-8000-000000000000"
 		}, []string{"ConnectInstanceID", "disagrees"}, false},
-		{"no hook secret", func(p *idsyncstack.Props) { p.HookSecretName = " " },
-			[]string{"HookSecretName is required"}, false},
+		{"key for a generated secret", func(p *idsyncstack.Props) {
+			p.HookSecretKeyARN = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-0000-4000-8000-000000000001"
+		}, []string{"HookSecretKeyARN is for an existing secret"}, false},
+		{"hook concurrency out of range", func(p *idsyncstack.Props) { p.HookConcurrency = 2000 },
+			[]string{"HookConcurrency 2000"}, false},
+		{"alarm settings", func(p *idsyncstack.Props) {
+			p.AlarmEmails = []string{"oncall@example.org", "not an address"}
+			p.AlarmTopicARN = "arn:aws:sqs:eu-west-1:111122223333:oncall"
+			p.QueueAgeAlarm = 90 * time.Second
+		}, []string{`AlarmEmails: "not an address"`, "AlarmTopicARN", "QueueAgeAlarm 1m30s"}, false},
+		{"archive retention", func(p *idsyncstack.Props) { p.ArchiveRetentionDays = -5 },
+			[]string{"ArchiveRetentionDays -5"}, false},
 		{"schedule not whole minutes", func(p *idsyncstack.Props) { p.ScheduleRate = 90 * time.Second },
 			[]string{"ScheduleRate 1m30s"}, false},
 		{"consumer timeout beyond Lambda's", func(p *idsyncstack.Props) { p.ConsumerTimeout = 20 * time.Minute },
@@ -123,7 +133,15 @@ func TestPropsFromContext(t *testing.T) {
 			"configFile": " ../config.json ", "hookSecretName": "idsync/okta-hook", "scheduleRate": "30m",
 			"hookSecretTtl": "90s", "consumerTimeout": "1m", "maxConcurrency": "4", "connectRate": "1.5",
 			"logRetentionDays": "30", "prefix": "idsync-prod-",
+			"alarmEmail": "oncall@example.org, idm-team@example.org", "alarmTopicArn": "arn:aws:sns:eu-west-1:111122223333:oncall",
+			"queueAgeAlarm": "45m", "hookConcurrency": "5", "archiveRetentionDays": "2557",
 		}, func(t *testing.T, p idsyncstack.Props) {
+			if d := strings.Join(p.AlarmEmails, "|"); d != "oncall@example.org|idm-team@example.org" || p.AlarmTopicARN == "" {
+				t.Errorf("alarm settings: %q %q", p.AlarmEmails, p.AlarmTopicARN)
+			}
+			if p.QueueAgeAlarm != 45*time.Minute || p.HookConcurrency != 5 || p.ArchiveRetentionDays != 2557 {
+				t.Errorf("new settings: %v %v %v", p.QueueAgeAlarm, p.HookConcurrency, p.ArchiveRetentionDays)
+			}
 			if p.ConfigFile != "../config.json" || p.HookSecretName != "idsync/okta-hook" || p.Prefix != "idsync-prod-" {
 				t.Errorf("strings: %+v", p)
 			}
@@ -146,14 +164,15 @@ func TestPropsFromContext(t *testing.T) {
 			}
 		}, nil},
 		{"nothing set leaves defaults to New", map[string]any{}, func(t *testing.T, p idsyncstack.Props) {
-			if p.ScheduleRate != 0 || p.Prefix != "" || p.LogRetention != "" {
+			if p.ScheduleRate != 0 || p.Prefix != "" || p.LogRetention != "" || p.AlarmEmails != nil || p.HookConcurrency != 0 {
 				t.Errorf("%+v", p)
 			}
 		}, nil},
 		{"malformed values, all reported", map[string]any{
 			"scheduleRate": "fortnightly", "maxConcurrency": 2.5, "logRetentionDays": 10.0, "idcRate": "fast",
-			"hookSecretName": 7.0,
-		}, nil, []string{"scheduleRate=fortnightly", "maxConcurrency=2.5", "logRetentionDays=10", "idcRate=fast", "hookSecretName=7"}},
+			"hookSecretName": 7.0, "hookConcurrency": "many", "archiveRetentionDays": 1.5, "queueAgeAlarm": "soon",
+		}, nil, []string{"scheduleRate=fortnightly", "maxConcurrency=2.5", "logRetentionDays=10", "idcRate=fast", "hookSecretName=7",
+			"hookConcurrency=many", "archiveRetentionDays=1.5", "queueAgeAlarm=soon"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := idsyncstack.PropsFromContext(func(k string) any { return c.ctx[k] })

@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -43,6 +43,15 @@ type Stack struct {
 	Hook     awslambda.Function
 	HookURL  awslambda.FunctionUrl
 	Snapshot awslambda.Function
+	// HookSecret is the secret the hook reads: created with a generated
+	// value, or the existing one named by Props.HookSecretName.
+	HookSecret awssecretsmanager.ISecret
+	// AlarmTopic is the topic every alarm notifies; Alarms are all alarms.
+	AlarmTopic awssns.ITopic
+	Alarms     []awscloudwatch.Alarm
+	Dashboard  awscloudwatch.Dashboard
+	// Archive is the ledger's tamper-evident copy.
+	Archive Archive
 }
 
 // Target is one target's pipeline end: its FIFO queue, that queue's FIFO
@@ -55,14 +64,19 @@ type Target struct {
 // New adds idsync's stack to scope. It validates p first and adds nothing
 // when p is invalid. It is not idempotent: a second stack with the same id
 // in the same scope is a CDK error (jsii panics), and two deployments in one
-// account and Region need different Prefix values (tables and queues have
-// fixed names).
+// account and Region need different Prefix values (tables, queues, alarms
+// and the archive's pipe and delivery stream have fixed names).
 //
 // Errors: every problem with p at once, joined, each matching
 // ErrInvalidProps (and domain.ErrInvalidConfig for an invalid
-// configuration document); an unusable table spec from the store package.
+// configuration document); an unusable table spec from the store package;
+// a client interface of the functions that is not made of SDK operations.
 func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	s, err := resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	actions, err := newClientActions()
 	if err != nil {
 		return nil, err
 	}
@@ -71,14 +85,15 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	out := &Stack{Stack: stack, Targets: map[string]Target{}}
 
 	stateSpec, ledgerSpec := store.StateTableSpec(), store.LedgerTableSpec()
-	if out.StateTable, err = newTable(stack, "StateTable", s.Prefix+stateSpec.NameSuffix, stateSpec); err != nil {
+	if out.StateTable, err = newTable(stack, "StateTable", s.Prefix+stateSpec.NameSuffix, stateSpec, ""); err != nil {
 		return nil, fmt.Errorf("state table: %w", err)
 	}
-	if out.LedgerTable, err = newTable(stack, "LedgerTable", s.Prefix+ledgerSpec.NameSuffix, ledgerSpec); err != nil {
+	// The ledger's stream feeds the archive (archive.go).
+	if out.LedgerTable, err = newTable(stack, "LedgerTable", s.Prefix+ledgerSpec.NameSuffix, ledgerSpec, awsdynamodb.StreamViewType_NEW_IMAGE); err != nil {
 		return nil, fmt.Errorf("ledger table: %w", err)
 	}
 
-	b := &builder{s: s, stack: stack, state: out.StateTable, ledger: out.LedgerTable}
+	b := &builder{s: s, stack: stack, state: out.StateTable, ledger: out.LedgerTable, actions: actions}
 	if s.fromFile {
 		b.config = jsii.String(s.configDoc)
 	} else {
@@ -94,8 +109,8 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 		rate    float64
 		grant   func(awsiam.Role)
 	}{
-		{FnWorkMail, s.workmail, "WORKMAIL_RATE", s.perInstanceWM, b.allowWorkMail},
-		{FnConnect, s.connect, "CONNECT_RATE", s.perInstanceCon, b.allowConnect},
+		{FnWorkMail, s.workmail, envWorkMailRate, s.perInstanceWM, b.allowWorkMail},
+		{FnConnect, s.connect, envConnectRate, s.perInstanceCon, b.allowConnect},
 	} {
 		if !t.enabled {
 			continue
@@ -107,8 +122,12 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	}
 	urls := awscdk.Fn_Join(jsii.String(","), &queueURLs)
 
-	out.Hook, out.HookURL = b.hook(urls, queueARNs)
+	out.Hook, out.HookURL, out.HookSecret = b.hook(urls, queueARNs)
 	out.Snapshot = b.snapshot(urls, queueARNs)
+	out.Archive = b.archive(out.LedgerTable)
+	out.AlarmTopic = b.alarmTopic()
+	out.Alarms = b.alarms(out)
+	out.Dashboard = b.dashboard(out)
 
 	output := func(id, value, description string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
@@ -116,9 +135,12 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 		})
 	}
 	output("HookUrl", *out.HookURL.Url(), "Okta event hook endpoint (configure the auth header with the hook secret's value)")
+	output("HookSecretArn", *out.HookSecret.SecretArn(), "the hook secret (its value is the auth header Okta must send; read it with aws secretsmanager get-secret-value)")
 	output("StateTableName", *out.StateTable.TableName(), "STATE_TABLE for the operator CLI")
 	output("LedgerTableName", *out.LedgerTable.TableName(), "LEDGER_TABLE for the operator CLI")
 	output("SnapshotFunctionName", *out.Snapshot.FunctionName(), "invoke once to backfill")
+	output("AlarmTopicArn", *out.AlarmTopic.TopicArn(), "SNS topic every alarm notifies")
+	output("LedgerArchiveBucket", *out.Archive.Bucket.BucketName(), "the ledger's archive (Object Lock, compliance mode)")
 	titles := targetTitles()
 	for _, name := range []string{FnWorkMail, FnConnect} {
 		t, ok := out.Targets[name]
@@ -143,15 +165,16 @@ type builder struct {
 	stack         awscdk.Stack
 	state, ledger awsdynamodb.Table
 	config        *string // the configuration document or its SSM token
+	actions       clientActions
 }
 
-// function adds a Lambda function running CodeDir/<name>/bootstrap with its
-// own role and log group; the role may write to that log group and nothing
-// else until the caller grants more.
-func (b *builder) function(id, name, description string, timeout time.Duration, memory float64, env map[string]*string, tune func(*awslambda.FunctionProps)) (awslambda.Function, awsiam.Role) {
+// function adds the Lambda function fn (code CodeDir/<fn.Asset>/bootstrap)
+// with its own role and log group; the role may write to that log group
+// and nothing else until the caller grants more.
+func (b *builder) function(id string, fn Function, description string, timeout time.Duration, memory float64, env map[string]*string, tune func(*awslambda.FunctionProps)) (awslambda.Function, awsiam.Role) {
 	role := awsiam.NewRole(b.stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("idsync " + name + ": only the grants its code uses"),
+		Description: jsii.String("idsync " + fn.Name + ": only the grants its code uses"),
 	})
 	logs := awslogs.NewLogGroup(b.stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     b.s.LogRetention,
@@ -159,15 +182,15 @@ func (b *builder) function(id, name, description string, timeout time.Duration, 
 	})
 	logs.GrantWrite(role)
 
-	env["STATE_TABLE"] = b.state.TableName()
-	env["LEDGER_TABLE"] = b.ledger.TableName()
-	env["LOG_LEVEL"] = jsii.String(strings.ToLower(b.s.LogLevel))
+	env[envStateTable] = b.state.TableName()
+	env[envLedgerTable] = b.ledger.TableName()
+	env[envLogLevel] = jsii.String(strings.ToLower(b.s.LogLevel))
 	props := &awslambda.FunctionProps{
 		Description:  jsii.String(description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture: awslambda.Architecture_ARM_64(),
 		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(b.s.CodeDir, name)), nil),
+		Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(b.s.CodeDir, fn.Asset)), nil),
 		Role:         role,
 		LogGroup:     logs,
 		Timeout:      awscdk.Duration_Seconds(jsii.Number(timeout.Seconds())),
@@ -202,74 +225,94 @@ func (b *builder) target(name, rateVar string, rate float64, grant func(awsiam.R
 		VisibilityTimeout:         awscdk.Duration_Seconds(jsii.Number((b.s.ConsumerTimeout * VisibilityFactor).Seconds())),
 		DeadLetterQueue:           &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(MaxReceiveCount)},
 	})
-	awscloudwatch.NewAlarm(b.stack, jsii.String(title+"DLQAlarm"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("idsync " + name + ": messages in the dead-letter queue (see the README's runbook: audit --outcome failed, then redrive)"),
-		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-		}),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
 
-	fn, role := b.function(title+"Consumer", name, "idsync "+name+" consumer (SQS FIFO, partial batch responses)",
+	fn, role := b.function(title+"Consumer", function(name), "idsync "+name+" consumer (SQS FIFO, partial batch responses)",
 		b.s.ConsumerTimeout, consumerMemory, map[string]*string{
-			"IDSYNC_CONFIG": b.config,
-			"DLQ_URL":       dlq.QueueUrl(),
-			rateVar:         jsii.String(formatRate(rate)),
+			envConfig: b.config,
+			envDLQURL: dlq.QueueUrl(),
+			rateVar:   jsii.String(formatRate(rate)),
 		}, nil)
-	// The mapping's own grant: receive, delete, change visibility on queue.
-	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(queue, &awslambdaeventsources.SqsEventSourceProps{
+	// The mapping is declared directly (not through SqsEventSource, whose
+	// grant adds ChangeMessageVisibility and GetQueueUrl, which the poller
+	// does not need); the role gets the poller's actions on this queue only.
+	// Its id is SqsEventSource's, so a deployed mapping is updated in place:
+	// Lambda refuses a second mapping of the same queue and function, which
+	// a replacement would create first.
+	fn.AddEventSourceMapping(jsii.String("SqsEventSource:"+*awscdk.Names_NodeUniqueId(queue.Node())), &awslambda.EventSourceMappingOptions{
+		EventSourceArn:          queue.QueueArn(),
 		BatchSize:               jsii.Number(BatchSize),
 		ReportBatchItemFailures: jsii.Bool(true),
 		MaxConcurrency:          jsii.Number(float64(b.s.MaxConcurrency)),
-	}))
-	allow(role, "DeadLetter", []string{"sqs:SendMessage"}, []*string{dlq.QueueArn()}, nil)
-	b.allowState(role)
-	allow(role, "LedgerAppendAndCheck", []string{"dynamodb:PutItem", "dynamodb:GetItem"}, []*string{b.ledger.TableArn()}, nil)
+	})
+	allow(role, "EventSource", eventSourceActions(), []*string{queue.QueueArn()}, nil)
+	allow(role, "DeadLetter", b.actions.deadLetter, []*string{dlq.QueueArn()}, nil)
+	b.allowItems(role, consumerItems)
 	grant(role)
 	return Target{Queue: queue, DLQ: dlq, Consumer: fn}
 }
 
-// hook adds the Okta event hook behind a Function URL.
-func (b *builder) hook(queueURLs *string, queueARNs []*string) (awslambda.Function, awslambda.FunctionUrl) {
-	fn, role := b.function("OktaHook", FnOktaHook, "idsync Okta event hook (Function URL)", hookTimeout, hookMemory,
+// hook adds the Okta event hook behind a Function URL, and its secret.
+func (b *builder) hook(queueURLs *string, queueARNs []*string) (awslambda.Function, awslambda.FunctionUrl, awssecretsmanager.ISecret) {
+	// The secret: generated by Secrets Manager at deploy (the template holds
+	// only the generation rule), or an existing one referenced by name.
+	var secret awssecretsmanager.ISecret
+	var secretID, secretResource *string
+	if b.s.HookSecretName == "" {
+		secret = awssecretsmanager.NewSecret(b.stack, jsii.String("HookSecret"), &awssecretsmanager.SecretProps{
+			Description: jsii.String("idsync: the value Okta sends in the event hook's auth header (generated)"),
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				PasswordLength:     jsii.Number(HookSecretLength),
+				ExcludePunctuation: jsii.Bool(true),
+				IncludeSpace:       jsii.Bool(false),
+			},
+		})
+		secretID, secretResource = secret.SecretArn(), secret.SecretArn()
+	} else {
+		secret = awssecretsmanager.Secret_FromSecretNameV2(b.stack, jsii.String("HookSecret"), jsii.String(b.s.HookSecretName))
+		// A name-referenced secret's ARN ends in six random characters.
+		secretID, secretResource = jsii.String(b.s.HookSecretName), jsii.String(*secret.SecretArn()+"-??????")
+	}
+
+	fn, role := b.function("OktaHook", function(FnOktaHook), "idsync Okta event hook (Function URL)", hookTimeout, hookMemory,
 		map[string]*string{
-			"IDSYNC_CONFIG":    b.config,
-			"QUEUE_URLS":       queueURLs,
-			"HOOK_SECRET_ID":   jsii.String(b.s.HookSecretName),
-			"HOOK_AUTH_HEADER": jsii.String(b.s.HookAuthHeader),
-			"HOOK_SECRET_TTL":  jsii.String(b.s.HookSecretTTL.String()),
-		}, nil)
+			envConfig:         b.config,
+			envQueueURLs:      queueURLs,
+			envHookSecretID:   secretID,
+			envHookAuthHeader: jsii.String(b.s.HookAuthHeader),
+			envHookSecretTTL:  jsii.String(b.s.HookSecretTTL.String()),
+		}, func(p *awslambda.FunctionProps) {
+			// The URL is public: requests, authenticated or not, can occupy
+			// at most this many instances, never the account's pool the
+			// consumers and the snapshot draw on.
+			p.ReservedConcurrentExecutions = jsii.Number(float64(b.s.HookConcurrency))
+		})
 	// Okta authenticates with the shared secret in its auth header, which
 	// the hook checks in constant time: the URL itself is public.
 	url := fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
 		AuthType:   awslambda.FunctionUrlAuthType_NONE,
 		InvokeMode: awslambda.InvokeMode_RESPONSE_STREAM,
 	})
-	secret := awssecretsmanager.Secret_FromSecretNameV2(b.stack, jsii.String("HookSecret"), jsii.String(b.s.HookSecretName))
-	secret.GrantRead(role, nil)
+	allow(role, "HookSecret", b.actions.hookSecret, []*string{secretResource}, nil)
 	if b.s.HookSecretKeyARN != "" {
 		allow(role, "HookSecretKey", []string{"kms:Decrypt"}, []*string{jsii.String(b.s.HookSecretKeyARN)},
 			map[string]any{"StringEquals": map[string]any{
 				"kms:ViaService": "secretsmanager." + *b.stack.Region() + ".amazonaws.com",
 			}})
 	}
-	allow(role, "Publish", []string{"sqs:SendMessage"}, queueARNs, nil)
-	allow(role, "LedgerAppend", []string{"dynamodb:PutItem"}, []*string{b.ledger.TableArn()}, nil)
-	return fn, url
+	allow(role, "Publish", b.actions.publish, queueARNs, nil)
+	b.allowItems(role, hookItems)
+	return fn, url, secret
 }
 
 // snapshot adds the scheduled IdC snapshot.
 func (b *builder) snapshot(queueURLs *string, queueARNs []*string) awslambda.Function {
 	// An invocation older than one period is superseded by the next run.
 	maxAge := min(max(b.s.ScheduleRate, time.Minute), 6*time.Hour)
-	fn, role := b.function("IdcSnapshot", FnIdCSnapshot, "idsync IAM Identity Center snapshot (scheduled)",
+	fn, role := b.function("IdcSnapshot", function(FnIdCSnapshot), "idsync IAM Identity Center snapshot (scheduled)",
 		snapshotTimeout, snapshotMemory, map[string]*string{
-			"IDSYNC_CONFIG": b.config,
-			"QUEUE_URLS":    queueURLs,
-			"IDC_RATE":      jsii.String(formatRate(b.s.IdCRate)),
+			envConfig:    b.config,
+			envQueueURLs: queueURLs,
+			envIdCRate:   jsii.String(formatRate(b.s.IdCRate)),
 		}, func(p *awslambda.FunctionProps) {
 			// One run at a time (the DynamoDB lease is the second guard); a
 			// failed run is not retried: the next scheduled run redoes it.
@@ -285,9 +328,9 @@ func (b *builder) snapshot(queueURLs *string, queueARNs []*string) awslambda.Fun
 			MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds())),
 		})},
 	})
-	allow(role, "Publish", []string{"sqs:SendMessage"}, queueARNs, nil)
-	b.allowState(role)
-	allow(role, "LedgerAppend", []string{"dynamodb:PutItem"}, []*string{b.ledger.TableArn()}, nil)
+	allow(role, "Publish", b.actions.publish, queueARNs, nil)
+	b.allowItems(role, snapshotItems)
+	allow(role, "Lease", b.actions.lease, []*string{b.state.TableArn()}, nil)
 	b.allowIdentityStore(role)
 	return fn
 }

@@ -3,6 +3,7 @@ package idsyncstack_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -189,7 +190,7 @@ func TestStack(t *testing.T) {
 			wantTimout float64
 		}{
 			{"oktahook", s.id(s.stack.Hook), "IDSYNC_CONFIG", obj{
-				"QUEUE_URLS": queueURLs, "HOOK_SECRET_ID": "idsync/okta-hook",
+				"QUEUE_URLS": queueURLs, "HOOK_SECRET_ID": obj{"Ref": s.id(s.stack.HookSecret)},
 				"HOOK_AUTH_HEADER": "Authorization", "HOOK_SECRET_TTL": "5m0s",
 			}, 10},
 			{"idcsnapshot", s.id(s.stack.Snapshot), "IDSYNC_CONFIG", obj{
@@ -241,8 +242,8 @@ func TestStack(t *testing.T) {
 
 	t.Run("outputs for operators", func(t *testing.T) {
 		outputs, _ := s.json["Outputs"].(obj)
-		for _, o := range []string{"HookUrl", "StateTableName", "LedgerTableName", "SnapshotFunctionName",
-			"WorkMailQueueArn", "WorkMailDlqArn", "ConnectQueueArn", "ConnectDlqArn"} {
+		for _, o := range []string{"HookUrl", "HookSecretArn", "StateTableName", "LedgerTableName", "SnapshotFunctionName",
+			"AlarmTopicArn", "LedgerArchiveBucket", "WorkMailQueueArn", "WorkMailDlqArn", "ConnectQueueArn", "ConnectDlqArn"} {
 			if _, ok := outputs[o]; !ok {
 				t.Errorf("no output %s", o)
 			}
@@ -255,6 +256,45 @@ func TestStack(t *testing.T) {
 
 	t.Run("least privilege per function", func(t *testing.T) {
 		leastPrivilege(t, s)
+	})
+
+	t.Run("grants are what the code calls", func(t *testing.T) {
+		grantsMatchCode(t, s)
+		grantsCheckFailsOnExtraGrants(t, s)
+	})
+
+	t.Run("every alarm notifies the topic", func(t *testing.T) {
+		alarmsNotify(t, s, obj{"Ref": s.id(s.stack.AlarmTopic)})
+		must(t, "email subscriptions", func() {
+			for _, e := range []string{"oncall@example.org", "idm-team@example.org"} {
+				s.tmpl.HasResourceProperties(str("AWS::SNS::Subscription"), obj{
+					"Protocol": "email", "Endpoint": e, "TopicArn": obj{"Ref": s.id(s.stack.AlarmTopic)},
+				})
+			}
+		})
+	})
+
+	t.Run("alarms", func(t *testing.T) {
+		expectedAlarms(t, s)
+	})
+
+	t.Run("alarms and dashboard use metrics the code emits", func(t *testing.T) {
+		emittedMetrics(t, s)
+	})
+
+	t.Run("hook has reserved concurrency", func(t *testing.T) {
+		p := props(s.resource(t, s.id(s.stack.Hook)))
+		if p["ReservedConcurrentExecutions"] != float64(idsyncstack.DefaultHookConcurrency) {
+			t.Errorf("hook reserved concurrency %v, want %d", p["ReservedConcurrentExecutions"], idsyncstack.DefaultHookConcurrency)
+		}
+	})
+
+	t.Run("hook secret is generated and never in the template", func(t *testing.T) {
+		hookSecretGenerated(t, s)
+	})
+
+	t.Run("ledger stream feeds a locked archive", func(t *testing.T) {
+		lockedArchive(t, s)
 	})
 }
 
@@ -318,13 +358,16 @@ func sortedBy(v any, key string) []any {
 
 // noWildcards fails on any IAM statement allowing every action, every
 // action of a service, or every resource, and on any managed policy (AWS's
-// Lambda basic execution policy grants logs on "*"). No allowance is
-// needed: WorkMail and IdentityStore both authorise the calls idsync makes
-// against specific ARNs (organisation; identity store plus user, group and
-// membership ARNs), so neither needs Resource "*".
+// Lambda basic execution policy grants logs on "*"). WorkMail and
+// IdentityStore both authorise the calls idsync makes against specific
+// ARNs (organisation; identity store plus user, group and membership ARNs),
+// so neither needs Resource "*". The one allowance: the archive pipe's
+// dynamodb:ListStreams, which has no resource-level permission.
 func noWildcards(t *testing.T, s synthed) {
 	t.Helper()
+	pipeRole := s.id(s.stack.Archive.PipeRole)
 	for id, p := range s.resources("AWS::IAM::Policy") {
+		pipe := len(list(props(p)["Roles"])) == 1 && refID(list(props(p)["Roles"])[0]) == pipeRole
 		for _, st := range list(props(p)["PolicyDocument"].(obj)["Statement"]) {
 			st := st.(obj)
 			for _, a := range list(st["Action"]) {
@@ -339,7 +382,7 @@ func noWildcards(t *testing.T, s synthed) {
 				t.Errorf("%s: NotResource", id)
 			}
 			for _, r := range list(st["Resource"]) {
-				if r == "*" {
+				if r == "*" && !(pipe && fmt.Sprint(st["Action"]) == "dynamodb:ListStreams") {
 					t.Errorf("%s: %v on Resource \"*\"", id, st["Action"])
 				}
 			}
@@ -353,8 +396,9 @@ func noWildcards(t *testing.T, s synthed) {
 			t.Errorf("role %s has inline policies %v outside its default policy", id, pol)
 		}
 	}
-	if roles, fns := len(s.resources("AWS::IAM::Role")), len(s.resources("AWS::Lambda::Function")); roles != fns {
-		t.Errorf("%d roles for %d functions, want one per function", roles, fns)
+	// One role per function, and the archive's pipe and delivery stream.
+	if roles, fns := len(s.resources("AWS::IAM::Role")), len(s.resources("AWS::Lambda::Function")); roles != fns+2 {
+		t.Errorf("%d roles for %d functions, want one per function and two for the archive", roles, fns)
 	}
 	for id, r := range s.json["Resources"].(obj) {
 		if typ := r.(obj)["Type"].(string); strings.HasPrefix(typ, "Custom::") || typ == "AWS::CloudFormation::CustomResource" {
@@ -363,8 +407,9 @@ func noWildcards(t *testing.T, s synthed) {
 	}
 }
 
-// leastPrivilege compares each function's grants with exactly what its
-// code calls.
+// leastPrivilege compares each function's grants, resources included,
+// with exactly what its code calls (grantsMatchCode derives the actions
+// from the code; this pins the ARNs).
 func leastPrivilege(t *testing.T, s synthed) {
 	t.Helper()
 	wm, con := s.stack.Targets[idsyncstack.FnWorkMail], s.stack.Targets[idsyncstack.FnConnect]
@@ -372,6 +417,7 @@ func leastPrivilege(t *testing.T, s synthed) {
 		s.id(s.stack.StateTable): "State", s.id(s.stack.LedgerTable): "Ledger",
 		s.id(wm.Queue): "WorkMailQueue", s.id(wm.DLQ): "WorkMailDLQ",
 		s.id(con.Queue): "ConnectQueue", s.id(con.DLQ): "ConnectDLQ",
+		s.id(s.stack.HookSecret): "HookSecret",
 	}
 	fns := map[string]string{
 		"hook": s.id(s.stack.Hook), "snapshot": s.id(s.stack.Snapshot),
@@ -387,15 +433,14 @@ func leastPrivilege(t *testing.T, s synthed) {
 	logs := func(fn string) []string {
 		return each([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, fn+"Logs.Arn")
 	}
-	state := each([]string{
-		"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
-		"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-	}, "State.Arn", "State.Arn/index/*")
 	publish := each([]string{"sqs:SendMessage"}, "WorkMailQueue.Arn", "ConnectQueue.Arn")
-	consume := func(queue string) []string {
-		return each([]string{"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl",
-			"sqs:DeleteMessage", "sqs:GetQueueAttributes"}, queue+".Arn")
+	poll := func(queue string) []string {
+		return each([]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, queue+".Arn")
 	}
+	consumerItems := concat(
+		each([]string{"dynamodb:Query", "dynamodb:PutItem"}, "State.Arn"),
+		each([]string{"dynamodb:Query"}, "State.Arn/index/*"),
+		each([]string{"dynamodb:PutItem", "dynamodb:GetItem"}, "Ledger.Arn"))
 	const (
 		region  = "${AWS::Region}:${AWS::AccountId}"
 		inst    = "arn:${AWS::Partition}:connect:" + region + ":instance/a1b2c3d4-0000-4000-8000-00000000c0de"
@@ -405,25 +450,23 @@ func leastPrivilege(t *testing.T, s synthed) {
 
 	want := map[string][]string{
 		"hook": concat(logs("hook"), publish,
-			each([]string{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
-				"arn:${AWS::Partition}:secretsmanager:"+region+":secret:idsync/okta-hook-??????"),
-			[]string{"dynamodb:PutItem Ledger.Arn"}),
-		"snapshot": concat(logs("snapshot"), publish, state, []string{"dynamodb:PutItem Ledger.Arn"},
-			each([]string{"identitystore:ListGroupMemberships", "identitystore:ListUsers", "identitystore:DescribeUser"},
+			[]string{"secretsmanager:GetSecretValue HookSecret", "dynamodb:PutItem Ledger.Arn"}),
+		"snapshot": concat(logs("snapshot"), publish,
+			each([]string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}, "State.Arn"),
+			[]string{"dynamodb:PutItem Ledger.Arn"},
+			each([]string{"identitystore:DescribeUser", "identitystore:ListGroupMemberships", "identitystore:ListUsers"},
 				"arn:${AWS::Partition}:identitystore::${AWS::AccountId}:identitystore/d-90670a1b2c",
 				idcPart+"user/*", idcPart+"membership/*",
 				idcPart+"group/90670a1b2c-0a1b2c3d-1111-4222-8333-444455556666",
 				idcPart+"group/90670a1b2c-0a1b2c3d-2222-4333-8444-555566667777",
 				idcPart+"group/90670a1b2c-0a1b2c3d-3333-4444-8555-666677778888")),
-		"workmail": concat(logs("workmail"), consume("WorkMailQueue"), []string{"sqs:SendMessage WorkMailDLQ.Arn"}, state,
-			each([]string{"dynamodb:PutItem", "dynamodb:GetItem"}, "Ledger.Arn"),
+		"workmail": concat(logs("workmail"), poll("WorkMailQueue"), []string{"sqs:SendMessage WorkMailDLQ.Arn"}, consumerItems,
 			each([]string{"workmail:DescribeOrganization", "workmail:DescribeIdentityProviderConfiguration",
 				"workmail:DescribeUser", "workmail:ListUsers", "workmail:CreateUser", "workmail:RegisterToWorkMail",
 				"workmail:UpdateUser", "workmail:UpdatePrimaryEmailAddress", "workmail:DeregisterFromWorkMail",
 				"workmail:DeleteUser"},
 				"arn:${AWS::Partition}:workmail:"+region+":organization/m-8f3c2a1b0d9e4f5a6b7c8d9e0f1a2b3c")),
-		"connect": concat(logs("connect"), consume("ConnectQueue"), []string{"sqs:SendMessage ConnectDLQ.Arn"}, state,
-			each([]string{"dynamodb:PutItem", "dynamodb:GetItem"}, "Ledger.Arn"),
+		"connect": concat(logs("connect"), poll("ConnectQueue"), []string{"sqs:SendMessage ConnectDLQ.Arn"}, consumerItems,
 			each([]string{"connect:CreateUser", "connect:DescribeUser", "connect:SearchUsers",
 				"connect:UpdateUserIdentityInfo", "connect:UpdateUserSecurityProfiles",
 				"connect:UpdateUserRoutingProfile", "connect:UpdateUserHierarchy", "connect:DeleteUser"},
@@ -525,22 +568,42 @@ func TestWorkMailOnlyDocument(t *testing.T) {
 	}
 }
 
-// TestHookSecretKey: a customer-managed key is granted for decryption
-// through Secrets Manager only.
-func TestHookSecretKey(t *testing.T) {
+// TestExistingSecretAndTopic: an existing hook secret is referenced by
+// name (nothing created, its customer-managed key granted for decryption
+// through Secrets Manager only), and an existing topic receives every
+// alarm.
+func TestExistingSecretAndTopic(t *testing.T) {
 	p := baseProps(t)
+	p.HookSecretName = "idsync/okta-hook"
 	p.HookSecretKeyARN = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-0000-4000-8000-000000000001"
+	p.AlarmTopicARN = "arn:aws:sns:eu-west-1:111122223333:oncall"
+	p.AlarmEmails = nil
 	s := synth(t, p)
+
+	must(t, "no secret or topic created", func() {
+		s.tmpl.ResourceCountIs(str("AWS::SecretsManager::Secret"), num(0))
+		s.tmpl.ResourceCountIs(str("AWS::SNS::Topic"), num(0))
+	})
+	vars := props(s.resource(t, s.id(s.stack.Hook)))["Environment"].(obj)["Variables"].(obj)
+	if vars["HOOK_SECRET_ID"] != "idsync/okta-hook" {
+		t.Errorf("HOOK_SECRET_ID = %v, want the secret's name", vars["HOOK_SECRET_ID"])
+	}
 	got := s.grants(t, refID(props(s.resource(t, s.id(s.stack.Hook)))["Role"]), nil)
-	want := `kms:Decrypt ` + p.HookSecretKeyARN +
-		` if {"StringEquals":{"kms:ViaService":{"Fn::Join":["",["secretsmanager.",{"Ref":"AWS::Region"},".amazonaws.com"]]}}}`
-	found := false
-	for _, g := range got {
-		found = found || g == want
+	for _, want := range []string{
+		"secretsmanager:GetSecretValue arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:idsync/okta-hook-??????",
+		`kms:Decrypt ` + p.HookSecretKeyARN +
+			` if {"StringEquals":{"kms:ViaService":{"Fn::Join":["",["secretsmanager.",{"Ref":"AWS::Region"},".amazonaws.com"]]}}}`,
+	} {
+		found := false
+		for _, g := range got {
+			found = found || g == want
+		}
+		if !found {
+			t.Errorf("hook grants %v\nwant %s", got, want)
+		}
 	}
-	if !found {
-		t.Errorf("hook grants %v\nwant %s", got, want)
-	}
+	alarmsNotify(t, s, p.AlarmTopicARN)
+	grantsMatchCode(t, s)
 }
 
 // TestConfigDocumentTravelsIntact: every function's environment carries

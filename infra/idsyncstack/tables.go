@@ -13,8 +13,9 @@ import (
 
 // newTable builds a table from its store spec: on-demand, point-in-time
 // recovery, deletion protection, retained when the stack is deleted or the
-// table replaced, TTL on the spec's attribute if it has one.
-func newTable(scope constructs.Construct, id, name string, spec store.TableSpec) (awsdynamodb.Table, error) {
+// table replaced, TTL on the spec's attribute if it has one, and a stream
+// of the given view type unless it is "".
+func newTable(scope constructs.Construct, id, name string, spec store.TableSpec, stream awsdynamodb.StreamViewType) (awsdynamodb.Table, error) {
 	pk, err := attribute(spec.PartitionKey)
 	if err != nil {
 		return nil, err
@@ -33,6 +34,7 @@ func newTable(scope constructs.Construct, id, name string, spec store.TableSpec)
 		},
 		DeletionProtection: jsii.Bool(true),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		Stream:             stream,
 	}
 	if spec.TTLAttribute != "" {
 		props.TimeToLiveAttribute = jsii.String(spec.TTLAttribute)
