@@ -82,7 +82,7 @@ func TestNamesMustBeNFC(t *testing.T) {
 		in := e.createInput("nfd-" + strings.ReplaceAll(name, " ", "-"))
 		in.IdentityInfo = info
 		_, err := e.client.CreateUser(ctx, in)
-		if !as[*types.InvalidParameterException](err) || !strings.Contains(err.Error(), "Normalization Form C") {
+		if !as[*types.InvalidParameterException](err) || !strings.Contains(apiMessage(err), "Normalization Form C") {
 			t.Errorf("CreateUser with a %s: %v, want InvalidParameterException", name, err)
 		}
 	}

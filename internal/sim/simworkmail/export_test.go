@@ -194,7 +194,7 @@ func TestExportOncePerDay(t *testing.T) {
 		t.Fatalf("job %s, want FAILED", got.State)
 	}
 	_, err := f.client.StartMailboxExportJob(context.Background(), exportInput(f, "ana", "day-1-retry"))
-	if !isA[*types.LimitExceededException](err) || !strings.Contains(err.Error(), "once every") {
+	if !isA[*types.LimitExceededException](err) || !strings.Contains(apiMessage(err), "once every") {
 		t.Fatalf("second export within 24 h: %v, want LimitExceededException", err)
 	}
 	f.clock.Advance(23 * time.Hour)

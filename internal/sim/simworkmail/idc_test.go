@@ -75,7 +75,7 @@ func TestIdentityCenterAssignmentRequired(t *testing.T) {
 	refused := func(what string, err error) {
 		t.Helper()
 		var re *awshttp.ResponseError
-		if !isA[*types.InvalidParameterException](err) || !strings.Contains(err.Error(), "is not authorized") ||
+		if !isA[*types.InvalidParameterException](err) || !strings.Contains(apiMessage(err), "is not authorized") ||
 			!errors.As(err, &re) || re.HTTPStatusCode() != http.StatusBadRequest {
 			t.Fatalf("%s: %v, want InvalidParameterException (400) saying the user is not authorized", what, err)
 		}

@@ -184,7 +184,7 @@ func TestListUsersOneFilterPerRequest(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := f.client.ListUsers(ctx, &workmail.ListUsersInput{OrganizationId: aws.String(f.org), Filters: filters})
-			if !isA[*types.InvalidParameterException](err) || !strings.Contains(err.Error(), "one filter per request") {
+			if !isA[*types.InvalidParameterException](err) || !strings.Contains(apiMessage(err), "one filter per request") {
 				t.Fatalf("ListUsers with %s: %v, want InvalidParameterException", name, err)
 			}
 		})
