@@ -260,6 +260,10 @@ func TestStack(t *testing.T) {
 		}
 	})
 
+	t.Run("each function's environment is what internal/settings requires", func(t *testing.T) {
+		settingsAccept(t, s)
+	})
+
 	t.Run("outputs for operators", func(t *testing.T) {
 		outputs, _ := s.json["Outputs"].(obj)
 		for _, o := range []string{"HookUrl", "HookSecretArn", "StateTableName", "LedgerTableName", "SnapshotFunctionName",
@@ -559,6 +563,7 @@ func TestConfigParameter(t *testing.T) {
 		t.Errorf("snapshot grants %v: want ListGroupMemberships on every group", grants)
 	}
 	noWildcards(t, s)
+	settingsAccept(t, s)
 }
 
 // TestWorkMailOnlyDocument: a document without a connect section deploys
@@ -583,6 +588,7 @@ func TestWorkMailOnlyDocument(t *testing.T) {
 			}
 		}
 	}
+	settingsAccept(t, s)
 	for id, p := range s.resources("AWS::IAM::Policy") {
 		for _, st := range list(props(p)["PolicyDocument"].(obj)["Statement"]) {
 			for _, a := range list(st.(obj)["Action"]) {
