@@ -157,13 +157,13 @@ func (r *Runner) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 			continue
 		}
 		if deadline, ok := ctx.Deadline(); ok && deadline.Sub(r.now()) <= r.timeReserve {
-			r.metrics.Add("Deferred", 1)
+			r.metrics.Add(emf.ConsumerDeferred, 1)
 			report(reasonNoTime)
 			continue
 		}
 		if err := r.handle(ctx, msg); err != nil {
 			held[group] = true
-			r.metrics.Add("Retried", 1)
+			r.metrics.Add(emf.ConsumerRetried, 1)
 			report(err.Error())
 		}
 	}
@@ -241,7 +241,7 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 		}
 		return r.failed(ctx, msg, e, key, fmt.Errorf("commit: %w", err))
 	}
-	r.metrics.Add("Applied", 1)
+	r.metrics.Add(emf.ConsumerApplied, 1)
 	r.logOutcome(ctx, e, key, domain.OutcomeApplied, len(results), "")
 	return nil
 }
@@ -269,9 +269,9 @@ func (r *Runner) failed(ctx context.Context, msg events.SQSMessage, e domain.Eve
 	case domain.ErrorPermanent:
 		return r.poison(ctx, msg, e, key, err)
 	}
-	r.metrics.Add("FailedRetryable", 1)
+	r.metrics.Add(emf.ConsumerFailedRetryable, 1)
 	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
-		r.metrics.Add("Throttled", 1)
+		r.metrics.Add(emf.ConsumerThrottled, 1)
 	}
 	r.appendRow(ctx, r.row(e, key, domain.OutcomeFailed, "retryable: "+err.Error()))
 	r.logOutcome(ctx, e, key, domain.OutcomeFailed, 0, "retryable: "+err.Error())
@@ -283,7 +283,7 @@ func (r *Runner) failed(ctx context.Context, msg events.SQSMessage, e domain.Eve
 // that nothing is lost (SQS's own redrive policy is the backstop).
 func (r *Runner) poison(ctx context.Context, msg events.SQSMessage, e domain.Event, key string, cause error) error {
 	reason := cause.Error()
-	r.metrics.Add("FailedPermanent", 1)
+	r.metrics.Add(emf.ConsumerFailedPermanent, 1)
 	r.appendRow(ctx, r.row(e, key, domain.OutcomeFailed, "permanent: "+reason))
 	group := msg.Attributes["MessageGroupId"]
 	if group == "" {
@@ -313,7 +313,7 @@ func (r *Runner) poison(ctx context.Context, msg events.SQSMessage, e domain.Eve
 }
 
 func (r *Runner) skip(ctx context.Context, e domain.Event, key, reason string) error {
-	r.metrics.Add("Skipped", 1)
+	r.metrics.Add(emf.ConsumerSkipped, 1)
 	r.appendRow(ctx, r.row(e, key, domain.OutcomeSkipped, reason))
 	r.logOutcome(ctx, e, key, domain.OutcomeSkipped, 0, reason)
 	return nil
@@ -349,9 +349,9 @@ func (r *Runner) opRows(e domain.Event, key string, results []OpResult) []domain
 
 func (r *Runner) observe(results []OpResult) {
 	for _, res := range results {
-		r.metrics.Observe("ApiLatencyMs", "Milliseconds", float64(res.Latency.Milliseconds()))
+		r.metrics.Observe(emf.ConsumerAPILatencyMs, "Milliseconds", float64(res.Latency.Milliseconds()))
 		if res.Outcome == domain.OutcomeApplied {
-			r.metrics.Add("OpsApplied", 1)
+			r.metrics.Add(emf.ConsumerOpsApplied, 1)
 		}
 	}
 }

@@ -5,7 +5,7 @@
 // active credentials).
 //
 // Build the functions first (`make build` in the repository root writes
-// dist/<name>/bootstrap). Settings come from CDK context, in cdk.json or as
+// dist/oktahook, dist/idcsnapshot and dist/consumer, each a bootstrap). Settings come from CDK context, in cdk.json or as
 // `cdk deploy -c key=value`:
 //
 //	configFile              configuration document, read and validated at synth
@@ -22,13 +22,13 @@
 //	consumerTimeout         consumer function timeout (2m); queue visibility is 6x
 //	maxConcurrency          consumer instances per target (2)
 //	workmailRate            WorkMail requests/s over all instances (5)
-//	connectRate             Connect requests/s over all instances (2)
+//	connectRate             Connect requests/s per user API over all instances (2)
 //	alarmEmail              comma-separated addresses subscribed to the alarm topic
 //	alarmTopicArn           existing SNS topic for the alarms instead of a new one
 //	queueAgeAlarm           oldest queued message age that alarms (30m)
 //	archiveRetentionDays    ledger archive Object Lock retention, compliance mode (365)
 //	prefix                  table, queue, alarm and archive name prefix (idsync-)
-//	codeDir                 directory of <function>/bootstrap (../dist)
+//	codeDir                 directory of <asset>/bootstrap (../dist)
 //	logLevel                LOG_LEVEL of every function (info)
 //	logRetentionDays        log retention (90)
 //	stackName               the stack's name (Idsync)

@@ -116,7 +116,7 @@ func emittedMetrics(t *testing.T, s synthed) {
 			if fn.Component != component {
 				continue
 			}
-			u := uses[fn.Main]
+			u := functionUse(t, uses, fn)
 			if !writesAs(u.Components, component) {
 				t.Errorf("%s: %s's code writes its metrics as %v, not %s", where, fn.Name, keys(u.Components), component)
 			}

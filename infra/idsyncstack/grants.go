@@ -27,17 +27,24 @@ import (
 //	             queues; IdentityStore reads of the one identity store
 //	consumers    state Query (table and indexes) and PutItem; ledger PutItem
 //	             and GetItem (the applied-record check); sqs:SendMessage on
-//	             their own dead-letter queue; the target's user APIs on the
-//	             one organisation / instance; and, for the Lambda service's
-//	             poller, receive/delete/attributes on their own queue
+//	             their own dead-letter queue; their own target's user APIs
+//	             on the one organisation / instance, and no other target's;
+//	             and, for the Lambda service's poller, receive/delete/
+//	             attributes on their own queue
 //
 // The actions of every SDK client a function holds come from the narrow
 // interface its package declares for that client (clientActions, by
 // reflection through iamop), so a method added to an interface is granted
 // at the next deploy and nothing else is. The DynamoDB item actions are
 // listed (dynamoItems) because one interface, store.DB, serves every store
-// method; the grants test derives each function's item actions per table
-// from its code (infra/internal/codeuse) and fails on any difference.
+// method (the snapshot lease included); the grants test derives each
+// function's item actions per table from its code (infra/internal/codeuse)
+// and fails on any difference.
+//
+// The two consumer functions run one binary (cmd/consumer); what each
+// calls is what internal/app's target registry entry for its
+// IDSYNC_TARGET builds (the grants test analyses the binary once per
+// entry), so each is granted its own target's API only.
 //
 // No statement needs Resource "*": WorkMail authorises every user API
 // against the organisation ARN, Connect against the instance and its
@@ -53,7 +60,6 @@ type clientActions struct {
 	publish       []string // producers/publish.SQS (SendMessageBatch is sqs:SendMessage)
 	deadLetter    []string // consumers.DLQ
 	hookSecret    []string // producers/oktahook.SecretsManagerAPI
-	lease         []string // producers/idcsnapshot.LeaseDB, on the state table
 }
 
 // newClientActions reflects over the interfaces.
@@ -73,7 +79,6 @@ func newClientActions() (clientActions, error) {
 		publish:       of(reflect.TypeFor[publish.SQS]()),
 		deadLetter:    of(reflect.TypeFor[consumers.DLQ]()),
 		hookSecret:    of(reflect.TypeFor[oktahook.SecretsManagerAPI]()),
-		lease:         of(reflect.TypeFor[idcsnapshot.LeaseDB]()),
 	}
 	return c, errors.Join(errs...)
 }
@@ -88,9 +93,9 @@ type dynamoItems struct {
 //
 //	oktahook     RecordReceivedAll (ledger PutItem)
 //	idcsnapshot  AllPeople (state Scan), SnapshotRecords (state Query),
-//	             WriteSnapshotRecords (state BatchWriteItem),
-//	             RecordReceivedAll and Append (ledger PutItem); the lease's
-//	             UpdateItem comes from clientActions.lease
+//	             WriteSnapshotRecords (state BatchWriteItem), AcquireLease
+//	             and ReleaseLease (state UpdateItem), RecordReceivedAll and
+//	             Append (ledger PutItem)
 //	consumers    Fold (state Query of the person's partition and of the
 //	             indexes, state PutItem), PutTarget (state PutItem), Commit
 //	             (a transaction of state and ledger Puts), Applied (ledger
@@ -98,7 +103,7 @@ type dynamoItems struct {
 var (
 	hookItems     = dynamoItems{ledger: []string{"dynamodb:PutItem"}}
 	snapshotItems = dynamoItems{
-		state:  []string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem"},
+		state:  []string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"},
 		ledger: []string{"dynamodb:PutItem"},
 	}
 	consumerItems = dynamoItems{

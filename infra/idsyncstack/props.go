@@ -32,8 +32,8 @@ const (
 	DefaultHookSecretTTL   = 5 * time.Minute
 	DefaultConsumerTimeout = 2 * time.Minute
 	DefaultMaxConcurrency  = 2
-	DefaultWorkMailRate    = 5.0  // WorkMail requests/s for all consumer instances together
-	DefaultConnectRate     = 2.0  // Connect's user-API quota per account and Region
+	DefaultWorkMailRate    = 5.0  // WorkMail requests/s for all consumer instances together, all operations
+	DefaultConnectRate     = 2.0  // Connect requests/s per user API for all instances: its quota per operation, account and Region
 	DefaultIdCRate         = 20.0 // IdentityStore's collective quota
 	DefaultLogLevel        = "info"
 	DefaultLogRetention    = awslogs.RetentionDays_THREE_MONTHS
@@ -88,7 +88,9 @@ type Props struct {
 	Prefix string
 
 	// ConfigFile is a path to the configuration document. New reads and
-	// validates it and places it, compacted, in IDSYNC_CONFIG; the document must not exceed MaxInlineConfig bytes. The
+	// validates it and places it, compacted, in IDSYNC_CONFIG
+	// (settings.EnvConfig); the document must not exceed MaxInlineConfig
+	// bytes. The
 	// targets, the WorkMail organisation, the Connect instance, the identity
 	// store and the IdC groups are taken from it.
 	ConfigFile string
@@ -141,8 +143,14 @@ type Props struct {
 	// event source mapping (2 to 1000; default 2).
 	MaxConcurrency int
 	// WorkMailRate and ConnectRate are the request rates (per second) the
-	// target's consumer instances may use together; each instance gets
-	// rate / MaxConcurrency. Defaults DefaultWorkMailRate, DefaultConnectRate.
+	// target's consumer instances may use together: WorkMailRate for all
+	// WorkMail operations (one bucket, WORKMAIL_RATE), ConnectRate for each
+	// Connect user API separately (Connect's quotas are per operation, and
+	// the consumer's meter gives each operation its own bucket,
+	// CONNECT_RATE). Up to MaxConcurrency instances run at once, each with
+	// its own meter, so each gets rate / MaxConcurrency: together they keep
+	// to the rate, per operation for Connect. Defaults DefaultWorkMailRate,
+	// DefaultConnectRate.
 	WorkMailRate float64
 	ConnectRate  float64
 
@@ -171,8 +179,8 @@ type Props struct {
 	ArchiveRetentionDays int
 }
 
-// settings are Props with defaults applied and the configuration resolved.
-type settings struct {
+// resolved are Props with defaults applied and the configuration resolved.
+type resolved struct {
 	Props
 	// fromFile: configDoc is the compacted document from ConfigFile (else
 	// the stack reads ConfigParameter).
@@ -183,7 +191,8 @@ type settings struct {
 	// idcGroupIDs are the configured IdC groups; nil when not known at
 	// synth (ConfigParameter).
 	idcGroupIDs []string
-	// perInstanceWM and perInstanceCon are each consumer instance's rate.
+	// perInstanceWM and perInstanceCon are each consumer instance's rate
+	// (Connect's per operation).
 	perInstanceWM, perInstanceCon float64
 }
 
@@ -198,8 +207,8 @@ var (
 )
 
 // resolve applies defaults and validates p, reading ConfigFile when set.
-func resolve(p Props) (settings, error) {
-	s := settings{Props: p}
+func resolve(p Props) (resolved, error) {
+	s := resolved{Props: p}
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidProps}, args...)...))
@@ -281,7 +290,7 @@ func resolve(p Props) (settings, error) {
 		bad("ScheduleRate %s: whole minutes, at least 1", s.ScheduleRate)
 	}
 	// A consumer starts a record only with more than its time reserve (10 s,
-	// consumers.Config.TimeReserve) left: a shorter timeout would defer
+	// consumers.RunnerOptions.TimeReserve) left: a shorter timeout would defer
 	// every record until it reached the DLQ.
 	if s.ConsumerTimeout < 30*time.Second || s.ConsumerTimeout%time.Second != 0 || s.ConsumerTimeout > 15*time.Minute {
 		bad("ConsumerTimeout %s: whole seconds, 30s to 15m (the consumer keeps 10 s in reserve)", s.ConsumerTimeout)
@@ -341,7 +350,7 @@ func resolve(p Props) (settings, error) {
 
 // fromConfigFile reads, validates and compacts the configuration document
 // and takes the targets and ids from it.
-func (s *settings) fromConfigFile() []error {
+func (s *resolved) fromConfigFile() []error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidProps}, args...)...))
@@ -404,7 +413,7 @@ func (s *settings) fromConfigFile() []error {
 }
 
 // functions lists the deployed functions.
-func (s settings) functions() []Function {
+func (s resolved) functions() []Function {
 	var out []Function
 	for _, fn := range Functions() {
 		if (fn.Name == FnWorkMail && !s.workmail) || (fn.Name == FnConnect && !s.connect) {

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/settings"
 	"github.com/idsync/idsync/store"
 )
 
@@ -101,29 +103,26 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	}
 
 	// Targets first: the producers need their queues.
-	var queueURLs, queueARNs []*string
+	var queues []queueRef
 	for _, t := range []struct {
-		name    string
+		fn      Function
 		enabled bool
-		rateVar string
 		rate    float64
 		grant   func(awsiam.Role)
 	}{
-		{FnWorkMail, s.workmail, envWorkMailRate, s.perInstanceWM, b.allowWorkMail},
-		{FnConnect, s.connect, envConnectRate, s.perInstanceCon, b.allowConnect},
+		{function(FnWorkMail), s.workmail, s.perInstanceWM, b.allowWorkMail},
+		{function(FnConnect), s.connect, s.perInstanceCon, b.allowConnect},
 	} {
 		if !t.enabled {
 			continue
 		}
-		tgt := b.target(t.name, t.rateVar, t.rate, t.grant)
-		out.Targets[t.name] = tgt
-		queueURLs = append(queueURLs, tgt.Queue.QueueUrl())
-		queueARNs = append(queueARNs, tgt.Queue.QueueArn())
+		tgt := b.target(t.fn, t.rate, t.grant)
+		out.Targets[t.fn.Name] = tgt
+		queues = append(queues, queueRef{t.fn.Target, tgt.Queue})
 	}
-	urls := awscdk.Fn_Join(jsii.String(","), &queueURLs)
 
-	out.Hook, out.HookURL, out.HookSecret = b.hook(urls, queueARNs)
-	out.Snapshot = b.snapshot(urls, queueARNs)
+	out.Hook, out.HookURL, out.HookSecret = b.hook(queues)
+	out.Snapshot = b.snapshot(queues)
 	out.Archive = b.archive(out.LedgerTable)
 	out.AlarmTopic = b.alarmTopic()
 	out.Alarms = b.alarms(out)
@@ -159,9 +158,25 @@ func targetTitles() map[string]string {
 	return map[string]string{FnWorkMail: "WorkMail", FnConnect: "Connect"}
 }
 
+// queueRef is a deployed target's queue, which the producers publish to.
+type queueRef struct {
+	target domain.Target
+	queue  awssqs.Queue
+}
+
+// publishTo adds each queue's URL to a producer's environment (the
+// target's settings.QueueURLVar) and returns the queues' ARNs.
+func publishTo(env map[string]*string, queues []queueRef) (arns []*string) {
+	for _, q := range queues {
+		env[settings.QueueURLVar(q.target)] = q.queue.QueueUrl()
+		arns = append(arns, q.queue.QueueArn())
+	}
+	return arns
+}
+
 // builder holds what the resource helpers share.
 type builder struct {
-	s             settings
+	s             resolved
 	stack         awscdk.Stack
 	state, ledger awsdynamodb.Table
 	config        *string // the configuration document or its SSM token
@@ -170,7 +185,9 @@ type builder struct {
 
 // function adds the Lambda function fn (code CodeDir/<fn.Asset>/bootstrap)
 // with its own role and log group; the role may write to that log group
-// and nothing else until the caller grants more.
+// and nothing else until the caller grants more. Every function gets the
+// configuration document, the tables and the log level in env (the
+// variable names are internal/settings').
 func (b *builder) function(id string, fn Function, description string, timeout time.Duration, memory float64, env map[string]*string, tune func(*awslambda.FunctionProps)) (awslambda.Function, awsiam.Role) {
 	role := awsiam.NewRole(b.stack, jsii.String(id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
@@ -182,9 +199,10 @@ func (b *builder) function(id string, fn Function, description string, timeout t
 	})
 	logs.GrantWrite(role)
 
-	env[envStateTable] = b.state.TableName()
-	env[envLedgerTable] = b.ledger.TableName()
-	env[envLogLevel] = jsii.String(strings.ToLower(b.s.LogLevel))
+	env[settings.EnvConfig] = b.config
+	env[settings.EnvStateTable] = b.state.TableName()
+	env[settings.EnvLedgerTable] = b.ledger.TableName()
+	env[settings.EnvLogLevel] = jsii.String(strings.ToLower(b.s.LogLevel))
 	props := &awslambda.FunctionProps{
 		Description:  jsii.String(description),
 		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -203,8 +221,11 @@ func (b *builder) function(id string, fn Function, description string, timeout t
 	return awslambda.NewFunction(b.stack, jsii.String(id), props), role
 }
 
-// target adds one target's queue, dead-letter queue and consumer.
-func (b *builder) target(name, rateVar string, rate float64, grant func(awsiam.Role)) Target {
+// target adds one target's queue, dead-letter queue and consumer fn,
+// whose instances may each make rate requests per second (per operation
+// for Connect).
+func (b *builder) target(fn Function, rate float64, grant func(awsiam.Role)) Target {
+	name := fn.Name
 	title := targetTitles()[name]
 	retention := awscdk.Duration_Seconds(jsii.Number(Retention.Seconds()))
 	dlq := awssqs.NewQueue(b.stack, jsii.String(title+"DLQ"), &awssqs.QueueProps{
@@ -226,11 +247,13 @@ func (b *builder) target(name, rateVar string, rate float64, grant func(awsiam.R
 		DeadLetterQueue:           &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(MaxReceiveCount)},
 	})
 
-	fn, role := b.function(title+"Consumer", function(name), "idsync "+name+" consumer (SQS FIFO, partial batch responses)",
+	// The one consumer binary serves every target: IDSYNC_TARGET chooses
+	// this one, and it reads only its own target's DLQ and rate variables.
+	consumer, role := b.function(title+"Consumer", fn, "idsync "+name+" consumer (SQS FIFO, partial batch responses)",
 		b.s.ConsumerTimeout, consumerMemory, map[string]*string{
-			envConfig: b.config,
-			envDLQURL: dlq.QueueUrl(),
-			rateVar:   jsii.String(formatRate(rate)),
+			settings.EnvTarget:            jsii.String(string(fn.Target)),
+			settings.DLQURLVar(fn.Target): dlq.QueueUrl(),
+			settings.RateVar(fn.Target):   jsii.String(formatRate(rate)),
 		}, nil)
 	// The mapping is declared directly (not through SqsEventSource, whose
 	// grant adds ChangeMessageVisibility and GetQueueUrl, which the poller
@@ -238,7 +261,7 @@ func (b *builder) target(name, rateVar string, rate float64, grant func(awsiam.R
 	// Its id is SqsEventSource's, so a deployed mapping is updated in place:
 	// Lambda refuses a second mapping of the same queue and function, which
 	// a replacement would create first.
-	fn.AddEventSourceMapping(jsii.String("SqsEventSource:"+*awscdk.Names_NodeUniqueId(queue.Node())), &awslambda.EventSourceMappingOptions{
+	consumer.AddEventSourceMapping(jsii.String("SqsEventSource:"+*awscdk.Names_NodeUniqueId(queue.Node())), &awslambda.EventSourceMappingOptions{
 		EventSourceArn:          queue.QueueArn(),
 		BatchSize:               jsii.Number(BatchSize),
 		ReportBatchItemFailures: jsii.Bool(true),
@@ -248,11 +271,11 @@ func (b *builder) target(name, rateVar string, rate float64, grant func(awsiam.R
 	allow(role, "DeadLetter", b.actions.deadLetter, []*string{dlq.QueueArn()}, nil)
 	b.allowItems(role, consumerItems)
 	grant(role)
-	return Target{Queue: queue, DLQ: dlq, Consumer: fn}
+	return Target{Queue: queue, DLQ: dlq, Consumer: consumer}
 }
 
 // hook adds the Okta event hook behind a Function URL, and its secret.
-func (b *builder) hook(queueURLs *string, queueARNs []*string) (awslambda.Function, awslambda.FunctionUrl, awssecretsmanager.ISecret) {
+func (b *builder) hook(queues []queueRef) (awslambda.Function, awslambda.FunctionUrl, awssecretsmanager.ISecret) {
 	// The secret: generated by Secrets Manager at deploy (the template holds
 	// only the generation rule), or an existing one referenced by name.
 	var secret awssecretsmanager.ISecret
@@ -273,14 +296,14 @@ func (b *builder) hook(queueURLs *string, queueARNs []*string) (awslambda.Functi
 		secretID, secretResource = jsii.String(b.s.HookSecretName), jsii.String(*secret.SecretArn()+"-??????")
 	}
 
+	env := map[string]*string{
+		settings.EnvHookSecretID:   secretID,
+		settings.EnvHookAuthHeader: jsii.String(b.s.HookAuthHeader),
+		settings.EnvHookSecretTTL:  jsii.String(b.s.HookSecretTTL.String()),
+	}
+	queueARNs := publishTo(env, queues)
 	fn, role := b.function("OktaHook", function(FnOktaHook), "idsync Okta event hook (Function URL)", hookTimeout, hookMemory,
-		map[string]*string{
-			envConfig:         b.config,
-			envQueueURLs:      queueURLs,
-			envHookSecretID:   secretID,
-			envHookAuthHeader: jsii.String(b.s.HookAuthHeader),
-			envHookSecretTTL:  jsii.String(b.s.HookSecretTTL.String()),
-		}, func(p *awslambda.FunctionProps) {
+		env, func(p *awslambda.FunctionProps) {
 			// The URL is public: requests, authenticated or not, can occupy
 			// at most this many instances, never the account's pool the
 			// consumers and the snapshot draw on.
@@ -305,15 +328,13 @@ func (b *builder) hook(queueURLs *string, queueARNs []*string) (awslambda.Functi
 }
 
 // snapshot adds the scheduled IdC snapshot.
-func (b *builder) snapshot(queueURLs *string, queueARNs []*string) awslambda.Function {
+func (b *builder) snapshot(queues []queueRef) awslambda.Function {
 	// An invocation older than one period is superseded by the next run.
 	maxAge := min(max(b.s.ScheduleRate, time.Minute), 6*time.Hour)
+	env := map[string]*string{settings.EnvIdCRate: jsii.String(formatRate(b.s.IdCRate))}
+	queueARNs := publishTo(env, queues)
 	fn, role := b.function("IdcSnapshot", function(FnIdCSnapshot), "idsync IAM Identity Center snapshot (scheduled)",
-		snapshotTimeout, snapshotMemory, map[string]*string{
-			envConfig:    b.config,
-			envQueueURLs: queueURLs,
-			envIdCRate:   jsii.String(formatRate(b.s.IdCRate)),
-		}, func(p *awslambda.FunctionProps) {
+		snapshotTimeout, snapshotMemory, env, func(p *awslambda.FunctionProps) {
 			// One run at a time (the DynamoDB lease is the second guard); a
 			// failed run is not retried: the next scheduled run redoes it.
 			p.ReservedConcurrentExecutions = jsii.Number(1)
@@ -330,7 +351,6 @@ func (b *builder) snapshot(queueURLs *string, queueARNs []*string) awslambda.Fun
 	})
 	allow(role, "Publish", b.actions.publish, queueARNs, nil)
 	b.allowItems(role, snapshotItems)
-	allow(role, "Lease", b.actions.lease, []*string{b.state.TableArn()}, nil)
 	b.allowIdentityStore(role)
 	return fn
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/infra/idsyncstack"
+	"github.com/idsync/idsync/internal/settings"
 	"github.com/idsync/idsync/store"
 )
 
@@ -174,34 +175,43 @@ func TestStack(t *testing.T) {
 	})
 
 	t.Run("functions: runtime, code, environment, logs", func(t *testing.T) {
-		queueURLs := obj{"Fn::Join": []any{",", []any{
-			obj{"Ref": s.id(s.stack.Targets[idsyncstack.FnWorkMail].Queue)},
-			obj{"Ref": s.id(s.stack.Targets[idsyncstack.FnConnect].Queue)},
-		}}}
+		wm, con := s.stack.Targets[idsyncstack.FnWorkMail], s.stack.Targets[idsyncstack.FnConnect]
+		// The hook and the snapshot publish to every target's queue.
+		queueURLs := obj{
+			settings.QueueURLVar(domain.TargetWorkMail): obj{"Ref": s.id(wm.Queue)},
+			settings.QueueURLVar(domain.TargetConnect):  obj{"Ref": s.id(con.Queue)},
+		}
 		common := obj{
-			"STATE_TABLE":  obj{"Ref": s.id(s.stack.StateTable)},
-			"LEDGER_TABLE": obj{"Ref": s.id(s.stack.LedgerTable)},
-			"LOG_LEVEL":    "info",
+			settings.EnvStateTable:  obj{"Ref": s.id(s.stack.StateTable)},
+			settings.EnvLedgerTable: obj{"Ref": s.id(s.stack.LedgerTable)},
+			settings.EnvLogLevel:    "info",
 		}
 		for _, c := range []struct {
 			name, id   string
 			configVar  string
-			env        obj
+			env        []obj
 			wantTimout float64
 		}{
-			{"oktahook", s.id(s.stack.Hook), "IDSYNC_CONFIG", obj{
-				"QUEUE_URLS": queueURLs, "HOOK_SECRET_ID": obj{"Ref": s.id(s.stack.HookSecret)},
-				"HOOK_AUTH_HEADER": "Authorization", "HOOK_SECRET_TTL": "5m0s",
-			}, 10},
-			{"idcsnapshot", s.id(s.stack.Snapshot), "IDSYNC_CONFIG", obj{
-				"QUEUE_URLS": queueURLs, "IDC_RATE": "20",
-			}, 900},
-			{"workmail", s.id(s.stack.Targets[idsyncstack.FnWorkMail].Consumer), "IDSYNC_CONFIG", obj{
-				"DLQ_URL": obj{"Ref": s.id(s.stack.Targets[idsyncstack.FnWorkMail].DLQ)}, "WORKMAIL_RATE": "2.5",
-			}, 120},
-			{"connect", s.id(s.stack.Targets[idsyncstack.FnConnect].Consumer), "IDSYNC_CONFIG", obj{
-				"DLQ_URL": obj{"Ref": s.id(s.stack.Targets[idsyncstack.FnConnect].DLQ)}, "CONNECT_RATE": "1",
-			}, 120},
+			{"oktahook", s.id(s.stack.Hook), settings.EnvConfig, []obj{queueURLs, {
+				settings.EnvHookSecretID:   obj{"Ref": s.id(s.stack.HookSecret)},
+				settings.EnvHookAuthHeader: "Authorization", settings.EnvHookSecretTTL: "5m0s",
+			}}, 10},
+			{"idcsnapshot", s.id(s.stack.Snapshot), settings.EnvConfig, []obj{queueURLs, {
+				settings.EnvIdCRate: "20",
+			}}, 900},
+			// Each consumer: its target, its own DLQ and its instance's share
+			// of the target's rate (WorkMail 5/s shared by all operations,
+			// Connect 2/s per operation; 2 instances).
+			{"workmail", s.id(wm.Consumer), settings.EnvConfig, []obj{{
+				settings.EnvTarget:                        "workmail",
+				settings.DLQURLVar(domain.TargetWorkMail): obj{"Ref": s.id(wm.DLQ)},
+				settings.RateVar(domain.TargetWorkMail):   "2.5",
+			}}, 120},
+			{"connect", s.id(con.Consumer), settings.EnvConfig, []obj{{
+				settings.EnvTarget:                       "connect",
+				settings.DLQURLVar(domain.TargetConnect): obj{"Ref": s.id(con.DLQ)},
+				settings.RateVar(domain.TargetConnect):   "1",
+			}}, 120},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				p := props(s.resource(t, c.id))
@@ -220,8 +230,10 @@ func TestStack(t *testing.T) {
 				for k, v := range common {
 					want[k] = v
 				}
-				for k, v := range c.env {
-					want[k] = v
+				for _, env := range c.env {
+					for k, v := range env {
+						want[k] = v
+					}
 				}
 				if d := cmp.Diff(want, vars); d != "" {
 					t.Errorf("environment (-want +got):\n%s", d)
@@ -232,12 +244,24 @@ func TestStack(t *testing.T) {
 				}
 			})
 		}
-		// The bootstrap comes from CodeDir/<name> (an asset), not inline code.
+		// The bootstrap comes from CodeDir/<asset> (an asset), not inline
+		// code; both consumers run the one consumer bootstrap.
 		for id, fn := range s.resources("AWS::Lambda::Function") {
 			if code := props(fn)["Code"].(obj); code["S3Key"] == nil {
 				t.Errorf("%s: code %v is not an asset", id, code)
 			}
 		}
+		code := func(fn string) any { return props(s.resource(t, fn))["Code"].(obj)["S3Key"] }
+		if code(s.id(wm.Consumer)) != code(s.id(con.Consumer)) {
+			t.Errorf("consumer code %v and %v: want the one consumer asset", code(s.id(wm.Consumer)), code(s.id(con.Consumer)))
+		}
+		if a, b, c := code(s.id(s.stack.Hook)), code(s.id(s.stack.Snapshot)), code(s.id(wm.Consumer)); a == b || b == c || a == c {
+			t.Errorf("hook, snapshot and consumer code %v, %v, %v: want three assets", a, b, c)
+		}
+	})
+
+	t.Run("each function's environment is what internal/settings requires", func(t *testing.T) {
+		settingsAccept(t, s)
 	})
 
 	t.Run("outputs for operators", func(t *testing.T) {
@@ -261,6 +285,7 @@ func TestStack(t *testing.T) {
 	t.Run("grants are what the code calls", func(t *testing.T) {
 		grantsMatchCode(t, s)
 		grantsCheckFailsOnExtraGrants(t, s)
+		consumerUsesFollowTheRegistry(t, s)
 	})
 
 	t.Run("every alarm notifies the topic", func(t *testing.T) {
@@ -520,9 +545,9 @@ func TestConfigParameter(t *testing.T) {
 		t.Fatalf("no SSM parameter for /idsync/config in %v", s.json["Parameters"])
 	}
 	for _, c := range []struct{ id, configVar string }{
-		{s.id(s.stack.Hook), "IDSYNC_CONFIG"},
-		{s.id(s.stack.Snapshot), "IDSYNC_CONFIG"},
-		{s.id(s.stack.Targets[idsyncstack.FnWorkMail].Consumer), "IDSYNC_CONFIG"},
+		{s.id(s.stack.Hook), settings.EnvConfig},
+		{s.id(s.stack.Snapshot), settings.EnvConfig},
+		{s.id(s.stack.Targets[idsyncstack.FnWorkMail].Consumer), settings.EnvConfig},
 	} {
 		vars := props(s.resource(t, c.id))["Environment"].(obj)["Variables"].(obj)
 		if refID(vars[c.configVar]) != param {
@@ -538,6 +563,7 @@ func TestConfigParameter(t *testing.T) {
 		t.Errorf("snapshot grants %v: want ListGroupMemberships on every group", grants)
 	}
 	noWildcards(t, s)
+	settingsAccept(t, s)
 }
 
 // TestWorkMailOnlyDocument: a document without a connect section deploys
@@ -550,13 +576,19 @@ func TestWorkMailOnlyDocument(t *testing.T) {
 	if len(s.stack.Targets) != 1 || s.stack.Targets[idsyncstack.FnWorkMail].Queue == nil {
 		t.Fatalf("targets %v, want workmail only", s.stack.Targets)
 	}
-	wantURLs := obj{"Ref": s.id(s.stack.Targets[idsyncstack.FnWorkMail].Queue)} // a one-element join is the Ref
+	wantURL := obj{"Ref": s.id(s.stack.Targets[idsyncstack.FnWorkMail].Queue)}
 	for _, fn := range []string{s.id(s.stack.Hook), s.id(s.stack.Snapshot)} {
 		vars := props(s.resource(t, fn))["Environment"].(obj)["Variables"].(obj)
-		if d := cmp.Diff(wantURLs, vars["QUEUE_URLS"]); d != "" {
-			t.Errorf("%s QUEUE_URLS (-want +got):\n%s", fn, d)
+		if d := cmp.Diff(wantURL, vars[settings.QueueURLVar(domain.TargetWorkMail)]); d != "" {
+			t.Errorf("%s %s (-want +got):\n%s", fn, settings.QueueURLVar(domain.TargetWorkMail), d)
+		}
+		for _, k := range []string{settings.QueueURLVar(domain.TargetConnect), settings.DLQURLVar(domain.TargetConnect), settings.RateVar(domain.TargetConnect)} {
+			if _, ok := vars[k]; ok {
+				t.Errorf("%s has %s without a Connect target", fn, k)
+			}
 		}
 	}
+	settingsAccept(t, s)
 	for id, p := range s.resources("AWS::IAM::Policy") {
 		for _, st := range list(props(p)["PolicyDocument"].(obj)["Statement"]) {
 			for _, a := range list(st.(obj)["Action"]) {
@@ -585,8 +617,8 @@ func TestExistingSecretAndTopic(t *testing.T) {
 		s.tmpl.ResourceCountIs(str("AWS::SNS::Topic"), num(0))
 	})
 	vars := props(s.resource(t, s.id(s.stack.Hook)))["Environment"].(obj)["Variables"].(obj)
-	if vars["HOOK_SECRET_ID"] != "idsync/okta-hook" {
-		t.Errorf("HOOK_SECRET_ID = %v, want the secret's name", vars["HOOK_SECRET_ID"])
+	if vars[settings.EnvHookSecretID] != "idsync/okta-hook" {
+		t.Errorf("%s = %v, want the secret's name", settings.EnvHookSecretID, vars[settings.EnvHookSecretID])
 	}
 	got := s.grants(t, refID(props(s.resource(t, s.id(s.stack.Hook)))["Role"]), nil)
 	for _, want := range []string{
@@ -620,7 +652,7 @@ func TestConfigDocumentTravelsIntact(t *testing.T) {
 	}
 	for id, fn := range s.resources("AWS::Lambda::Function") {
 		vars := props(fn)["Environment"].(obj)["Variables"].(obj)
-		doc := vars["IDSYNC_CONFIG"]
+		doc := vars[settings.EnvConfig]
 		if doc != want.String() {
 			t.Errorf("%s: document %v\nwant %s", id, doc, want.String())
 		}

@@ -294,7 +294,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	hold, err := s.store.AcquireLease(ctx, s.leaseName, sum.RunID, s.leaseDur)
 	if err != nil {
 		if errors.Is(err, store.ErrLeaseHeld) {
-			s.metrics.Add("LeaseHeld", 1)
+			s.metrics.Add(emf.SnapshotLeaseHeld, 1)
 			return s.finish(ctx, &sum, start, domain.OutcomeSkipped, err)
 		}
 		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
@@ -320,7 +320,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		var capErr *domain.RemovalCapError
 		if errors.As(err, &capErr) {
-			s.metrics.Add("RemovalCapTripped", 1)
+			s.metrics.Add(emf.SnapshotRemovalCapTripped, 1)
 			sum.Removals = capErr.Removals
 		}
 		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
@@ -442,21 +442,21 @@ func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time,
 	}
 
 	if outcome != domain.OutcomeSkipped {
-		s.metrics.Add("Joiners", float64(sum.Joiners))
-		s.metrics.Add("Leavers", float64(sum.Leavers))
-		s.metrics.Add("Changes", float64(sum.Changes))
-		s.metrics.Add("Removals", float64(sum.Removals))
-		s.metrics.Add("Events", float64(sum.Events))
-		s.metrics.Add("APICalls", float64(sum.APICalls))
-		s.metrics.Add("Throttled", float64(sum.Throttled))
-		s.metrics.Set("DurationMs", "Milliseconds", float64(sum.Duration.Milliseconds()))
+		s.metrics.Add(emf.SnapshotJoiners, float64(sum.Joiners))
+		s.metrics.Add(emf.SnapshotLeavers, float64(sum.Leavers))
+		s.metrics.Add(emf.SnapshotChanges, float64(sum.Changes))
+		s.metrics.Add(emf.SnapshotRemovals, float64(sum.Removals))
+		s.metrics.Add(emf.SnapshotEvents, float64(sum.Events))
+		s.metrics.Add(emf.SnapshotAPICalls, float64(sum.APICalls))
+		s.metrics.Add(emf.SnapshotThrottled, float64(sum.Throttled))
+		s.metrics.Set(emf.SnapshotDurationMs, "Milliseconds", float64(sum.Duration.Milliseconds()))
 		incomplete := 0.0
 		if !sum.Complete {
 			incomplete = 1
 		}
-		s.metrics.Add("Incomplete", incomplete)
+		s.metrics.Add(emf.SnapshotIncomplete, incomplete)
 		if outcome == domain.OutcomeFailed {
-			s.metrics.Add("RunFailed", 1)
+			s.metrics.Add(emf.SnapshotRunFailed, 1)
 		}
 	}
 	if err := s.metrics.Flush(); err != nil {

@@ -146,12 +146,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ok, err := h.authorised(ctx, r)
 	if err != nil {
 		h.log.ErrorContext(ctx, "hook secret unavailable", "err", err.Error())
-		h.metrics.Add("SecretErrors", 1)
+		h.metrics.Add(emf.HookSecretErrors, 1)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "secret unavailable"})
 		return
 	}
 	if !ok {
-		h.metrics.Add("Rejected", 1)
+		h.metrics.Add(emf.HookRejected, 1)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
 		return
 	}
@@ -209,7 +209,7 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			h.metrics.Add("Rejected", 1)
+			h.metrics.Add(emf.HookRejected, 1)
 			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "body over limit"})
 			return
 		}
@@ -218,7 +218,7 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	norm, err := domain.NormaliseOktaHook(body, h.groupMapped, start)
 	if err != nil {
-		h.metrics.Add("Malformed", 1)
+		h.metrics.Add(emf.HookMalformed, 1)
 		h.log.WarnContext(ctx, "hook delivery malformed", "err", err.Error())
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
@@ -226,8 +226,8 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 	for _, ig := range norm.Ignored {
 		h.log.InfoContext(ctx, "event ignored", "uuid", ig.UUID, "eventType", ig.EventType, "reason", ig.Reason)
 	}
-	h.metrics.Add("EventsIgnored", float64(len(norm.Ignored)))
-	h.metrics.Add("EventsReceived", float64(len(norm.Events)))
+	h.metrics.Add(emf.HookEventsIgnored, float64(len(norm.Ignored)))
+	h.metrics.Add(emf.HookEventsReceived, float64(len(norm.Events)))
 	if len(norm.Events) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -236,7 +236,7 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 		switch {
 		case err == nil:
 		case domain.KindOf(err) == domain.ErrorStale:
-			h.metrics.Add("EventsDuplicate", 1) // an Okta redelivery of a fact already recorded
+			h.metrics.Add(emf.HookEventsDuplicate, 1) // an Okta redelivery of a fact already recorded
 		default:
 			h.fail(ctx, w, "record received", err, len(norm.Events))
 			return
@@ -249,13 +249,13 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 	for _, e := range norm.Events {
 		h.log.InfoContext(ctx, "event queued", "eventId", e.ID, "person", e.Subject.Key(), "kind", string(e.Kind), "uuid", e.SourceEventID)
 	}
-	h.metrics.Add("EventsQueued", float64(len(norm.Events)))
-	h.metrics.Set("DeliveryMs", "Milliseconds", float64(h.now().Sub(start).Milliseconds()))
+	h.metrics.Add(emf.HookEventsQueued, float64(len(norm.Events)))
+	h.metrics.Set(emf.HookDeliveryMs, "Milliseconds", float64(h.now().Sub(start).Milliseconds()))
 	writeJSON(w, http.StatusOK, map[string]int{"queued": len(norm.Events), "ignored": len(norm.Ignored)})
 }
 
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, step string, err error, n int) {
-	h.metrics.Add("DeliveryFailures", 1)
+	h.metrics.Add(emf.HookDeliveryFailures, 1)
 	h.log.ErrorContext(ctx, "hook delivery not queued", "step", step, "events", n, "err", err.Error())
 	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": step + " failed; retry"})
 }

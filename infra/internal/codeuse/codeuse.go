@@ -20,8 +20,8 @@
 // an operation's signature is called. A DynamoDB item action is attributed
 // to a table by tracing the TableName (or the BatchWriteItem RequestItems
 // key) back through assignments, struct fields, parameters, closures and
-// returns to a call that reads an environment variable named in
-// Options.TableEnv (for example lambdaenv's Required("STATE_TABLE")). A
+// returns to a call that names an environment variable of Options.TableEnv
+// as a constant argument (internal/settings' r.required(EnvStateTable)). A
 // TableName copied from a transaction item (types.Put.TableName) is
 // attributed where that item is built. A Query or Scan whose input sets
 // IndexName is attributed to the table's indexes ("<table>/index/*").
@@ -30,6 +30,13 @@
 // whatever the configuration), which is the safe direction for "no grant
 // the code does not use". A table name it cannot trace is reported in
 // Use.Problems rather than guessed.
+//
+// One command may serve several alternatives chosen at run time (the one
+// consumer binary and its targets): with Options.Registry, such a command
+// is also analysed once per registry entry, without what only the other
+// entries' functions reach, after checking that the code runs an entry's
+// functions only once it has selected that entry by the environment
+// variable (Registry).
 package codeuse
 
 import (
@@ -61,6 +68,36 @@ type Options struct {
 	// and (*Metrics).Add/Set/Observe(name, …) write the metrics; empty
 	// skips metrics.
 	EMFPackage string
+	// Registry, when set, describes alternatives a command chooses between
+	// at run time; a command that reaches its entries is also analysed once
+	// per entry (Use.Entries).
+	Registry *Registry
+}
+
+// Registry describes a table of alternatives one command serves, one of
+// which it runs, chosen by an environment variable: the entries are
+// composite literals of a struct type with a constant key field and
+// function-valued fields (internal/app's targetDef: one consumer binary,
+// its target chosen by IDSYNC_TARGET).
+//
+// Use.Entries[key] is the analysis with the function values stored into
+// every other entry left out; only what those functions alone reach
+// disappears (a function also referenced elsewhere stays reachable). That
+// is sound when the command calls an entry's functions only after
+// selecting the entry, and the analysis checks that it does: every
+// reachable read of an entry's function field must be dominated by the
+// branch on which a comparison (== or !=) of the same entry's key with a
+// value traced to Selector, and to nothing else, found them equal.
+// Otherwise, or when an entry's key is not a constant, Use.Problems says
+// so.
+type Registry struct {
+	// Type is the entry's struct type, "import/path.Name".
+	Type string
+	// Key is the name of its field holding the entry's key.
+	Key string
+	// Selector is the environment variable the key of the entry to run is
+	// read from.
+	Selector string
 }
 
 // Item is a DynamoDB item action on a table (its label) or on its indexes
@@ -82,8 +119,15 @@ type Use struct {
 	// to a value known only at run time, such as an environment variable).
 	Metrics, Components map[string][]string
 	// Problems are what the analysis could not attribute (a table name
-	// traced to no known variable, a metric name that is not a constant).
+	// traced to no known variable, a metric name that is not a constant,
+	// a registry entry without a constant key or run without being
+	// selected).
 	Problems []string
+	// Entries holds, for a command that reaches entries of
+	// Options.Registry, its use when it runs each one, keyed by the
+	// entry's key (nil otherwise). Each entry's use holds the registry's
+	// problems too.
+	Entries map[string]*Use
 }
 
 // Analyze loads the module at o.Dir and reports each main's use, keyed by
@@ -138,7 +182,33 @@ func Analyze(o Options) (map[string]*Use, error) {
 		for _, dep := range a.closure(p) {
 			roots = append(roots, created[dep.Types].Func("init"))
 		}
-		out[main] = a.use(main, a.reachable(roots))
+		reach := a.reachable(roots, nil)
+		u := a.use(main, reach)
+		out[main] = u
+		if o.Registry == nil {
+			continue
+		}
+		// Entries and guards are found in the whole command's code (use
+		// has indexed it for tracing).
+		entries, problems := a.entries(reach)
+		problems = append(problems, a.guards(reach)...)
+		u.Problems = sortedProblems(append(u.Problems, problems...))
+		for _, key := range sortedKeys(entries) {
+			skip := map[ssa.Instruction]bool{}
+			for other, instrs := range entries {
+				if other != key {
+					for _, in := range instrs {
+						skip[in] = true
+					}
+				}
+			}
+			eu := a.use(main, a.reachable(roots, skip))
+			eu.Problems = sortedProblems(append(eu.Problems, problems...))
+			if u.Entries == nil {
+				u.Entries = map[string]*Use{}
+			}
+			u.Entries[key] = eu
+		}
 	}
 	return out, nil
 }
@@ -178,8 +248,9 @@ func (a *analysis) closure(p *packages.Package) []*packages.Package {
 // reachable returns the functions reachable from roots. An interface
 // method invoked in reachable code may run the method of any module type
 // converted to an interface in reachable code (rapid type analysis): both
-// sets grow together until neither changes.
-func (a *analysis) reachable(roots []*ssa.Function) map[*ssa.Function]bool {
+// sets grow together until neither changes. Instructions in skip are
+// ignored (the stores of other registry entries' functions).
+func (a *analysis) reachable(roots []*ssa.Function, skip map[ssa.Instruction]bool) map[*ssa.Function]bool {
 	seen := map[*ssa.Function]bool{}
 	var queue []*ssa.Function
 	add := func(f *ssa.Function) {
@@ -233,6 +304,9 @@ func (a *analysis) reachable(roots []*ssa.Function) map[*ssa.Function]bool {
 		queue = queue[:len(queue)-1]
 		for _, b := range f.Blocks {
 			for _, instr := range b.Instrs {
+				if skip[instr] {
+					continue
+				}
 				ops = instr.Operands(ops[:0])
 				for _, op := range ops {
 					if op != nil {
@@ -302,11 +376,7 @@ func (a *analysis) use(main string, reach map[*ssa.Function]bool) *Use {
 	a.callers = map[*ssa.Function][]ssa.CallInstruction{}
 	a.closures = map[*ssa.Function][]*ssa.MakeClosure{}
 	a.fields = map[string][]ssa.Value{}
-	fns := make([]*ssa.Function, 0, len(reach))
-	for f := range reach {
-		fns = append(fns, f)
-	}
-	sort.Slice(fns, func(i, j int) bool { return fns[i].String() < fns[j].String() })
+	fns := sortedFuncs(reach)
 	for _, f := range fns {
 		for _, b := range f.Blocks {
 			for _, instr := range b.Instrs {
@@ -349,9 +419,28 @@ func (a *analysis) use(main string, reach map[*ssa.Function]bool) *Use {
 	for k, v := range u.Items {
 		u.Items[k] = dedupe(v)
 	}
-	sort.Strings(u.Problems)
-	u.Problems = dedupe(u.Problems)
+	u.Problems = sortedProblems(u.Problems)
 	return u
+}
+
+func sortedProblems(p []string) []string {
+	sort.Strings(p)
+	out := p[:0]
+	for i, v := range p {
+		if i == 0 || v != p[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // alloc records the operation whose input (or DynamoDB transaction item)
@@ -460,13 +549,20 @@ const copied = "\x00copied"
 
 // tables traces a table-name value to labels of o.TableEnv.
 func (a *analysis) tables(v ssa.Value) (map[string]bool, []ssa.Value) {
-	t := &tracer{a: a, labels: map[string]bool{}, seen: map[ssa.Value]bool{}}
+	return a.trace(v, a.o.TableEnv)
+}
+
+// trace traces a string value to the labels env gives the environment
+// variables it is read from; unresolved are the values it cannot follow.
+func (a *analysis) trace(v ssa.Value, env map[string]string) (labels map[string]bool, unresolved []ssa.Value) {
+	t := &tracer{a: a, env: env, labels: map[string]bool{}, seen: map[ssa.Value]bool{}}
 	t.value(v)
 	return t.labels, t.unresolved
 }
 
 type tracer struct {
 	a          *analysis
+	env        map[string]string // variable → label
 	labels     map[string]bool
 	unresolved []ssa.Value
 	seen       map[ssa.Value]bool
@@ -517,13 +613,13 @@ func (t *tracer) value(v ssa.Value) {
 	}
 }
 
-// call traces result index of a call: a call naming a table variable as a
-// constant argument, aws.String/aws.ToString of a name, or a module
+// call traces result index of a call: a call naming a variable of t.env as
+// a constant argument, aws.String/aws.ToString of a name, or a module
 // function's returned value.
 func (t *tracer) call(c *ssa.CallCommon, v ssa.Value, index int) {
 	for _, arg := range c.Args {
 		if k, ok := arg.(*ssa.Const); ok && k.Value != nil && k.Value.Kind() == constant.String {
-			if label, ok := t.a.o.TableEnv[constant.StringVal(k.Value)]; ok {
+			if label, ok := t.env[constant.StringVal(k.Value)]; ok {
 				t.labels[label] = true
 				return
 			}

@@ -11,24 +11,35 @@ import (
 	"github.com/idsync/idsync/infra/internal/codeuse"
 )
 
-// TestAnalyze runs the analysis over testdata/mod, a module whose two
-// commands share a store reached through one DynamoDB interface.
+// TestAnalyze runs the analysis over testdata/mod, a module whose
+// commands share a store reached through one DynamoDB interface; c and d
+// run entries of a registry (package reg).
 func TestAnalyze(t *testing.T) {
 	dir, err := filepath.Abs("testdata/mod")
 	if err != nil {
 		t.Fatal(err)
 	}
 	uses, err := codeuse.Analyze(codeuse.Options{
-		Dir:        dir,
-		Mains:      []string{"example.com/fixture/cmd/a", "example.com/fixture/cmd/b"},
+		Dir: dir,
+		Mains: []string{"example.com/fixture/cmd/a", "example.com/fixture/cmd/b",
+			"example.com/fixture/cmd/c", "example.com/fixture/cmd/d"},
 		TableEnv:   map[string]string{"STATE_TABLE": "State", "LEDGER_TABLE": "Ledger"},
 		EMFPackage: "example.com/fixture/emf",
+		Registry:   &codeuse.Registry{Type: "example.com/fixture/reg.entry", Key: "name", Selector: "REG_ENTRY"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	entry := func(main, key string) *codeuse.Use {
+		if e := uses[main].Entries[key]; e != nil {
+			return e
+		}
+		t.Fatalf("%s: no entry %q in %v", main, key, uses[main].Entries)
+		return nil
+	}
 	for _, c := range []struct {
 		main                         string
+		use                          *codeuse.Use // default uses[main]
 		items, actions, metrics, cps []string
 		problems                     []string
 	}{
@@ -54,8 +65,31 @@ func TestAnalyze(t *testing.T) {
 			cps:      []string{"b-*"}, // a constant prefix and an environment variable
 			problems: []string{`dynamodb:PutItem: table name traced to "scratch":string`},
 		},
+		{
+			// The whole command: both entries' functions.
+			main:  "example.com/fixture/cmd/c",
+			items: []string{"dynamodb:Query State/index/*", "dynamodb:Scan State"},
+		},
+		{
+			// Selected by REG_ENTRY: only the entry's own function.
+			main: "example.com/fixture/cmd/c#find", use: entry("example.com/fixture/cmd/c", "find"),
+			items: []string{"dynamodb:Query State/index/*"},
+		},
+		{
+			main: "example.com/fixture/cmd/c#all", use: entry("example.com/fixture/cmd/c", "all"),
+			items: []string{"dynamodb:Scan State"},
+		},
+		{
+			// Runs every entry: the per-entry uses would be unsound.
+			main:     "example.com/fixture/cmd/d",
+			items:    []string{"dynamodb:Query State/index/*", "dynamodb:Scan State"},
+			problems: []string{"reg.entry.run is read where the entry is not selected by comparing its name with REG_ENTRY"},
+		},
 	} {
-		u := uses[c.main]
+		u := c.use
+		if u == nil {
+			u = uses[c.main]
+		}
 		var items []string
 		for it := range u.Items {
 			items = append(items, it.Action+" "+it.Resource)
@@ -82,6 +116,15 @@ func TestAnalyze(t *testing.T) {
 				t.Errorf("%s: positions %v", c.main, where)
 			}
 		}
+	}
+
+	for _, main := range []string{"example.com/fixture/cmd/a", "example.com/fixture/cmd/b"} {
+		if uses[main].Entries != nil {
+			t.Errorf("%s reaches no registry entry but has entries %v", main, uses[main].Entries)
+		}
+	}
+	if d := entry("example.com/fixture/cmd/d", "find"); len(d.Problems) != 1 {
+		t.Errorf("cmd/d entry find: problems %q, want the registry's", d.Problems)
 	}
 
 	if _, err := codeuse.Analyze(codeuse.Options{Dir: dir, Mains: []string{"example.com/fixture/store"}}); err == nil {
