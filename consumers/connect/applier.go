@@ -151,7 +151,7 @@ func (a *Applier) Name() domain.Target { return domain.TargetConnect }
 //
 // Errors: PlanConnect's (Permanent, wrapping domain.ErrInvalidAttribute).
 func (a *Applier) Plan(_ context.Context, p domain.Person, last domain.TargetState, now time.Time) (domain.Plan, error) {
-	plan, err := domain.PlanConnect(a.cfg, p, last, now)
+	plan, err := domain.PlanConnect(a.cfg, domain.ConnectIdentitySAML, p, last, now)
 	if err != nil {
 		return domain.Plan{}, fmt.Errorf("plan connect agent for %s: %w", p.Key, err)
 	}
