@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,15 +37,41 @@ var writeOps = []string{
 }
 
 // env is a Connect stand-in with one SAML instance and the profiles the
-// test configurations name, served over HTTP to the real SDK client.
+// test configurations name, served over HTTP to the real SDK client. The
+// stand-in runs on the env's clock, which stands still until a test moves
+// it, so that its search index lags writes (simconnect.DefaultSearchLag) for
+// exactly as long as a test says.
 type env struct {
 	sim      *simconnect.Server
+	clock    *clock
 	url      string
 	client   *awsconnect.Client
 	instance string
 	ids      map[string]string // placeholder name → id, e.g. SP_AGENT
 	now      time.Time
 }
+
+// clock is a settable clock, safe for concurrent use.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// catchUp lets the stand-in's search index see every write made so far:
+// the clock moves past its search lag.
+func (e *env) catchUp() { e.clock.advance(e.sim.SearchLag() + time.Millisecond) }
 
 type envOption func(*envConfig)
 
@@ -55,7 +82,8 @@ type envConfig struct {
 	apiOptions  []func(*middleware.Stack) error
 }
 
-// withSim sets the stand-in's options (quotas are off by default).
+// withSim sets the stand-in's options (quotas are off by default; the
+// env's clock unless o has one).
 func withSim(o simconnect.Options) envOption { return func(c *envConfig) { c.sim = o } }
 
 // withAttempts sets the SDK client's attempt limit (default 10).
@@ -77,7 +105,11 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&c)
 	}
-	e := &env{sim: simconnect.New(c.sim), now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	e := &env{clock: &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}, now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	if c.sim.Clock == nil {
+		c.sim.Clock = e.clock.Now
+	}
+	e.sim = simconnect.New(c.sim)
 	var h http.Handler = e.sim
 	if c.wrap != nil {
 		h = c.wrap(h)
@@ -237,9 +269,11 @@ func outcomes(rs []consumers.OpResult) []string {
 	return out
 }
 
-// sync plans and executes for p until the plan is empty, retrying retryable
-// failures (at most tries rounds) and failing the test on a permanent one.
-// It returns the final state and every op result.
+// sync plans and executes for p until the plan is empty, as the runner
+// does (recording the create intent before a create), retrying retryable
+// failures after the stand-in's search lag, as a redelivery would come
+// later (at most tries rounds), and failing on a permanent one. It returns
+// the final state and every op result.
 func (e *env) sync(ctx context.Context, a *connect.Applier, p domain.Person, last domain.TargetState, tries int) (domain.TargetState, []consumers.OpResult, error) {
 	var all []consumers.OpResult
 	for range tries {
@@ -250,11 +284,15 @@ func (e *env) sync(ctx context.Context, a *connect.Applier, p domain.Person, las
 		if len(plan.Ops) == 0 {
 			return plan.Next, all, nil
 		}
+		last, _ = consumers.Intent(domain.TargetConnect, last, plan, e.clock.Now())
 		next, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
 		all = append(all, rs...)
 		last = next
 		if err != nil && domain.KindOf(err) != domain.ErrorRetryable {
 			return last, all, err
+		}
+		if err != nil {
+			e.catchUp()
 		}
 	}
 	return last, all, fmt.Errorf("no empty plan after %d rounds", tries)

@@ -147,29 +147,39 @@ func (r *run) created(op domain.Op, id string, status domain.RemoteStatus, email
 	}
 }
 
-// register enables user id with primary address email. A user already
-// registered with that address is done; one registered with another address
-// gets its primary address changed. An address held by another entity fails
-// permanently.
+// register enables user id with primary address email, and makes sure
+// the user ends ENABLED with that primary address whatever
+// RegisterToWorkMail answers for a user that is already enabled:
+//   - the state reached says the user is ENABLED (a create adopted an
+//     enabled user): no RegisterToWorkMail; the primary address is changed
+//     when it is another one.
+//   - 200: the operation "performs no change if the user ... is enabled",
+//     so the answer does not say the address was set; DescribeUser tells,
+//     and another primary address is changed.
+//   - EntityAlreadyRegisteredException: the same, from DescribeUser.
+//
+// An address held by another entity fails permanently.
 func (r *run) register(ctx context.Context, id, email string) (string, error) {
+	if r.state.Status == domain.RemoteEnabled && r.state.RemoteID == id {
+		if strings.EqualFold(r.state.Email, email) {
+			return "already enabled with that address", nil
+		}
+		if _, err := r.updateEmail(ctx, id, email); err != nil {
+			return "", err
+		}
+		return "already enabled; primary address changed", nil
+	}
 	_, err := r.a.api.RegisterToWorkMail(ctx, &sdk.RegisterToWorkMailInput{
 		OrganizationId: r.org(), EntityId: aws.String(id), Email: aws.String(email),
 	})
 	switch awsclient.ErrorCode(err) {
 	case "":
-		return "", awsclient.Failure(err)
+		if err != nil {
+			return "", awsclient.Failure(err)
+		}
+		return r.ensurePrimary(ctx, id, email, "")
 	case codeAlreadyRegistered:
-		u, derr := r.describe(ctx, id)
-		if derr != nil {
-			return "", derr
-		}
-		if strings.EqualFold(u.email, email) {
-			return "already registered with that address", nil
-		}
-		if _, uerr := r.updateEmail(ctx, id, email); uerr != nil {
-			return "", uerr
-		}
-		return "already registered; primary address changed", nil
+		return r.ensurePrimary(ctx, id, email, "already registered")
 	case codeEmailInUse:
 		holder, herr := r.addressHolder(ctx, email, awsclient.Failure(err))
 		if herr != nil {
@@ -185,6 +195,30 @@ func (r *run) register(ctx context.Context, id, email string) (string, error) {
 	default:
 		return "", awsclient.Failure(err)
 	}
+}
+
+// ensurePrimary reads user id back after a register that did not fail
+// (note says how it answered; "" for a plain success) and changes its
+// primary address to email when it has another one: an already enabled
+// user keeps its address through RegisterToWorkMail.
+func (r *run) ensurePrimary(ctx context.Context, id, email, note string) (string, error) {
+	u, err := r.describe(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if strings.EqualFold(u.email, email) {
+		if note == "" {
+			return "", nil
+		}
+		return note + " with that address", nil
+	}
+	if note == "" {
+		note = "already enabled"
+	}
+	if _, err := r.updateEmail(ctx, id, email); err != nil {
+		return "", err
+	}
+	return note + "; primary address changed", nil
 }
 
 // updateEmail changes user id's primary address. An address user id
