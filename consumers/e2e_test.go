@@ -583,9 +583,9 @@ func TestCrashThenLoginRenameMakesNoSecondAgent(t *testing.T) {
 func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing.T) {
 	e := newE2E(t)
 	wm := e.target(domain.TargetWorkMail)
-	// No IdC user id: WorkMail cannot find the mailbox by immutable id, and an
-	// enabled mailbox is never adopted by name, so only the kept state avoids
-	// a failure here.
+	// No IdC user id: WorkMail cannot find the mailbox by immutable id; the
+	// kept state makes the retry plan from the enabled mailbox, so no second
+	// CreateUser is even tried.
 	p := person{okta: "00ue2ecommit000004", login: "cam.mit@example.com"}
 	if _, err := e.s.Store.Fold(testenv.Context(t), e.profile(p, "Cam", "Mit")); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
@@ -15,8 +16,9 @@ import (
 
 // Adoption rules, as the create's Step.Note (its ledger reason) names them.
 const (
-	adoptedByIdCID = "matched by IdC user id"
-	adoptedByShell = "matched by name in the exact state a create leaves"
+	adoptedByIdCID  = "matched by IdC user id"
+	adoptedByShell  = "matched by name in the exact state a create leaves"
+	adoptedByIntent = "matched by the create intent's name, enabled since the intent with the planned address"
 )
 
 // byIdCUserID lists the users carrying op's IdC user id (ListUsers with
@@ -93,6 +95,9 @@ func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 	if isCreateShell(holder, op) {
 		return holder, adoptedByShell, nil
 	}
+	if intended(holder, op, r.state) {
+		return holder, adoptedByIntent, nil
+	}
 	detail := ""
 	if len(others) > 0 {
 		detail = fmt.Sprintf(" (the person's IdC user id is on user %s under another name)", strings.Join(others, ", "))
@@ -109,4 +114,19 @@ func isCreateShell(u user, op domain.Op) bool {
 		u.state == string(types.EntityStateDisabled) &&
 		u.email == "" && !u.everEnabled && u.idpUserID == "" &&
 		u.displayName == op.DisplayName && u.firstName == op.FirstName && u.lastName == op.LastName
+}
+
+// intended reports whether u is provably the user idsync's own create and
+// register of op made after the create intent state records: state pins
+// op's Name since PendingAt, u holds that name, was enabled at or after
+// PendingAt (so after idsync decided to create it; compared to the second,
+// as the service may date to the second), has op's planned primary
+// address, and carries no IdC user id or op's.
+func intended(u user, op domain.Op, state domain.TargetState) bool {
+	return state.PendingName != "" && !state.PendingAt.IsZero() &&
+		strings.EqualFold(state.PendingName, op.Name) && strings.EqualFold(u.name, op.Name) &&
+		u.state != string(types.EntityStateDeleted) &&
+		!u.enabledAt.IsZero() && !u.enabledAt.Before(state.PendingAt.Truncate(time.Second)) &&
+		op.Email != "" && strings.EqualFold(u.email, op.Email) &&
+		(u.idpUserID == "" || strings.EqualFold(u.idpUserID, op.IdentityProviderUserID))
 }

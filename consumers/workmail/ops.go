@@ -317,6 +317,7 @@ type user struct {
 	displayName, firstName, lastName string
 	idpUserID                        string
 	everEnabled                      bool
+	enabledAt                        time.Time // EnabledDate; zero when never enabled
 }
 
 // describe calls DescribeUser with a user id, name or email address. The
@@ -332,6 +333,7 @@ func (r *run) describe(ctx context.Context, ident string) (user, error) {
 		displayName: aws.ToString(out.DisplayName), firstName: aws.ToString(out.FirstName), lastName: aws.ToString(out.LastName),
 		idpUserID:   aws.ToString(out.IdentityProviderUserId),
 		everEnabled: out.EnabledDate != nil || out.MailboxProvisionedDate != nil,
+		enabledAt:   aws.ToTime(out.EnabledDate),
 	}, nil
 }
 
