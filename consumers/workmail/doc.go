@@ -91,6 +91,21 @@
 // (UpdateUser, setting the IdC user id when rule 2 or 3 adopted and the id
 // is now known) and the plan continues with register as usual.
 //
+// # IAM Identity Center assignment
+//
+// An organisation linked to IAM Identity Center links a mailbox only to an
+// IdC user assigned (directly or through a group) to WorkMail's IdC
+// application; CreateUser and UpdateUser with the IdC user id of anyone
+// else answer InvalidParameterException with a message saying the user "is
+// not authorized" (the code covers every bad parameter; the phrase, which
+// AWS's own IdC → WorkMail sample matches, is read in one place,
+// notAssigned, and never repeated). Okta's push to IdC and the
+// application assignment lag the hook that brought the person, so such a
+// refusal is ErrNotAssigned: retryable until the configuration's
+// workmail.identityCenter.assignmentGrace (default 1h) has passed since the
+// person's latest fact, permanent after it, with a reason that names the
+// IdC user id and says to assign the user or a group of theirs.
+//
 // SDK errors are classified once, by the client's awsclient.Classify
 // middleware: throttling, 5xx, timeouts, dropped connections and anything
 // unknown are domain.Retryable; LimitExceededException (a quota, not a

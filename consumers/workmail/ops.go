@@ -19,6 +19,7 @@ import (
 type run struct {
 	a      *Applier
 	person string
+	p      domain.Person
 	state  domain.TargetState
 }
 
@@ -103,6 +104,9 @@ func (r *run) create(ctx context.Context, op domain.Op) (consumers.Step, error) 
 		r.created(op, id, domain.RemoteDisabled, "")
 		return consumers.Step{RemoteID: id}, nil
 	}
+	if notAssigned(err) {
+		return consumers.Step{}, r.unassigned("create", op.IdentityProviderUserID, err)
+	}
 	if code := awsclient.ErrorCode(err); code != codeNameAvailability && code != codeEmailInUse {
 		return consumers.Step{}, awsclient.Failure(err)
 	}
@@ -125,6 +129,9 @@ func (r *run) adopt(ctx context.Context, op domain.Op, u user, how string) (cons
 	}
 	if u.displayName != op.DisplayName || u.firstName != op.FirstName || u.lastName != op.LastName || setIdP != "" {
 		if err := r.updateAttributes(ctx, u.id, op.DisplayName, op.FirstName, op.LastName, setIdP); err != nil {
+			if notAssigned(err) {
+				return res, r.unassigned("link adopted user "+u.id, setIdP, err)
+			}
 			return res, err
 		}
 		res.Note += "; attributes aligned"
@@ -145,6 +152,41 @@ func (r *run) created(op domain.Op, id string, status domain.RemoteStatus, email
 		Name: op.Name, Email: email, DisplayName: op.DisplayName, FirstName: op.FirstName, LastName: op.LastName,
 		Version: r.state.Version,
 	}
+}
+
+// unassigned is the error of a call (what, failed with err) that WorkMail
+// refused because the person's IdC user idcUserID is not assigned to its
+// IdC application: retryable while the person's latest fact is younger than
+// the assignment grace, permanent after it. Its text holds ids and times,
+// never the service's message.
+func (r *run) unassigned(what, idcUserID string, err error) error {
+	grace := r.a.cfg.AssignmentGrace()
+	latest := latestFact(r.p)
+	until := latest.Add(grace)
+	cause := awsclient.Failure(err)
+	if now := r.a.now(); latest.IsZero() || !now.Before(until) {
+		return domain.Permanent(fmt.Errorf("workmail %s: %w: IdC user %s, still refused %s after the person's latest fact (grace %s); assign the user, or a group of theirs, to the application: %w",
+			what, ErrNotAssigned, idcUserID, now.Sub(latest).Round(time.Second), grace, cause))
+	}
+	return domain.Retryable(fmt.Errorf("workmail %s: %w: IdC user %s, retried until %s (%s after the person's latest fact): %w",
+		what, ErrNotAssigned, idcUserID, until.UTC().Format(time.RFC3339), grace, cause))
+}
+
+// latestFact is the time of the newest fact folded into p (profile,
+// status or membership), or zero when there is none.
+func latestFact(p domain.Person) time.Time {
+	var latest time.Time
+	for _, s := range []domain.Stamped{p.Login, p.FirstName, p.LastName, p.DisplayName, p.Email, p.Department, p.Title, p.Status} {
+		if s.At.After(latest) {
+			latest = s.At
+		}
+	}
+	for _, m := range p.Groups {
+		if m.At.After(latest) {
+			latest = m.At
+		}
+	}
+	return latest
 }
 
 // register enables user id with primary address email, and makes sure
