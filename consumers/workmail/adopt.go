@@ -87,7 +87,11 @@ func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 	}
 	holder, err := r.describe(ctx, op.Name)
 	if awsclient.ErrorCode(err) == codeEntityNotFound {
-		return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by an entity that is not a user", ErrUnmanaged))
+		what, herr := r.nameHolder(ctx, op.Name)
+		if herr != nil {
+			return user{}, "", herr
+		}
+		return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by %s; left untouched", ErrUnmanaged, what))
 	}
 	if err != nil {
 		return user{}, "", err
@@ -129,4 +133,41 @@ func intended(u user, op domain.Op, state domain.TargetState) bool {
 		!u.enabledAt.IsZero() && !u.enabledAt.Before(state.PendingAt.Truncate(time.Second)) &&
 		op.Email != "" && strings.EqualFold(u.email, op.Email) &&
 		(u.idpUserID == "" || strings.EqualFold(u.idpUserID, op.IdentityProviderUserID))
+}
+
+// nameHolder names the group or resource holding name, which no user
+// holds (users, groups and resources share one namespace of names):
+// "group <id>" or "resource <id>" (DescribeGroup, then DescribeResource,
+// both of which take a name), or "an entity that is not a user" when
+// neither finds it (deleted meanwhile).
+func (r *run) nameHolder(ctx context.Context, name string) (string, error) {
+	g, err := r.a.api.DescribeGroup(ctx, &sdk.DescribeGroupInput{OrganizationId: r.org(), GroupId: aws.String(name)})
+	switch {
+	case err == nil:
+		return "group " + aws.ToString(g.GroupId), nil
+	case awsclient.ErrorCode(err) != codeEntityNotFound:
+		return "", awsclient.Failure(err)
+	}
+	res, err := r.a.api.DescribeResource(ctx, &sdk.DescribeResourceInput{OrganizationId: r.org(), ResourceId: aws.String(name)})
+	switch {
+	case err == nil:
+		return "resource " + aws.ToString(res.ResourceId), nil
+	case awsclient.ErrorCode(err) != codeEntityNotFound:
+		return "", awsclient.Failure(err)
+	}
+	return "an entity that is not a user", nil
+}
+
+// addressHolderEntity names the entity holding email when no user holds
+// it (DescribeEntity: "group <id>" or "resource <id>"), or "an entity that
+// is not a user" when it is gone meanwhile.
+func (r *run) addressHolderEntity(ctx context.Context, email string) (string, error) {
+	out, err := r.a.api.DescribeEntity(ctx, &sdk.DescribeEntityInput{OrganizationId: r.org(), Email: aws.String(email)})
+	switch {
+	case err == nil:
+		return strings.ToLower(string(out.Type)) + " " + aws.ToString(out.EntityId), nil
+	case awsclient.ErrorCode(err) != codeEntityNotFound:
+		return "", awsclient.Failure(err)
+	}
+	return "an entity that is not a user", nil
 }

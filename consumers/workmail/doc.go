@@ -31,10 +31,14 @@
 //     (DeleteUser), an ENABLED one is refused with ErrEnabledUser, a
 //     DELETED or vanished one is success.
 //
-// An address held by another entity (EmailAddressInUseException on
-// register or update-email) fails permanently with ErrAddressInUse naming
-// that entity's id; an address our own user already holds as its primary
-// address is success.
+// Users, groups and resources share one namespace of names and one of
+// addresses. An address held by another entity (EmailAddressInUseException
+// on register or update-email) fails permanently with ErrAddressInUse
+// naming that entity's id (DescribeUser, or DescribeEntity for a group or
+// resource, which says "group <id>" / "resource <id>"); an address our own
+// user already holds as its primary address is success. A name a create
+// needs held by a group or resource (DescribeGroup, DescribeResource) fails
+// permanently with ErrUnmanaged naming it the same way.
 //
 // # Adoption
 //

@@ -288,13 +288,17 @@ func (r *run) updateEmail(ctx context.Context, id, email string) (string, error)
 
 // addressHolder finds the user holding email. When no user holds it (a
 // group or resource does), it fails permanently with ErrAddressInUse
-// wrapping cause.
+// naming that entity and wrapping cause.
 func (r *run) addressHolder(ctx context.Context, email string, cause error) (user, error) {
 	u, err := r.describe(ctx, email)
-	if awsclient.ErrorCode(err) == codeEntityNotFound {
-		return user{}, domain.Permanent(fmt.Errorf("%w: the address is held by an entity that is not a user: %w", ErrAddressInUse, cause))
+	if awsclient.ErrorCode(err) != codeEntityNotFound {
+		return u, err
 	}
-	return u, err
+	what, herr := r.addressHolderEntity(ctx, email)
+	if herr != nil {
+		return user{}, herr
+	}
+	return user{}, domain.Permanent(fmt.Errorf("%w: the address is held by %s: %w", ErrAddressInUse, what, cause))
 }
 
 // updateAttributes sets the user's names, and its IdC user id when idp is

@@ -38,7 +38,8 @@ func stateActions() []string {
 func workMailActions() []string {
 	return []string{
 		"workmail:DescribeOrganization", "workmail:DescribeIdentityProviderConfiguration",
-		"workmail:DescribeUser", "workmail:ListUsers", "workmail:CreateUser",
+		"workmail:DescribeUser", "workmail:ListUsers", "workmail:DescribeGroup", "workmail:DescribeResource",
+		"workmail:DescribeEntity", "workmail:CreateUser",
 		"workmail:RegisterToWorkMail", "workmail:UpdateUser", "workmail:UpdatePrimaryEmailAddress",
 		"workmail:DeregisterFromWorkMail", "workmail:DeleteUser",
 	}
