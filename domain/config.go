@@ -155,9 +155,10 @@ type ConnectConfig struct {
 	Groups []ConnectGroup `json:"groups"`
 	// PhoneType is SOFT_PHONE (default) or DESK_PHONE, set at create.
 	PhoneType string `json:"phoneType,omitempty"`
-	// UsernameTemplate renders the Connect Username (≤64 characters of
-	// [a-zA-Z0-9_.@-], the SAML limit). Set once at create: Connect cannot
-	// rename a user. Default: the login.
+	// UsernameTemplate renders the Connect Username: characters of
+	// [a-zA-Z0-9_.@-] ('@' only in an email-formed name), at most 64 on an
+	// instance that uses SAML and 20 otherwise (ConnectIdentity). Set once
+	// at create: Connect cannot rename a user. Default: the login.
 	UsernameTemplate string `json:"usernameTemplate,omitempty"`
 	// OnLeave is what happens to the agent of a person who leaves.
 	OnLeave ConnectLeave `json:"onLeave"`

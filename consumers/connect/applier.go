@@ -28,6 +28,14 @@
 // other user of that name is left untouched and the op fails permanently
 // with ErrNotOwned. An agent tagged for another person is never adopted.
 //
+// Identity rules. Plan reads the instance's identity management type once
+// (ListInstances; the Connect stand-in does not serve DescribeInstance) and
+// plans with its username limit: 64 characters with SAML, 20 otherwise, so
+// a username too long for the instance is a permanent
+// domain.ErrInvalidAttribute before any call. First and last names go out
+// in Unicode Normalization Form C, the only form Connect accepts (see
+// nfc); the domain planner, standard library only, cannot normalise.
+//
 // Rates. Connect's user APIs allow about 2 requests per second with a
 // burst of 5 per operation, account and region, so the client comes from
 // awsclient.Connect with a meter of DefaultQuota: every attempt waits for a
@@ -53,7 +61,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconnect "github.com/aws/aws-sdk-go-v2/service/connect"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
@@ -88,6 +102,10 @@ var (
 	// ErrNoPersonKey: the person has no key to write into the ownership
 	// tag. Permanent.
 	ErrNoPersonKey = errors.New("person has no key for the ownership tag")
+	// ErrNoInstance: the configured instance is not among the account's
+	// instances (ListInstances), so its identity management type, and with
+	// it the username limit, is unknown. Permanent.
+	ErrNoInstance = errors.New("connect instance not found")
 )
 
 // Options configures an Applier.
@@ -116,6 +134,10 @@ type Applier struct {
 	tagKey string
 	now    func() time.Time
 	log    *slog.Logger
+
+	mu       sync.Mutex
+	identity domain.ConnectIdentity // the instance's, once read
+	read     bool                   // identity was read
 }
 
 var _ consumers.Target = (*Applier)(nil)
@@ -147,20 +169,60 @@ func New(o Options) (*Applier, error) {
 // Name returns domain.TargetConnect.
 func (a *Applier) Name() domain.Target { return domain.TargetConnect }
 
-// Plan returns domain.PlanConnect's plan for p; it makes no calls.
+// Plan returns domain.PlanConnect's plan for p on the instance's identity
+// management type, with p's names in Unicode Normalization Form C (see
+// nfc). The type is read once per Applier (ListInstances, until the
+// instance is found) and cached once read; that read-only pre-flight is
+// the only call Plan makes.
 //
-// Errors: PlanConnect's (Permanent, wrapping domain.ErrInvalidAttribute).
-func (a *Applier) Plan(_ context.Context, p domain.Person, last domain.TargetState, now time.Time) (domain.Plan, error) {
-	plan, err := domain.PlanConnect(a.cfg, domain.ConnectIdentitySAML, p, last, now)
+// Errors: the pre-flight's (the SDK's, classified; ErrNoInstance,
+// permanent) and PlanConnect's (Permanent, wrapping
+// domain.ErrInvalidAttribute: e.g. a username over 20 characters on an
+// instance that does not use SAML, found before any call).
+func (a *Applier) Plan(ctx context.Context, p domain.Person, last domain.TargetState, now time.Time) (domain.Plan, error) {
+	identity, err := a.identityManagement(ctx)
+	if err != nil {
+		return domain.Plan{}, err
+	}
+	plan, err := domain.PlanConnect(a.cfg, identity, nfc(p), last, now)
 	if err != nil {
 		return domain.Plan{}, fmt.Errorf("plan connect agent for %s: %w", p.Key, err)
 	}
 	return plan, nil
 }
 
+// identityManagement returns the instance's identity management type: read
+// with ListInstances (every page until the configured instance, by id or
+// ARN) the first time, cached once read.
+func (a *Applier) identityManagement(ctx context.Context) (domain.ConnectIdentity, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.read {
+		return a.identity, nil
+	}
+	id := a.cfg.InstanceID
+	pages := awsconnect.NewListInstancesPaginator(a.api, &awsconnect.ListInstancesInput{MaxResults: aws.Int32(10)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("connect: read the identity management type of instance %s: %w", id, awsclient.Failure(err))
+		}
+		for _, in := range page.InstanceSummaryList {
+			if aws.ToString(in.Id) == id || aws.ToString(in.Arn) == id {
+				a.identity, a.read = domain.ConnectIdentity(in.IdentityManagementType), true
+				return a.identity, nil
+			}
+		}
+	}
+	return "", domain.Permanent(fmt.Errorf("%w: %s is not among the account's instances", ErrNoInstance, id))
+}
+
 // Apply makes op true for p's agent, given state, the state the plan's
 // earlier ops reached, and returns the state it reaches (after a create,
 // the agent's id and username) and what it found. It writes one log line.
+//
+// First and last names are sent (and recorded) in Unicode Normalization
+// Form C.
 //
 // Ops: create (CreateUser with username, identity info, phone config
 // PhoneType / AutoAccept false / AfterContactWorkTimeLimit 0, security and
@@ -184,6 +246,7 @@ func (a *Applier) Plan(_ context.Context, p domain.Person, last domain.TargetSta
 // chain. Error texts hold operations, codes, HTTP statuses and ids only.
 func (a *Applier) Apply(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
 	start := a.now()
+	op.FirstName, op.LastName = norm.NFC.String(op.FirstName), norm.NFC.String(op.LastName)
 	step, username, err := a.run(ctx, p, op)
 	if err == nil {
 		remoteID := step.RemoteID

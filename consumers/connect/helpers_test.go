@@ -36,11 +36,11 @@ var writeOps = []string{
 	"UpdateUserRoutingProfile", "UpdateUserHierarchy", "DeleteUser",
 }
 
-// env is a Connect stand-in with one SAML instance and the profiles the
-// test configurations name, served over HTTP to the real SDK client. The
-// stand-in runs on the env's clock, which stands still until a test moves
-// it, so that its search index lags writes (simconnect.DefaultSearchLag) for
-// exactly as long as a test says.
+// env is a Connect stand-in with one instance (SAML unless withIdentity
+// says otherwise) and the profiles the test configurations name, served
+// over HTTP to the real SDK client. The stand-in runs on the env's clock,
+// which stands still until a test moves it, so that its search index lags
+// writes (simconnect.DefaultSearchLag) for exactly as long as a test says.
 type env struct {
 	sim      *simconnect.Server
 	clock    *clock
@@ -77,6 +77,7 @@ type envOption func(*envConfig)
 
 type envConfig struct {
 	sim         simconnect.Options
+	identity    string
 	maxAttempts int
 	wrap        func(http.Handler) http.Handler
 	apiOptions  []func(*middleware.Stack) error
@@ -85,6 +86,12 @@ type envConfig struct {
 // withSim sets the stand-in's options (quotas are off by default; the
 // env's clock unless o has one).
 func withSim(o simconnect.Options) envOption { return func(c *envConfig) { c.sim = o } }
+
+// withIdentity sets the instance's identity management type (default
+// SAML).
+func withIdentity(identityManagementType string) envOption {
+	return func(c *envConfig) { c.identity = identityManagementType }
+}
 
 // withAttempts sets the SDK client's attempt limit (default 10).
 func withAttempts(n int) envOption { return func(c *envConfig) { c.maxAttempts = n } }
@@ -101,7 +108,7 @@ func withHandler(w func(http.Handler) http.Handler) envOption {
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	c := envConfig{sim: simconnect.Options{NoQuota: true, Seed: 7}, maxAttempts: 10}
+	c := envConfig{sim: simconnect.Options{NoQuota: true, Seed: 7}, maxAttempts: 10, identity: simconnect.IdentitySAML}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -124,7 +131,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e.client = awsclient.Connect(cfg, srv.URL, c.apiOptions...)
-	e.instance = e.sim.AddInstance("idsync-test", simconnect.IdentitySAML)
+	e.instance = e.sim.AddInstance("idsync-test", c.identity)
 	e.ids = map[string]string{
 		"INSTANCE":       e.instance,
 		"SP_AGENT":       e.sim.AddSecurityProfile(e.instance, "Agent"),

@@ -54,6 +54,12 @@ func connectActions() []string {
 	}
 }
 
+// connectListActions are the account-wide reads consumers/connect makes:
+// ListInstances and its dependent action.
+func connectListActions() []string {
+	return []string{"connect:ListInstances", "ds:DescribeDirectories"}
+}
+
 // identityStoreActions are the IdentityStore calls producers/idcsnapshot
 // makes (it resolves no names, so no GetGroupId/GetUserId).
 func identityStoreActions() []string {
@@ -103,6 +109,12 @@ func (b *builder) allowConnect(role awsiam.Role) {
 	}
 	id := b.s.ConnectInstanceID
 	allow(role, "Connect", connectActions(), []*string{arn(id), arn(id + "/*")}, nil)
+	// The instance's identity management type (which decides how long a
+	// username may be) is read with ListInstances, a list action without
+	// resource-level permissions (Resource "*"), whose dependent action is
+	// ds:DescribeDirectories; both only read. DescribeInstance would allow
+	// the instance's ARN instead, but the Connect stand-in does not serve it.
+	allow(role, "ConnectInstances", connectListActions(), []*string{jsii.String("*")}, nil)
 	allow(role, "ConnectOwnershipTag", []string{"connect:TagResource"}, []*string{arn(id + "/agent/*")},
 		map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{ConnectOwnershipTagKey}}})
 }

@@ -318,10 +318,12 @@ func sortedBy(v any, key string) []any {
 
 // noWildcards fails on any IAM statement allowing every action, every
 // action of a service, or every resource, and on any managed policy (AWS's
-// Lambda basic execution policy grants logs on "*"). No allowance is
-// needed: WorkMail and IdentityStore both authorise the calls idsync makes
-// against specific ARNs (organisation; identity store plus user, group and
-// membership ARNs), so neither needs Resource "*".
+// Lambda basic execution policy grants logs on "*"). WorkMail and
+// IdentityStore both authorise the calls idsync makes against specific ARNs
+// (organisation; identity store plus user, group and membership ARNs), so
+// neither needs Resource "*". The one allowance is the Connect consumer's
+// read of its instance's identity management type: ListInstances (and its
+// dependent ds:DescribeDirectories) has no resource-level permissions.
 func noWildcards(t *testing.T, s synthed) {
 	t.Helper()
 	for id, p := range s.resources("AWS::IAM::Policy") {
@@ -339,7 +341,7 @@ func noWildcards(t *testing.T, s synthed) {
 				t.Errorf("%s: NotResource", id)
 			}
 			for _, r := range list(st["Resource"]) {
-				if r == "*" {
+				if r == "*" && !cmp.Equal(list(st["Action"]), []any{"connect:ListInstances", "ds:DescribeDirectories"}) {
 					t.Errorf("%s: %v on Resource \"*\"", id, st["Action"])
 				}
 			}
@@ -429,7 +431,8 @@ func leastPrivilege(t *testing.T, s synthed) {
 				"connect:UpdateUserIdentityInfo", "connect:UpdateUserSecurityProfiles",
 				"connect:UpdateUserRoutingProfile", "connect:UpdateUserHierarchy", "connect:DeleteUser"},
 				inst, inst+"/*"),
-			[]string{"connect:TagResource " + inst + "/agent/*" + tagCond}),
+			[]string{"connect:TagResource " + inst + "/agent/*" + tagCond},
+			each([]string{"connect:ListInstances", "ds:DescribeDirectories"}, "*")),
 	}
 	for fn, w := range want {
 		sort.Strings(w)
