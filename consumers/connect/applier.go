@@ -47,12 +47,16 @@
 // awsclient.Classify middleware (throttling, 5xx, timeouts and unknown
 // failures are domain.Retryable; validation errors, client faults and quota
 // LimitExceeded are domain.Permanent); unmanaged clashes and missing
-// accounts are domain.Permanent. An error's text (which becomes an
-// OpResult's Reason, and so a ledger row or a dead-letter attribute) names
-// the Connect operation, the service's error code and HTTP status, and ids,
-// in idsync's own words: never the service's message, which can echo
-// usernames and email addresses. The SDK's error stays in the chain for
-// errors.As.
+// accounts are domain.Permanent. Connect is eventually consistent: right
+// after CreateUser, DescribeUser (and the calls that name the user) may
+// answer ResourceNotFoundException, so for an agent it created less than
+// Options.VisibilityWindow ago the Applier answers ErrNotVisibleYet
+// (retryable) instead of ErrAccountMissing or "already gone". An error's
+// text (which becomes an OpResult's Reason, and so a ledger row or a
+// dead-letter attribute) names the Connect operation, the service's error
+// code and HTTP status, and ids, in idsync's own words: never the service's
+// message, which can echo usernames and email addresses. The SDK's error
+// stays in the chain for errors.As.
 package connect
 
 import (
@@ -102,6 +106,12 @@ var (
 	// ErrNoPersonKey: the person has no key to write into the ownership
 	// tag. Permanent.
 	ErrNoPersonKey = errors.New("person has no key for the ownership tag")
+	// ErrNotVisibleYet: a call did not find an agent this Applier created
+	// less than Options.VisibilityWindow ago. Connect is eventually
+	// consistent: "DescribeUser right after CreateUser may answer
+	// ResourceNotFoundException", so within the window that answer does not
+	// mean the agent is gone. Retryable.
+	ErrNotVisibleYet = errors.New("agent created moments ago not visible yet")
 	// ErrNoInstance: the configured instance is not among the account's
 	// instances (ListInstances), so its identity management type, and with
 	// it the username limit, is unknown. Permanent.
@@ -122,9 +132,21 @@ type Options struct {
 	// Logger receives one line per op (ids, op, outcome, error kind and
 	// code; never names or emails). Default: discard.
 	Logger *slog.Logger
-	// Clock times ops for the log and dates a strip (default time.Now).
+	// Clock times ops for the log, dates a strip and the agents created
+	// (default time.Now).
 	Clock func() time.Time
+	// VisibilityWindow is how long after its own CreateUser the Applier
+	// takes a ResourceNotFoundException about that agent for Connect's
+	// eventual consistency (ErrNotVisibleYet, retryable) rather than for an
+	// agent removed outside idsync (ErrAccountMissing, or "already gone" for
+	// a delete). Default DefaultVisibilityWindow.
+	VisibilityWindow time.Duration
 }
+
+// DefaultVisibilityWindow is Options.VisibilityWindow's default: Connect's
+// eventual-consistency page says a change "typically" propagates in "less
+// than a few seconds" but "in some cases it can take several minutes".
+const DefaultVisibilityWindow = 5 * time.Minute
 
 // Applier is the Amazon Connect consumers.Target. It is safe for concurrent
 // use.
@@ -135,9 +157,12 @@ type Applier struct {
 	now    func() time.Time
 	log    *slog.Logger
 
+	window time.Duration
+
 	mu       sync.Mutex
 	identity domain.ConnectIdentity // the instance's, once read
 	read     bool                   // identity was read
+	made     map[string]time.Time   // agents this Applier created, when; pruned after the window
 }
 
 var _ consumers.Target = (*Applier)(nil)
@@ -153,7 +178,11 @@ func New(o Options) (*Applier, error) {
 	if o.Config.InstanceID == "" {
 		return nil, fmt.Errorf("%w: connect.instanceId is empty", domain.ErrInvalidConfig)
 	}
-	a := &Applier{api: o.API, cfg: o.Config, tagKey: o.TagKey, now: o.Clock, log: o.Logger}
+	a := &Applier{api: o.API, cfg: o.Config, tagKey: o.TagKey, now: o.Clock, log: o.Logger, window: o.VisibilityWindow,
+		made: map[string]time.Time{}}
+	if a.window <= 0 {
+		a.window = DefaultVisibilityWindow
+	}
 	if a.tagKey == "" {
 		a.tagKey = DefaultTagKey
 	}
@@ -189,6 +218,31 @@ func (a *Applier) Plan(ctx context.Context, p domain.Person, last domain.TargetS
 		return domain.Plan{}, fmt.Errorf("plan connect agent for %s: %w", p.Key, err)
 	}
 	return plan, nil
+}
+
+// created records that this Applier created agent id now, and forgets
+// agents created longer than the window ago.
+func (a *Applier) created(id string) {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, at := range a.made {
+		if now.Sub(at) >= a.window {
+			delete(a.made, k)
+		}
+	}
+	a.made[id] = now
+}
+
+// justCreated reports whether this Applier created agent id less than the
+// window ago. Only this Applier's own creates count: another process's, or
+// one before a restart, are not known, and a not-found answer about them
+// is taken as the agent missing.
+func (a *Applier) justCreated(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	at, ok := a.made[id]
+	return ok && a.now().Sub(at) < a.window
 }
 
 // identityManagement returns the instance's identity management type: read
@@ -237,11 +291,15 @@ func (a *Applier) identityManagement(ctx context.Context) (domain.ConnectIdentit
 // it made, even under another username or person key (see the package
 // comment), and brings it to the op's profiles and identity; the state's
 // Name is then the adopted agent's username. A delete of a user already
-// gone succeeds with the note "already gone"; updates set absolute values.
+// gone succeeds with the note "already gone" (unless this Applier created
+// it within the visibility window, see ErrNotVisibleYet); updates set
+// absolute values.
 //
 // Errors, classified domain.Permanent or domain.Retryable: ErrNotOwned,
 // ErrAccountMissing (an update or strip of an agent deleted outside
-// idsync), ErrDuplicateNotFound (retryable), ErrInvalidOp, ErrNoPersonKey,
+// idsync), ErrNotVisibleYet (retryable: not found moments after this
+// Applier created it), ErrDuplicateNotFound (retryable), ErrInvalidOp,
+// ErrNoPersonKey,
 // and the SDK's errors (*awsclient.CallError), which errors.As finds in the
 // chain. Error texts hold operations, codes, HTTP statuses and ids only.
 func (a *Applier) Apply(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
@@ -324,7 +382,7 @@ func (a *Applier) logOp(ctx context.Context, p domain.Person, op domain.Op, step
 		if code := awsclient.ErrorCode(err); code != "" {
 			attrs = append(attrs, slog.String("errorCode", code))
 		}
-		for _, s := range []error{ErrNotOwned, ErrAccountMissing, ErrDuplicateNotFound, ErrInvalidOp, ErrNoPersonKey} {
+		for _, s := range []error{ErrNotOwned, ErrAccountMissing, ErrNotVisibleYet, ErrDuplicateNotFound, ErrInvalidOp, ErrNoPersonKey} {
 			if errors.Is(err, s) {
 				attrs = append(attrs, slog.String("problem", s.Error()))
 				break

@@ -166,10 +166,13 @@ func (e *env) config(t *testing.T, name string) domain.ConnectConfig {
 }
 
 // applier returns an Applier on the env's client for cfg, with o's other
-// options.
+// options (the env's clock unless o has one).
 func (e *env) applier(t *testing.T, cfg domain.ConnectConfig, o connect.Options) *connect.Applier {
 	t.Helper()
 	o.API, o.Config = e.client, cfg
+	if o.Clock == nil {
+		o.Clock = e.clock.Now
+	}
 	a, err := connect.New(o)
 	if err != nil {
 		t.Fatal(err)
