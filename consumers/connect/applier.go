@@ -15,18 +15,25 @@
 // person's after it.
 //
 // Adoption. A create may repeat one whose success was never committed (a
-// crash between CreateUser and the state commit), perhaps after the
-// person's login, and so the planned username, changed. So before every
-// CreateUser the applier searches for an agent carrying the ownership tag
-// with one of the person's ids (SearchUsers with a tag filter: one extra
-// read per create, and a DescribeUser when one is found) and adopts it
-// instead of creating: it brings the agent to the op's identity info and
+// crash between CreateUser and the state commit). The runner records a
+// create intent before the first attempt, and PlanConnect renders the
+// retry's username from it, so the retry asks for the username the first
+// attempt used even when the person's login was renamed meanwhile. Before
+// every CreateUser the applier searches for an agent carrying the ownership
+// tag with one of the person's ids (SearchUsers with a tag filter: one
+// extra read per create, and a DescribeUser when one is found) and adopts
+// it instead of creating: it brings the agent to the op's identity info and
 // profiles and keeps its username (Connect cannot rename a user). Connect's
 // search index lags behind writes, so when a create still answers
-// DuplicateResourceException the applier finds the user of that exact
-// username and adopts it only when it carries the tag for this person; any
-// other user of that name is left untouched and the op fails permanently
-// with ErrNotOwned. An agent tagged for another person is never adopted.
+// DuplicateResourceException the applier looks for the user of that exact
+// username (another search) and adopts it only when it carries the tag for
+// this person; any other user of that name is left untouched and the op
+// fails permanently with ErrNotOwned. When neither search shows the user
+// yet (a retry within the lag), the create fails with ErrDuplicateNotFound,
+// retryable: a later retry finds it. The pinned username is what makes
+// that safe: under a new username CreateUser would succeed while the tag
+// search still lags, making a second agent. An agent tagged for another
+// person is never adopted.
 //
 // Identity rules. Plan reads the instance's identity management type once
 // (ListInstances; the Connect stand-in does not serve DescribeInstance) and
