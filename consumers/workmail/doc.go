@@ -114,7 +114,11 @@
 // middleware: throttling, 5xx, timeouts, dropped connections and anything
 // unknown are domain.Retryable; LimitExceededException (a quota, not a
 // rate, which the client's retryer does not retry), modelled client
-// exceptions and other 4xx are domain.Permanent. Error texts carry the
+// exceptions and other 4xx are domain.Permanent. WorkMail models no
+// throttling exception; AWS's common errors name ThrottlingException (HTTP
+// 400), one of the SDK's throttle codes, so a throttle is retried by the
+// client and then by redelivery, never dead-lettered, while
+// LimitExceededException (users per organisation) is. Error texts carry the
 // operation, the service's error code and HTTP status but not the service's
 // message, which can echo email addresses; the Applier's own errors name
 // entity ids only.
