@@ -475,9 +475,26 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 		if err != nil || len(resp.BatchItemFailures) != 1 {
 			t.Fatalf("%s: the lost commit must be retried: %v %v", c.target.Name(), err, failures(resp))
 		}
-		resp, err = r.Handle(testenv.Context(t), batch) // the redelivery
-		if err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("%s: redelivery: %v %v", c.target.Name(), err, failures(resp))
+		// The redeliveries. Connect's search index lags writes (the
+		// stand-in's default, one second), so a redelivery within the lag
+		// finds neither the ownership tag nor the username, CreateUser of
+		// the pinned name answers DuplicateResource and the record is
+		// retried; one after the lag adopts the agent. None creates one.
+		for attempt := 1; ; attempt++ {
+			resp, err = r.Handle(testenv.Context(t), batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.BatchItemFailures) == 0 {
+				break
+			}
+			if c.target.Name() != domain.TargetConnect || attempt == 10 {
+				t.Fatalf("%s: redelivery %d: %v", c.target.Name(), attempt, failures(resp))
+			}
+			if n := len(e.s.Connect.Users(e.inst)); n != 1 {
+				t.Fatalf("%d Connect users after redelivery %d, want 1", n, attempt)
+			}
+			time.Sleep(e.s.Connect.SearchLag() / 4)
 		}
 	}
 	if n := len(e.s.WorkMail.Users(e.org)); n != 1 || e.mailbox(p) == nil || e.mailbox(p).State != simworkmail.StateEnabled {
@@ -498,12 +515,77 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 	}
 }
 
+// TestCrashThenLoginRenameMakesNoSecondAgent: the Connect create succeeds,
+// the process dies before the commit, and the person's login is renamed
+// before the redelivery (folded by the other target's consumer). The store
+// holds the create intent the runner recorded before the call, so every
+// retry creates under the first username: within Connect's search lag
+// that is a retryable duplicate, after it the agent is found by its tag
+// and adopted. Planned from the new login instead, the retry's CreateUser
+// would have succeeded (the tag search still lagging): a second agent.
+func TestCrashThenLoginRenameMakesNoSecondAgent(t *testing.T) {
+	e := newE2E(t)
+	cn := e.target(domain.TargetConnect)
+	p := person{okta: "00ue2erename000005", idc: "90e2e000-0000-4000-8000-000000000005", login: "rae.name@example.com"}
+	if _, err := e.s.Store.Fold(testenv.Context(t), e.profile(p, "Rae", "Name")); err != nil {
+		t.Fatal(err)
+	}
+	st := &crashingStore{Store: e.s.Store, kill: true}
+	r := e.runner(cn, st)
+	join := record(t, "m-join", e.added(p, localrun.ConnectGroupName))
+	if resp, err := r.Handle(testenv.Context(t), events.SQSEvent{Records: []events.SQSMessage{join}}); err != nil || len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("the lost commit must be retried: %v %v", err, failures(resp))
+	}
+	first := e.agent(p)
+	if first == nil || first.Username != "rae.name@example.com" {
+		t.Fatalf("agent after the crash = %+v", first)
+	}
+	// The rename reaches the shared person state first through the other
+	// target's consumer (the fold is shared), so the join's redelivery
+	// already plans for the new login.
+	renamed := p
+	renamed.login = "rae.other@example.com"
+	rename := e.profile(renamed, "Rae", "Other")
+	if _, err := e.s.Store.Fold(testenv.Context(t), rename); err != nil {
+		t.Fatal(err)
+	}
+	batch := events.SQSEvent{Records: []events.SQSMessage{join, record(t, "m-rename", rename)}}
+	for attempt := 1; ; attempt++ {
+		resp, err := r.Handle(testenv.Context(t), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.s.Connect.Users(e.inst)); n != 1 {
+			t.Fatalf("%d Connect users after delivery %d, want 1", n, attempt)
+		}
+		if len(resp.BatchItemFailures) == 0 {
+			break
+		}
+		if attempt == 10 {
+			t.Fatalf("delivery %d: %v", attempt, failures(resp))
+		}
+		time.Sleep(e.s.Connect.SearchLag() / 4)
+	}
+	a := e.agent(p)
+	if a == nil || a.ID != first.ID || a.Username != "rae.name@example.com" || a.Email != "rae.other@example.com" || a.LastName != "Other" {
+		t.Fatalf("agent = %+v, want %s keeping its username with the new identity", a, first.ID)
+	}
+	rec, err := e.s.Store.Person(testenv.Context(t), p.okta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Target(domain.TargetConnect); got.RemoteID != first.ID || got.Name != first.Username || got.PendingName != "" {
+		t.Fatalf("Connect state %+v, want the adopted agent %s without an intent", got, first.ID)
+	}
+	e.dlqsEmpty()
+}
+
 func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing.T) {
 	e := newE2E(t)
 	wm := e.target(domain.TargetWorkMail)
-	// No IdC user id: WorkMail cannot find the mailbox by immutable id, and an
-	// enabled mailbox is never adopted by name, so only the kept state avoids
-	// a failure here.
+	// No IdC user id: WorkMail cannot find the mailbox by immutable id; the
+	// kept state makes the retry plan from the enabled mailbox, so no second
+	// CreateUser is even tried.
 	p := person{okta: "00ue2ecommit000004", login: "cam.mit@example.com"}
 	if _, err := e.s.Store.Fold(testenv.Context(t), e.profile(p, "Cam", "Mit")); err != nil {
 		t.Fatal(err)

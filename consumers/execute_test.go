@@ -106,6 +106,20 @@ func TestExecute(t *testing.T) {
 			err:   refused,
 		},
 		{
+			name: "a plan whose Next still holds the intent: the create's success drops it",
+			plan: domain.Plan{Ops: []domain.Op{create}, Next: func() domain.TargetState {
+				s := next
+				s.PendingName, s.PendingAt = "pat.lee", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+				return s
+			}()},
+			steps: []consumers.Step{{State: created, RemoteID: "u-1"}},
+			want:  func() domain.TargetState { s := next; s.RemoteID = "u-1"; return s }(),
+			results: []consumers.OpResult{
+				{Op: create, Outcome: domain.OutcomeApplied, RemoteID: "u-1", Latency: time.Second},
+			},
+			given: []domain.TargetState{last},
+		},
+		{
 			name: "deleted: no id, no adopted Name",
 			plan: domain.Plan{Ops: []domain.Op{del}, Next: domain.TargetState{Managed: true, Status: domain.RemoteDeleted, Version: 3}},
 			steps: []consumers.Step{{State: domain.TargetState{Target: domain.TargetConnect, Managed: true, RemoteID: "u-9",
@@ -132,6 +146,47 @@ func TestExecute(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.given, target.given); diff != "" {
 				t.Errorf("states given to Apply (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestIntent(t *testing.T) {
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.FixedZone("CET", 3600))
+	create := domain.Op{Target: domain.TargetWorkMail, Kind: domain.OpCreate, Name: "pat.lee"}
+	register := domain.Op{Target: domain.TargetWorkMail, Kind: domain.OpRegister, Name: "pat.lee", Email: "pat.lee@example.com"}
+	pinned := domain.TargetState{Target: domain.TargetWorkMail, PendingName: "pat.lee", PendingAt: at.Add(-time.Hour).UTC(), Version: 4}
+	tests := []struct {
+		name string
+		last domain.TargetState
+		plan domain.Plan
+		want domain.TargetState
+		ok   bool
+	}{
+		{"a create from nothing: the name, the time (UTC) and the target", domain.TargetState{},
+			domain.Plan{Ops: []domain.Op{create, register}},
+			domain.TargetState{Target: domain.TargetWorkMail, PendingName: "pat.lee", PendingAt: at.UTC()}, true},
+		{"a create after a deletion keeps the rest of the state", domain.TargetState{Target: domain.TargetWorkMail, Managed: true,
+			Status: domain.RemoteDeleted, Version: 7}, domain.Plan{Ops: []domain.Op{create}},
+			domain.TargetState{Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteDeleted,
+				PendingName: "pat.lee", PendingAt: at.UTC(), Version: 7}, true},
+		{"the name already pinned: nothing to record, the first time stays", pinned,
+			domain.Plan{Ops: []domain.Op{create, register}}, pinned, false},
+		{"another name than the pinned one: recorded anew", pinned,
+			domain.Plan{Ops: []domain.Op{{Target: domain.TargetWorkMail, Kind: domain.OpCreate, Name: "pat.smith"}}},
+			domain.TargetState{Target: domain.TargetWorkMail, PendingName: "pat.smith", PendingAt: at.UTC(), Version: 4}, true},
+		{"no create: nothing to record", domain.TargetState{},
+			domain.Plan{Ops: []domain.Op{{Target: domain.TargetWorkMail, Kind: domain.OpDisable, RemoteID: "u-1"}}},
+			domain.TargetState{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := consumers.Intent(domain.TargetWorkMail, tt.last, tt.plan, at)
+			if ok != tt.ok {
+				t.Errorf("ok = %v, want %v", ok, tt.ok)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("state (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -213,6 +213,16 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 	if r.dryRun {
 		return r.would(ctx, msg, e, key, plan)
 	}
+	if intent, ok := Intent(t, last, plan, r.now()); ok {
+		// The create intent goes to the store before any call, so that a
+		// crash between the create and the commit is retried under the same
+		// name (see Intent).
+		stored, err := r.store.PutTarget(ctx, key, intent, last.Version)
+		if err != nil {
+			return r.failed(ctx, msg, e, key, fmt.Errorf("store create intent: %w", err))
+		}
+		last = stored
+	}
 	reached, results, applyErr := Execute(ctx, r.target, folded.Person, last, plan, r.now)
 	rows := r.opRows(e, key, results)
 	r.observe(results)

@@ -34,6 +34,8 @@ type fakeTarget struct {
 	accounts map[string]string // person key -> remote id
 	applies  int
 	failNext map[string]error
+	// onApply, when set, sees every Apply's person, state and op first.
+	onApply func(p domain.Person, state domain.TargetState, op domain.Op)
 }
 
 func (f *fakeTarget) Name() domain.Target { return domain.TargetWorkMail }
@@ -53,6 +55,9 @@ func (f *fakeTarget) Plan(_ context.Context, p domain.Person, last domain.Target
 }
 
 func (f *fakeTarget) Apply(_ context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
+	if f.onApply != nil {
+		f.onApply(p, state, op)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.applies++
@@ -212,7 +217,9 @@ func TestAppliesAndCommitsThenSkipsDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.Target(domain.TargetWorkMail); got.RemoteID != "remote-00uada" || got.Status != domain.RemoteEnabled || got.Version != 1 {
+	// Version 2: the create intent, then the commit.
+	if got := rec.Target(domain.TargetWorkMail); got.RemoteID != "remote-00uada" || got.Status != domain.RemoteEnabled ||
+		got.Version != 2 || got.PendingName != "" {
 		t.Fatalf("target state = %+v", got)
 	}
 	if got := outcomes(ledgerRows(t, f.st, "00uada")); got != "applied:create skipped" {

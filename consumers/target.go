@@ -2,10 +2,12 @@
 // targets. Its batch Runner takes an SQS batch (as Lambda's event source
 // mapping delivers it), and for each record in order decodes it, checks the
 // ledger for an earlier application, folds the event into the person's
-// last-known state, asks the Target for a plan, runs the plan's ops with
-// Execute, and commits the ledger rows and the new target state in one
-// transaction. A dry run stops after the plan: it records one "would" row
-// per planned op and calls no target write at all.
+// last-known state, asks the Target for a plan, records a create intent when
+// the plan creates an account (Intent: one state write naming the account
+// before any call), runs the plan's ops with Execute, and commits the ledger
+// rows and the new target state in one transaction. A dry run stops after
+// the plan: it records one "would" row per planned op, writes no state and
+// calls no target write at all.
 //
 // A Target plans and makes one op true at a time (Plan, Apply); the op
 // loop, its timing and its outcome rows are Execute's alone, the same for
@@ -85,9 +87,10 @@ type OpResult struct {
 // On success the state is plan.Next (its Target defaulting to t's name)
 // with, unless the account was deleted, the remote id the ops reached
 // filled in when the plan could not know it (after a create) and the Name
-// of an adopted account, which keeps its own. On failure it is the state
-// the ops before the failed one reached, for the caller to keep so that a
-// retry continues from there. An empty plan returns plan.Next and no
+// of an adopted account, which keeps its own; after a create it carries no
+// create intent (see Intent), whatever the plan said. On failure it is the
+// state the ops before the failed one reached, for the caller to keep so
+// that a retry continues from there. An empty plan returns plan.Next and no
 // results.
 //
 // Errors: the failed op's, unchanged (classified by the target).
@@ -101,6 +104,7 @@ func Execute(ctx context.Context, t Target, p domain.Person, last domain.TargetS
 	}
 	state := last
 	adoptedName := ""
+	created := false
 	var results []OpResult
 	for _, op := range plan.Ops {
 		start := clock()
@@ -120,10 +124,14 @@ func Execute(ctx context.Context, t Target, p domain.Person, last domain.TargetS
 		if step.Adopted {
 			adoptedName = step.State.Name
 		}
+		created = created || op.Kind == domain.OpCreate
 	}
 	final := plan.Next
 	if final.Target == "" {
 		final.Target = t.Name()
+	}
+	if created {
+		final.PendingName, final.PendingAt = "", time.Time{}
 	}
 	if final.Status != domain.RemoteDeleted {
 		if final.RemoteID == "" {

@@ -26,7 +26,8 @@ import (
 //	    "groups": [{"oktaId": "00g1mail", "idcId": "9067…", "name": "Mail users"}],
 //	    "nameTemplate": "{{.LoginLocal}}",
 //	    "emailTemplate": "{{.LoginLocal}}@{{.Domain}}",
-//	    "onLeave": {"action": "delete", "deleteAfterDays": 30}
+//	    "onLeave": {"action": "delete", "deleteAfterDays": 30},
+//	    "identityCenter": {"assignmentGrace": "1h"}
 //	  },
 //	  "connect": {
 //	    "instanceId": "…", "phoneType": "SOFT_PHONE", "usernameTemplate": "{{.Login}}",
@@ -85,6 +86,11 @@ const (
 	DefaultSettleWindow = 10 * time.Minute
 	// MaxSettleWindow bounds SnapshotConfig.SettleWindow (exclusive).
 	MaxSettleWindow = 24 * time.Hour
+	// DefaultAssignmentGrace is WorkMailIdentityCenter.AssignmentGrace's
+	// default.
+	DefaultAssignmentGrace = time.Hour
+	// MaxAssignmentGrace bounds WorkMailIdentityCenter.AssignmentGrace.
+	MaxAssignmentGrace = 24 * time.Hour
 )
 
 // WorkMailConfig says who gets a WorkMail mailbox and how it looks.
@@ -111,9 +117,26 @@ type WorkMailConfig struct {
 	EmailTemplate string `json:"emailTemplate,omitempty"`
 	// OnLeave is what happens to the mailbox of a person who leaves.
 	OnLeave WorkMailLeave `json:"onLeave"`
+	// IdentityCenter tunes how the consumer treats the organisation's IAM
+	// Identity Center link.
+	IdentityCenter WorkMailIdentityCenter `json:"identityCenter,omitzero"`
 }
 
-// WorkMailLeave is WorkMail's leave policy.
+// WorkMailIdentityCenter tunes how the WorkMail consumer treats an
+// organisation linked to IAM Identity Center, which refuses to link a
+// mailbox to an IdC user who is not assigned (directly or through a group)
+// to WorkMail's IdC application.
+type WorkMailIdentityCenter struct {
+	// AssignmentGrace is how long after the person's latest fact such a
+	// refusal is retried: Okta's push to IdC and the application
+	// assignment lag the hook. After it the create fails permanently.
+	// JSON: a Go duration string such as "1h"; 0 < grace ≤
+	// MaxAssignmentGrace, empty or zero meaning DefaultAssignmentGrace.
+	// Retries ride on redeliveries, so a grace longer than the queue's
+	// retry budget (maxReceiveCount × visibility timeout) ends in SQS's own
+	// dead-lettering, without idsync's reason.
+	AssignmentGrace Duration `json:"assignmentGrace,omitempty"`
+}
 type WorkMailLeave struct {
 	// Action is LeaveDisable (default) or LeaveDelete.
 	Action LeaveAction `json:"action,omitempty"`
@@ -132,9 +155,10 @@ type ConnectConfig struct {
 	Groups []ConnectGroup `json:"groups"`
 	// PhoneType is SOFT_PHONE (default) or DESK_PHONE, set at create.
 	PhoneType string `json:"phoneType,omitempty"`
-	// UsernameTemplate renders the Connect Username (≤64 characters of
-	// [a-zA-Z0-9_.@-], the SAML limit). Set once at create: Connect cannot
-	// rename a user. Default: the login.
+	// UsernameTemplate renders the Connect Username: characters of
+	// [a-zA-Z0-9_.@-] ('@' only in an email-formed name), at most 64 on an
+	// instance that uses SAML and 20 otherwise (ConnectIdentity). Set once
+	// at create: Connect cannot rename a user. Default: the login.
 	UsernameTemplate string `json:"usernameTemplate,omitempty"`
 	// OnLeave is what happens to the agent of a person who leaves.
 	OnLeave ConnectLeave `json:"onLeave"`
@@ -266,7 +290,8 @@ func ParseConfig(b []byte) (Config, error) {
 }
 
 // WithDefaults returns a copy of c (sections copied, not shared) with every
-// empty defaulted field set: templates, phone type, leave actions. A zero
+// empty defaulted field set: templates, phone type, leave actions, the
+// WorkMail IdC assignment grace. A zero
 // RemovalCap becomes the default cap. SettleWindow is left as it is (zero
 // is a valid window). Planners treat empty fields as their defaults too,
 // so calling it is only needed to see the effective values.
@@ -276,6 +301,9 @@ func (c Config) WithDefaults() Config {
 		w.NameTemplate = w.nameTemplate()
 		w.EmailTemplate = w.emailTemplate()
 		w.OnLeave.Action = w.leaveAction()
+		if w.IdentityCenter.AssignmentGrace == 0 {
+			w.IdentityCenter.AssignmentGrace = Duration(DefaultAssignmentGrace)
+		}
 		c.WorkMail = &w
 	}
 	if c.Connect != nil {
@@ -305,6 +333,15 @@ func (w WorkMailConfig) emailTemplate() string {
 func (w WorkMailConfig) leaveAction() LeaveAction {
 	return LeaveAction(orDefault(string(w.OnLeave.Action), string(DefaultWorkMailLeave)))
 }
+
+// AssignmentGrace is IdentityCenter.AssignmentGrace, or
+// DefaultAssignmentGrace when it is not set (zero or less).
+func (w WorkMailConfig) AssignmentGrace() time.Duration {
+	if g := time.Duration(w.IdentityCenter.AssignmentGrace); g > 0 {
+		return g
+	}
+	return DefaultAssignmentGrace
+}
 func (k ConnectConfig) phoneType() string { return orDefault(k.PhoneType, DefaultPhoneType) }
 func (k ConnectConfig) usernameTemplate() string {
 	return orDefault(k.UsernameTemplate, DefaultUsernameTemplate)
@@ -331,7 +368,7 @@ func matches(pattern, s string) bool {
 // defaulted fields are valid. It checks: at least one target configured;
 // the identity store id, removal cap and settle window; WorkMail's
 // organisation id, mail domain, groups, templates (parsed and executed on
-// sample data) and leave policy; Connect's instance id, groups (ids, 1–10
+// sample data), leave policy and IdC assignment grace; Connect's instance id, groups (ids, 1–10
 // distinct security profiles, routing profile, distinct priorities), phone
 // type, template and leave policy; and that a group listed in several
 // places names the same pair of ids everywhere.
@@ -387,6 +424,9 @@ func (c Config) Validate() error {
 			}
 		default:
 			bad("workmail.onLeave.action", "%q must be %q or %q", w.OnLeave.Action, LeaveDisable, LeaveDelete)
+		}
+		if g := time.Duration(w.IdentityCenter.AssignmentGrace); g < 0 || g > MaxAssignmentGrace {
+			bad("workmail.identityCenter.assignmentGrace", "%s must not be negative nor more than %s", g, MaxAssignmentGrace)
 		}
 	}
 

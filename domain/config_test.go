@@ -39,6 +39,7 @@ func TestParseConfigFull(t *testing.T) {
 			NameTemplate:   "{{.LoginLocal | lower}}",
 			EmailTemplate:  "{{.LoginLocal | lower}}@{{.Domain}}",
 			OnLeave:        domain.WorkMailLeave{Action: domain.LeaveDelete, DeleteAfterDays: 30},
+			IdentityCenter: domain.WorkMailIdentityCenter{AssignmentGrace: domain.Duration(45 * time.Minute)},
 		},
 		Connect: &domain.ConnectConfig{
 			InstanceID:       "4f1c2e3d-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
@@ -94,6 +95,12 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	if cfg.DryRun {
 		t.Error("dryRun defaults to true")
+	}
+	if g := w.IdentityCenter.AssignmentGrace; g != domain.Duration(time.Hour) || w.AssignmentGrace() != time.Hour {
+		t.Errorf("assignment grace %v (%v), want the default 1h", time.Duration(g), w.AssignmentGrace())
+	}
+	if g := (domain.WorkMailConfig{}).AssignmentGrace(); g != domain.DefaultAssignmentGrace {
+		t.Errorf("an unset assignment grace reads %v, want %v", g, domain.DefaultAssignmentGrace)
 	}
 
 	// A removal cap given in part keeps the defaults of the other fields;
@@ -244,6 +251,16 @@ func TestValidateCases(t *testing.T) {
 			[]string{"snapshot.settleWindow"}},
 		{"negative minForPercent", func(c *domain.Config) { c.Snapshot.RemovalCap.MinForPercent = -1 },
 			[]string{"snapshot.removalCap.minForPercent"}},
+		{"assignment grace unset", func(c *domain.Config) { c.WorkMail.IdentityCenter = domain.WorkMailIdentityCenter{} }, nil},
+		{"assignment grace of a day", func(c *domain.Config) {
+			c.WorkMail.IdentityCenter.AssignmentGrace = domain.Duration(24 * time.Hour)
+		}, nil},
+		{"assignment grace over a day", func(c *domain.Config) {
+			c.WorkMail.IdentityCenter.AssignmentGrace = domain.Duration(24*time.Hour + time.Second)
+		}, []string{"workmail.identityCenter.assignmentGrace"}},
+		{"negative assignment grace", func(c *domain.Config) {
+			c.WorkMail.IdentityCenter.AssignmentGrace = domain.Duration(-time.Minute)
+		}, []string{"workmail.identityCenter.assignmentGrace"}},
 		{"connect group repeated", func(c *domain.Config) {
 			g := c.Connect.Groups[0]
 			g.Priority = 99

@@ -123,7 +123,7 @@ func TestLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: PlanWorkMail: %v", st.name, err)
 		}
-		cp, err := domain.PlanConnect(*cfg.Connect, person, agent, now)
+		cp, err := domain.PlanConnect(*cfg.Connect, domain.ConnectIdentitySAML, person, agent, now)
 		if err != nil {
 			t.Fatalf("%s: PlanConnect: %v", st.name, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 	"unicode/utf8"
 )
 
@@ -47,7 +48,6 @@ const (
 	maxWorkMailName      = 64
 	maxWorkMailEmail     = 254
 	maxWorkMailAttribute = 256 // DisplayName, FirstName, LastName
-	maxConnectUsername   = 64  // with SAML identity management
 	maxConnectFirstName  = 255
 	maxConnectLastName   = 300
 )
@@ -118,6 +118,13 @@ func hasAccount(last TargetState) bool {
 // noOp is a plan with nothing to do: Next is last, unchanged.
 func noOp(last TargetState, reason string) Plan {
 	return Plan{Next: last, Reason: reason}
+}
+
+// withoutIntent is s without a create intent (PendingName, PendingAt): the
+// state of an account that exists.
+func withoutIntent(s TargetState) TargetState {
+	s.PendingName, s.PendingAt = "", time.Time{}
+	return s
 }
 
 // deletedState is the state after idsync deleted the account: still

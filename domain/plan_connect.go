@@ -4,7 +4,45 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
+
+// ConnectIdentity is a Connect instance's identity management type
+// (DescribeInstance / ListInstances IdentityManagementType), which decides
+// how long a username may be.
+type ConnectIdentity string
+
+// Connect identity management types.
+const (
+	ConnectIdentitySAML              ConnectIdentity = "SAML"
+	ConnectIdentityConnectManaged    ConnectIdentity = "CONNECT_MANAGED"
+	ConnectIdentityExistingDirectory ConnectIdentity = "EXISTING_DIRECTORY"
+)
+
+// Username limits from CreateUserRequest.Username's documentation: "If you
+// are using SAML for identity management, the user name can include up to
+// 64 characters from [a-zA-Z0-9_-.\@]+"; with Connect's own identity
+// management (and, the documentation being silent on the directory case,
+// with an existing directory too) "up to 20 characters"; and "Username can
+// include @ only if used in an email format".
+const (
+	maxConnectUsernameSAML  = 64
+	maxConnectUsernameOther = 20
+)
+
+// patternEmailFormed is an email-formed username (the only form that may
+// hold an '@'): something, '@', a dotted domain.
+const patternEmailFormed = `^[^@\s]+@[^@\s]+\.[^@\s]+$`
+
+// UsernameLimit is the longest username, in characters, an instance of
+// identity management type i accepts: 64 with SAML, 20 otherwise (also for
+// an unknown or empty type: the stricter limit).
+func (i ConnectIdentity) UsernameLimit() int {
+	if i == ConnectIdentitySAML {
+		return maxConnectUsernameSAML
+	}
+	return maxConnectUsernameOther
+}
 
 // Winner returns the group p takes its Connect profiles from: of the groups
 // in k.Groups that p is a member of (Person.MemberOf), the one with the
@@ -28,14 +66,16 @@ func (k ConnectConfig) Qualifies(p Person) bool {
 }
 
 // PlanConnect plans the Connect ops that take p's agent from last to what
-// cfg says p should have. It is pure and deterministic; now stamps
-// Next.DisabledAt when an agent is stripped.
+// cfg says p should have, on an instance of identity management type
+// identity. It is pure and deterministic; now stamps Next.DisabledAt when
+// an agent is stripped.
 //
 // A person who Qualifies gets an agent with the Winner group's profiles:
-//   - no account (or one idsync deleted): create (Name = rendered username,
+//   - no account (or one idsync deleted): create (Name = last.PendingName
+//     when a create intent is recorded, else the rendered username;
 //     FirstName, LastName, Email, PhoneType, SecurityProfileIDs,
 //     RoutingProfileID, HierarchyGroupID). Next.RemoteID is empty: the
-//     applier fills it in from the create's answer.
+//     applier fills it in from the create's answer; Next has no intent.
 //   - an agent (enabled, or stripped: RemoteDisabled): update-identity when
 //     first/last name or email changed, update-security-profiles when the
 //     set differs, update-routing-profile, update-hierarchy-group (empty id
@@ -52,13 +92,19 @@ func (k ConnectConfig) Qualifies(p Person) bool {
 // the plan is empty with ReasonNotManaged unless last.Status is absent and p
 // qualifies, which plans a create. An empty plan's Next is last.
 //
-// Errors: a rendered username that does not fit (1–64 characters of
-// [a-zA-Z0-9_.@-], checked only at create), a first name over 255 or last
-// name over 300 characters, or a failing template returns a Permanent error
-// wrapping ErrInvalidAttribute. A qualifying person whose login, first name
-// or last name is not known yet (Connect requires names with SAML) gets an
-// empty plan with ReasonIncomplete.
-func PlanConnect(cfg ConnectConfig, p Person, last TargetState, now time.Time) (Plan, error) {
+// A state of an existing agent never carries a create intent: Next of every
+// plan for one has none.
+//
+// Errors: a create's username that does not fit (1 to identity's
+// UsernameLimit characters of [a-zA-Z0-9_.@-], an '@' only in an
+// email-formed name; checked only at create, a pinned one too), a first
+// name over 255 or last name over 300 characters, or a failing template
+// returns a Permanent error wrapping ErrInvalidAttribute. A qualifying
+// person whose login, first name or last name is not known yet (Connect
+// requires names with SAML) gets an empty plan with ReasonIncomplete.
+// Names are compared and sent as given: Connect accepts only Unicode NFC,
+// which the caller ensures (the domain has no Unicode tables).
+func PlanConnect(cfg ConnectConfig, identity ConnectIdentity, p Person, last TargetState, now time.Time) (Plan, error) {
 	g, inGroup := cfg.Winner(p)
 	want := inGroup && p.Active()
 	if !last.Managed && (!want || last.Status != RemoteAbsent) {
@@ -86,10 +132,12 @@ func PlanConnect(cfg ConnectConfig, p Person, last TargetState, now time.Time) (
 	create := !hasAccount(last)
 	var username string
 	if create {
-		var ok bool
-		if username, ok = chk.render("username", cfg.usernameTemplate(), d); ok {
-			chk.length("username", username, 1, maxConnectUsername)
-			chk.pattern("username", username, patternConnectUsername)
+		ok := true
+		if username = last.PendingName; username == "" {
+			username, ok = chk.render("username", cfg.usernameTemplate(), d)
+		}
+		if ok {
+			checkConnectUsername(&chk, identity, username)
 		}
 	}
 	if err := chk.err(); err != nil {
@@ -117,7 +165,7 @@ func PlanConnect(cfg ConnectConfig, p Person, last TargetState, now time.Time) (
 		}, nil
 	}
 
-	next := last
+	next := withoutIntent(last)
 	next.Target = TargetConnect
 	next.Status = RemoteEnabled
 	next.DisabledAt = time.Time{}
@@ -158,6 +206,22 @@ func PlanConnect(cfg ConnectConfig, p Person, last TargetState, now time.Time) (
 	return Plan{Ops: ops, Next: next}, nil
 }
 
+// checkConnectUsername checks a create's username against the rules of an
+// instance of identity management type identity.
+func checkConnectUsername(chk *attrCheck, identity ConnectIdentity, username string) {
+	if n, limit := utf8.RuneCountInString(username), identity.UsernameLimit(); n < 1 || n > limit {
+		kind := string(identity)
+		if kind == "" {
+			kind = "unknown"
+		}
+		chk.fail("username", "has %d characters, want 1–%d with %s identity management", n, limit, kind)
+	}
+	chk.pattern("username", username, patternConnectUsername)
+	if strings.Contains(username, "@") && !matches(patternEmailFormed, username) {
+		chk.fail("username", "(%d characters) holds an '@' but is not email-formed", utf8.RuneCountInString(username))
+	}
+}
+
 // planConnectLeave applies the leave policy to a managed agent.
 func planConnectLeave(cfg ConnectConfig, last TargetState, now time.Time) Plan {
 	if !hasAccount(last) {
@@ -174,7 +238,7 @@ func planConnectLeave(cfg ConnectConfig, last TargetState, now time.Time) Plan {
 		last.RoutingProfileID == strip.RoutingProfileID {
 		return noOp(last, ReasonAlreadyLeft)
 	}
-	next := last
+	next := withoutIntent(last)
 	next.Target = TargetConnect
 	next.Status = RemoteDisabled
 	next.SecurityProfileIDs = slices.Clone(strip.SecurityProfileIDs)

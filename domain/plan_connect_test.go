@@ -228,7 +228,7 @@ func TestPlanConnect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := domain.PlanConnect(tt.cfg, tt.person, tt.last, now)
+			got, err := domain.PlanConnect(tt.cfg, domain.ConnectIdentitySAML, tt.person, tt.last, now)
 			if err != nil {
 				t.Fatalf("PlanConnect: %v", err)
 			}
@@ -236,7 +236,7 @@ func TestPlanConnect(t *testing.T) {
 				t.Errorf("plan (-want +got):\n%s", diff)
 			}
 			if len(got.Ops) > 0 {
-				again, err := domain.PlanConnect(tt.cfg, tt.person, got.Next, now)
+				again, err := domain.PlanConnect(tt.cfg, domain.ConnectIdentitySAML, tt.person, got.Next, now)
 				if err != nil || len(again.Ops) > 0 {
 					t.Errorf("re-plan from Next: %v, %+v; want nothing to do", err, again.Ops)
 				}
@@ -250,36 +250,59 @@ func TestPlanConnectErrors(t *testing.T) {
 		return fxFold(fxJane([]domain.GroupRef{fxAgents}), fxFact(domain.KindProfileChanged, 5, "x", withProfile(pr)))
 	}
 	tests := []struct {
-		name   string
-		cfg    domain.ConnectConfig
-		person domain.Person
-		last   domain.TargetState
-		say    []string // nil: no error
+		name     string
+		cfg      domain.ConnectConfig
+		identity domain.ConnectIdentity // default SAML
+		person   domain.Person
+		last     domain.TargetState
+		say      []string // nil: no error
 		// hide are the person's values the error must not contain: it is
 		// logged, written to the ledger and sent as DLQ attributes.
 		hide []string
 	}{
-		{"username over 64 characters at create", fxConnect(), withProfile(domain.Profile{Login: ptr(strings.Repeat("j", 53) + "@example.com")}),
-			domain.TargetState{}, []string{"connect username", "has 65 characters, want 1–64"},
+		{"username over 64 characters at create", fxConnect(), "", withProfile(domain.Profile{Login: ptr(strings.Repeat("j", 53) + "@example.com")}),
+			domain.TargetState{}, []string{"connect username", "has 65 characters, want 1–64 with SAML identity management"},
 			[]string{strings.Repeat("j", 53) + "@example.com", strings.Repeat("j", 20)}},
-		{"username Connect's pattern refuses at create", fxConnect(), withProfile(domain.Profile{Login: ptr("o'brien+ops@example.com")}),
+		{"username over 20 characters without SAML", fxConnect(), domain.ConnectIdentityConnectManaged,
+			withProfile(domain.Profile{Login: ptr("jane.doe@example.co.uk")}), domain.TargetState{},
+			[]string{"connect username", "has 22 characters, want 1–20 with CONNECT_MANAGED identity management"},
+			[]string{"jane.doe@example.co.uk", "jane.doe"}},
+		{"username over 20 characters with an existing directory", fxConnect(), domain.ConnectIdentityExistingDirectory,
+			withProfile(domain.Profile{Login: ptr("jane.doe@example.co.uk")}), domain.TargetState{},
+			[]string{"has 22 characters, want 1–20 with EXISTING_DIRECTORY identity management"}, []string{"jane.doe"}},
+		{"username over 20 characters, identity management unknown: the stricter limit", fxConnect(), "unknown-type",
+			withProfile(domain.Profile{Login: ptr("jane.doe@example.co.uk")}), domain.TargetState{},
+			[]string{"has 22 characters, want 1–20 with unknown-type identity management"}, []string{"jane.doe"}},
+		{"20 characters fit without SAML", fxConnect(), domain.ConnectIdentityConnectManaged,
+			withProfile(domain.Profile{Login: ptr("jane.doe@example.com")}), domain.TargetState{}, nil, nil},
+		{"a pinned username is checked too", fxConnect(), domain.ConnectIdentityConnectManaged, fxJane([]domain.GroupRef{fxAgents}),
+			domain.TargetState{Target: domain.TargetConnect, PendingName: "jane.doe@example.co.uk", PendingAt: fxAt(1)},
+			[]string{"has 22 characters, want 1–20"}, []string{"jane.doe"}},
+		{"an '@' only in an email-formed username", fxConnect(), "", withProfile(domain.Profile{Login: ptr("jane@doe")}),
+			domain.TargetState{}, []string{"connect username (8 characters) holds an '@' but is not email-formed"}, []string{"jane@doe"}},
+		{"username Connect's pattern refuses at create", fxConnect(), "", withProfile(domain.Profile{Login: ptr("o'brien+ops@example.com")}),
 			domain.TargetState{}, []string{"connect username (23 characters) does not match ^[a-zA-Z0-9_.@-]+$"},
 			[]string{"o'brien", "brien+ops", "o'brien+ops@example.com"}},
-		{"username not re-checked for an existing agent", fxConnect(), withProfile(domain.Profile{Login: ptr("jane+ops@example.com")}), fxAgent(), nil, nil},
-		{"first name over 255 characters", fxConnect(), withProfile(domain.Profile{FirstName: ptr(strings.Repeat("J", 256))}), fxAgent(),
+		{"username not re-checked for an existing agent", fxConnect(), domain.ConnectIdentityConnectManaged,
+			withProfile(domain.Profile{Login: ptr("jane+ops@example.co.uk")}), fxAgent(), nil, nil},
+		{"first name over 255 characters", fxConnect(), "", withProfile(domain.Profile{FirstName: ptr(strings.Repeat("J", 256))}), fxAgent(),
 			[]string{"connect firstName", "has 256 characters, want 1–255"}, []string{strings.Repeat("J", 20)}},
-		{"last name over 300 characters", fxConnect(), withProfile(domain.Profile{LastName: ptr(strings.Repeat("D", 301))}), fxAgent(),
+		{"last name over 300 characters", fxConnect(), "", withProfile(domain.Profile{LastName: ptr(strings.Repeat("D", 301))}), fxAgent(),
 			[]string{"connect lastName", "has 301 characters, want 1–300"}, []string{strings.Repeat("D", 20)}},
 		{"template failing on the person's data", func() domain.ConnectConfig {
 			c := fxConnect()
 			c.UsernameTemplate = "{{slice .Login 0 30}}"
 			return c
-		}(), fxJane([]domain.GroupRef{fxAgents}), domain.TargetState{}, []string{"connect username template failed"},
+		}(), "", fxJane([]domain.GroupRef{fxAgents}), domain.TargetState{}, []string{"connect username template failed"},
 			[]string{"jane.doe"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan, err := domain.PlanConnect(tt.cfg, tt.person, tt.last, fxAt(60))
+			identity := tt.identity
+			if identity == "" {
+				identity = domain.ConnectIdentitySAML
+			}
+			plan, err := domain.PlanConnect(tt.cfg, identity, tt.person, tt.last, fxAt(60))
 			if tt.say == nil {
 				if err != nil {
 					t.Fatalf("PlanConnect: %v", err)
@@ -303,6 +326,78 @@ func TestPlanConnectErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPlanConnectCreateIntent: a recorded create intent pins the create's
+// username, whatever the login says now, and no plan's Next keeps it.
+func TestPlanConnectCreateIntent(t *testing.T) {
+	renamed := fxFold(fxJane([]domain.GroupRef{fxAgents}), fxFact(domain.KindProfileChanged, 10, "ren",
+		withProfile(domain.Profile{Login: ptr("jane.smith@example.com"), LastName: ptr("Smith"), Email: ptr("jane.smith@example.com")})))
+	intent := domain.TargetState{Target: domain.TargetConnect, PendingName: "jane.doe@example.com", PendingAt: fxAt(5), Version: 3}
+	withIntent := func(s domain.TargetState) domain.TargetState {
+		s.PendingName, s.PendingAt = intent.PendingName, intent.PendingAt
+		return s
+	}
+	tests := []struct {
+		name     string
+		person   domain.Person
+		last     domain.TargetState
+		wantOps  []domain.OpKind
+		wantName string // the create's Name
+		wantNext domain.TargetState
+	}{
+		{"login renamed after the intent: the create keeps the pinned name", renamed, intent,
+			[]domain.OpKind{domain.OpCreate}, "jane.doe@example.com",
+			func() domain.TargetState {
+				s := fxAgent()
+				s.RemoteID, s.Version, s.LastName, s.Email = "", 3, "Smith", "jane.smith@example.com"
+				return s
+			}()},
+		{"no intent: the rendered name", renamed, domain.TargetState{}, []domain.OpKind{domain.OpCreate}, "jane.smith@example.com",
+			func() domain.TargetState {
+				s := fxAgent()
+				s.RemoteID, s.Version, s.Name, s.LastName, s.Email = "", 0, "jane.smith@example.com", "Smith", "jane.smith@example.com"
+				return s
+			}()},
+		{"an intent on an existing agent is dropped", renamed, withIntent(fxAgent()), []domain.OpKind{domain.OpUpdateIdentity}, "",
+			func() domain.TargetState {
+				s := fxAgent()
+				s.LastName, s.Email = "Smith", "jane.smith@example.com"
+				return s
+			}()},
+		{"no longer qualifying: the intent is kept for a rejoin", fxJane(nil, fxAgents), intent, nil, "", intent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := domain.PlanConnect(fxConnect(), domain.ConnectIdentitySAML, tt.person, tt.last, fxAt(60))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kinds []domain.OpKind
+			for _, op := range plan.Ops {
+				kinds = append(kinds, op.Kind)
+			}
+			if diff := cmp.Diff(tt.wantOps, kinds); diff != "" {
+				t.Fatalf("ops (-want +got):\n%s", diff)
+			}
+			if tt.wantName != "" && plan.Ops[0].Name != tt.wantName {
+				t.Errorf("create Name %q, want %q", plan.Ops[0].Name, tt.wantName)
+			}
+			if diff := cmp.Diff(tt.wantNext, plan.Next, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("Next (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConnectUsernameLimit(t *testing.T) {
+	for identity, want := range map[domain.ConnectIdentity]int{
+		domain.ConnectIdentitySAML: 64, domain.ConnectIdentityConnectManaged: 20, domain.ConnectIdentityExistingDirectory: 20, "": 20,
+	} {
+		if got := identity.UsernameLimit(); got != want {
+			t.Errorf("%q.UsernameLimit() = %d, want %d", identity, got, want)
+		}
 	}
 }
 

@@ -25,10 +25,13 @@ func (w WorkMailConfig) Qualifies(p Person) bool {
 // caller) and now is the clock reading used for the leave grace period.
 //
 // A person who Qualifies gets an enabled mailbox with rendered attributes:
-//   - no account (or one idsync deleted): create (Name, DisplayName,
-//     FirstName, LastName, IdentityProviderUserID = p.IdCUserID when known)
-//     then register (Email). The register op has an empty RemoteID: the
-//     applier uses the id the create returned. Next.RemoteID is empty too.
+//   - no account (or one idsync deleted): create (Name = last.PendingName
+//     when a create intent is recorded, else the rendered name;
+//     DisplayName, FirstName, LastName, IdentityProviderUserID =
+//     p.IdCUserID when known, and Email, the address the register will
+//     set, for the applier's adoption rules) then register (Email). The
+//     register op has an empty RemoteID: the applier uses the id the
+//     create returned. Next.RemoteID is empty too, and Next has no intent.
 //   - disabled: enable (RemoteID, Email) – the same user registered again,
 //     never a new one – then update-attributes if they changed.
 //   - enabled: update-attributes (DisplayName, FirstName, LastName) and/or
@@ -45,10 +48,12 @@ func (w WorkMailConfig) Qualifies(p Person) bool {
 // the plan is empty with ReasonNotManaged unless last.Status is absent and p
 // qualifies, which plans a create. An empty plan's Next is last, except when
 // a disabled mailbox's grace period starts (DisabledAt was unknown): persist
-// Next whenever it differs from last.
+// Next whenever it differs from last. A state of an existing mailbox never
+// carries a create intent: Next of every plan with ops for one has none.
 //
 // Errors: a rendered attribute that does not fit WorkMail's limits (Name
-// 1–64 and its pattern, only checked at create; email pattern and ≤254;
+// 1–64 and its pattern, only checked at create, a pinned one too; email
+// pattern and ≤254;
 // DisplayName 1–256; FirstName/LastName ≤256) or a template that fails
 // returns a Permanent error wrapping ErrInvalidAttribute. A qualifying person
 // whose login is not known yet gets an empty plan with ReasonIncomplete.
@@ -80,7 +85,11 @@ func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState,
 	create := !hasAccount(last)
 	var name string
 	if create {
-		if name, ok = chk.render("name", cfg.nameTemplate(), d); ok {
+		ok = true
+		if name = last.PendingName; name == "" {
+			name, ok = chk.render("name", cfg.nameTemplate(), d)
+		}
+		if ok {
 			chk.length("name", name, 1, maxWorkMailName)
 			chk.pattern("name", name, patternWorkMailName)
 		}
@@ -95,7 +104,7 @@ func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState,
 				{
 					Target: TargetWorkMail, Kind: OpCreate, Name: name,
 					DisplayName: d.DisplayName, FirstName: d.FirstName, LastName: d.LastName,
-					IdentityProviderUserID: p.IdCUserID,
+					IdentityProviderUserID: p.IdCUserID, Email: email,
 				},
 				{Target: TargetWorkMail, Kind: OpRegister, Name: name, Email: email},
 			},
@@ -107,7 +116,7 @@ func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState,
 		}, nil
 	}
 
-	next := last
+	next := withoutIntent(last)
 	next.Target = TargetWorkMail
 	var ops []Op
 	if last.Status == RemoteDisabled {
@@ -140,7 +149,7 @@ func planWorkMailLeave(cfg WorkMailConfig, last TargetState, now time.Time) Plan
 	switch last.Status {
 	case RemoteEnabled:
 		ops := []Op{{Target: TargetWorkMail, Kind: OpDisable, RemoteID: last.RemoteID}}
-		next := last
+		next := withoutIntent(last)
 		next.Target = TargetWorkMail
 		next.Status = RemoteDisabled
 		next.DisabledAt = now.UTC()

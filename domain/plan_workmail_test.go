@@ -56,7 +56,7 @@ func TestPlanWorkMail(t *testing.T) {
 		Name: "jane.doe", Email: "jane.doe@example.com", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe",
 	}
 	createOps := []domain.Op{
-		wmOp(domain.OpCreate, domain.Op{Name: "jane.doe", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe", IdentityProviderUserID: fxIdC}),
+		wmOp(domain.OpCreate, domain.Op{Name: "jane.doe", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe", IdentityProviderUserID: fxIdC, Email: "jane.doe@example.com"}),
 		wmOp(domain.OpRegister, domain.Op{Name: "jane.doe", Email: "jane.doe@example.com"}),
 	}
 	disabledNow := fxMailboxDisabled(now)
@@ -81,7 +81,7 @@ func TestPlanWorkMail(t *testing.T) {
 			domain.TargetState{},
 			domain.Plan{
 				Ops: []domain.Op{
-					wmOp(domain.OpCreate, domain.Op{Name: "jane.doe", DisplayName: "jane.doe"}),
+					wmOp(domain.OpCreate, domain.Op{Name: "jane.doe", DisplayName: "jane.doe", Email: "jane.doe@example.com"}),
 					wmOp(domain.OpRegister, domain.Op{Name: "jane.doe", Email: "jane.doe@example.com"}),
 				},
 				Next: domain.TargetState{Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteEnabled,
@@ -272,6 +272,67 @@ func TestPlanWorkMailErrors(t *testing.T) {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error %q holds the person's value %q", err, s)
 				}
+			}
+		})
+	}
+}
+
+// TestPlanWorkMailCreateIntent: a recorded create intent pins the create's
+// Name, whatever the login says now (the address follows the login), and
+// no plan's Next keeps it.
+func TestPlanWorkMailCreateIntent(t *testing.T) {
+	renamed := fxFold(fxJane([]domain.GroupRef{fxMail}), fxFact(domain.KindProfileChanged, 10, "ren",
+		withProfile(domain.Profile{Login: ptr("jane.smith@example.com"), LastName: ptr("Smith"), DisplayName: ptr("Jane Smith")})))
+	intent := domain.TargetState{Target: domain.TargetWorkMail, PendingName: "jane.doe", PendingAt: fxAt(5), Version: 2}
+	tests := []struct {
+		name      string
+		person    domain.Person
+		last      domain.TargetState
+		wantOps   []domain.OpKind
+		wantName  string // the create's and the register's Name
+		wantEmail string // the create's and the register's Email
+		wantNext  domain.TargetState
+	}{
+		{"login renamed after the intent: the create keeps the pinned name", renamed, intent,
+			[]domain.OpKind{domain.OpCreate, domain.OpRegister}, "jane.doe", "jane.smith@example.com",
+			domain.TargetState{Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteEnabled, Name: "jane.doe",
+				Email: "jane.smith@example.com", DisplayName: "Jane Smith", FirstName: "Jane", LastName: "Smith", Version: 2}},
+		{"an intent on an existing mailbox is dropped", renamed,
+			func() domain.TargetState {
+				s := fxMailbox()
+				s.PendingName, s.PendingAt = "jane.doe", fxAt(5)
+				return s
+			}(),
+			[]domain.OpKind{domain.OpUpdateAttributes, domain.OpUpdateEmail}, "", "",
+			func() domain.TargetState {
+				s := fxMailbox()
+				s.Email, s.DisplayName, s.LastName = "jane.smith@example.com", "Jane Smith", "Smith"
+				return s
+			}()},
+		{"no longer qualifying: the intent is kept for a rejoin", fxJane(nil, fxMail), intent, nil, "", "", intent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := domain.PlanWorkMail(fxWorkMail(), "example.com", tt.person, tt.last, fxAt(60))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kinds []domain.OpKind
+			for _, op := range plan.Ops {
+				kinds = append(kinds, op.Kind)
+			}
+			if diff := cmp.Diff(tt.wantOps, kinds); diff != "" {
+				t.Fatalf("ops (-want +got):\n%s", diff)
+			}
+			if tt.wantName != "" {
+				for _, op := range plan.Ops {
+					if op.Name != tt.wantName || op.Email != tt.wantEmail {
+						t.Errorf("%s op Name %q, Email %q; want %q, %q", op.Kind, op.Name, op.Email, tt.wantName, tt.wantEmail)
+					}
+				}
+			}
+			if diff := cmp.Diff(tt.wantNext, plan.Next, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("Next (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -203,19 +203,35 @@ type TargetState struct {
 	// DisabledAt is when idsync disabled the account (WorkMail grace period).
 	DisabledAt time.Time `json:"disabledAt,omitzero"`
 
+	// PendingName is a create intent: the name (WorkMail Name / Connect
+	// Username) of an account idsync is about to create and has not
+	// committed yet. The consumer records it before it runs a plan with a
+	// create, so that the retry of a create whose commit was lost (a crash
+	// between the call and the commit) asks for the same name, even when
+	// the person's login, and so the rendered name, changed meanwhile: the
+	// retry then meets the account it made instead of making a second one.
+	// The planners render a create's name from it when it is set; the state
+	// committed after the create (or an adoption) has it empty.
+	PendingName string `json:"pendingName,omitempty"`
+	// PendingAt is when PendingName was recorded: no account idsync made
+	// for that intent can have been created or enabled before it.
+	PendingAt time.Time `json:"pendingAt,omitzero"`
+
 	// Version is the optimistic-concurrency version kept by the store.
 	Version int64 `json:"version"`
 }
 
 // Equal reports whether s and o hold the same facts: every field but
-// Version (which only the store's concurrency control uses). DisabledAt is
-// compared as an instant (time.Time.Equal), and SecurityProfileIDs element
-// by element in order, a nil list equal to an empty one. A field added to
-// TargetState must be added here; a test fails until it is.
+// Version (which only the store's concurrency control uses). DisabledAt and
+// PendingAt are compared as instants (time.Time.Equal), and
+// SecurityProfileIDs element by element in order, a nil list equal to an
+// empty one. A field added to TargetState must be added here; a test fails
+// until it is.
 func (s TargetState) Equal(o TargetState) bool {
 	return s.Target == o.Target && s.Managed == o.Managed && s.RemoteID == o.RemoteID && s.Status == o.Status &&
 		s.Name == o.Name && s.Email == o.Email && s.DisplayName == o.DisplayName &&
 		s.FirstName == o.FirstName && s.LastName == o.LastName &&
 		slices.Equal(s.SecurityProfileIDs, o.SecurityProfileIDs) && s.RoutingProfileID == o.RoutingProfileID &&
-		s.HierarchyGroupID == o.HierarchyGroupID && s.DisabledAt.Equal(o.DisabledAt)
+		s.HierarchyGroupID == o.HierarchyGroupID && s.DisabledAt.Equal(o.DisabledAt) &&
+		s.PendingName == o.PendingName && s.PendingAt.Equal(o.PendingAt)
 }

@@ -168,7 +168,12 @@ type targetItem struct {
 	HierarchyGroupID   string   `dynamodbav:"hierarchyGroupId,omitempty"`
 
 	DisabledAt time.Time `dynamodbav:"disabledAt,omitempty"`
-	Version    int64     `dynamodbav:"version"`
+
+	// PendingName and PendingAt are the create intent; omitted when none.
+	PendingName string    `dynamodbav:"pendingName,omitempty"`
+	PendingAt   time.Time `dynamodbav:"pendingAt,omitempty"`
+
+	Version int64 `dynamodbav:"version"`
 }
 
 // newTargetItem is the item of ts stored in the partition of key.
@@ -178,7 +183,7 @@ func newTargetItem(key string, ts domain.TargetState) targetItem {
 		Target: string(ts.Target), Managed: ts.Managed, RemoteID: ts.RemoteID, Status: string(ts.Status),
 		Name: ts.Name, Email: ts.Email, DisplayName: ts.DisplayName, FirstName: ts.FirstName, LastName: ts.LastName,
 		SecurityProfileIDs: ts.SecurityProfileIDs, RoutingProfileID: ts.RoutingProfileID, HierarchyGroupID: ts.HierarchyGroupID,
-		DisabledAt: ts.DisabledAt, Version: ts.Version,
+		DisabledAt: ts.DisabledAt, PendingName: ts.PendingName, PendingAt: ts.PendingAt, Version: ts.Version,
 	}
 }
 
@@ -188,7 +193,7 @@ func (it targetItem) targetState() domain.TargetState {
 		Target: domain.Target(it.Target), Managed: it.Managed, RemoteID: it.RemoteID, Status: domain.RemoteStatus(it.Status),
 		Name: it.Name, Email: it.Email, DisplayName: it.DisplayName, FirstName: it.FirstName, LastName: it.LastName,
 		SecurityProfileIDs: it.SecurityProfileIDs, RoutingProfileID: it.RoutingProfileID, HierarchyGroupID: it.HierarchyGroupID,
-		DisabledAt: it.DisabledAt, Version: it.Version,
+		DisabledAt: it.DisabledAt, PendingName: it.PendingName, PendingAt: it.PendingAt, Version: it.Version,
 	}
 }
 

@@ -16,21 +16,73 @@ import (
 	"github.com/idsync/idsync/domain"
 )
 
-// TestCrashAfterCreateAdopts: the create succeeds, the state is lost (the
-// commit never happened), the person moves, and the retry re-plans from
-// the old state: the second create finds idsync's own agent by its tag
-// before calling CreateUser and adopts it, bringing it to what the new plan
-// says. (The retry of the same plan is a case of the shared suite.)
+// crashAfterCreate runs p's first plan from no state as the runner does
+// (the create intent stored first) and loses the commit: it returns the
+// state the store still holds (the intent) and the state the lost commit
+// would have written.
+func (e *env) crashAfterCreate(t *testing.T, a *connect.Applier, p domain.Person) (held, lost domain.TargetState) {
+	t.Helper()
+	ctx := context.Background()
+	plan, err := a.Plan(ctx, p, domain.TargetState{}, e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, _ = consumers.Intent(domain.TargetConnect, domain.TargetState{}, plan, e.clock.Now())
+	lost, _, err = consumers.Execute(ctx, a, p, held, plan, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return held, lost
+}
+
+// retryWithinLag runs plan from held while the stand-in's search index
+// does not show the agent the lost commit made yet: neither the
+// ownership-tag search nor the username search finds it, CreateUser
+// answers DuplicateResourceException, and the create must fail retryably
+// (ErrDuplicateNotFound) without making or touching anything.
+func (e *env) retryWithinLag(t *testing.T, a *connect.Applier, p domain.Person, held domain.TargetState, plan domain.Plan) {
+	t.Helper()
+	before := e.sim.Users(e.instance)
+	writes := e.writes()
+	st, rs, err := consumers.Execute(context.Background(), a, p, held, plan, nil)
+	if !errors.Is(err, connect.ErrDuplicateNotFound) || domain.KindOf(err) != domain.ErrorRetryable {
+		t.Fatalf("retry within the search lag: %v (%s), want retryable ErrDuplicateNotFound", err, domain.KindOf(err))
+	}
+	if len(rs) != 1 || rs[0].Outcome != domain.OutcomeFailed || rs[0].Adopted {
+		t.Errorf("results %+v, want one failed create", rs)
+	}
+	if !st.Equal(held) {
+		t.Errorf("state %+v, want the held one %+v", st, held)
+	}
+	if got := e.writes() - writes; got != 1 || e.requests("CreateUser") == 0 {
+		t.Errorf("%d write calls, want the one refused CreateUser", got)
+	}
+	if diff := cmp.Diff(before, e.sim.Users(e.instance)); diff != "" {
+		t.Errorf("users changed (-before +after):\n%s", diff)
+	}
+}
+
+// TestCrashAfterCreateAdopts: the create succeeds, the commit is lost, the
+// person moves, and the retry re-plans from the state the store still
+// holds (the create intent). Connect's search index lags writes: a retry
+// within the lag finds nothing, CreateUser answers DuplicateResource and
+// the failure is retryable; a retry after it finds idsync's own agent by
+// its tag before calling CreateUser and adopts it, bringing it to what the
+// new plan says. Nothing is created twice either way. (The retry of the
+// same plan is a case of the shared suite.)
 func TestCrashAfterCreateAdopts(t *testing.T) {
 	tests := []struct {
 		name        string
+		withinLag   bool // a first retry comes before the index shows the agent
 		beforeRetry func(p domain.Person) domain.Person
 		want        agentWant
 		updated     string // what the adoption reason must say it updated; "" for nothing
-		writes      int64  // write calls of the retry
+		writes      int64  // write calls of the adopting retry
+		creates     int64  // CreateUser calls of the adopting retry
 	}{
 		{
-			name: "moved and renamed meanwhile",
+			name:      "moved and renamed meanwhile, retried within the search lag and after it",
+			withinLag: true,
 			beforeRetry: func(p domain.Person) domain.Person {
 				p = member(p, supervisors, true, 2)
 				p.LastName.Value = "Roe"
@@ -41,6 +93,16 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 			updated: "updated identity info, security profiles, routing profile",
 			writes:  3,
 		},
+		{
+			name: "moved meanwhile, retried after the search lag",
+			beforeRetry: func(p domain.Person) domain.Person {
+				return member(p, supervisors, true, 2)
+			},
+			want: agentWant{"jane.doe@example.com", "Jane", "Doe", "jane.doe@example.com",
+				[]string{"SP_AGENT", "SP_SUPERVISOR"}, "RP_PRIORITY", "HG_EMEA"},
+			updated: "updated security profiles, routing profile",
+			writes:  2,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,27 +110,22 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 			e := newEnv(t)
 			a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{})
 			p := member(jane(t), agents, true, 1)
-			var last domain.TargetState // what the store still holds
-
-			plan, err := a.Plan(ctx, p, last, e.now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lost, _, err := consumers.Execute(ctx, a, p, last, plan, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			held, lost := e.crashAfterCreate(t, a, p)
 
 			p = tt.beforeRetry(p)
-			plan, err = a.Plan(ctx, p, last, e.now)
+			plan, err := a.Plan(ctx, p, held, e.now)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff([]domain.OpKind{domain.OpCreate}, kinds(plan)); diff != "" {
 				t.Fatalf("retry plan (-want +got):\n%s", diff)
 			}
-			before := e.writes()
-			st, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
+			if tt.withinLag {
+				e.retryWithinLag(t, a, p, held, plan)
+			}
+			e.catchUp()
+			e.sim.Control().ResetCounters()
+			st, rs, err := consumers.Execute(ctx, a, p, held, plan, nil)
 			if err != nil {
 				t.Fatalf("retry Apply: %v", err)
 			}
@@ -79,8 +136,11 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 				(tt.updated != "") != strings.Contains(rs[0].Reason, "updated") || !strings.Contains(rs[0].Reason, tt.updated) {
 				t.Errorf("reason %q, want adoption of %s and %q", rs[0].Reason, lost.RemoteID, tt.updated)
 			}
-			if got := e.writes() - before; got != tt.writes {
+			if got := e.writes(); got != tt.writes {
 				t.Errorf("retry made %d write calls, want %d", got, tt.writes)
+			}
+			if got := e.requests("CreateUser"); got != tt.creates {
+				t.Errorf("retry made %d CreateUser calls, want %d", got, tt.creates)
 			}
 			if n := len(e.sim.Users(e.instance)); n != 1 {
 				t.Fatalf("%d users, want exactly 1", n)
@@ -88,6 +148,9 @@ func TestCrashAfterCreateAdopts(t *testing.T) {
 			e.checkAgent(t, p.Key, st, &tt.want)
 			if diff := cmp.Diff(plan.Next.SecurityProfileIDs, st.SecurityProfileIDs); diff != "" || st.Status != domain.RemoteEnabled {
 				t.Errorf("state %+v does not match the plan's next state", st)
+			}
+			if st.PendingName != "" || !st.PendingAt.IsZero() {
+				t.Errorf("state %+v keeps the create intent", st)
 			}
 			if again, _ := a.Plan(ctx, p, st, e.now); len(again.Ops) != 0 {
 				t.Errorf("plan after adoption has ops %v", kinds(again))
@@ -136,6 +199,7 @@ func TestUnmanagedClash(t *testing.T) {
 			e := newEnv(t)
 			a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{})
 			id := tt.setup(t, e)
+			e.catchUp() // the clashing user was made long before
 			before := e.sim.Users(e.instance)
 			e.sim.Control().ResetCounters()
 
@@ -163,5 +227,40 @@ func TestUnmanagedClash(t *testing.T) {
 				t.Errorf("%d write calls besides CreateUser, want 0", got)
 			}
 		})
+	}
+}
+
+// TestClashWithinTheSearchLag: a user of the planned name made a moment
+// ago by someone else is not found by Connect's lagging search yet, so
+// the duplicate create fails retryably (it might be idsync's own); once
+// the index shows it, it is recognised as someone else's and the create
+// fails permanently. It is never touched.
+func TestClashWithinTheSearchLag(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{})
+	id := e.createTagged(t, "jane.doe@example.com", map[string]string{connect.DefaultTagKey: "00uSOMEONEELSE000001"})
+	before := e.sim.Users(e.instance)
+
+	p := member(jane(t), agents, true, 1)
+	plan, err := a.Plan(ctx, p, domain.TargetState{}, e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, _ := consumers.Intent(domain.TargetConnect, domain.TargetState{}, plan, e.clock.Now())
+	_, _, err = consumers.Execute(ctx, a, p, held, plan, nil)
+	if !errors.Is(err, connect.ErrDuplicateNotFound) || domain.KindOf(err) != domain.ErrorRetryable {
+		t.Fatalf("within the lag: %v (%s), want retryable ErrDuplicateNotFound", err, domain.KindOf(err))
+	}
+	e.catchUp()
+	_, rs, err := consumers.Execute(ctx, a, p, held, plan, nil)
+	if !errors.Is(err, connect.ErrNotOwned) || domain.KindOf(err) != domain.ErrorPermanent {
+		t.Fatalf("after the lag: %v (%s), want permanent ErrNotOwned", err, domain.KindOf(err))
+	}
+	if len(rs) != 1 || !strings.Contains(rs[0].Reason, id) {
+		t.Errorf("results %+v, want a failure naming %s", rs, id)
+	}
+	if diff := cmp.Diff(before, e.sim.Users(e.instance)); diff != "" {
+		t.Errorf("the clashing user was touched (-before +after):\n%s", diff)
 	}
 }

@@ -15,18 +15,33 @@
 // person's after it.
 //
 // Adoption. A create may repeat one whose success was never committed (a
-// crash between CreateUser and the state commit), perhaps after the
-// person's login, and so the planned username, changed. So before every
-// CreateUser the applier searches for an agent carrying the ownership tag
-// with one of the person's ids (SearchUsers with a tag filter: one extra
-// read per create, and a DescribeUser when one is found) and adopts it
-// instead of creating: it brings the agent to the op's identity info and
+// crash between CreateUser and the state commit). The runner records a
+// create intent before the first attempt, and PlanConnect renders the
+// retry's username from it, so the retry asks for the username the first
+// attempt used even when the person's login was renamed meanwhile. Before
+// every CreateUser the applier searches for an agent carrying the ownership
+// tag with one of the person's ids (SearchUsers with a tag filter: one
+// extra read per create, and a DescribeUser when one is found) and adopts
+// it instead of creating: it brings the agent to the op's identity info and
 // profiles and keeps its username (Connect cannot rename a user). Connect's
 // search index lags behind writes, so when a create still answers
-// DuplicateResourceException the applier finds the user of that exact
-// username and adopts it only when it carries the tag for this person; any
-// other user of that name is left untouched and the op fails permanently
-// with ErrNotOwned. An agent tagged for another person is never adopted.
+// DuplicateResourceException the applier looks for the user of that exact
+// username (another search) and adopts it only when it carries the tag for
+// this person; any other user of that name is left untouched and the op
+// fails permanently with ErrNotOwned. When neither search shows the user
+// yet (a retry within the lag), the create fails with ErrDuplicateNotFound,
+// retryable: a later retry finds it. The pinned username is what makes
+// that safe: under a new username CreateUser would succeed while the tag
+// search still lags, making a second agent. An agent tagged for another
+// person is never adopted.
+//
+// Identity rules. Plan reads the instance's identity management type once
+// (ListInstances; the Connect stand-in does not serve DescribeInstance) and
+// plans with its username limit: 64 characters with SAML, 20 otherwise, so
+// a username too long for the instance is a permanent
+// domain.ErrInvalidAttribute before any call. First and last names go out
+// in Unicode Normalization Form C, the only form Connect accepts (see
+// nfc); the domain planner, standard library only, cannot normalise.
 //
 // Rates. Connect's user APIs allow about 2 requests per second with a
 // burst of 5 per operation, account and region, so the client comes from
@@ -39,12 +54,16 @@
 // awsclient.Classify middleware (throttling, 5xx, timeouts and unknown
 // failures are domain.Retryable; validation errors, client faults and quota
 // LimitExceeded are domain.Permanent); unmanaged clashes and missing
-// accounts are domain.Permanent. An error's text (which becomes an
-// OpResult's Reason, and so a ledger row or a dead-letter attribute) names
-// the Connect operation, the service's error code and HTTP status, and ids,
-// in idsync's own words: never the service's message, which can echo
-// usernames and email addresses. The SDK's error stays in the chain for
-// errors.As.
+// accounts are domain.Permanent. Connect is eventually consistent: right
+// after CreateUser, DescribeUser (and the calls that name the user) may
+// answer ResourceNotFoundException, so for an agent it created less than
+// Options.VisibilityWindow ago the Applier answers ErrNotVisibleYet
+// (retryable) instead of ErrAccountMissing or "already gone". An error's
+// text (which becomes an OpResult's Reason, and so a ledger row or a
+// dead-letter attribute) names the Connect operation, the service's error
+// code and HTTP status, and ids, in idsync's own words: never the service's
+// message, which can echo usernames and email addresses. The SDK's error
+// stays in the chain for errors.As.
 package connect
 
 import (
@@ -53,7 +72,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconnect "github.com/aws/aws-sdk-go-v2/service/connect"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
@@ -88,6 +113,16 @@ var (
 	// ErrNoPersonKey: the person has no key to write into the ownership
 	// tag. Permanent.
 	ErrNoPersonKey = errors.New("person has no key for the ownership tag")
+	// ErrNotVisibleYet: a call did not find an agent this Applier created
+	// less than Options.VisibilityWindow ago. Connect is eventually
+	// consistent: "DescribeUser right after CreateUser may answer
+	// ResourceNotFoundException", so within the window that answer does not
+	// mean the agent is gone. Retryable.
+	ErrNotVisibleYet = errors.New("agent created moments ago not visible yet")
+	// ErrNoInstance: the configured instance is not among the account's
+	// instances (ListInstances), so its identity management type, and with
+	// it the username limit, is unknown. Permanent.
+	ErrNoInstance = errors.New("connect instance not found")
 )
 
 // Options configures an Applier.
@@ -104,9 +139,21 @@ type Options struct {
 	// Logger receives one line per op (ids, op, outcome, error kind and
 	// code; never names or emails). Default: discard.
 	Logger *slog.Logger
-	// Clock times ops for the log and dates a strip (default time.Now).
+	// Clock times ops for the log, dates a strip and the agents created
+	// (default time.Now).
 	Clock func() time.Time
+	// VisibilityWindow is how long after its own CreateUser the Applier
+	// takes a ResourceNotFoundException about that agent for Connect's
+	// eventual consistency (ErrNotVisibleYet, retryable) rather than for an
+	// agent removed outside idsync (ErrAccountMissing, or "already gone" for
+	// a delete). Default DefaultVisibilityWindow.
+	VisibilityWindow time.Duration
 }
+
+// DefaultVisibilityWindow is Options.VisibilityWindow's default: Connect's
+// eventual-consistency page says a change "typically" propagates in "less
+// than a few seconds" but "in some cases it can take several minutes".
+const DefaultVisibilityWindow = 5 * time.Minute
 
 // Applier is the Amazon Connect consumers.Target. It is safe for concurrent
 // use.
@@ -116,6 +163,13 @@ type Applier struct {
 	tagKey string
 	now    func() time.Time
 	log    *slog.Logger
+
+	window time.Duration
+
+	mu       sync.Mutex
+	identity domain.ConnectIdentity // the instance's, once read
+	read     bool                   // identity was read
+	made     map[string]time.Time   // agents this Applier created, when; pruned after the window
 }
 
 var _ consumers.Target = (*Applier)(nil)
@@ -131,7 +185,11 @@ func New(o Options) (*Applier, error) {
 	if o.Config.InstanceID == "" {
 		return nil, fmt.Errorf("%w: connect.instanceId is empty", domain.ErrInvalidConfig)
 	}
-	a := &Applier{api: o.API, cfg: o.Config, tagKey: o.TagKey, now: o.Clock, log: o.Logger}
+	a := &Applier{api: o.API, cfg: o.Config, tagKey: o.TagKey, now: o.Clock, log: o.Logger, window: o.VisibilityWindow,
+		made: map[string]time.Time{}}
+	if a.window <= 0 {
+		a.window = DefaultVisibilityWindow
+	}
 	if a.tagKey == "" {
 		a.tagKey = DefaultTagKey
 	}
@@ -147,20 +205,85 @@ func New(o Options) (*Applier, error) {
 // Name returns domain.TargetConnect.
 func (a *Applier) Name() domain.Target { return domain.TargetConnect }
 
-// Plan returns domain.PlanConnect's plan for p; it makes no calls.
+// Plan returns domain.PlanConnect's plan for p on the instance's identity
+// management type, with p's names in Unicode Normalization Form C (see
+// nfc). The type is read once per Applier (ListInstances, until the
+// instance is found) and cached once read; that read-only pre-flight is
+// the only call Plan makes.
 //
-// Errors: PlanConnect's (Permanent, wrapping domain.ErrInvalidAttribute).
-func (a *Applier) Plan(_ context.Context, p domain.Person, last domain.TargetState, now time.Time) (domain.Plan, error) {
-	plan, err := domain.PlanConnect(a.cfg, p, last, now)
+// Errors: the pre-flight's (the SDK's, classified; ErrNoInstance,
+// permanent) and PlanConnect's (Permanent, wrapping
+// domain.ErrInvalidAttribute: e.g. a username over 20 characters on an
+// instance that does not use SAML, found before any call).
+func (a *Applier) Plan(ctx context.Context, p domain.Person, last domain.TargetState, now time.Time) (domain.Plan, error) {
+	identity, err := a.identityManagement(ctx)
+	if err != nil {
+		return domain.Plan{}, err
+	}
+	plan, err := domain.PlanConnect(a.cfg, identity, nfc(p), last, now)
 	if err != nil {
 		return domain.Plan{}, fmt.Errorf("plan connect agent for %s: %w", p.Key, err)
 	}
 	return plan, nil
 }
 
+// created records that this Applier created agent id now, and forgets
+// agents created longer than the window ago.
+func (a *Applier) created(id string) {
+	now := a.now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for k, at := range a.made {
+		if now.Sub(at) >= a.window {
+			delete(a.made, k)
+		}
+	}
+	a.made[id] = now
+}
+
+// justCreated reports whether this Applier created agent id less than the
+// window ago. Only this Applier's own creates count: another process's, or
+// one before a restart, are not known, and a not-found answer about them
+// is taken as the agent missing.
+func (a *Applier) justCreated(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	at, ok := a.made[id]
+	return ok && a.now().Sub(at) < a.window
+}
+
+// identityManagement returns the instance's identity management type: read
+// with ListInstances (every page until the configured instance, by id or
+// ARN) the first time, cached once read.
+func (a *Applier) identityManagement(ctx context.Context) (domain.ConnectIdentity, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.read {
+		return a.identity, nil
+	}
+	id := a.cfg.InstanceID
+	pages := awsconnect.NewListInstancesPaginator(a.api, &awsconnect.ListInstancesInput{MaxResults: aws.Int32(10)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("connect: read the identity management type of instance %s: %w", id, awsclient.Failure(err))
+		}
+		for _, in := range page.InstanceSummaryList {
+			if aws.ToString(in.Id) == id || aws.ToString(in.Arn) == id {
+				a.identity, a.read = domain.ConnectIdentity(in.IdentityManagementType), true
+				return a.identity, nil
+			}
+		}
+	}
+	return "", domain.Permanent(fmt.Errorf("%w: %s is not among the account's instances", ErrNoInstance, id))
+}
+
 // Apply makes op true for p's agent, given state, the state the plan's
 // earlier ops reached, and returns the state it reaches (after a create,
 // the agent's id and username) and what it found. It writes one log line.
+//
+// First and last names are sent (and recorded) in Unicode Normalization
+// Form C.
 //
 // Ops: create (CreateUser with username, identity info, phone config
 // PhoneType / AutoAccept false / AfterContactWorkTimeLimit 0, security and
@@ -175,15 +298,20 @@ func (a *Applier) Plan(_ context.Context, p domain.Person, last domain.TargetSta
 // it made, even under another username or person key (see the package
 // comment), and brings it to the op's profiles and identity; the state's
 // Name is then the adopted agent's username. A delete of a user already
-// gone succeeds with the note "already gone"; updates set absolute values.
+// gone succeeds with the note "already gone" (unless this Applier created
+// it within the visibility window, see ErrNotVisibleYet); updates set
+// absolute values.
 //
 // Errors, classified domain.Permanent or domain.Retryable: ErrNotOwned,
 // ErrAccountMissing (an update or strip of an agent deleted outside
-// idsync), ErrDuplicateNotFound (retryable), ErrInvalidOp, ErrNoPersonKey,
+// idsync), ErrNotVisibleYet (retryable: not found moments after this
+// Applier created it), ErrDuplicateNotFound (retryable), ErrInvalidOp,
+// ErrNoPersonKey,
 // and the SDK's errors (*awsclient.CallError), which errors.As finds in the
 // chain. Error texts hold operations, codes, HTTP statuses and ids only.
 func (a *Applier) Apply(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
 	start := a.now()
+	op.FirstName, op.LastName = norm.NFC.String(op.FirstName), norm.NFC.String(op.LastName)
 	step, username, err := a.run(ctx, p, op)
 	if err == nil {
 		remoteID := step.RemoteID
@@ -261,7 +389,7 @@ func (a *Applier) logOp(ctx context.Context, p domain.Person, op domain.Op, step
 		if code := awsclient.ErrorCode(err); code != "" {
 			attrs = append(attrs, slog.String("errorCode", code))
 		}
-		for _, s := range []error{ErrNotOwned, ErrAccountMissing, ErrDuplicateNotFound, ErrInvalidOp, ErrNoPersonKey} {
+		for _, s := range []error{ErrNotOwned, ErrAccountMissing, ErrNotVisibleYet, ErrDuplicateNotFound, ErrInvalidOp, ErrNoPersonKey} {
 			if errors.Is(err, s) {
 				attrs = append(attrs, slog.String("problem", s.Error()))
 				break

@@ -28,8 +28,12 @@ func (e *env) joined(t *testing.T, a *connect.Applier) (domain.Person, domain.Ta
 	return p, st
 }
 
+// deleteOutside deletes agent id as an administrator would, some time
+// after idsync created it (past the Applier's visibility window, within
+// which a missing agent may only not be visible yet).
 func (e *env) deleteOutside(t *testing.T, id string) {
 	t.Helper()
+	e.clock.advance(connect.DefaultVisibilityWindow)
 	if _, err := e.client.DeleteUser(context.Background(), &awsconnect.DeleteUserInput{
 		InstanceId: aws.String(e.instance), UserId: aws.String(id),
 	}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
@@ -135,7 +136,7 @@ func TestClientRateLimit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := []envOption{withSim(simconnect.Options{Quota: quota, Seed: 7})}
+			opts := []envOption{withSim(simconnect.Options{Quota: quota, Seed: 7, Clock: time.Now})}
 			if tt.meter != nil {
 				opts = append(opts, withAPIOptions(tt.meter.Install))
 			}

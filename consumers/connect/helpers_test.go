@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,10 +36,14 @@ var writeOps = []string{
 	"UpdateUserRoutingProfile", "UpdateUserHierarchy", "DeleteUser",
 }
 
-// env is a Connect stand-in with one SAML instance and the profiles the
-// test configurations name, served over HTTP to the real SDK client.
+// env is a Connect stand-in with one instance (SAML unless withIdentity
+// says otherwise) and the profiles the test configurations name, served
+// over HTTP to the real SDK client. The stand-in runs on the env's clock,
+// which stands still until a test moves it, so that its search index lags
+// writes (simconnect.DefaultSearchLag) for exactly as long as a test says.
 type env struct {
 	sim      *simconnect.Server
+	clock    *clock
 	url      string
 	client   *awsconnect.Client
 	instance string
@@ -46,17 +51,47 @@ type env struct {
 	now      time.Time
 }
 
+// clock is a settable clock, safe for concurrent use.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// catchUp lets the stand-in's search index see every write made so far:
+// the clock moves past its search lag.
+func (e *env) catchUp() { e.clock.advance(e.sim.SearchLag() + time.Millisecond) }
+
 type envOption func(*envConfig)
 
 type envConfig struct {
 	sim         simconnect.Options
+	identity    string
 	maxAttempts int
 	wrap        func(http.Handler) http.Handler
 	apiOptions  []func(*middleware.Stack) error
 }
 
-// withSim sets the stand-in's options (quotas are off by default).
+// withSim sets the stand-in's options (quotas are off by default; the
+// env's clock unless o has one).
 func withSim(o simconnect.Options) envOption { return func(c *envConfig) { c.sim = o } }
+
+// withIdentity sets the instance's identity management type (default
+// SAML).
+func withIdentity(identityManagementType string) envOption {
+	return func(c *envConfig) { c.identity = identityManagementType }
+}
 
 // withAttempts sets the SDK client's attempt limit (default 10).
 func withAttempts(n int) envOption { return func(c *envConfig) { c.maxAttempts = n } }
@@ -73,11 +108,15 @@ func withHandler(w func(http.Handler) http.Handler) envOption {
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	c := envConfig{sim: simconnect.Options{NoQuota: true, Seed: 7}, maxAttempts: 10}
+	c := envConfig{sim: simconnect.Options{NoQuota: true, Seed: 7}, maxAttempts: 10, identity: simconnect.IdentitySAML}
 	for _, o := range opts {
 		o(&c)
 	}
-	e := &env{sim: simconnect.New(c.sim), now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	e := &env{clock: &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}, now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	if c.sim.Clock == nil {
+		c.sim.Clock = e.clock.Now
+	}
+	e.sim = simconnect.New(c.sim)
 	var h http.Handler = e.sim
 	if c.wrap != nil {
 		h = c.wrap(h)
@@ -92,7 +131,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	e.client = awsclient.Connect(cfg, srv.URL, c.apiOptions...)
-	e.instance = e.sim.AddInstance("idsync-test", simconnect.IdentitySAML)
+	e.instance = e.sim.AddInstance("idsync-test", c.identity)
 	e.ids = map[string]string{
 		"INSTANCE":       e.instance,
 		"SP_AGENT":       e.sim.AddSecurityProfile(e.instance, "Agent"),
@@ -127,10 +166,13 @@ func (e *env) config(t *testing.T, name string) domain.ConnectConfig {
 }
 
 // applier returns an Applier on the env's client for cfg, with o's other
-// options.
+// options (the env's clock unless o has one).
 func (e *env) applier(t *testing.T, cfg domain.ConnectConfig, o connect.Options) *connect.Applier {
 	t.Helper()
 	o.API, o.Config = e.client, cfg
+	if o.Clock == nil {
+		o.Clock = e.clock.Now
+	}
 	a, err := connect.New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -237,9 +279,11 @@ func outcomes(rs []consumers.OpResult) []string {
 	return out
 }
 
-// sync plans and executes for p until the plan is empty, retrying retryable
-// failures (at most tries rounds) and failing the test on a permanent one.
-// It returns the final state and every op result.
+// sync plans and executes for p until the plan is empty, as the runner
+// does (recording the create intent before a create), retrying retryable
+// failures after the stand-in's search lag, as a redelivery would come
+// later (at most tries rounds), and failing on a permanent one. It returns
+// the final state and every op result.
 func (e *env) sync(ctx context.Context, a *connect.Applier, p domain.Person, last domain.TargetState, tries int) (domain.TargetState, []consumers.OpResult, error) {
 	var all []consumers.OpResult
 	for range tries {
@@ -250,11 +294,15 @@ func (e *env) sync(ctx context.Context, a *connect.Applier, p domain.Person, las
 		if len(plan.Ops) == 0 {
 			return plan.Next, all, nil
 		}
+		last, _ = consumers.Intent(domain.TargetConnect, last, plan, e.clock.Now())
 		next, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
 		all = append(all, rs...)
 		last = next
 		if err != nil && domain.KindOf(err) != domain.ErrorRetryable {
 			return last, all, err
+		}
+		if err != nil {
+			e.catchUp()
 		}
 	}
 	return last, all, fmt.Errorf("no empty plan after %d rounds", tries)

@@ -89,6 +89,7 @@ func (a *Applier) create(ctx context.Context, p domain.Person, op domain.Op) (co
 	out, err := a.api.CreateUser(ctx, in)
 	switch {
 	case err == nil:
+		a.created(aws.ToString(out.UserId))
 		return consumers.Step{RemoteID: aws.ToString(out.UserId)}, "", nil
 	case isDuplicate(err):
 		return a.adopt(ctx, owners, op, err)
@@ -202,7 +203,7 @@ func (a *Applier) updateIdentity(ctx context.Context, op domain.Op) error {
 	})
 	if err != nil {
 		if isNotFound(err) {
-			return accountMissing(op.RemoteID, awsclient.Failure(err))
+			return a.accountMissing(op.RemoteID, awsclient.Failure(err))
 		}
 		return awsclient.Failure(err)
 	}
@@ -251,7 +252,9 @@ func (a *Applier) setHierarchyGroup(ctx context.Context, id, groupID string) err
 	return a.updateErr(ctx, id, err)
 }
 
-// delete removes the agent; one that is already gone counts as deleted.
+// delete removes the agent; one that is already gone counts as deleted,
+// unless this applier created it moments ago (see justCreated): then the
+// answer may only mean it is not visible yet, and the delete is retried.
 func (a *Applier) delete(ctx context.Context, id string) (consumers.Step, error) {
 	_, err := a.api.DeleteUser(ctx, &awsconnect.DeleteUserInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id),
@@ -259,6 +262,8 @@ func (a *Applier) delete(ctx context.Context, id string) (consumers.Step, error)
 	switch {
 	case err == nil:
 		return consumers.Step{}, nil
+	case isNotFound(err) && a.justCreated(id):
+		return consumers.Step{}, a.notVisibleYet(id, awsclient.Failure(err))
 	case isNotFound(err):
 		return consumers.Step{Note: "already gone"}, nil
 	}
@@ -268,7 +273,9 @@ func (a *Applier) delete(ctx context.Context, id string) (consumers.Step, error)
 // updateErr reports the error of an update of user id. A
 // ResourceNotFoundException names either the user or a profile or group
 // the update refers to; a DescribeUser tells which, so that a user deleted
-// outside idsync is reported as ErrAccountMissing. Both are permanent.
+// outside idsync is reported as ErrAccountMissing. Both are permanent,
+// except for a user this Applier created moments ago, which may merely not
+// be visible yet (ErrNotVisibleYet, retryable).
 func (a *Applier) updateErr(ctx context.Context, id string, err error) error {
 	if err == nil {
 		return nil
@@ -282,17 +289,30 @@ func (a *Applier) updateErr(ctx context.Context, id string, err error) error {
 	})
 	switch {
 	case isNotFound(derr):
-		return accountMissing(id, failure)
+		return a.accountMissing(id, failure)
 	case derr == nil:
 		return domain.Permanent(fmt.Errorf("%w; user %s exists, so a profile or group the update names does not", failure, id))
+	case a.justCreated(id):
+		return a.notVisibleYet(id, failure)
 	}
 	return domain.Permanent(fmt.Errorf("%w; a profile or group the update names, or user %s, does not exist", failure, id))
 }
 
 // accountMissing is the error of a call (failed with cause) that found user
-// id gone.
-func accountMissing(id string, cause error) error {
+// id gone: ErrAccountMissing, permanent, unless this applier created the
+// user moments ago (see justCreated), when it is ErrNotVisibleYet,
+// retryable.
+func (a *Applier) accountMissing(id string, cause error) error {
+	if a.justCreated(id) {
+		return a.notVisibleYet(id, cause)
+	}
 	return domain.Permanent(fmt.Errorf("%w: Connect user %s no longer exists (removed outside idsync): %w", ErrAccountMissing, id, cause))
+}
+
+// notVisibleYet is the retryable error of a call (failed with cause) that
+// did not find user id, which this applier created moments ago.
+func (a *Applier) notVisibleYet(id string, cause error) error {
+	return domain.Retryable(fmt.Errorf("%w: Connect user %s was created less than %s ago: %w", ErrNotVisibleYet, id, a.window, cause))
 }
 
 // adopt handles a DuplicateResourceException of create: it finds the user

@@ -21,9 +21,10 @@ import (
 )
 
 // tagSearchLags makes the stand-in's SearchUsers answer no users to every
-// search with a SearchFilter (the ownership-tag search), as Connect's
-// search index does for a while after a write. Username searches are
-// served.
+// search with a SearchFilter (the ownership-tag search), however long
+// after a write, so that a test reaches the adoption by username after a
+// duplicate create. Username searches are served (with the stand-in's own
+// search lag).
 func tagSearchLags(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/search-users" {
@@ -85,27 +86,41 @@ func renamed(p domain.Person) domain.Person {
 }
 
 // TestCrashAfterCreateThenLoginRename: the create succeeds, the commit is
-// lost, and the person's login is renamed before the retry, which plans a
-// create under the new username. That name clashes with nothing, so only
-// the ownership-tag search stands between the retry and a second agent: the
-// retry must adopt the agent it made (which keeps its username: Connect
-// cannot rename) and create nothing. (A rename alone is a case of the
+// lost, and the person's login is renamed before the retry. The store
+// still holds the create intent, so the retry plans its create under the
+// username the first attempt used, not the one the new login renders.
+// Within Connect's search lag neither search finds the agent, and the
+// pinned name makes CreateUser answer DuplicateResource: the failure is
+// retryable and nothing is created. (Under the new username CreateUser
+// would have succeeded: a second agent.) After the lag the tag search
+// finds the agent, which is adopted, keeping its username (Connect cannot
+// rename), and nothing is created. (A rename alone is a case of the
 // shared suite.)
 func TestCrashAfterCreateThenLoginRename(t *testing.T) {
 	tests := []struct {
 		name        string
+		withinLag   bool
 		beforeRetry func(p domain.Person) domain.Person
 		want        agentWant
 		updated     string
-		writes      int64 // write calls of the retry
+		writes      int64 // write calls of the adopting retry
 	}{
 		{
-			name:        "renamed and moved",
+			name:        "renamed and moved, retried within the search lag and after it",
+			withinLag:   true,
 			beforeRetry: func(p domain.Person) domain.Person { return member(renamed(p), supervisors, true, 2) },
 			want: agentWant{"jane.doe@example.com", "Jane", "Roe", "jane.roe@example.com",
 				[]string{"SP_AGENT", "SP_SUPERVISOR"}, "RP_PRIORITY", "HG_EMEA"},
 			updated: "updated identity info, security profiles, routing profile",
 			writes:  3,
+		},
+		{
+			name:        "renamed, retried after the search lag",
+			beforeRetry: renamed,
+			want: agentWant{"jane.doe@example.com", "Jane", "Roe", "jane.roe@example.com",
+				[]string{"SP_AGENT"}, "RP_SUPPORT", "HG_EMEA"},
+			updated: "updated identity info",
+			writes:  1,
 		},
 	}
 	for _, tt := range tests {
@@ -114,36 +129,33 @@ func TestCrashAfterCreateThenLoginRename(t *testing.T) {
 			e := newEnv(t)
 			a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{})
 			p := member(jane(t), agents, true, 1)
-			var last domain.TargetState // what the store still holds
-
-			plan, err := a.Plan(ctx, p, last, e.now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lost, _, err := consumers.Execute(ctx, a, p, last, plan, nil)
-			if err != nil {
-				t.Fatal(err)
+			held, lost := e.crashAfterCreate(t, a, p)
+			if held.PendingName != "jane.doe@example.com" {
+				t.Fatalf("held state %+v, want the intent for jane.doe@example.com", held)
 			}
 
 			p = tt.beforeRetry(p)
-			plan, err = a.Plan(ctx, p, last, e.now)
+			plan, err := a.Plan(ctx, p, held, e.now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(plan.Ops) != 1 || plan.Ops[0].Kind != domain.OpCreate || plan.Ops[0].Name != "jane.roe@example.com" {
-				t.Fatalf("retry plan %+v, want one create under the new username", plan.Ops)
+			if len(plan.Ops) != 1 || plan.Ops[0].Kind != domain.OpCreate || plan.Ops[0].Name != "jane.doe@example.com" {
+				t.Fatalf("retry plan %+v, want one create under the pinned username", plan.Ops)
 			}
+			if tt.withinLag {
+				e.retryWithinLag(t, a, p, held, plan)
+			}
+			e.catchUp()
 			e.sim.Control().ResetCounters()
-			st, rs, err := consumers.Execute(ctx, a, p, last, plan, nil)
+			st, rs, err := consumers.Execute(ctx, a, p, held, plan, nil)
 			if err != nil {
 				t.Fatalf("retry Apply: %v", err)
 			}
 			if len(rs) != 1 || !rs[0].Adopted || rs[0].Outcome != domain.OutcomeApplied || rs[0].RemoteID != lost.RemoteID {
 				t.Fatalf("retry result = %+v, want applied adoption of %s", rs, lost.RemoteID)
 			}
-			if !strings.HasPrefix(rs[0].Reason, "adopted user "+lost.RemoteID) ||
-				!strings.Contains(rs[0].Reason, "keeps its own username") || !strings.Contains(rs[0].Reason, tt.updated) {
-				t.Errorf("reason %q, want adoption of %s keeping its username and %q", rs[0].Reason, lost.RemoteID, tt.updated)
+			if !strings.HasPrefix(rs[0].Reason, "adopted user "+lost.RemoteID) || !strings.Contains(rs[0].Reason, tt.updated) {
+				t.Errorf("reason %q, want adoption of %s and %q", rs[0].Reason, lost.RemoteID, tt.updated)
 			}
 			if n := e.requests("CreateUser"); n != 0 {
 				t.Errorf("%d CreateUser calls in the retry, want 0", n)
@@ -158,8 +170,8 @@ func TestCrashAfterCreateThenLoginRename(t *testing.T) {
 				t.Fatalf("%d users, want exactly 1", n)
 			}
 			e.checkAgent(t, p.Key, st, &tt.want)
-			if st.Name != "jane.doe@example.com" {
-				t.Errorf("state Name %q, want the adopted agent's username", st.Name)
+			if st.Name != "jane.doe@example.com" || st.PendingName != "" {
+				t.Errorf("state %+v, want the adopted agent's username and no intent", st)
 			}
 			if again, _ := a.Plan(ctx, p, st, e.now); len(again.Ops) != 0 {
 				t.Errorf("plan after adoption has ops %v", kinds(again))
@@ -176,15 +188,17 @@ func TestCrashAfterCreateThenLoginRename(t *testing.T) {
 func TestAdoptAfterRekey(t *testing.T) {
 	tests := []struct {
 		name        string
-		lag         bool // the tag search finds nothing
+		lag         bool // the tag search finds nothing, however long one waits
 		beforeRetry func(p domain.Person) domain.Person
 		creates     int64 // CreateUser calls of the retry
 		writes      int64
 	}{
 		{name: "found by tag", beforeRetry: func(p domain.Person) domain.Person { return p }},
 		{name: "found by tag, login renamed", beforeRetry: renamed, writes: 1},
-		{name: "tag search lags: adopted after the duplicate", lag: true,
+		{name: "tag search never finds it: adopted after the duplicate", lag: true,
 			beforeRetry: func(p domain.Person) domain.Person { return p }, creates: 1, writes: 1},
+		{name: "tag search never finds it, login renamed: the pinned username leads to it", lag: true,
+			beforeRetry: renamed, creates: 1, writes: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,25 +216,19 @@ func TestAdoptAfterRekey(t *testing.T) {
 			if linked.OktaID == "" || linked.Key != linked.OktaID || linked.IdCUserID == "" {
 				t.Fatalf("jane.json must hold an Okta id (the key) and an IdC user id: %+v", linked)
 			}
-			plan, err := a.Plan(ctx, idcOnly, domain.TargetState{}, e.now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lost, _, err := consumers.Execute(ctx, a, idcOnly, domain.TargetState{}, plan, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			held, lost := e.crashAfterCreate(t, a, idcOnly)
 			if u := e.userByID(t, lost.RemoteID); u.Tags[connect.DefaultTagKey] != linked.IdCUserID {
 				t.Fatalf("agent tags %v, want the IdC user id", u.Tags)
 			}
 
 			p := tt.beforeRetry(linked)
-			plan, err = a.Plan(ctx, p, domain.TargetState{}, e.now)
+			plan, err := a.Plan(ctx, p, held, e.now)
 			if err != nil {
 				t.Fatal(err)
 			}
+			e.catchUp()
 			e.sim.Control().ResetCounters()
-			st, rs, err := consumers.Execute(ctx, a, p, domain.TargetState{}, plan, nil)
+			st, rs, err := consumers.Execute(ctx, a, p, held, plan, nil)
 			if err != nil {
 				t.Fatalf("retry Apply: %v (ErrNotOwned: %v), want the agent adopted", err, errors.Is(err, connect.ErrNotOwned))
 			}

@@ -8,10 +8,15 @@
 // place; a leaver meets the configured leave policy; a rejoiner gets the
 // same account back, or a new one when leaving deleted it, never two live
 // ones; a lost commit (Execute succeeded, the state was never committed)
-// is retried from the old state and adopts the account; a login renamed
-// between a crash and its retry still leaves one account; an account
-// idsync does not manage holding the planned name fails the create
-// permanently and is left untouched.
+// is retried from the state the store still holds, the create intent the
+// runner records first (consumers.Intent), and adopts the account; a login
+// renamed between such a crash (after the create, or after the whole plan)
+// and its retry still ends in that one account, adopted and keeping its
+// name; an account idsync does not manage holding the planned name fails
+// the create permanently and is left untouched. A retry may fail
+// retryably while the target's reads lag its writes (an eventually
+// consistent search), but never makes a second account; after
+// Harness.CatchUp it must adopt.
 package targettest
 
 import (
@@ -57,6 +62,11 @@ type Harness interface {
 	// enabled again on rejoin) or domain.RemoteDeleted (removed; a rejoin
 	// gets a new account).
 	LeftStatus() domain.RemoteStatus
+	// CatchUp lets time pass until the stand-in's eventually consistent
+	// reads (a search index that lags writes) show every write made so far,
+	// as a redelivery some time later would find them. A stand-in whose
+	// reads see writes at once does nothing.
+	CatchUp(t *testing.T)
 }
 
 // Membership returns p with its membership of the group whose key
@@ -282,32 +292,75 @@ func lifecycle(t *testing.T, h Harness) {
 	}
 }
 
-// lostCommit: Execute succeeded but its state was never committed; the
-// retry plans from the old state again and adopts the account.
-func lostCommit(t *testing.T, h Harness) {
-	p := h.Entitle(person(), true, at(1))
-	lost := commit(t, h, p, domain.TargetState{}, at(1))
-	plan, state, results, err := sync(t, h, p, domain.TargetState{}, at(1))
+// crashed runs plan from no state as the runner does, the create intent
+// stored first (consumers.Intent), and fails the test unless it succeeds;
+// the returned held is what the store still holds when the commit is then
+// lost, made the state the lost commit would have written.
+func crashed(t *testing.T, h Harness, p domain.Person, plan domain.Plan, now time.Time) (held, made domain.TargetState) {
+	t.Helper()
+	held, ok := consumers.Intent(h.Target().Name(), domain.TargetState{}, plan, now)
+	if !ok || held.PendingName == "" {
+		t.Fatalf("plan %v records no create intent", kinds(plan.Ops))
+	}
+	made, results, err := consumers.Execute(context.Background(), h.Target(), p, held, plan, ticking())
+	if err != nil || made.RemoteID == "" {
+		t.Fatalf("first attempt: %+v, %v (results %+v)", made, err, results)
+	}
+	return held, made
+}
+
+// retried plans p from held and executes the plan, as the redelivery after
+// a lost commit does. A retryable failure (the target's reads may not show
+// the account yet) must leave the accounts as they were; the retry then
+// comes again after h.CatchUp, and must succeed. It returns the retry's
+// plan, the state reached and its results.
+func retried(t *testing.T, h Harness, p domain.Person, held domain.TargetState, now time.Time) (domain.Plan, domain.TargetState, []consumers.OpResult) {
+	t.Helper()
+	before := h.Accounts(t)
+	plan, state, results, err := sync(t, h, p, held, now)
+	if err != nil && domain.KindOf(err) == domain.ErrorRetryable {
+		if diff := cmp.Diff(before, h.Accounts(t)); diff != "" {
+			t.Fatalf("a retry that failed (%v) changed accounts (-before +after):\n%s", err, diff)
+		}
+		h.CatchUp(t)
+		plan, state, results, err = sync(t, h, p, held, now)
+	}
 	if err != nil {
-		t.Fatalf("retry: %v (results %+v)", err, results)
+		t.Fatalf("retry: %v (%s), results %+v; want the account adopted", err, domain.KindOf(err), results)
 	}
 	if len(plan.Ops) == 0 || plan.Ops[0].Kind != domain.OpCreate {
 		t.Fatalf("retry plan %v, want a create first", kinds(plan.Ops))
 	}
+	return plan, state, results
+}
+
+// lostCommit: Execute succeeded but its state was never committed; the
+// retry plans from the held state (the create intent) again and adopts the
+// account.
+func lostCommit(t *testing.T, h Harness) {
+	p := h.Entitle(person(), true, at(1))
+	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	held, lost := crashed(t, h, p, plan, at(1))
+	_, state, results := retried(t, h, p, held, at(1))
 	if !results[0].Adopted || results[0].RemoteID != lost.RemoteID || state.RemoteID != lost.RemoteID {
 		t.Errorf("retry create %+v, state %s; want %s adopted", results[0], state.RemoteID, lost.RemoteID)
+	}
+	if state.PendingName != "" || !state.PendingAt.IsZero() {
+		t.Errorf("state %+v keeps the create intent", state)
 	}
 	holds(t, h, state)
 	settled(t, h, p, state, at(1))
 }
 
-// renamedBeforeRetry: the person's login (and so the planned name) changes
-// between a crash and the retry, which plans a create under the new name.
-// The crash came after the plan's create (whole: after the whole plan).
-// The account made before the crash must stay the only one: adopted,
-// keeping its name; or, after a whole plan, when the target's rules cannot
-// prove the account is this person's, refused permanently and left as it
-// is.
+// renamedBeforeRetry: the person's login (and so the name a plan would
+// render) changes between a crash and the retry. The crash came after the
+// plan's create (whole: after the whole plan). The retry plans its create
+// under the name of the intent the store holds, not the new one, and the
+// account made before the crash stays the only one: adopted, keeping its
+// name, and brought to the new facts.
 func renamedBeforeRetry(t *testing.T, h Harness, whole bool) {
 	p := h.Entitle(person(), true, at(1))
 	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
@@ -317,40 +370,28 @@ func renamedBeforeRetry(t *testing.T, h Harness, whole bool) {
 	if !whole {
 		plan.Ops = plan.Ops[:1]
 	}
-	made, _, err := consumers.Execute(context.Background(), h.Target(), p, domain.TargetState{}, plan, ticking())
-	if err != nil || made.RemoteID == "" {
-		t.Fatalf("first attempt: %+v, %v", made, err)
-	}
-	before := h.Accounts(t)
+	held, made := crashed(t, h, p, plan, at(1))
 
 	restamp(&p.Login, "pat.smith@example.com", 2)
 	restamp(&p.Email, "pat.smith@example.com", 2)
 	restamp(&p.LastName, "Smith", 2)
 	restamp(&p.DisplayName, "Pat Smith", 2)
-	retry, state, results, err := sync(t, h, p, domain.TargetState{}, at(2))
-	if len(retry.Ops) == 0 || retry.Ops[0].Kind != domain.OpCreate || strings.EqualFold(retry.Ops[0].Name, made.Name) {
-		t.Fatalf("retry plan %+v, want a create under a new name (was %q)", retry.Ops, made.Name)
+	if fresh, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(2)); err != nil ||
+		len(fresh.Ops) == 0 || strings.EqualFold(fresh.Ops[0].Name, made.Name) {
+		t.Fatalf("without an intent the renamed person plans %+v, %v; want a create under a new name (was %q)", fresh.Ops, err, made.Name)
 	}
-	switch {
-	case err == nil:
-		if !results[0].Adopted || state.RemoteID != made.RemoteID || state.Name != made.Name {
-			t.Fatalf("retry create %+v, state %+v; want %s adopted, keeping its name %q", results[0], state, made.RemoteID, made.Name)
-		}
-		holds(t, h, state)
-		settled(t, h, p, state, at(2))
-	case whole && domain.KindOf(err) == domain.ErrorPermanent:
-		if diff := cmp.Diff(before, h.Accounts(t)); diff != "" {
-			t.Errorf("a refused retry changed accounts (-before +after):\n%s", diff)
-		}
-		if !strings.Contains(err.Error(), made.RemoteID) {
-			t.Errorf("refusal %q does not name the account %s", err, made.RemoteID)
-		}
-	default:
-		t.Fatalf("retry: %v (%s), results %+v; want the account adopted", err, domain.KindOf(err), results)
+	retry, state, results := retried(t, h, p, held, at(2))
+	if !strings.EqualFold(retry.Ops[0].Name, made.Name) {
+		t.Errorf("retry create under %q, want the pinned name %q", retry.Ops[0].Name, made.Name)
 	}
-	if live := h.Accounts(t); len(live) != 1 {
-		t.Errorf("%d live accounts, want 1: %+v", len(live), live)
+	if !results[0].Adopted || state.RemoteID != made.RemoteID || state.Name != made.Name {
+		t.Fatalf("retry create %+v, state %+v; want %s adopted, keeping its name %q", results[0], state, made.RemoteID, made.Name)
 	}
+	if state.LastName != "Smith" {
+		t.Errorf("state %+v, want the new last name", state)
+	}
+	holds(t, h, state)
+	settled(t, h, p, state, at(2))
 }
 
 // unmanagedClash: an account idsync does not manage already holds the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
@@ -15,8 +16,9 @@ import (
 
 // Adoption rules, as the create's Step.Note (its ledger reason) names them.
 const (
-	adoptedByIdCID = "matched by IdC user id"
-	adoptedByShell = "matched by name in the exact state a create leaves"
+	adoptedByIdCID  = "matched by IdC user id"
+	adoptedByShell  = "matched by name in the exact state a create leaves"
+	adoptedByIntent = "matched by the create intent's name, enabled since the intent with the planned address"
 )
 
 // byIdCUserID lists the users carrying op's IdC user id (ListUsers with
@@ -85,13 +87,20 @@ func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 	}
 	holder, err := r.describe(ctx, op.Name)
 	if awsclient.ErrorCode(err) == codeEntityNotFound {
-		return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by an entity that is not a user", ErrUnmanaged))
+		what, herr := r.nameHolder(ctx, op.Name)
+		if herr != nil {
+			return user{}, "", herr
+		}
+		return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by %s; left untouched", ErrUnmanaged, what))
 	}
 	if err != nil {
 		return user{}, "", err
 	}
 	if isCreateShell(holder, op) {
 		return holder, adoptedByShell, nil
+	}
+	if intended(holder, op, r.state) {
+		return holder, adoptedByIntent, nil
 	}
 	detail := ""
 	if len(others) > 0 {
@@ -109,4 +118,56 @@ func isCreateShell(u user, op domain.Op) bool {
 		u.state == string(types.EntityStateDisabled) &&
 		u.email == "" && !u.everEnabled && u.idpUserID == "" &&
 		u.displayName == op.DisplayName && u.firstName == op.FirstName && u.lastName == op.LastName
+}
+
+// intended reports whether u is provably the user idsync's own create and
+// register of op made after the create intent state records: state pins
+// op's Name since PendingAt, u holds that name, was enabled at or after
+// PendingAt (so after idsync decided to create it; compared to the second,
+// as the service may date to the second), has op's planned primary
+// address, and carries no IdC user id or op's.
+func intended(u user, op domain.Op, state domain.TargetState) bool {
+	return state.PendingName != "" && !state.PendingAt.IsZero() &&
+		strings.EqualFold(state.PendingName, op.Name) && strings.EqualFold(u.name, op.Name) &&
+		u.state != string(types.EntityStateDeleted) &&
+		!u.enabledAt.IsZero() && !u.enabledAt.Before(state.PendingAt.Truncate(time.Second)) &&
+		op.Email != "" && strings.EqualFold(u.email, op.Email) &&
+		(u.idpUserID == "" || strings.EqualFold(u.idpUserID, op.IdentityProviderUserID))
+}
+
+// nameHolder names the group or resource holding name, which no user
+// holds (users, groups and resources share one namespace of names):
+// "group <id>" or "resource <id>" (DescribeGroup, then DescribeResource,
+// both of which take a name), or "an entity that is not a user" when
+// neither finds it (deleted meanwhile).
+func (r *run) nameHolder(ctx context.Context, name string) (string, error) {
+	g, err := r.a.api.DescribeGroup(ctx, &sdk.DescribeGroupInput{OrganizationId: r.org(), GroupId: aws.String(name)})
+	switch {
+	case err == nil:
+		return "group " + aws.ToString(g.GroupId), nil
+	case awsclient.ErrorCode(err) != codeEntityNotFound:
+		return "", awsclient.Failure(err)
+	}
+	res, err := r.a.api.DescribeResource(ctx, &sdk.DescribeResourceInput{OrganizationId: r.org(), ResourceId: aws.String(name)})
+	switch {
+	case err == nil:
+		return "resource " + aws.ToString(res.ResourceId), nil
+	case awsclient.ErrorCode(err) != codeEntityNotFound:
+		return "", awsclient.Failure(err)
+	}
+	return "an entity that is not a user", nil
+}
+
+// addressHolderEntity names the entity holding email when no user holds
+// it (DescribeEntity: "group <id>" or "resource <id>"), or "an entity that
+// is not a user" when it is gone meanwhile.
+func (r *run) addressHolderEntity(ctx context.Context, email string) (string, error) {
+	out, err := r.a.api.DescribeEntity(ctx, &sdk.DescribeEntityInput{OrganizationId: r.org(), Email: aws.String(email)})
+	switch {
+	case err == nil:
+		return strings.ToLower(string(out.Type)) + " " + aws.ToString(out.EntityId), nil
+	case awsclient.ErrorCode(err) != codeEntityNotFound:
+		return "", awsclient.Failure(err)
+	}
+	return "an entity that is not a user", nil
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
 	"github.com/google/go-cmp/cmp"
 
@@ -328,5 +330,140 @@ func TestAdoptAfterNameClash(t *testing.T) {
 	}
 	if n := f.sim.Control().Counters()["CreateUser"].Requests - creates; n != 1 {
 		t.Errorf("%d CreateUser calls, want 1 (answered NameAvailabilityException)", n)
+	}
+}
+
+// withLogin returns p after a profile fact renaming its login (and so its
+// rendered name and address).
+func withLogin(t *testing.T, p domain.Person, login string) domain.Person {
+	t.Helper()
+	at := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	e := domain.Event{Source: domain.SourceOktaHook, SourceEventID: "rename-" + login, Kind: domain.KindProfileChanged,
+		Subject: domain.Subject{OktaID: p.OktaID, IdCUserID: p.IdCUserID}, Profile: &domain.Profile{Login: &login},
+		OccurredAt: at, ReceivedAt: at}
+	e.ID = domain.NewEventID(e.Source, e.SourceEventID, e.Subject.Key(), e.OccurredAt)
+	p, ok := domain.Fold(p, e)
+	if !ok {
+		t.Fatal("the rename did not fold")
+	}
+	return p
+}
+
+// TestCrashAfterRegisterAdoptsByIntent: without an IdC user id, a crash
+// after the register leaves an ENABLED user that only the create intent
+// can prove idsync's: the user holding the intent's name, enabled at or
+// after the intent, with the planned address. Such a user is adopted
+// (before the intent existed it was refused, ErrUnmanaged); a user enabled
+// before the intent, with another address, or with another person's IdC
+// user id is refused and left untouched.
+func TestCrashAfterRegisterAdoptsByIntent(t *testing.T) {
+	ctx := context.Background()
+	// crashed runs the whole first plan from the intent: the user idsync
+	// made, enabled after the intent.
+	crashed := func(t *testing.T, f *fixture, a *workmail.Applier, p domain.Person, plan domain.Plan) (domain.TargetState, string) {
+		held, _ := consumers.Intent(domain.TargetWorkMail, domain.TargetState{}, plan, time.Now())
+		if _, _, err := consumers.Execute(ctx, a, p, held, plan, nil); err != nil {
+			t.Fatalf("first attempt: %v", err)
+		}
+		return held, f.live()[0].UserID
+	}
+	tests := []struct {
+		name string
+		// first makes the user holding the name and returns the state the
+		// store holds (the intent) and the user's id.
+		first   func(t *testing.T, f *fixture, a *workmail.Applier, p domain.Person, plan domain.Plan) (domain.TargetState, string)
+		retry   func(t *testing.T, p domain.Person) domain.Person // the person at the retry; nil: unchanged
+		adopted bool
+	}{
+		{name: "crash after register: adopted", first: crashed, adopted: true},
+		{name: "crash after register, display name changed meanwhile: adopted and aligned", first: crashed, adopted: true,
+			retry: func(t *testing.T, p domain.Person) domain.Person {
+				p.DisplayName = domain.Stamped{Value: "John Roe", At: p.Login.At.Add(time.Hour), By: "display"}
+				return p
+			}},
+		{name: "crash after register, login renamed meanwhile: another planned address, refused", first: crashed,
+			retry: func(t *testing.T, p domain.Person) domain.Person { return withLogin(t, p, "jroe@example.com") }},
+		{name: "enabled before the intent: refused",
+			first: func(t *testing.T, f *fixture, _ *workmail.Applier, _ domain.Person, plan domain.Plan) (domain.TargetState, string) {
+				id, err := f.sim.SeedUser(f.org, "john.roe", "john.roe@example.com")
+				if err != nil {
+					t.Fatal(err)
+				}
+				held, _ := consumers.Intent(domain.TargetWorkMail, domain.TargetState{}, plan, time.Now().Add(2*time.Second))
+				return held, id
+			}},
+		{name: "enabled after the intent, another person's IdC user id: refused",
+			first: func(t *testing.T, f *fixture, _ *workmail.Applier, _ domain.Person, plan domain.Plan) (domain.TargetState, string) {
+				u, err := f.sim.AddUser(f.org, simworkmail.User{Name: "john.roe", DisplayName: "john.roe", IdentityProviderUserID: otherIdC})
+				if err != nil {
+					t.Fatal(err)
+				}
+				held, _ := consumers.Intent(domain.TargetWorkMail, domain.TargetState{}, plan, time.Now())
+				if _, err := f.client.RegisterToWorkMail(ctx, &sdk.RegisterToWorkMailInput{OrganizationId: aws.String(f.org),
+					EntityId: aws.String(u.UserID), Email: aws.String("john.roe@example.com")}); err != nil {
+					t.Fatal(err)
+				}
+				return held, u.UserID
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := setup(t, simworkmail.Options{})
+			a := f.applier(t, f.cfg, workmail.Options{})
+			p := person(t, "john_01_member_added")
+			plan, err := a.Plan(ctx, p, domain.TargetState{}, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held, made := tt.first(t, f, a, p, plan)
+			if u := f.user(t, made); u.State != simworkmail.StateEnabled || held.PendingName != "john.roe" {
+				t.Fatalf("before the retry: user %+v, held %+v; want an enabled user and the intent", u, held)
+			}
+			before := f.sim.Users(f.org)
+
+			if tt.retry != nil {
+				p = tt.retry(t, p)
+			}
+			plan, err = a.Plan(ctx, p, held, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := kinds(plan.Ops); !cmp.Equal(got, []domain.OpKind{domain.OpCreate, domain.OpRegister}) || plan.Ops[0].Name != "john.roe" {
+				t.Fatalf("retry plan %+v, want create and register under the pinned name", plan.Ops)
+			}
+			state, res, err := consumers.Execute(ctx, a, p, held, plan, nil)
+			if n := len(f.sim.Users(f.org)); n != 1 {
+				t.Fatalf("%d users, want exactly one", n)
+			}
+			if !tt.adopted {
+				if !errors.Is(err, workmail.ErrUnmanaged) || domain.KindOf(err) != domain.ErrorPermanent || !strings.Contains(err.Error(), made) {
+					t.Fatalf("err = %v (%v), want permanent ErrUnmanaged naming %s", err, domain.KindOf(err), made)
+				}
+				if strings.Contains(err.Error(), "@") {
+					t.Errorf("error %q shows an address", err)
+				}
+				if diff := cmp.Diff(before, f.sim.Users(f.org)); diff != "" {
+					t.Errorf("the user was touched (-before +after):\n%s", diff)
+				}
+				if !state.Equal(held) {
+					t.Errorf("state %+v, want the held %+v", state, held)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("retry: %v (results %+v)", err, res)
+			}
+			if !res[0].Adopted || res[0].RemoteID != made || !strings.Contains(res[0].Reason, "create intent") {
+				t.Errorf("create result %+v, want %s adopted by the intent rule", res[0], made)
+			}
+			u := f.user(t, made)
+			if state.RemoteID != made || state.Status != domain.RemoteEnabled || state.PendingName != "" ||
+				u.State != simworkmail.StateEnabled || u.Email != "john.roe@example.com" || u.DisplayName != plan.Ops[0].DisplayName {
+				t.Errorf("state %+v, user %+v", state, u)
+			}
+			if again, err := a.Plan(ctx, p, state, t0); err != nil || len(again.Ops) != 0 {
+				t.Errorf("re-plan = %v, %v; want nothing", kinds(again.Ops), err)
+			}
+		})
 	}
 }

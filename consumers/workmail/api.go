@@ -13,13 +13,17 @@ import (
 // installs the error classification the Applier relies on, and pass it a
 // meter of DefaultQuota (awsclient.NewMeter) to keep within the service's
 // rate. Reads are DescribeOrganization,
-// DescribeIdentityProviderConfiguration, DescribeUser and ListUsers; the
-// rest are writes.
+// DescribeIdentityProviderConfiguration, DescribeUser, ListUsers and, to
+// name a group or resource that holds a name or address a create needs,
+// DescribeGroup, DescribeResource and DescribeEntity; the rest are writes.
 type API interface {
 	DescribeOrganization(ctx context.Context, in *sdk.DescribeOrganizationInput, optFns ...func(*sdk.Options)) (*sdk.DescribeOrganizationOutput, error)
 	DescribeIdentityProviderConfiguration(ctx context.Context, in *sdk.DescribeIdentityProviderConfigurationInput, optFns ...func(*sdk.Options)) (*sdk.DescribeIdentityProviderConfigurationOutput, error)
 	DescribeUser(ctx context.Context, in *sdk.DescribeUserInput, optFns ...func(*sdk.Options)) (*sdk.DescribeUserOutput, error)
 	ListUsers(ctx context.Context, in *sdk.ListUsersInput, optFns ...func(*sdk.Options)) (*sdk.ListUsersOutput, error)
+	DescribeGroup(ctx context.Context, in *sdk.DescribeGroupInput, optFns ...func(*sdk.Options)) (*sdk.DescribeGroupOutput, error)
+	DescribeResource(ctx context.Context, in *sdk.DescribeResourceInput, optFns ...func(*sdk.Options)) (*sdk.DescribeResourceOutput, error)
+	DescribeEntity(ctx context.Context, in *sdk.DescribeEntityInput, optFns ...func(*sdk.Options)) (*sdk.DescribeEntityOutput, error)
 
 	CreateUser(ctx context.Context, in *sdk.CreateUserInput, optFns ...func(*sdk.Options)) (*sdk.CreateUserOutput, error)
 	RegisterToWorkMail(ctx context.Context, in *sdk.RegisterToWorkMailInput, optFns ...func(*sdk.Options)) (*sdk.RegisterToWorkMailOutput, error)

@@ -39,6 +39,13 @@ var (
 	// ErrNoRemoteID: an op that needs the user's id has none (a plan not
 	// made by domain.PlanWorkMail, or a register without its create).
 	ErrNoRemoteID = errors.New("workmail op has no user id")
+	// ErrNotAssigned: the organisation is linked to IAM Identity Center and
+	// refused to link the mailbox to the person's IdC user, who is not
+	// assigned (directly or through a group) to WorkMail's IdC application.
+	// Retryable while the person's latest fact is younger than the
+	// configuration's assignment grace (Okta's push to IdC and the
+	// assignment lag the hook that brought the person), permanent after.
+	ErrNotAssigned = errors.New("IdC user not assigned to the WorkMail application")
 )
 
 // IdentityCenter is the IAM Identity Center configuration the organisation
@@ -195,10 +202,11 @@ func (a *Applier) checkIdentityCenter(ctx context.Context) error {
 // an account already in the wanted state as done.
 //
 // Errors: classified Permanent or Retryable: ErrUnmanaged, ErrAddressInUse,
-// ErrEnabledUser and ErrNoRemoteID are permanent; SDK errors as the package
-// documentation says.
+// ErrEnabledUser and ErrNoRemoteID are permanent; ErrNotAssigned is
+// retryable within the assignment grace and permanent after it; SDK errors
+// as the package documentation says.
 func (a *Applier) Apply(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
-	r := &run{a: a, person: p.Key, state: state}
+	r := &run{a: a, person: p.Key, p: p, state: state}
 	step, err := r.do(ctx, op)
 	step.State = r.state
 	return step, err

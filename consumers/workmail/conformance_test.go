@@ -60,3 +60,6 @@ func (h *harness) SeedUnmanaged(t *testing.T, name string) string {
 }
 
 func (h *harness) LeftStatus() domain.RemoteStatus { return domain.RemoteDisabled }
+
+// CatchUp does nothing: the WorkMail stand-in's reads see writes at once.
+func (h *harness) CatchUp(*testing.T) {}

@@ -19,6 +19,7 @@ import (
 type run struct {
 	a      *Applier
 	person string
+	p      domain.Person
 	state  domain.TargetState
 }
 
@@ -103,6 +104,9 @@ func (r *run) create(ctx context.Context, op domain.Op) (consumers.Step, error) 
 		r.created(op, id, domain.RemoteDisabled, "")
 		return consumers.Step{RemoteID: id}, nil
 	}
+	if notAssigned(err) {
+		return consumers.Step{}, r.unassigned("create", op.IdentityProviderUserID, err)
+	}
 	if code := awsclient.ErrorCode(err); code != codeNameAvailability && code != codeEmailInUse {
 		return consumers.Step{}, awsclient.Failure(err)
 	}
@@ -125,6 +129,9 @@ func (r *run) adopt(ctx context.Context, op domain.Op, u user, how string) (cons
 	}
 	if u.displayName != op.DisplayName || u.firstName != op.FirstName || u.lastName != op.LastName || setIdP != "" {
 		if err := r.updateAttributes(ctx, u.id, op.DisplayName, op.FirstName, op.LastName, setIdP); err != nil {
+			if notAssigned(err) {
+				return res, r.unassigned("link adopted user "+u.id, setIdP, err)
+			}
 			return res, err
 		}
 		res.Note += "; attributes aligned"
@@ -147,29 +154,74 @@ func (r *run) created(op domain.Op, id string, status domain.RemoteStatus, email
 	}
 }
 
-// register enables user id with primary address email. A user already
-// registered with that address is done; one registered with another address
-// gets its primary address changed. An address held by another entity fails
-// permanently.
+// unassigned is the error of a call (what, failed with err) that WorkMail
+// refused because the person's IdC user idcUserID is not assigned to its
+// IdC application: retryable while the person's latest fact is younger than
+// the assignment grace, permanent after it. Its text holds ids and times,
+// never the service's message.
+func (r *run) unassigned(what, idcUserID string, err error) error {
+	grace := r.a.cfg.AssignmentGrace()
+	latest := latestFact(r.p)
+	until := latest.Add(grace)
+	cause := awsclient.Failure(err)
+	if now := r.a.now(); latest.IsZero() || !now.Before(until) {
+		return domain.Permanent(fmt.Errorf("workmail %s: %w: IdC user %s, still refused %s after the person's latest fact (grace %s); assign the user, or a group of theirs, to the application: %w",
+			what, ErrNotAssigned, idcUserID, now.Sub(latest).Round(time.Second), grace, cause))
+	}
+	return domain.Retryable(fmt.Errorf("workmail %s: %w: IdC user %s, retried until %s (%s after the person's latest fact): %w",
+		what, ErrNotAssigned, idcUserID, until.UTC().Format(time.RFC3339), grace, cause))
+}
+
+// latestFact is the time of the newest fact folded into p (profile,
+// status or membership), or zero when there is none.
+func latestFact(p domain.Person) time.Time {
+	var latest time.Time
+	for _, s := range []domain.Stamped{p.Login, p.FirstName, p.LastName, p.DisplayName, p.Email, p.Department, p.Title, p.Status} {
+		if s.At.After(latest) {
+			latest = s.At
+		}
+	}
+	for _, m := range p.Groups {
+		if m.At.After(latest) {
+			latest = m.At
+		}
+	}
+	return latest
+}
+
+// register enables user id with primary address email, and makes sure
+// the user ends ENABLED with that primary address whatever
+// RegisterToWorkMail answers for a user that is already enabled:
+//   - the state reached says the user is ENABLED (a create adopted an
+//     enabled user): no RegisterToWorkMail; the primary address is changed
+//     when it is another one.
+//   - 200: the operation "performs no change if the user ... is enabled",
+//     so the answer does not say the address was set; DescribeUser tells,
+//     and another primary address is changed.
+//   - EntityAlreadyRegisteredException: the same, from DescribeUser.
+//
+// An address held by another entity fails permanently.
 func (r *run) register(ctx context.Context, id, email string) (string, error) {
+	if r.state.Status == domain.RemoteEnabled && r.state.RemoteID == id {
+		if strings.EqualFold(r.state.Email, email) {
+			return "already enabled with that address", nil
+		}
+		if _, err := r.updateEmail(ctx, id, email); err != nil {
+			return "", err
+		}
+		return "already enabled; primary address changed", nil
+	}
 	_, err := r.a.api.RegisterToWorkMail(ctx, &sdk.RegisterToWorkMailInput{
 		OrganizationId: r.org(), EntityId: aws.String(id), Email: aws.String(email),
 	})
 	switch awsclient.ErrorCode(err) {
 	case "":
-		return "", awsclient.Failure(err)
+		if err != nil {
+			return "", awsclient.Failure(err)
+		}
+		return r.ensurePrimary(ctx, id, email, "")
 	case codeAlreadyRegistered:
-		u, derr := r.describe(ctx, id)
-		if derr != nil {
-			return "", derr
-		}
-		if strings.EqualFold(u.email, email) {
-			return "already registered with that address", nil
-		}
-		if _, uerr := r.updateEmail(ctx, id, email); uerr != nil {
-			return "", uerr
-		}
-		return "already registered; primary address changed", nil
+		return r.ensurePrimary(ctx, id, email, "already registered")
 	case codeEmailInUse:
 		holder, herr := r.addressHolder(ctx, email, awsclient.Failure(err))
 		if herr != nil {
@@ -185,6 +237,30 @@ func (r *run) register(ctx context.Context, id, email string) (string, error) {
 	default:
 		return "", awsclient.Failure(err)
 	}
+}
+
+// ensurePrimary reads user id back after a register that did not fail
+// (note says how it answered; "" for a plain success) and changes its
+// primary address to email when it has another one: an already enabled
+// user keeps its address through RegisterToWorkMail.
+func (r *run) ensurePrimary(ctx context.Context, id, email, note string) (string, error) {
+	u, err := r.describe(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if strings.EqualFold(u.email, email) {
+		if note == "" {
+			return "", nil
+		}
+		return note + " with that address", nil
+	}
+	if note == "" {
+		note = "already enabled"
+	}
+	if _, err := r.updateEmail(ctx, id, email); err != nil {
+		return "", err
+	}
+	return note + "; primary address changed", nil
 }
 
 // updateEmail changes user id's primary address. An address user id
@@ -212,13 +288,17 @@ func (r *run) updateEmail(ctx context.Context, id, email string) (string, error)
 
 // addressHolder finds the user holding email. When no user holds it (a
 // group or resource does), it fails permanently with ErrAddressInUse
-// wrapping cause.
+// naming that entity and wrapping cause.
 func (r *run) addressHolder(ctx context.Context, email string, cause error) (user, error) {
 	u, err := r.describe(ctx, email)
-	if awsclient.ErrorCode(err) == codeEntityNotFound {
-		return user{}, domain.Permanent(fmt.Errorf("%w: the address is held by an entity that is not a user: %w", ErrAddressInUse, cause))
+	if awsclient.ErrorCode(err) != codeEntityNotFound {
+		return u, err
 	}
-	return u, err
+	what, herr := r.addressHolderEntity(ctx, email)
+	if herr != nil {
+		return user{}, herr
+	}
+	return user{}, domain.Permanent(fmt.Errorf("%w: the address is held by %s: %w", ErrAddressInUse, what, cause))
 }
 
 // updateAttributes sets the user's names, and its IdC user id when idp is
@@ -283,6 +363,7 @@ type user struct {
 	displayName, firstName, lastName string
 	idpUserID                        string
 	everEnabled                      bool
+	enabledAt                        time.Time // EnabledDate; zero when never enabled
 }
 
 // describe calls DescribeUser with a user id, name or email address. The
@@ -298,6 +379,7 @@ func (r *run) describe(ctx context.Context, ident string) (user, error) {
 		displayName: aws.ToString(out.DisplayName), firstName: aws.ToString(out.FirstName), lastName: aws.ToString(out.LastName),
 		idpUserID:   aws.ToString(out.IdentityProviderUserId),
 		everEnabled: out.EnabledDate != nil || out.MailboxProvisionedDate != nil,
+		enabledAt:   aws.ToTime(out.EnabledDate),
 	}, nil
 }
 

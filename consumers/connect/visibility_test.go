@@ -1,0 +1,138 @@
+package connect_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idsync/idsync/consumers"
+	"github.com/idsync/idsync/consumers/connect"
+	"github.com/idsync/idsync/domain"
+)
+
+// notVisible answers ResourceNotFoundException (404, as Connect's
+// restJson1 protocol does) to every request naming one of its hidden user
+// ids: DescribeUser, the UpdateUser* calls and DeleteUser. Connect's
+// eventual-consistency page says DescribeUser right after CreateUser may
+// answer so; the stand-in does not model it.
+type notVisible struct {
+	mu     sync.Mutex
+	hidden map[string]bool
+}
+
+func (n *notVisible) hide(id string, on bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.hidden[id] = on
+}
+
+func (n *notVisible) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.mu.Lock()
+		hide := false
+		for id, on := range n.hidden {
+			hide = hide || (on && strings.HasPrefix(r.URL.Path, "/users/") && strings.Contains(r.URL.Path, "/"+id))
+		}
+		n.mu.Unlock()
+		if !hide {
+			next.ServeHTTP(w, r)
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-ErrorType", "ResourceNotFoundException")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"Message":"User not found"}`)
+	})
+}
+
+// TestNotFoundRightAfterCreate: right after the Applier's own CreateUser,
+// Connect may answer ResourceNotFoundException about the new agent. Within
+// the visibility window that is retryable (ErrNotVisibleYet), never the
+// permanent ErrAccountMissing, and a delete does not take it for "already
+// gone"; once the agent shows, the retry succeeds. After the window, or for
+// an agent another process created, the answer means the agent is gone.
+func TestNotFoundRightAfterCreate(t *testing.T) {
+	tests := []struct {
+		name string
+		// next is the fact after the join; its plan's first op meets the
+		// not-found answer.
+		next      func(p domain.Person) domain.Person
+		wantOp    domain.OpKind
+		later     time.Duration // how long after the create the next plan runs
+		otherProc bool          // the next plan runs in another Applier (process)
+		wantErr   error         // nil: ErrNotVisibleYet, then success once visible
+	}{
+		{name: "profile change: update-identity", wantOp: domain.OpUpdateIdentity,
+			next: func(p domain.Person) domain.Person { p.LastName.Value = "Roe"; return p }},
+		{name: "move: update-security-profiles", wantOp: domain.OpUpdateSecurityProfiles,
+			next: func(p domain.Person) domain.Person { return member(p, supervisors, true, 2) }},
+		{name: "leave: delete", wantOp: domain.OpDelete,
+			next: func(p domain.Person) domain.Person { return member(p, agents, false, 2) }},
+		{name: "profile change after the window: the agent is missing", wantOp: domain.OpUpdateIdentity,
+			later: connect.DefaultVisibilityWindow, wantErr: connect.ErrAccountMissing,
+			next: func(p domain.Person) domain.Person { p.LastName.Value = "Roe"; return p }},
+		{name: "profile change in another process: the agent is missing", wantOp: domain.OpUpdateIdentity,
+			otherProc: true, wantErr: connect.ErrAccountMissing,
+			next: func(p domain.Person) domain.Person { p.LastName.Value = "Roe"; return p }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			nv := &notVisible{hidden: map[string]bool{}}
+			e := newEnv(t, withHandler(nv.wrap))
+			cfg := e.config(t, "config-delete.json")
+			a := e.applier(t, cfg, connect.Options{})
+			p := member(jane(t), agents, true, 1)
+			st, _, err := e.sync(ctx, a, p, domain.TargetState{}, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nv.hide(st.RemoteID, true)
+			e.clock.advance(tt.later)
+			if tt.otherProc {
+				a = e.applier(t, cfg, connect.Options{})
+			}
+
+			p = tt.next(p)
+			plan, err := a.Plan(ctx, p, st, e.now)
+			if err != nil || len(plan.Ops) == 0 || plan.Ops[0].Kind != tt.wantOp {
+				t.Fatalf("plan %v, %v; want %s first", kinds(plan), err, tt.wantOp)
+			}
+			got, rs, err := consumers.Execute(ctx, a, p, st, plan, nil)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || domain.KindOf(err) != domain.ErrorPermanent {
+					t.Fatalf("err = %v (%s), want permanent %v", err, domain.KindOf(err), tt.wantErr)
+				}
+				return
+			}
+			if !errors.Is(err, connect.ErrNotVisibleYet) || domain.KindOf(err) != domain.ErrorRetryable ||
+				errors.Is(err, connect.ErrAccountMissing) || !strings.Contains(err.Error(), st.RemoteID) {
+				t.Fatalf("err = %v (%s), want retryable ErrNotVisibleYet naming %s", err, domain.KindOf(err), st.RemoteID)
+			}
+			if !got.Equal(st) || len(rs) != 1 || rs[0].Outcome != domain.OutcomeFailed {
+				t.Fatalf("state %+v, results %+v; want the state kept and one failure", got, rs)
+			}
+
+			nv.hide(st.RemoteID, false)
+			final, _, err := e.sync(ctx, a, p, st, 2)
+			if err != nil {
+				t.Fatalf("retry once visible: %v", err)
+			}
+			if tt.wantOp == domain.OpDelete {
+				if _, ok := e.user(t, p.Key); ok || final.Status != domain.RemoteDeleted {
+					t.Errorf("state %+v; want the agent deleted", final)
+				}
+				return
+			}
+			if u, ok := e.user(t, p.Key); !ok || u.ID != st.RemoteID || final.RemoteID != st.RemoteID {
+				t.Errorf("agent %+v, state %+v; want %s updated", u, final, st.RemoteID)
+			}
+		})
+	}
+}
