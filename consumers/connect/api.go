@@ -22,9 +22,9 @@ type API interface {
 	UpdateUserRoutingProfile(ctx context.Context, in *awsconnect.UpdateUserRoutingProfileInput, optFns ...func(*awsconnect.Options)) (*awsconnect.UpdateUserRoutingProfileOutput, error)
 	UpdateUserHierarchy(ctx context.Context, in *awsconnect.UpdateUserHierarchyInput, optFns ...func(*awsconnect.Options)) (*awsconnect.UpdateUserHierarchyOutput, error)
 	DeleteUser(ctx context.Context, in *awsconnect.DeleteUserInput, optFns ...func(*awsconnect.Options)) (*awsconnect.DeleteUserOutput, error)
-	// ListInstances tells the instance's identity management type, which
-	// decides how long a username may be (read once per Applier).
-	ListInstances(ctx context.Context, in *awsconnect.ListInstancesInput, optFns ...func(*awsconnect.Options)) (*awsconnect.ListInstancesOutput, error)
+	// DescribeInstance tells the instance's identity management type,
+	// which decides the username limit (read once, at the first plan).
+	DescribeInstance(ctx context.Context, in *awsconnect.DescribeInstanceInput, optFns ...func(*awsconnect.Options)) (*awsconnect.DescribeInstanceOutput, error)
 }
 
 var _ API = (*awsconnect.Client)(nil)

@@ -36,7 +36,7 @@
 // person is never adopted.
 //
 // Identity rules. Plan reads the instance's identity management type once
-// (ListInstances; the Connect stand-in does not serve DescribeInstance) and
+// (DescribeInstance) and
 // plans with its username limit: 64 characters with SAML, 20 otherwise, so
 // a username too long for the instance is a permanent
 // domain.ErrInvalidAttribute before any call. First and last names go out
@@ -119,8 +119,8 @@ var (
 	// ResourceNotFoundException", so within the window that answer does not
 	// mean the agent is gone. Retryable.
 	ErrNotVisibleYet = errors.New("agent created moments ago not visible yet")
-	// ErrNoInstance: the configured instance is not among the account's
-	// instances (ListInstances), so its identity management type, and with
+	// ErrNoInstance: the configured instance does not exist (DescribeInstance answered
+	// ResourceNotFoundException), so its identity management type, and with
 	// it the username limit, is unknown. Permanent.
 	ErrNoInstance = errors.New("connect instance not found")
 )
@@ -207,9 +207,8 @@ func (a *Applier) Name() domain.Target { return domain.TargetConnect }
 
 // Plan returns domain.PlanConnect's plan for p on the instance's identity
 // management type, with p's names in Unicode Normalization Form C (see
-// nfc). The type is read once per Applier (ListInstances, until the
-// instance is found) and cached once read; that read-only pre-flight is
-// the only call Plan makes.
+// nfc). The type is read once per Applier (DescribeInstance) and cached
+// once read; that read-only pre-flight is the only call Plan makes.
 //
 // Errors: the pre-flight's (the SDK's, classified; ErrNoInstance,
 // permanent) and PlanConnect's (Permanent, wrapping
@@ -253,8 +252,7 @@ func (a *Applier) justCreated(id string) bool {
 }
 
 // identityManagement returns the instance's identity management type: read
-// with ListInstances (every page until the configured instance, by id or
-// ARN) the first time, cached once read.
+// with DescribeInstance the first time, cached once read.
 func (a *Applier) identityManagement(ctx context.Context) (domain.ConnectIdentity, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -262,20 +260,17 @@ func (a *Applier) identityManagement(ctx context.Context) (domain.ConnectIdentit
 		return a.identity, nil
 	}
 	id := a.cfg.InstanceID
-	pages := awsconnect.NewListInstancesPaginator(a.api, &awsconnect.ListInstancesInput{MaxResults: aws.Int32(10)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return "", fmt.Errorf("connect: read the identity management type of instance %s: %w", id, awsclient.Failure(err))
-		}
-		for _, in := range page.InstanceSummaryList {
-			if aws.ToString(in.Id) == id || aws.ToString(in.Arn) == id {
-				a.identity, a.read = domain.ConnectIdentity(in.IdentityManagementType), true
-				return a.identity, nil
-			}
-		}
+	out, err := a.api.DescribeInstance(ctx, &awsconnect.DescribeInstanceInput{InstanceId: aws.String(id)})
+	switch {
+	case isNotFound(err):
+		return "", domain.Permanent(fmt.Errorf("%w: %s: %w", ErrNoInstance, id, awsclient.Failure(err)))
+	case err != nil:
+		return "", fmt.Errorf("connect: read the identity management type of instance %s: %w", id, awsclient.Failure(err))
+	case out.Instance == nil:
+		return "", domain.Permanent(fmt.Errorf("%w: %s: DescribeInstance answered no instance", ErrNoInstance, id))
 	}
-	return "", domain.Permanent(fmt.Errorf("%w: %s is not among the account's instances", ErrNoInstance, id))
+	a.identity, a.read = domain.ConnectIdentity(out.Instance.IdentityManagementType), true
+	return a.identity, nil
 }
 
 // Apply makes op true for p's agent, given state, the state the plan's

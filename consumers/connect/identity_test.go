@@ -55,7 +55,7 @@ func TestNamesSentInNFC(t *testing.T) {
 
 // TestUsernameLimitPerIdentityManagement: Connect usernames may have 64
 // characters on an instance that uses SAML and 20 otherwise. The target
-// reads the instance's identity management type once (ListInstances) and
+// reads the instance's identity management type once (DescribeInstance) and
 // plans with its limit: a username too long for the instance is a
 // permanent domain.ErrInvalidAttribute before any call, not a refused
 // CreateUser.
@@ -92,8 +92,8 @@ func TestUsernameLimitPerIdentityManagement(t *testing.T) {
 					t.Fatalf("plan error %v (%s), want permanent ErrInvalidAttribute saying %q and no name", err, domain.KindOf(err), tt.wantErr)
 				}
 			}
-			if n := e.requests("ListInstances"); n != 1 {
-				t.Errorf("%d ListInstances calls for two plans, want 1", n)
+			if n := e.requests("DescribeInstance"); n != 1 {
+				t.Errorf("%d DescribeInstance calls for two plans, want 1", n)
 			}
 			if tt.wantErr != "" {
 				if n := e.writes(); n != 0 {

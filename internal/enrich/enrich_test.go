@@ -18,7 +18,7 @@ import (
 // planConnect plans p's agent from nothing.
 func planConnect(t *testing.T, p domain.Person) domain.Plan {
 	t.Helper()
-	plan, err := domain.PlanConnect(*config().Connect, p, domain.TargetState{}, hookTime())
+	plan, err := domain.PlanConnect(*config().Connect, domain.ConnectIdentitySAML, p, domain.TargetState{}, hookTime())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -283,6 +283,17 @@ func TestListProfilesAndInstances(t *testing.T) {
 	if aws.ToString(sec.Id) != second || sec.IdentityManagementType != types.DirectoryTypeConnectManaged {
 		t.Errorf("second instance = %+v", sec)
 	}
+	for _, id := range []string{second, aws.ToString(sec.Arn)} {
+		d, err := e.client.DescribeInstance(ctx, &connect.DescribeInstanceInput{InstanceId: aws.String(id)})
+		if err != nil || d.Instance == nil || aws.ToString(d.Instance.Id) != second ||
+			d.Instance.IdentityManagementType != types.DirectoryTypeConnectManaged || d.Instance.InstanceStatus != types.InstanceStatusActive {
+			t.Errorf("DescribeInstance(%s) = %+v, %v", id, d, err)
+		}
+	}
+	_, err = e.client.DescribeInstance(ctx, &connect.DescribeInstanceInput{InstanceId: aws.String("00000000-0000-4000-8000-00000000dead")})
+	if !as[*types.ResourceNotFoundException](err) {
+		t.Errorf("DescribeInstance of an unknown instance: %v, want ResourceNotFoundException", err)
+	}
 }
 
 func as[T error](err error) bool {

@@ -145,16 +145,35 @@ func (s *Server) listInstances(_ context.Context, c *call) (any, error) {
 	ids, next := simkit.Page(s.order, offset, size)
 	out := listInstancesOut{InstanceSummaryList: []instanceSummaryJSON{}, NextToken: next}
 	for _, id := range ids {
-		in := s.instances[id]
-		out.InstanceSummaryList = append(out.InstanceSummaryList, instanceSummaryJSON{
-			ID: in.id, Arn: in.arn, IdentityManagementType: in.idType, InstanceAlias: in.alias,
-			CreatedTime:          epochSeconds(in.created),
-			ServiceRole:          "arn:aws:iam::" + s.account + ":role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect",
-			InstanceStatus:       "ACTIVE",
-			InboundCallsEnabled:  true,
-			OutboundCallsEnabled: true,
-			InstanceAccessURL:    "https://" + in.alias + ".my.connect.aws",
-		})
+		out.InstanceSummaryList = append(out.InstanceSummaryList, s.instanceJSON(s.instances[id]))
 	}
 	return out, nil
+}
+
+// instanceJSON is an instance as ListInstances and DescribeInstance show
+// it. Callers hold s.mu.
+func (s *Server) instanceJSON(in *instance) instanceSummaryJSON {
+	return instanceSummaryJSON{
+		ID: in.id, Arn: in.arn, IdentityManagementType: in.idType, InstanceAlias: in.alias,
+		CreatedTime:          epochSeconds(in.created),
+		ServiceRole:          "arn:aws:iam::" + s.account + ":role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect",
+		InstanceStatus:       "ACTIVE",
+		InboundCallsEnabled:  true,
+		OutboundCallsEnabled: true,
+		InstanceAccessURL:    "https://" + in.alias + ".my.connect.aws",
+	}
+}
+
+// describeInstance is DescribeInstance (GET /instance/{InstanceId}): the
+// instance by id or ARN, ResourceNotFoundException for an unknown one (the
+// model lists InternalServiceException, InvalidRequestException and
+// ResourceNotFoundException).
+func (s *Server) describeInstance(_ context.Context, c *call) (any, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, err := s.lookupInstance(c.instance)
+	if err != nil {
+		return nil, err
+	}
+	return describeInstanceOut{Instance: s.instanceJSON(in)}, nil
 }

@@ -3,7 +3,7 @@
 // aws-sdk-go-v2 connect client (and the aws CLI) talk to it unchanged:
 // CreateUser, DescribeUser, ListUsers, SearchUsers, UpdateUserIdentityInfo,
 // UpdateUserSecurityProfiles, UpdateUserRoutingProfile, DeleteUser,
-// ListSecurityProfiles, ListRoutingProfiles and ListInstances, with the
+// ListSecurityProfiles, ListRoutingProfiles, ListInstances and DescribeInstance, with the
 // API model's validation, the modelled exceptions and HTTP statuses,
 // per-instance identity management (SAML, CONNECT_MANAGED,
 // EXISTING_DIRECTORY), a users-per-instance limit, opaque pagination tokens,
@@ -267,6 +267,9 @@ func (s *Server) route(r *http.Request) (string, handler, *call, bool) {
 		return "ListRoutingProfiles", s.listRoutingProfiles, c, true
 	case len(seg) == 1 && seg[0] == "instance" && m == http.MethodGet:
 		return "ListInstances", s.listInstances, c, true
+	case len(seg) == 2 && seg[0] == "instance" && m == http.MethodGet:
+		c.instance = seg[1]
+		return "DescribeInstance", s.describeInstance, c, true
 	}
 	return "", nil, nil, false
 }

@@ -210,6 +210,10 @@ type instanceSummaryJSON struct {
 	InstanceAccessURL      string       `json:"InstanceAccessUrl"`
 }
 
+type describeInstanceOut struct {
+	Instance instanceSummaryJSON `json:"Instance"`
+}
+
 type listInstancesOut struct {
 	InstanceSummaryList []instanceSummaryJSON `json:"InstanceSummaryList"`
 	NextToken           string                `json:"NextToken,omitempty"`
