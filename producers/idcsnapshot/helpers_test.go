@@ -458,6 +458,19 @@ func describe(e domain.Event) string {
 	if e.Group != nil {
 		parts = append(parts, e.Group.Key())
 	}
+	if len(e.Groups) > 0 {
+		var keys []string
+		for _, g := range e.Groups {
+			keys = append(keys, g.Key())
+		}
+		parts = append(parts, "groups="+strings.Join(keys, ","))
+	}
+	if e.Target != "" {
+		parts = append(parts, "for "+string(e.Target))
+	}
+	if e.ReplacesIdCUserID != "" {
+		parts = append(parts, "replacing "+e.ReplacesIdCUserID)
+	}
 	if p := e.Profile; p != nil {
 		var fields []string
 		add := func(name string, v *string) {
@@ -493,6 +506,7 @@ type memStore struct {
 	mu         sync.Mutex
 	entries    []domain.LedgerEntry
 	put        int
+	marks      int
 	totalUsers int
 }
 
@@ -511,7 +525,13 @@ func (m *memStore) ReleaseLease(_ context.Context, _, _ string, totalUsers int) 
 	return nil
 }
 
-func (m *memStore) AllPeople(context.Context) ([]domain.Person, error) { return nil, nil }
+func (m *memStore) AllRecords(context.Context) ([]store.Record, error) { return nil, nil }
+func (m *memStore) WriteMarks(_ context.Context, put, _ []store.Mark) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.marks += len(put)
+	return nil
+}
 func (m *memStore) SnapshotRecords(context.Context) ([]store.SnapshotRecord, error) {
 	return nil, nil
 }
