@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -406,12 +405,6 @@ const (
 	patternIdentityStoreID = `^d-[0-9a-f]{10}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`
 	patternMailDomain      = `^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*\.[a-zA-Z-]{2,}$`
 )
-
-// matches reports whether s matches pattern (a constant of this package).
-func matches(pattern, s string) bool {
-	ok, err := regexp.MatchString(pattern, s)
-	return err == nil && ok
-}
 
 // Validate reports every problem in c at once, as errors.Join of
 // *ConfigError values (each matching ErrInvalidConfig), or nil. Empty
