@@ -544,6 +544,7 @@ type memStore struct {
 	put        int
 	marks      int
 	totalUsers int
+	records    []store.Record // what AllRecords returns
 }
 
 func (m *memStore) AcquireLease(_ context.Context, _, owner string, d time.Duration) (store.LeaseHold, error) {
@@ -561,7 +562,7 @@ func (m *memStore) ReleaseLease(_ context.Context, _, _ string, totalUsers int) 
 	return nil
 }
 
-func (m *memStore) AllRecords(context.Context) ([]store.Record, error) { return nil, nil }
+func (m *memStore) AllRecords(context.Context) ([]store.Record, error) { return m.records, nil }
 func (m *memStore) WriteMarks(_ context.Context, put, _ []store.Mark) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
