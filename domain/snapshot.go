@@ -2,8 +2,8 @@ package domain
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -700,22 +700,48 @@ func (d *differ) emit(e Event, key string) {
 // subject, group, groups, profile and relink marker. Times are left out,
 // so that one difference found twice has one source event id.
 func snapshotSourceEventID(e Event) string {
-	facts := struct {
-		Kind      Kind       `json:"k"`
-		Subject   Subject    `json:"s"`
-		Group     *GroupRef  `json:"g,omitempty"`
-		Groups    []GroupRef `json:"gs,omitempty"`
-		NotGroups []GroupRef `json:"ng,omitempty"`
-		Profile   *Profile   `json:"p,omitempty"`
-		Replaces  string     `json:"r,omitempty"`
-	}{e.Kind, e.Subject, e.Group, e.Groups, e.NotGroups, e.Profile, e.ReplacesIdCUserID}
-	b, _ := json.Marshal(facts) // plain strings and pointers to them: cannot fail
-	sum := sha256.Sum256(b)
+	h := sha256.New()
+	var n [8]byte
+	put := func(parts ...string) {
+		for _, p := range parts {
+			binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+			h.Write(n[:])
+			h.Write([]byte(p))
+		}
+	}
+	opt := func(v *string) {
+		if v == nil {
+			put("\x00nil")
+			return
+		}
+		put(*v)
+	}
+	groups := func(gs []GroupRef) {
+		put(fmt.Sprint(len(gs)))
+		for _, g := range gs {
+			put(g.OktaID, g.IdCID)
+		}
+	}
+	put(string(e.Kind), e.Subject.OktaID, e.Subject.IdCUserID, e.Subject.Login, e.ReplacesIdCUserID)
+	if e.Group != nil {
+		groups([]GroupRef{*e.Group})
+	} else {
+		groups(nil)
+	}
+	groups(e.Groups)
+	groups(e.NotGroups)
+	if pr := e.Profile; pr != nil {
+		for _, f := range []*string{pr.Login, pr.FirstName, pr.LastName, pr.DisplayName, pr.Email, pr.Department, pr.Title} {
+			opt(f)
+		}
+	} else {
+		put("\x00noprofile")
+	}
 	id := string(e.Kind)
 	if e.Group != nil {
 		id += ":" + e.Group.Key()
 	}
-	return id + ":" + hex.EncodeToString(sum[:8])
+	return id + ":" + hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // profileDiff returns the fields where u differs from p's last-known

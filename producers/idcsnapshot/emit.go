@@ -93,14 +93,15 @@ func digest(v any) string {
 }
 
 // factsDigest identifies a person's diff facts, whatever the time they
-// were found at.
+// were found at: a snapshot event's source event id already digests its
+// facts (domain.DiffSnapshot), so the person's are hashed in order.
 func factsDigest(events []domain.Event) string {
-	facts := make([]domain.Event, len(events))
-	for i, e := range events {
-		e.ID, e.OccurredAt, e.ReceivedAt = "", time.Time{}, time.Time{}
-		facts[i] = e
+	h := sha256.New()
+	for _, e := range events {
+		h.Write([]byte(e.SourceEventID))
+		h.Write([]byte{0})
 	}
-	return digest(facts)
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // planDigest identifies a target's plan (its ops and the state they reach,
@@ -142,21 +143,26 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 	now := snap.TakenAt.UTC()
 	em := emission{removing: map[string]bool{}}
 
-	// Diff events, per person, in order.
+	// Diff events, per person: each person's are contiguous in diff.Events.
+	type span struct{ from, to int }
 	var order []string
-	byPerson := map[string][]domain.Event{}
-	for _, e := range diff.Events {
+	byPerson := map[string]span{}
+	for i, e := range diff.Events {
 		k := st.markKey(e.Subject)
-		if _, seen := byPerson[k]; !seen {
+		if sp, seen := byPerson[k]; seen && sp.to == i {
+			byPerson[k] = span{sp.from, i + 1}
+		} else {
 			order = append(order, k)
+			byPerson[k] = span{i, i + 1}
 		}
-		byPerson[k] = append(byPerson[k], e)
 		if e.Kind == domain.KindMemberRemoved {
 			em.removing[k] = true
 		}
 	}
+	var emit []span // the spans to emit, in order
 	for _, k := range order {
-		evs := byPerson[k]
+		sp := byPerson[k]
+		evs := diff.Events[sp.from:sp.to]
 		var version int64
 		var m store.Mark
 		var hasMark bool
@@ -175,17 +181,30 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 				evs[i] = evs[i].Restamped(m.Since)
 			}
 		}
-		em.events = append(em.events, evs...)
-		since := evs[0].OccurredAt
-		em.putMarks = append(em.putMarks, store.Mark{Key: k, Digest: d, EventID: evs[0].ID, PersonVersion: version, Since: since, At: now})
+		emit = append(emit, sp)
+		em.putMarks = append(em.putMarks, store.Mark{Key: k, Digest: d, EventID: evs[0].ID, PersonVersion: version, Since: evs[0].OccurredAt, At: now})
+	}
+	// The events to emit: the emitted spans compacted into diff.Events'
+	// own array (they are in order, so each is copied down or left in
+	// place), then the reconcile events. Called last: the reconciliation
+	// reads the spans.
+	compact := func() emission {
+		kept := diff.Events[:0]
+		for _, sp := range emit {
+			kept = append(kept, diff.Events[sp.from:sp.to]...)
+		}
+		em.events = append(kept, em.events...)
+		return em
 	}
 	for _, r := range st.records {
-		if _, ok := r.Marks[""]; ok && byPerson[r.Key] == nil {
-			em.removeMarks = append(em.removeMarks, store.Mark{Key: r.Key})
+		if _, ok := r.Marks[""]; ok {
+			if _, has := byPerson[r.Key]; !has {
+				em.removeMarks = append(em.removeMarks, store.Mark{Key: r.Key})
+			}
 		}
 	}
 	if len(s.targets) == 0 {
-		return em
+		return compact()
 	}
 
 	// Reconciliation.
@@ -203,8 +222,8 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 			continue
 		}
 		p := r.Person
-		evs := byPerson[r.Key]
-		for _, e := range evs {
+		sp, hasDiff := byPerson[r.Key]
+		for _, e := range diff.Events[sp.from:sp.to] {
 			p, _ = domain.Fold(p, e)
 		}
 		if !s.managed(p, r) {
@@ -232,7 +251,7 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 				continue
 			}
 			leaves := plan.Leaves()
-			if evs != nil {
+			if hasDiff {
 				if leaves {
 					em.removing[r.Key] = true
 				}
@@ -266,7 +285,7 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 			}
 		}
 	}
-	return em
+	return compact()
 }
 
 // managed reports whether idsync manages p (stored as r) in any way: a
