@@ -630,3 +630,29 @@ func TestNoFlipFlopWhenTheHookIsAheadOfIdC(t *testing.T) {
 		}
 	})
 }
+
+// TestReconcilePlanErrorsAreCountedNotFatal: a planner that fails (here
+// for every person) does not stop the run: nothing is emitted for it, the
+// failures are counted in the summary and logged (the first few).
+func TestReconcilePlanErrorsAreCountedNotFatal(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, simidentitystore.Options{Seed: 30})
+	f.seedTestdata(t)
+	f.baseline(t)
+	f.apply(t, f.cfg, adaKey+"/workmail")
+	pl := planners(f.cfg)
+	pl[domain.TargetConnect] = planFunc(func(context.Context, domain.Person, domain.TargetState, time.Time) (domain.Plan, error) {
+		return domain.Plan{}, domain.Permanent(errors.New("connect: injected plan failure"))
+	})
+	var logs strings.Builder
+	sum, evs := f.run(t, setup{opts: idcsnapshot.Options{Planners: pl}, logTo: &logs})
+	if d := cmp.Diff([]string{"reconcile " + adaKey + " for workmail"}, describeAll(evs)); d != "" {
+		t.Errorf("events (-want +got):\n%s", d)
+	}
+	if sum.ReconcileErrors != 6 || sum.Outcome != domain.OutcomeSnapshot {
+		t.Errorf("summary %+v, want 6 reconcile errors (one per managed person) and a run that succeeded", sum)
+	}
+	if n := strings.Count(logs.String(), "injected plan failure"); n != 6 {
+		t.Errorf("%d failed plans logged, want 6", n)
+	}
+}

@@ -143,30 +143,42 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 	now := snap.TakenAt.UTC()
 	em := emission{removing: map[string]bool{}}
 
-	// Diff events, per person: each person's are contiguous in diff.Events.
+	// Diff events, per person: DiffSnapshot makes each person's events
+	// contiguous. A person whose events were not (which it never does) is
+	// emitted without marks, every run: never suppressed by mistake.
 	type span struct{ from, to int }
-	var order []string
-	byPerson := map[string]span{}
+	type run struct {
+		key string
+		span
+	}
+	var runs []run
+	byPerson := map[string][]span{}
 	for i, e := range diff.Events {
 		k := st.markKey(e.Subject)
-		if sp, seen := byPerson[k]; seen && sp.to == i {
-			byPerson[k] = span{sp.from, i + 1}
+		if n := len(runs); n > 0 && runs[n-1].key == k {
+			runs[n-1].to = i + 1
 		} else {
-			order = append(order, k)
-			byPerson[k] = span{i, i + 1}
+			runs = append(runs, run{k, span{i, i + 1}})
 		}
 		if e.Kind == domain.KindMemberRemoved {
 			em.removing[k] = true
 		}
 	}
+	for _, r := range runs {
+		byPerson[r.key] = append(byPerson[r.key], r.span)
+	}
 	var emit []span // the spans to emit, in order
-	for _, k := range order {
-		sp := byPerson[k]
+	for _, r := range runs {
+		sp := r.span
 		evs := diff.Events[sp.from:sp.to]
+		if len(byPerson[r.key]) > 1 {
+			emit = append(emit, sp)
+			continue
+		}
 		var version int64
 		var m store.Mark
 		var hasMark bool
-		if i, ok := st.byKey[k]; ok {
+		if i, ok := st.byKey[r.key]; ok {
 			version = st.records[i].Person.Version
 			m, hasMark = st.records[i].Marks[""]
 		}
@@ -182,7 +194,7 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 			}
 		}
 		emit = append(emit, sp)
-		em.putMarks = append(em.putMarks, store.Mark{Key: k, Digest: d, EventID: evs[0].ID, PersonVersion: version, Since: evs[0].OccurredAt, At: now})
+		em.putMarks = append(em.putMarks, store.Mark{Key: r.key, Digest: d, EventID: evs[0].ID, PersonVersion: version, Since: evs[0].OccurredAt, At: now})
 	}
 	// The events to emit: the emitted spans compacted into diff.Events'
 	// own array (they are in order, so each is copied down or left in
@@ -222,9 +234,11 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 			continue
 		}
 		p := r.Person
-		sp, hasDiff := byPerson[r.Key]
-		for _, e := range diff.Events[sp.from:sp.to] {
-			p, _ = domain.Fold(p, e)
+		spans, hasDiff := byPerson[r.Key]
+		for _, sp := range spans {
+			for _, e := range diff.Events[sp.from:sp.to] {
+				p, _ = domain.Fold(p, e)
+			}
 		}
 		if !s.managed(p, r) {
 			for _, t := range s.targets {
@@ -238,9 +252,14 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 			last := r.Target(t)
 			plan, err := s.planners[t].Plan(ctx, p, last, now)
 			if err != nil {
+				// A plan that fails here fails for the consumer too, which
+				// records it when the person's events arrive; a run logs
+				// the first few and counts them all.
 				sum.ReconcileErrors++
-				s.log.Warn("reconcile plan failed", "runId", sum.RunID, "person", r.Key, "target", string(t),
-					"kind", domain.KindOf(err).String(), "error", truncate(err.Error()))
+				if sum.ReconcileErrors <= maxReconcileErrorLogs {
+					s.log.Warn("reconcile plan failed", "runId", sum.RunID, "person", r.Key, "target", string(t),
+						"kind", domain.KindOf(err).String(), "error", truncate(err.Error()))
+				}
 				continue
 			}
 			m, hasMark := r.Marks[t]
@@ -285,8 +304,14 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 			}
 		}
 	}
+	if n := sum.ReconcileErrors - maxReconcileErrorLogs; n > 0 {
+		s.log.Warn("reconcile plans failed", "runId", sum.RunID, "more", n)
+	}
 	return compact()
 }
+
+// maxReconcileErrorLogs bounds the failed plans a run logs one by one.
+const maxReconcileErrorLogs = 10
 
 // managed reports whether idsync manages p (stored as r) in any way: a
 // target state, or membership of a mapped group.
