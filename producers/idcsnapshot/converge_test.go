@@ -213,6 +213,16 @@ func TestReconcilePlansDueGraceDeletes(t *testing.T) {
 		t.Fatalf("the leaver's run (-want +got):\n%s", d)
 	}
 	f.fold(t, evs)
+	// The WorkMail consumer folded the removal but lags on the disable:
+	// reconciliation sends it once, not every run.
+	f.clock.Advance(15 * time.Minute)
+	if _, evs := f.run(t, rs); !cmp.Equal(describeAll(evs), []string{"reconcile " + bobKey + " for workmail"}) {
+		t.Errorf("the disable not applied yet: queued %v, want one reconcile", describeAll(evs))
+	}
+	f.clock.Advance(15 * time.Minute)
+	if sum, evs := f.run(t, rs); len(evs) != 0 || sum.InFlight != 1 {
+		t.Errorf("the disable still in flight: queued %v (in flight %d), want nothing", describeAll(evs), sum.InFlight)
+	}
 	f.apply(t, cfg)
 	rec, err := f.st.Person(testenv.Context(t), bobKey)
 	if err != nil || rec.Target(domain.TargetWorkMail).Status != domain.RemoteDisabled {

@@ -104,11 +104,13 @@ func factsDigest(events []domain.Event) string {
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
-// planDigest identifies a target's plan (its ops and the state they reach,
-// versions aside).
+// planDigest identifies a target's plan: its ops and the state they
+// reach, versions aside, and DisabledAt too, which a leave plan sets to the
+// time it is made (so the same leave planned again a run later is the
+// same difference).
 func planDigest(t domain.Target, plan domain.Plan) string {
 	next := plan.Next
-	next.Version = 0
+	next.Version, next.DisabledAt = 0, time.Time{}
 	return digest(struct {
 		T    domain.Target
 		Ops  []domain.Op
