@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"text/template"
 	"time"
@@ -19,7 +18,9 @@ import (
 //
 //	{
 //	  "snapshot": {"identityStoreId": "d-1234567890", "settleWindow": "10m",
-//	               "removalCap": {"max": 50, "maxPercent": 10, "minForPercent": 5}},
+//	               "removalCap": {"max": 50, "maxPercent": 10, "minForPercent": 5},
+//	               "redeliverAfter": "1h", "retryFailedAfter": "24h"},
+//	  "hook": {"removalBrake": {"max": 50, "window": "10m"}},
 //	  "workmail": {
 //	    "organizationId": "m-0123456789abcdef0123456789abcdef",
 //	    "mailDomain": "example.com",
@@ -40,6 +41,8 @@ type Config struct {
 	WorkMail *WorkMailConfig `json:"workmail,omitempty"`
 	Connect  *ConnectConfig  `json:"connect,omitempty"`
 	Snapshot SnapshotConfig  `json:"snapshot"`
+	// Hook configures the Okta event-hook endpoint.
+	Hook HookConfig `json:"hook,omitzero"`
 	// DryRun asks consumers to plan and record each op as OutcomeWould
 	// without calling the target.
 	DryRun bool `json:"dryRun,omitempty"`
@@ -91,6 +94,20 @@ const (
 	DefaultAssignmentGrace = time.Hour
 	// MaxAssignmentGrace bounds WorkMailIdentityCenter.AssignmentGrace.
 	MaxAssignmentGrace = 24 * time.Hour
+	// DefaultRedeliverAfter is SnapshotConfig.RedeliverAfter's default.
+	DefaultRedeliverAfter = time.Hour
+	// DefaultRetryFailedAfter is SnapshotConfig.RetryFailedAfter's default.
+	DefaultRetryFailedAfter = 24 * time.Hour
+	// MinRedelivery and MaxRedelivery bound RedeliverAfter and
+	// RetryFailedAfter (inclusive) when set.
+	MinRedelivery = time.Minute
+	MaxRedelivery = 7 * 24 * time.Hour
+	// DefaultBrakeMax and DefaultBrakeWindow are RemovalBrake's defaults:
+	// 50 hook removals per target per 10 minutes.
+	DefaultBrakeMax    = 50
+	DefaultBrakeWindow = 10 * time.Minute
+	// MaxBrakeWindow bounds RemovalBrake.Window (inclusive).
+	MaxBrakeWindow = 24 * time.Hour
 )
 
 // WorkMailConfig says who gets a WorkMail mailbox and how it looks.
@@ -204,6 +221,69 @@ type SnapshotConfig struct {
 	// 0 ≤ window < MaxSettleWindow. ParseConfig defaults an omitted field
 	// to DefaultSettleWindow; in a Config built in Go zero means no window.
 	SettleWindow Duration `json:"settleWindow"`
+	// RedeliverAfter is how long a difference the snapshotter emitted
+	// (diff facts, or a reconcile event) is taken to be in flight: while
+	// the person's and target state's versions stay as they were at
+	// emission, later runs do not emit the same difference again until
+	// RedeliverAfter has passed since it was last emitted; then it is sent
+	// again (with the same event ids), in case it was lost. Zero means
+	// DefaultRedeliverAfter; otherwise MinRedelivery–MaxRedelivery.
+	RedeliverAfter Duration `json:"redeliverAfter,omitzero"`
+	// RetryFailedAfter replaces RedeliverAfter for a reconcile event its
+	// consumer recorded as failed permanently (dead-lettered): the same
+	// difference is tried again only after this long, so a failure whose
+	// cause is fixed (a quota raised) still converges, once a day by
+	// default, instead of being dead-lettered every run. Zero means
+	// DefaultRetryFailedAfter; otherwise MinRedelivery–MaxRedelivery.
+	RetryFailedAfter Duration `json:"retryFailedAfter,omitzero"`
+}
+
+// RedeliverAfterOrDefault returns RedeliverAfter, or its default when zero.
+func (c SnapshotConfig) RedeliverAfterOrDefault() time.Duration {
+	if c.RedeliverAfter <= 0 {
+		return DefaultRedeliverAfter
+	}
+	return time.Duration(c.RedeliverAfter)
+}
+
+// RetryFailedAfterOrDefault returns RetryFailedAfter, or its default when
+// zero.
+func (c SnapshotConfig) RetryFailedAfterOrDefault() time.Duration {
+	if c.RetryFailedAfter <= 0 {
+		return DefaultRetryFailedAfter
+	}
+	return time.Duration(c.RetryFailedAfter)
+}
+
+// HookConfig configures the Okta event-hook endpoint.
+type HookConfig struct {
+	// RemovalBrake limits how fast removals arriving through hooks reach
+	// each target.
+	RemovalBrake RemovalBrake `json:"removalBrake"`
+}
+
+// RemovalBrake holds back a bulk mistake in Okta: per target, at most Max
+// removals arriving through hooks (member-removed of a group mapped for
+// that target, suspended, deactivated, deleted) are queued per Window
+// (fixed windows aligned to the Unix epoch). Removals beyond it are held
+// for that target (recorded, not queued) and left to the snapshot, whose
+// removal cap then applies. A zero field means its default
+// (DefaultBrakeMax, DefaultBrakeWindow), never "unlimited".
+type RemovalBrake struct {
+	Max    int      `json:"max"`
+	Window Duration `json:"window"`
+}
+
+// WithDefaults returns b with zero fields set to their defaults (negative
+// ones are left for Validate to report).
+func (b RemovalBrake) WithDefaults() RemovalBrake {
+	if b.Max == 0 {
+		b.Max = DefaultBrakeMax
+	}
+	if b.Window == 0 {
+		b.Window = Duration(DefaultBrakeWindow)
+	}
+	return b
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string
@@ -277,6 +357,7 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig 
 // an error wrapping ErrInvalidConfig. It has no side effects.
 func ParseConfig(b []byte) (Config, error) {
 	cfg := Config{Snapshot: SnapshotConfig{RemovalCap: defaultRemovalCap(), SettleWindow: Duration(DefaultSettleWindow)}}
+	cfg.Hook.RemovalBrake = cfg.Hook.RemovalBrake.WithDefaults()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
@@ -291,10 +372,11 @@ func ParseConfig(b []byte) (Config, error) {
 
 // WithDefaults returns a copy of c (sections copied, not shared) with every
 // empty defaulted field set: templates, phone type, leave actions, the
-// WorkMail IdC assignment grace. A zero
-// RemovalCap becomes the default cap. SettleWindow is left as it is (zero
-// is a valid window). Planners treat empty fields as their defaults too,
-// so calling it is only needed to see the effective values.
+// WorkMail IdC assignment grace. A zero RemovalCap becomes the default
+// cap; zero RedeliverAfter, RetryFailedAfter and removal-brake fields
+// their defaults. SettleWindow is left as it is (zero is a valid window).
+// Planners and producers treat empty fields as their defaults too, so
+// calling it is only needed to see the effective values.
 func (c Config) WithDefaults() Config {
 	if c.WorkMail != nil {
 		w := *c.WorkMail
@@ -316,6 +398,9 @@ func (c Config) WithDefaults() Config {
 	if c.Snapshot.RemovalCap == (RemovalCap{}) {
 		c.Snapshot.RemovalCap = defaultRemovalCap()
 	}
+	c.Snapshot.RedeliverAfter = Duration(c.Snapshot.RedeliverAfterOrDefault())
+	c.Snapshot.RetryFailedAfter = Duration(c.Snapshot.RetryFailedAfterOrDefault())
+	c.Hook.RemovalBrake = c.Hook.RemovalBrake.WithDefaults()
 	return c
 }
 
@@ -357,12 +442,6 @@ const (
 	patternMailDomain      = `^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*\.[a-zA-Z-]{2,}$`
 )
 
-// matches reports whether s matches pattern (a constant of this package).
-func matches(pattern, s string) bool {
-	ok, err := regexp.MatchString(pattern, s)
-	return err == nil && ok
-}
-
 // Validate reports every problem in c at once, as errors.Join of
 // *ConfigError values (each matching ErrInvalidConfig), or nil. Empty
 // defaulted fields are valid. It checks: at least one target configured;
@@ -395,6 +474,20 @@ func (c Config) Validate() error {
 	}
 	if w := time.Duration(c.Snapshot.SettleWindow); w < 0 || w >= MaxSettleWindow {
 		bad("snapshot.settleWindow", "%s must be at least 0 and less than %s", w, MaxSettleWindow)
+	}
+	for _, d := range []struct {
+		path string
+		v    Duration
+	}{{"snapshot.redeliverAfter", c.Snapshot.RedeliverAfter}, {"snapshot.retryFailedAfter", c.Snapshot.RetryFailedAfter}} {
+		if w := time.Duration(d.v); w != 0 && (w < MinRedelivery || w > MaxRedelivery) {
+			bad(d.path, "%s must be between %s and %s", w, MinRedelivery, MaxRedelivery)
+		}
+	}
+	if b := c.Hook.RemovalBrake; b.Max < 0 {
+		bad("hook.removalBrake.max", "%d must be at least 1 (0 means the default, %d)", b.Max, DefaultBrakeMax)
+	}
+	if w := time.Duration(c.Hook.RemovalBrake.Window); w < 0 || w > MaxBrakeWindow {
+		bad("hook.removalBrake.window", "%s must be more than 0 and at most %s", w, MaxBrakeWindow)
 	}
 
 	if w := c.WorkMail; w != nil {
@@ -568,6 +661,42 @@ func (c Config) configuredGroups() []pathRef {
 	if c.Connect != nil {
 		for i, g := range c.Connect.Groups {
 			out = append(out, pathRef{fmt.Sprintf("connect.groups[%d]", i), g.GroupRef})
+		}
+	}
+	return out
+}
+
+// Targets returns the targets the configuration provisions, WorkMail
+// first: those whose section is present.
+func (c Config) Targets() []Target {
+	var out []Target
+	if c.WorkMail != nil {
+		out = append(out, TargetWorkMail)
+	}
+	if c.Connect != nil {
+		out = append(out, TargetConnect)
+	}
+	return out
+}
+
+// GroupTargets returns the targets whose mapping lists g (matching by Okta
+// id or IdC id), WorkMail first; none for an unmapped group.
+func (c Config) GroupTargets(g GroupRef) []Target {
+	var out []Target
+	if c.WorkMail != nil {
+		for _, m := range c.WorkMail.Groups {
+			if sameGroup(g, m) {
+				out = append(out, TargetWorkMail)
+				break
+			}
+		}
+	}
+	if c.Connect != nil {
+		for _, m := range c.Connect.Groups {
+			if sameGroup(g, m.GroupRef) {
+				out = append(out, TargetConnect)
+				break
+			}
 		}
 	}
 	return out

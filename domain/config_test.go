@@ -31,7 +31,9 @@ func TestParseConfigFull(t *testing.T) {
 	}
 	want := domain.Config{
 		Snapshot: domain.SnapshotConfig{IdentityStoreID: "d-9067c53e4f",
-			RemovalCap: domain.RemovalCap{Max: 25, MaxPercent: 5, MinForPercent: 3}, SettleWindow: domain.Duration(15 * time.Minute)},
+			RemovalCap: domain.RemovalCap{Max: 25, MaxPercent: 5, MinForPercent: 3}, SettleWindow: domain.Duration(15 * time.Minute),
+			RedeliverAfter: domain.Duration(30 * time.Minute), RetryFailedAfter: domain.Duration(12 * time.Hour)},
+		Hook: domain.HookConfig{RemovalBrake: domain.RemovalBrake{Max: 20, Window: domain.Duration(5 * time.Minute)}},
 		WorkMail: &domain.WorkMailConfig{
 			OrganizationID: fxOrg,
 			MailDomain:     "example.com",
@@ -101,6 +103,12 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	if g := (domain.WorkMailConfig{}).AssignmentGrace(); g != domain.DefaultAssignmentGrace {
 		t.Errorf("an unset assignment grace reads %v, want %v", g, domain.DefaultAssignmentGrace)
+	}
+	if r, f := time.Duration(cfg.Snapshot.RedeliverAfter), time.Duration(cfg.Snapshot.RetryFailedAfter); r != time.Hour || f != 24*time.Hour {
+		t.Errorf("redeliverAfter %v, retryFailedAfter %v; want the defaults 1h and 24h", r, f)
+	}
+	if b := cfg.Hook.RemovalBrake; b != (domain.RemovalBrake{Max: 50, Window: domain.Duration(10 * time.Minute)}) {
+		t.Errorf("removal brake %+v, want the default 50 per 10m", b)
 	}
 
 	// A removal cap given in part keeps the defaults of the other fields;
@@ -175,10 +183,14 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"connect.onLeave",
 		"connect.phoneType",
 		"connect.usernameTemplate",
+		"hook.removalBrake.max",
+		"hook.removalBrake.window",
 		"snapshot.identityStoreId",
+		"snapshot.redeliverAfter",
 		"snapshot.removalCap.max",
 		"snapshot.removalCap.maxPercent",
 		"snapshot.removalCap.minForPercent",
+		"snapshot.retryFailedAfter",
 		"snapshot.settleWindow",
 		"workmail.emailTemplate",
 		"workmail.groups[1]",
@@ -202,6 +214,9 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		`workmail.organizationId: "m-0123456789ABCDEF" does not match`,
 		`snapshot.removalCap.minForPercent: 0 must be at least 1`,
 		`snapshot.settleWindow: -5m0s must be at least 0 and less than 24h0m0s`,
+		`snapshot.redeliverAfter: 10s must be between 1m0s and 168h0m0s`,
+		`hook.removalBrake.max: -1 must be at least 1`,
+		`hook.removalBrake.window: 25h0m0s must be more than 0 and at most 24h0m0s`,
 	} {
 		if !strings.Contains(err.Error(), say) {
 			t.Errorf("error does not say %q", say)
@@ -261,6 +276,17 @@ func TestValidateCases(t *testing.T) {
 		{"negative assignment grace", func(c *domain.Config) {
 			c.WorkMail.IdentityCenter.AssignmentGrace = domain.Duration(-time.Minute)
 		}, []string{"workmail.identityCenter.assignmentGrace"}},
+		{"zero redelivery and brake fields mean the defaults", func(c *domain.Config) {
+			c.Snapshot.RedeliverAfter, c.Snapshot.RetryFailedAfter, c.Hook = 0, 0, domain.HookConfig{}
+		}, nil},
+		{"redelivery at its bounds", func(c *domain.Config) {
+			c.Snapshot.RedeliverAfter, c.Snapshot.RetryFailedAfter = domain.Duration(time.Minute), domain.Duration(7*24*time.Hour)
+		}, nil},
+		{"redelivery out of bounds", func(c *domain.Config) {
+			c.Snapshot.RedeliverAfter, c.Snapshot.RetryFailedAfter = domain.Duration(59*time.Second), domain.Duration(-time.Hour)
+		}, []string{"snapshot.redeliverAfter", "snapshot.retryFailedAfter"}},
+		{"negative brake window", func(c *domain.Config) { c.Hook.RemovalBrake.Window = domain.Duration(-time.Minute) },
+			[]string{"hook.removalBrake.window"}},
 		{"connect group repeated", func(c *domain.Config) {
 			g := c.Connect.Groups[0]
 			g.Priority = 99
@@ -409,5 +435,50 @@ func TestNewTemplateData(t *testing.T) {
 				t.Errorf("NewTemplateData (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestTargetsAndGroupTargets(t *testing.T) {
+	cfg, err := domain.ParseConfig(readConfigFile(t, "full.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Targets(); !slices.Equal(got, []domain.Target{domain.TargetWorkMail, domain.TargetConnect}) {
+		t.Errorf("Targets() = %v, want workmail, connect", got)
+	}
+	for _, tc := range []struct {
+		g    domain.GroupRef
+		want []domain.Target
+	}{
+		{fxMail, []domain.Target{domain.TargetWorkMail}},
+		{domain.GroupRef{IdCID: fxMail.IdCID}, []domain.Target{domain.TargetWorkMail}},
+		{domain.GroupRef{OktaID: fxAgents.OktaID}, []domain.Target{domain.TargetConnect}},
+		{fxUnmapped, nil},
+		{domain.GroupRef{}, nil},
+	} {
+		if got := cfg.GroupTargets(tc.g); !slices.Equal(got, tc.want) {
+			t.Errorf("GroupTargets(%+v) = %v, want %v", tc.g, got, tc.want)
+		}
+	}
+	cfg.Connect = nil
+	if got := cfg.Targets(); !slices.Equal(got, []domain.Target{domain.TargetWorkMail}) {
+		t.Errorf("Targets() without connect = %v", got)
+	}
+}
+
+func TestLeaveOps(t *testing.T) {
+	for k, want := range map[domain.OpKind]bool{
+		domain.OpDisable: true, domain.OpDelete: true, domain.OpStrip: true,
+		domain.OpCreate: false, domain.OpRegister: false, domain.OpEnable: false, domain.OpUpdateAttributes: false,
+		domain.OpUpdateEmail: false, domain.OpUpdateIdentity: false, domain.OpUpdateSecurityProfiles: false,
+		domain.OpUpdateRoutingProfile: false, domain.OpUpdateHierarchyGroup: false,
+	} {
+		if k.Leave() != want {
+			t.Errorf("%s.Leave() = %v, want %v", k, k.Leave(), want)
+		}
+	}
+	if (domain.Plan{Ops: []domain.Op{{Kind: domain.OpUpdateEmail}}}).Leaves() ||
+		!(domain.Plan{Ops: []domain.Op{{Kind: domain.OpUpdateEmail}, {Kind: domain.OpDisable}}}).Leaves() {
+		t.Error("Plan.Leaves does not look at every op")
 	}
 }

@@ -64,7 +64,7 @@ func NewEventID(source Source, sourceEventID, subjectKey string, occurredAt time
 func (k Kind) Known() bool {
 	switch k {
 	case KindMemberAdded, KindMemberRemoved, KindProfileChanged, KindSuspended,
-		KindUnsuspended, KindDeactivated, KindReactivated, KindDeleted, KindObserved:
+		KindUnsuspended, KindDeactivated, KindReactivated, KindDeleted, KindObserved, KindReconcile:
 		return true
 	}
 	return false
@@ -79,12 +79,37 @@ func (s Source) Known() bool {
 	return false
 }
 
+// Restamped returns e as if it had occurred at at: OccurredAt is at,
+// ReceivedAt moves by the same amount, and ID is NewEventID of e's source,
+// source event id and subject key at the new time. For events whose id is
+// deterministic (every event this package makes): restamping an event at
+// the time it was first made gives back exactly that event, id included,
+// which is how a producer re-sends an unresolved difference so that the
+// copies collide. It never modifies e.
+func (e Event) Restamped(at time.Time) Event {
+	at = at.UTC()
+	if !e.ReceivedAt.IsZero() {
+		e.ReceivedAt = e.ReceivedAt.Add(at.Sub(e.OccurredAt)).UTC()
+	}
+	e.OccurredAt = at
+	e.ID = NewEventID(e.Source, e.SourceEventID, e.Subject.Key(), at)
+	return e
+}
+
+// targetPattern is what a target name looks like (Event.Target).
+const targetPattern = `^[a-z][a-z0-9-]{0,31}$`
+
 // Validate reports everything wrong with e, joined: an unknown kind wraps
 // ErrUnknownKind, every other problem wraps ErrInvalidEvent. An event is
 // valid when its id is a ULID, its source and kind are known, its subject
 // has an immutable id, OccurredAt is set, a member-added/-removed event
-// names a group, and an observed event's Groups and NotGroups name groups
-// and do not overlap. The result is marked Permanent; nil when valid.
+// names a group, an observed event's Groups and NotGroups name groups and
+// do not overlap, a Target (when set) is a target name (lower case letters,
+// digits and '-', at most 32), a reconcile event names a Target and carries
+// no facts (no group, groups, profile, relink or subject login), and a
+// relink (ReplacesIdCUserID) is a profile-changed event whose subject has
+// both ids, the IdC one differing from the replaced one. The result is
+// marked Permanent; nil when valid.
 func (e Event) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) {
@@ -115,6 +140,13 @@ func (e Event) Validate() error {
 		if e.Group == nil || e.Group.Key() == "" {
 			bad("%s without group id", e.Kind)
 		}
+	case KindReconcile:
+		if e.Target == "" {
+			bad("reconcile without target")
+		}
+		if e.Group != nil || len(e.Groups) > 0 || len(e.NotGroups) > 0 || e.Profile != nil || e.Subject.Login != "" {
+			bad("reconcile carries facts (group, groups, profile or subject login); it must carry none")
+		}
 	case KindObserved:
 		in := map[string]bool{}
 		for i, g := range e.Groups {
@@ -134,6 +166,19 @@ func (e Event) Validate() error {
 					bad("notGroups[%d] %s is also in groups", i, k)
 				}
 			}
+		}
+	}
+	if e.Target != "" && !matches(targetPattern, string(e.Target)) {
+		bad("target %q is not a target name", e.Target)
+	}
+	if r := e.ReplacesIdCUserID; r != "" {
+		switch {
+		case e.Kind != KindProfileChanged:
+			bad("replacesIdcUserId on a %s event (only profile-changed relinks)", e.Kind)
+		case e.Subject.OktaID == "" || e.Subject.IdCUserID == "":
+			bad("replacesIdcUserId without both subject ids")
+		case e.Subject.IdCUserID == r:
+			bad("replacesIdcUserId is the subject's own IdC user id")
 		}
 	}
 	if len(errs) == 0 {

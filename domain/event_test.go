@@ -101,7 +101,7 @@ func TestNewEventID(t *testing.T) {
 }
 
 func TestEventEnvelopeRoundTrip(t *testing.T) {
-	for _, name := range []string{"member_added.json", "observed.json", "suspended.json"} {
+	for _, name := range []string{"member_added.json", "observed.json", "suspended.json", "reconcile.json", "relink.json"} {
 		t.Run(name, func(t *testing.T) {
 			raw := readEventFile(t, name)
 			e, err := domain.DecodeEvent(raw)
@@ -190,6 +190,10 @@ func TestDecodeEventPermanentErrors(t *testing.T) {
 		{"observed_overlap.json", domain.ErrInvalidEvent, "okta:00g4wdylwlJQZ63kM5y8 is also in groups"},
 		{"truncated.json", domain.ErrInvalidEvent, "malformed JSON"},
 		{"wrong_type.json", domain.ErrInvalidEvent, "malformed JSON"},
+		{"reconcile_with_facts.json", domain.ErrInvalidEvent, "reconcile carries facts"},
+		{"reconcile_without_target.json", domain.ErrInvalidEvent, "reconcile without target"},
+		{"bad_target.json", domain.ErrInvalidEvent, `target "Work Mail" is not a target name`},
+		{"relink_on_member_added.json", domain.ErrInvalidEvent, "replacesIdcUserId on a member-added event"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -246,7 +250,7 @@ func TestEncodeEventRejectsInvalid(t *testing.T) {
 func TestKindAndSourceKnown(t *testing.T) {
 	for _, k := range []domain.Kind{domain.KindMemberAdded, domain.KindMemberRemoved, domain.KindProfileChanged,
 		domain.KindSuspended, domain.KindUnsuspended, domain.KindDeactivated, domain.KindReactivated,
-		domain.KindDeleted, domain.KindObserved} {
+		domain.KindDeleted, domain.KindObserved, domain.KindReconcile} {
 		if !k.Known() {
 			t.Errorf("%s not known", k)
 		}
@@ -258,5 +262,58 @@ func TestKindAndSourceKnown(t *testing.T) {
 		if !s.Known() {
 			t.Errorf("%s not known", s)
 		}
+	}
+}
+
+func TestDecodeEventTargetAndRelink(t *testing.T) {
+	r, err := domain.DecodeEvent(readEventFile(t, "reconcile.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kind != domain.KindReconcile || r.Target != domain.TargetConnect || r.Profile != nil || r.Group != nil {
+		t.Errorf("reconcile decoded as %+v, want kind reconcile for connect without facts", r)
+	}
+	l, err := domain.DecodeEvent(readEventFile(t, "relink.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.ReplacesIdCUserID != fxIdC || l.Subject.IdCUserID == fxIdC || l.Target != "" {
+		t.Errorf("relink decoded as %+v, want it to replace %s, for every target", l, fxIdC)
+	}
+	// An older reader of v1 ignores "target": the field is optional and
+	// absent from events for every target.
+	s, err := domain.EncodeEvent(fxFact(domain.KindSuspended, 0, "s1"))
+	if err != nil || strings.Contains(string(s), `"target"`) || strings.Contains(string(s), `"replacesIdcUserId"`) {
+		t.Errorf("an event for every target encodes as %s (%v), want neither target nor replacesIdcUserId", s, err)
+	}
+}
+
+func TestValidateRelinkNeedsBothIds(t *testing.T) {
+	for name, mod := range map[string]func(*domain.Event){
+		"no idc id":     func(e *domain.Event) { e.Subject.IdCUserID = "" },
+		"no okta id":    func(e *domain.Event) { e.Subject.OktaID = "" },
+		"replaces self": func(e *domain.Event) { e.ReplacesIdCUserID = e.Subject.IdCUserID },
+	} {
+		e := fxFact(domain.KindProfileChanged, 0, "relink", func(e *domain.Event) { e.ReplacesIdCUserID = "idc-old" }, mod)
+		if err := e.Validate(); !errors.Is(err, domain.ErrInvalidEvent) || !strings.Contains(err.Error(), "replacesIdcUserId") {
+			t.Errorf("%s: Validate() = %v, want an ErrInvalidEvent about replacesIdcUserId", name, err)
+		}
+	}
+}
+
+func TestRestamped(t *testing.T) {
+	e := fxFact(domain.KindMemberAdded, 0, "snap:member-added", withGroup(fxMail), func(e *domain.Event) { e.Source = domain.SourceIdCSnapshot })
+	later := e.Restamped(fxAt(30))
+	if !later.OccurredAt.Equal(fxAt(30)) || later.ReceivedAt.Sub(later.OccurredAt) != e.ReceivedAt.Sub(e.OccurredAt) {
+		t.Errorf("restamped at %v, received %v; want the same received offset", later.OccurredAt, later.ReceivedAt)
+	}
+	if later.ID == e.ID || later.ID != domain.NewEventID(e.Source, e.SourceEventID, e.Subject.Key(), fxAt(30)) {
+		t.Errorf("restamped id %s, want the deterministic id at the new time", later.ID)
+	}
+	if back := later.Restamped(e.OccurredAt); !cmp.Equal(back, e) {
+		t.Errorf("restamping back gives a different event:\n%s", cmp.Diff(e, back))
+	}
+	if e.OccurredAt != fxAt(0) {
+		t.Error("Restamped modified its receiver")
 	}
 }

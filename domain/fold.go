@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // groupKeys returns every membership key g can be known by: "okta:<id>" and
 // "idc:<id>" for each id that is set. Fold writes a membership fact under
@@ -36,11 +40,16 @@ func newer(at time.Time, by string, curAt time.Time, curBy string) bool {
 // greater event id, so folding any permutation of a set of events, with any
 // duplicates, gives the same person.
 //
-//   - Ids: OktaID and IdCUserID are filled in when unknown and never changed;
-//     Key is the OktaID when known, else the IdCUserID (so it can change from
-//     an IdC id to the Okta id when the Okta id first becomes known). An event
-//     whose subject names a different Okta or IdC id than p already has is
-//     about someone else: Fold ignores it and returns (p, false).
+//   - Ids: OktaID and IdCUserID are filled in when unknown; Key is the
+//     OktaID when known, else the IdCUserID (so it can change from an IdC id
+//     to the Okta id when the Okta id first becomes known). The OktaID never
+//     changes. The IdCUserID changes only through a relink: an event with
+//     ReplacesIdCUserID equal to p's IdC user id and p's Okta id in its
+//     subject sets the subject's IdC user id and records the old one in
+//     Relinked. Any other event whose subject names a different Okta or IdC
+//     id than p already has changes nothing: Fold returns (p, false), and
+//     CheckSubject says why (the store reports it as an error).
+//   - A reconcile event carries no facts and changes nothing.
 //   - Profile: each non-nil field of e.Profile is a fact; the subject's Login
 //     is a login fact when e.Profile.Login is nil.
 //   - Status: suspended → suspended, deactivated → deactivated, deleted →
@@ -51,12 +60,13 @@ func newer(at time.Time, by string, curAt time.Time, curBy string) bool {
 //
 // An event Validate rejects changes nothing.
 func Fold(p Person, e Event) (Person, bool) {
-	if e.Validate() != nil {
+	if e.Kind == KindReconcile || e.Validate() != nil {
 		return p, false
 	}
 	s := e.Subject
+	relink := isRelink(p, e)
 	if (s.OktaID != "" && p.OktaID != "" && s.OktaID != p.OktaID) ||
-		(s.IdCUserID != "" && p.IdCUserID != "" && s.IdCUserID != p.IdCUserID) {
+		(!relink && s.IdCUserID != "" && p.IdCUserID != "" && s.IdCUserID != p.IdCUserID) {
 		return p, false
 	}
 
@@ -67,6 +77,11 @@ func Fold(p Person, e Event) (Person, bool) {
 		changed = true
 	}
 	if out.IdCUserID == "" && s.IdCUserID != "" {
+		out.IdCUserID = s.IdCUserID
+		changed = true
+	}
+	if relink {
+		out.Relinked = Stamped{Value: out.IdCUserID, At: e.OccurredAt.UTC(), By: e.ID}
 		out.IdCUserID = s.IdCUserID
 		changed = true
 	}
@@ -173,4 +188,56 @@ func (p Person) MemberOf(g GroupRef) bool {
 // status, counts as active).
 func (p Person) Active() bool {
 	return p.Status.Value == "" || Status(p.Status.Value) == StatusActive
+}
+
+// isRelink reports whether e re-links p to a new IdC user id: e replaces
+// exactly the IdC user id p has, for p's Okta id.
+func isRelink(p Person, e Event) bool {
+	s := e.Subject
+	return e.ReplacesIdCUserID != "" && s.OktaID != "" && s.OktaID == p.OktaID &&
+		p.IdCUserID == e.ReplacesIdCUserID && s.IdCUserID != "" && s.IdCUserID != p.IdCUserID
+}
+
+// Identity errors, returned by CheckSubject and, wrapped, by the store's
+// Fold.
+var (
+	// ErrIdentityConflict: an event's subject contradicts the immutable ids
+	// of the person it resolves to in a way no fact resolves (another Okta
+	// user id; an IdC user id the person was never linked to, without a
+	// relink). Marked Permanent: the directory must be fixed.
+	ErrIdentityConflict = errors.New("identity conflict")
+	// ErrSupersededLink: the event names the IdC user id the person was
+	// re-linked away from (Person.Relinked): it was made before the relink
+	// and is out of date. Marked Stale.
+	ErrSupersededLink = errors.New("superseded IdC user id")
+)
+
+// CheckSubject reports whether e's subject may be folded into p, whose
+// ids are p.OktaID and p.IdCUserID. It returns nil when every id the
+// subject names agrees with p's (or p lacks it), and for a relink of p
+// (see Fold). Otherwise, with the ids in the message (no login or other
+// profile data): a Stale error wrapping ErrSupersededLink when the subject
+// names the IdC user id p was re-linked away from, and a Permanent error
+// wrapping ErrIdentityConflict for any other contradiction. A reconcile
+// event names the person it was planned for, so it is checked the same
+// way. Pure.
+func CheckSubject(p Person, e Event) error {
+	s := e.Subject
+	if s.OktaID != "" && p.OktaID != "" && s.OktaID != p.OktaID {
+		return Permanent(fmt.Errorf("%w: event %s names Okta user %s, person %s is Okta user %s",
+			ErrIdentityConflict, e.ID, s.OktaID, p.Key, p.OktaID))
+	}
+	if s.IdCUserID == "" || p.IdCUserID == "" || s.IdCUserID == p.IdCUserID || isRelink(p, e) {
+		return nil
+	}
+	if s.IdCUserID == p.Relinked.Value {
+		return Stale(fmt.Errorf("%w: event %s names IdC user %s, which person %s was re-linked away from (now %s)",
+			ErrSupersededLink, e.ID, s.IdCUserID, p.Key, p.IdCUserID))
+	}
+	if e.ReplacesIdCUserID != "" {
+		return Permanent(fmt.Errorf("%w: event %s re-links person %s from IdC user %s to %s, but the person is linked to %s",
+			ErrIdentityConflict, e.ID, p.Key, e.ReplacesIdCUserID, s.IdCUserID, p.IdCUserID))
+	}
+	return Permanent(fmt.Errorf("%w: event %s names IdC user %s, person %s is linked to IdC user %s",
+		ErrIdentityConflict, e.ID, s.IdCUserID, p.Key, p.IdCUserID))
 }

@@ -1,8 +1,10 @@
 package domain_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -367,5 +369,115 @@ func TestFoldOrderFree(t *testing.T) {
 				t.Fatalf("seed %d: refolding %s (%s) changed the person", seed, e.ID, e.Kind)
 			}
 		}
+	}
+}
+
+func TestFoldReconcileChangesNothing(t *testing.T) {
+	rec := fxFact(domain.KindReconcile, 9, "reconcile:workmail:x", func(e *domain.Event) {
+		e.Source, e.Target, e.Subject.Login = domain.SourceIdCSnapshot, domain.TargetWorkMail, ""
+	})
+	if err := rec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]domain.Person{"known person": fxJane([]domain.GroupRef{fxMail}), "nobody": {}} {
+		if got, changed := domain.Fold(p, rec); changed || !cmp.Equal(got, p) {
+			t.Errorf("%s: a reconcile event changed the person (changed=%v):\n%s", name, changed, cmp.Diff(p, got))
+		}
+	}
+}
+
+// relinkFact is the snapshot's relink of the fixture person to IdC user to
+// (replacing from) at minute.
+func relinkFact(minute int, from, to string) domain.Event {
+	return fxFact(domain.KindProfileChanged, minute, "relink-"+to, func(e *domain.Event) {
+		e.Source = domain.SourceIdCSnapshot
+		e.Subject.IdCUserID = to
+		e.ReplacesIdCUserID = from
+	})
+}
+
+func TestFoldRelink(t *testing.T) {
+	const newIdC, newerIdC = "idc-recreated-1", "idc-recreated-2"
+	jane := fxJane([]domain.GroupRef{fxMail})
+	relink := relinkFact(10, fxIdC, newIdC)
+
+	p, changed := domain.Fold(jane, relink)
+	if !changed || p.IdCUserID != newIdC || p.OktaID != fxOkta || p.Key != fxOkta {
+		t.Fatalf("relink: changed=%v ids %s/%s key %s; want IdC %s under the same Okta id and key", changed, p.OktaID, p.IdCUserID, p.Key, newIdC)
+	}
+	if want := (domain.Stamped{Value: fxIdC, At: relink.OccurredAt, By: relink.ID}); p.Relinked != want {
+		t.Errorf("Relinked = %+v, want %+v", p.Relinked, want)
+	}
+	if !p.MemberOf(fxMail) || p.Login.Value != jane.Login.Value {
+		t.Error("a relink lost the person's other facts")
+	}
+	if again, changed := domain.Fold(p, relink); changed || !cmp.Equal(again, p) {
+		t.Error("folding the relink again changed the person")
+	}
+
+	// A relink of an id the person no longer has changes nothing (and
+	// CheckSubject calls it a conflict); a relink from the current id
+	// moves on.
+	if _, changed := domain.Fold(p, relinkFact(20, fxIdC, newerIdC)); changed {
+		t.Error("a relink from a replaced id changed the person")
+	}
+	q, changed := domain.Fold(p, relinkFact(20, newIdC, newerIdC))
+	if !changed || q.IdCUserID != newerIdC || q.Relinked.Value != newIdC {
+		t.Errorf("second relink: changed=%v IdC %s relinked from %s", changed, q.IdCUserID, q.Relinked.Value)
+	}
+
+	// Without the marker a fact naming another IdC id changes nothing.
+	other := fxFact(domain.KindProfileChanged, 30, "other", withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: newIdC}),
+		withProfile(domain.Profile{Title: ptr("Boss")}))
+	if got, changed := domain.Fold(jane, other); changed || got.IdCUserID != fxIdC {
+		t.Errorf("an unmarked fact re-linked the person (changed=%v, IdC %s)", changed, got.IdCUserID)
+	}
+}
+
+func TestCheckSubject(t *testing.T) {
+	const newIdC = "idc-recreated-1"
+	jane := fxJane([]domain.GroupRef{fxMail})
+	relinked := fxFold(jane, relinkFact(10, fxIdC, newIdC))
+	tests := []struct {
+		name   string
+		p      domain.Person
+		e      domain.Event
+		is     error
+		kind   domain.ErrorKind
+		detail string
+	}{
+		{"same ids", jane, fxFact(domain.KindSuspended, 1, "s"), nil, domain.ErrorNone, ""},
+		{"nobody yet", domain.Person{}, fxFact(domain.KindSuspended, 1, "s"), nil, domain.ErrorNone, ""},
+		{"okta id only", jane, fxFact(domain.KindSuspended, 1, "s", withSubject(domain.Subject{OktaID: fxOkta})), nil, domain.ErrorNone, ""},
+		{"person without an idc id yet", fxFold(domain.Person{}, fxFact(domain.KindMemberAdded, 0, "h", withGroup(fxMail),
+			withSubject(domain.Subject{OktaID: fxOkta}))), fxFact(domain.KindSuspended, 1, "s"), nil, domain.ErrorNone, ""},
+		{"a relink", jane, relinkFact(10, fxIdC, newIdC), nil, domain.ErrorNone, ""},
+		{"after the relink, the new id", relinked, fxFact(domain.KindSuspended, 11, "s", withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: newIdC})),
+			nil, domain.ErrorNone, ""},
+		{"after the relink, the replaced id is stale", relinked, fxFact(domain.KindMemberAdded, 5, "old", withGroup(fxAgents)),
+			domain.ErrSupersededLink, domain.ErrorStale, "re-linked away from"},
+		{"another okta user", jane, fxFact(domain.KindSuspended, 1, "s", withSubject(domain.Subject{OktaID: "00uSOMEONEELSE"})),
+			domain.ErrIdentityConflict, domain.ErrorPermanent, "names Okta user 00uSOMEONEELSE, person " + fxOkta + " is Okta user " + fxOkta},
+		{"an idc user never linked", jane, fxFact(domain.KindSuspended, 1, "s", withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: "idc-stranger"})),
+			domain.ErrIdentityConflict, domain.ErrorPermanent, "names IdC user idc-stranger, person " + fxOkta + " is linked to IdC user " + fxIdC},
+		{"a relink from another id", relinked, relinkFact(20, "idc-stranger", "idc-recreated-2"),
+			domain.ErrIdentityConflict, domain.ErrorPermanent, "re-links person " + fxOkta + " from IdC user idc-stranger"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := domain.CheckSubject(tc.p, tc.e)
+			if tc.is == nil {
+				if err != nil {
+					t.Fatalf("CheckSubject = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.is) || domain.KindOf(err) != tc.kind || !strings.Contains(err.Error(), tc.detail) {
+				t.Fatalf("CheckSubject = %v (%s), want %v (%s) saying %q", err, domain.KindOf(err), tc.is, tc.kind, tc.detail)
+			}
+			if strings.Contains(err.Error(), "jane") {
+				t.Errorf("the error carries profile data: %v", err)
+			}
+		})
 	}
 }

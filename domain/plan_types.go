@@ -27,6 +27,24 @@ const (
 	OpUpdateHierarchyGroup OpKind = "update-hierarchy-group"
 )
 
+// Leave reports whether k takes an account away from a person: disable,
+// delete or strip (the leave policies' ops). A run that could not read
+// every group withholds reconciliation that would make one, and the
+// removal cap counts them.
+func (k OpKind) Leave() bool {
+	return k == OpDisable || k == OpDelete || k == OpStrip
+}
+
+// Leaves reports whether any of the plan's ops is a leave op (OpKind.Leave).
+func (p Plan) Leaves() bool {
+	for _, op := range p.Ops {
+		if op.Kind.Leave() {
+			return true
+		}
+	}
+	return false
+}
+
 // Op is one planned change with everything the applier needs to make it.
 // Fields not used by an op's kind are empty.
 type Op struct {

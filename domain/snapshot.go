@@ -1,8 +1,13 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,48 +28,98 @@ type SnapshotUser struct {
 }
 
 // Snapshot is the result of one snapshot run: every member of the
-// configured groups it read, with their profiles.
+// configured groups it read, with their profiles, and what it could not
+// read.
 type Snapshot struct {
-	// RunID names the run; it is part of every event id the diff makes, so
-	// diffing the same run again gives the same ids.
+	// RunID names the run (for the caller's records; event ids derive from
+	// the facts and the time, not from the run).
 	RunID   string    `json:"runId"`
 	TakenAt time.Time `json:"takenAt"`
 	// Lag is how far the source may trail the facts idsync already holds
-	// (IdC trails Okta by the SCIM push delay). A last-known fact stamped
-	// after TakenAt − Lag is never contradicted by this snapshot: IdC may
-	// simply not show it yet. A later run, taken once the fact is older
-	// than Lag, re-examines it, so a fact the source really disagrees with
-	// is still corrected, at most Lag later. Zero or negative: no window,
-	// only facts stamped after TakenAt are spared. Set from
+	// (IdC trails Okta by the SCIM push delay). What the snapshot read is
+	// therefore only known to hold as of TakenAt − Lag, and its facts
+	// occur then: a hook fact from within the window wins over them
+	// whatever order the two are folded in. A last-known fact stamped after
+	// TakenAt − Lag is not contradicted at all: IdC may simply not show it
+	// yet. A later run, taken once the fact is older than Lag, re-examines
+	// it, so a fact the source really disagrees with is still corrected, at
+	// most Lag later. Zero or negative: no window (facts occur at TakenAt;
+	// only facts stamped after it are spared). Set from
 	// SnapshotConfig.SettleWindow.
 	Lag time.Duration `json:"lag,omitempty"`
-	// Complete says every configured group was read to the end. An
-	// incomplete snapshot never removes anyone.
+	// Complete says the read as a whole worked: every group in Groups but
+	// not in UnreadGroups was read to the end, and every member's profile
+	// not in UnreadUsers was read. A snapshot that is not Complete removes
+	// no one (a failure that cannot be pinned on a group or a user).
 	Complete bool           `json:"complete"`
 	Users    []SnapshotUser `json:"users"`
-	// Groups are the configured groups that were read. Only membership of
-	// these groups is compared.
+	// Groups are the configured groups the snapshot read. Only membership
+	// of these groups, less UnreadGroups, is compared.
 	Groups []GroupRef `json:"groups"`
+	// UnreadGroups are configured groups that could not be read (a read
+	// error, or the group no longer exists). Nobody is added to or removed
+	// from them, and a person last known as a member of one is never
+	// counted as a leaver; the rest of the groups are diffed as usual.
+	UnreadGroups []GroupRef `json:"unreadGroups,omitempty"`
+	// UnreadUsers are the IdC user ids of members whose profile could not
+	// be read. The people they are get no events at all (no removals, and
+	// no removal of anyone who might be one of them: while any profile is
+	// unread, people without a known IdC user id are not removed either).
+	UnreadUsers []string `json:"unreadUsers,omitempty"`
 }
 
 // Diff is what a snapshot says changed since the last-known state.
 type Diff struct {
-	// Events, per person: a profile-changed first (if any), then
-	// member-added, then member-removed, in Snapshot.Groups order. People
-	// come in Snapshot.Users order, then people absent from the snapshot in
-	// prev order.
+	// Events, per person: for a person idsync does not know, one observed
+	// event (the whole profile and the read groups the person is in);
+	// otherwise a profile-changed first (if any; it also carries a relink
+	// or a newly known id), then one member-added or member-removed per
+	// changed group, in Snapshot.Groups order. People come in
+	// Snapshot.Users order, then people absent from the snapshot in prev
+	// order.
 	Events []Event
 	// Joiners had no membership and gain one; Leavers lose memberships and
 	// end with none; Changes are the other people with events (movers,
-	// profile changes, newly linked ids).
+	// profile changes, newly linked ids, relinks).
 	Joiners, Leavers, Changes int
 	// Removals counts the people who lose at least one membership; it is
 	// what the removal cap limits.
 	Removals int
-	// RemovalsSuppressed is set when the snapshot was incomplete, so no
+	// RemovalsSuppressed is set when the snapshot was not Complete, so no
 	// member-removed events were made.
 	RemovalsSuppressed bool
+	// Withheld counts the people whose removals this run could not decide:
+	// last-known members of an unread group, people whose profile could
+	// not be read (and, while any profile is unread, people without a known
+	// IdC user id), and people caught in an identity conflict.
+	Withheld int
+	// Conflicts are the snapshot users that could not be attributed to one
+	// person (see IdentityConflict). They and the people involved get no
+	// events; the snapshot reports them every run until the directory is
+	// fixed.
+	Conflicts []IdentityConflict
 }
+
+// IdentityConflict is an unresolvable identity: an IdC user carrying an
+// Okta user id while its IdC user id is linked to a person with another
+// Okta id, or two IdC users carrying the same Okta user id. It holds ids
+// only. As an error it matches ErrIdentityConflict.
+type IdentityConflict struct {
+	// OktaID is the Okta user id the snapshot user carries.
+	OktaID string `json:"oktaId,omitempty"`
+	// IdCUserIDs are the IdC users involved.
+	IdCUserIDs []string `json:"idcUserIds"`
+	// PersonKeys are the last-known people involved, if any.
+	PersonKeys []string `json:"personKeys,omitempty"`
+	// Reason says what contradicts what.
+	Reason string `json:"reason"`
+}
+
+// Error returns "identity conflict: <reason>".
+func (c IdentityConflict) Error() string { return ErrIdentityConflict.Error() + ": " + c.Reason }
+
+// Unwrap makes the conflict match ErrIdentityConflict.
+func (c IdentityConflict) Unwrap() error { return ErrIdentityConflict }
 
 // Errors returned by DiffSnapshot.
 var (
@@ -102,52 +157,14 @@ func percent(part, whole int) float64 {
 	return 100 * float64(part) / float64(whole)
 }
 
-// DiffSnapshot compares a snapshot with the last-known people and returns the
-// events that bring the people up to date. It is pure: the same inputs always
-// give the same Diff, and event ids are NewEventID(SourceIdCSnapshot,
-// RunID+":"+kind[+":"+group key], person key, TakenAt), so re-running a diff
-// of the same run yields the same ids and its events deduplicate. Every event
-// has OccurredAt and ReceivedAt = snap.TakenAt.
-//
-// Snapshot users are matched to people by immutable id only: the Okta id
-// first, then the IdC user id, never by login; a candidate whose other id
-// contradicts the user's is not a match. A user matched by IdC id whose Okta
-// id is new to idsync carries both ids, so that Fold links them (the person's
-// key then becomes the Okta id); such a user gets a profile-changed event
-// even if nothing else changed.
-//
-//   - Unmatched users in at least one read group are joiners: a
-//     profile-changed stating every profile field, then member-added for
-//     each group. Unmatched users in no read group are not reported.
-//   - Matched users: a profile-changed holding only the fields that differ,
-//     member-added for read groups they newly belong to, member-removed for
-//     read groups they no longer belong to.
-//   - People in prev absent from the snapshot: member-removed for every read
-//     group they were a member of.
-//
-// A last-known fact stamped after snap.TakenAt − snap.Lag is never
-// contradicted: after TakenAt it is a hook event that arrived after the
-// snapshot was read (it would win the fold anyway); within Lag before it,
-// IdC may not show it yet (SCIM push delay). Such a membership gets no
-// member-added or member-removed event and such a profile field no
-// change; the next run re-examines them.
-//
-// When snap.Complete is false no member-removed events are made and
-// RemovalsSuppressed is set. Otherwise, if Removals exceeds limit.Max, or
-// exceeds limit.MinForPercent and limit.MaxPercent percent of the people
-// previously known as members of a read group, DiffSnapshot returns a zero
-// Diff and a *RemovalCapError (matching ErrRemovalCapExceeded): the whole
-// run is refused. A zero or negative cap field means its default
-// (DefaultMaxRemovals, DefaultMaxRemovalPercent,
-// DefaultMinRemovalsForPercent), never "unlimited".
-// It returns ErrInvalidSnapshot when RunID or TakenAt is empty.
-func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) {
-	if snap.RunID == "" {
-		return Diff{}, fmt.Errorf("%w: no run id", ErrInvalidSnapshot)
-	}
-	if snap.TakenAt.IsZero() {
-		return Diff{}, fmt.Errorf("%w: run %s has no taken-at time", ErrInvalidSnapshot, snap.RunID)
-	}
+// CheckRemovalCap reports whether removing removals of members people
+// stays within limit: nil, or a *RemovalCapError (matching
+// ErrRemovalCapExceeded) when removals exceeds limit.Max, or exceeds
+// limit.MinForPercent and limit.MaxPercent percent of members. A zero or
+// negative cap field means its default (DefaultMaxRemovals,
+// DefaultMaxRemovalPercent, DefaultMinRemovalsForPercent), never
+// "unlimited"; the error carries the effective cap. Pure.
+func CheckRemovalCap(limit RemovalCap, removals, members int) error {
 	if limit.Max <= 0 {
 		limit.Max = DefaultMaxRemovals
 	}
@@ -157,17 +174,79 @@ func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) 
 	if limit.MinForPercent <= 0 {
 		limit.MinForPercent = DefaultMinRemovalsForPercent
 	}
-
-	d := differ{snap: snap, at: snap.TakenAt.UTC(), prev: prev}
-	d.settled = d.at
-	if snap.Lag > 0 {
-		d.settled = d.at.Add(-snap.Lag)
+	overPercent := removals > limit.MinForPercent && float64(removals)*100 > limit.MaxPercent*float64(members)
+	if removals > limit.Max || overPercent {
+		return &RemovalCapError{Removals: removals, Members: members, Cap: limit}
 	}
+	return nil
+}
+
+// DiffSnapshot compares a snapshot with the last-known people and returns the
+// events that bring the people up to date. It is pure: the same inputs always
+// give the same Diff.
+//
+// Every event occurs at snap.TakenAt − snap.Lag (TakenAt without a
+// window) and is received at TakenAt. Its id is NewEventID(SourceIdCSnapshot,
+// source event id, person key, occurred-at), where the source event id is
+// "<kind>[:<group key>]:<digest of the fact>" (subject, group, profile,
+// relink): the same difference found at the same time gets the same id
+// whatever the run, and Event.Restamped at the time it was first found
+// gives back the first event exactly (which is how a producer re-sends it).
+//
+// Snapshot users are matched to people by immutable id only: the Okta id
+// first, then the IdC user id, never by login. A user matched by IdC id
+// whose Okta id is new to idsync carries both ids, so that Fold links them
+// (the person's key then becomes the Okta id); such a user gets a
+// profile-changed event even if nothing else changed. A user matched by
+// Okta id whose IdC user id differs from the person's (the IdC user was
+// re-created) gets a relink: a profile-changed event naming both ids with
+// ReplacesIdCUserID set to the old one, before any other event, since the
+// Okta id is authoritative. An IdC user carrying an Okta id while its IdC
+// user id is linked to a person with another Okta id, or two IdC users
+// carrying one Okta id, is an IdentityConflict: no events for the users or
+// the people involved, listed in Diff.Conflicts.
+//
+//   - Unmatched users in at least one read group are joiners: one observed
+//     event stating every profile field and the read groups they are in.
+//     Unmatched users in no read group are not reported.
+//   - Matched users: a profile-changed holding only the fields that differ,
+//     member-added for read groups they newly belong to, member-removed for
+//     read groups they no longer belong to.
+//   - People in prev absent from the snapshot: member-removed for every read
+//     group they were a member of.
+//
+// A last-known fact stamped after snap.TakenAt − snap.Lag is never
+// contradicted: IdC may not show it yet (SCIM push delay), or it arrived
+// after the read. Such a membership gets no member-added or member-removed
+// event and such a profile field no change; the next run re-examines them.
+//
+// Groups in snap.UnreadGroups and users in snap.UnreadUsers are handled as
+// documented on Snapshot and counted in Withheld. When snap.Complete is
+// false no member-removed events are made at all and RemovalsSuppressed
+// is set. Otherwise, if Removals exceeds the cap (CheckRemovalCap over the
+// people previously known as members of a read group), DiffSnapshot
+// returns a zero Diff and the *RemovalCapError: the whole run is refused.
+// It returns ErrInvalidSnapshot when RunID or TakenAt is empty.
+func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) {
+	if snap.RunID == "" {
+		return Diff{}, fmt.Errorf("%w: no run id", ErrInvalidSnapshot)
+	}
+	if snap.TakenAt.IsZero() {
+		return Diff{}, fmt.Errorf("%w: run %s has no taken-at time", ErrInvalidSnapshot, snap.RunID)
+	}
+
+	d := differ{snap: snap, received: snap.TakenAt.UTC(), prev: prev}
+	d.at = d.received
+	if snap.Lag > 0 {
+		d.at = d.received.Add(-snap.Lag)
+	}
+	d.settled = d.at
 	d.indexGroups()
 	d.indexPeople()
-	users, in := d.mergeUsers()
+	users, in, conflicted := d.mergeUsers()
 
 	matched := make([]bool, len(prev))
+	d.hold(matched)
 	members := 0
 	for i := range prev {
 		for g := range d.groups {
@@ -180,24 +259,29 @@ func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) 
 
 	for ui := range users {
 		u := &users[ui]
-		pi := d.match(u, matched)
+		if conflicted[ui] {
+			continue
+		}
+		pi, relink := d.match(u, matched)
+		if pi == -2 {
+			continue // a conflict: recorded, and the people involved held
+		}
 		if pi >= 0 {
 			matched[pi] = true
 		}
-		d.diffUser(u, in[ui], pi)
+		d.diffUser(u, in[ui], pi, relink)
 	}
 	if snap.Complete {
 		for pi := range prev {
 			if !matched[pi] {
-				d.diffUser(nil, nil, pi)
+				d.diffUser(nil, nil, pi, "")
 			}
 		}
 	}
 
 	d.out.RemovalsSuppressed = !snap.Complete
-	overPercent := d.out.Removals > limit.MinForPercent && float64(d.out.Removals)*100 > limit.MaxPercent*float64(members)
-	if d.out.Removals > limit.Max || overPercent {
-		return Diff{}, &RemovalCapError{Removals: d.out.Removals, Members: members, Cap: limit}
+	if err := CheckRemovalCap(limit, d.out.Removals, members); err != nil {
+		return Diff{}, err
 	}
 	return d.out, nil
 }
@@ -205,11 +289,13 @@ func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) 
 // differ holds one DiffSnapshot computation.
 type differ struct {
 	snap Snapshot
-	at   time.Time
+	// at is when the events occur (TakenAt − Lag); received is TakenAt.
+	at, received time.Time
 	// settled is TakenAt − Lag: last-known facts stamped after it are not
 	// contradicted.
 	settled time.Time
 	prev    []Person
+	unread  map[string]bool // membership keys of unread groups
 
 	groups      []GroupRef // read groups, deduplicated
 	groupKey    []string   // GroupRef.Key() per read group
@@ -227,8 +313,14 @@ func (d *differ) indexGroups() {
 	d.groupByOkta = make(map[string]int, len(d.snap.Groups))
 	d.groupByIdC = make(map[string]int, len(d.snap.Groups))
 	d.readKeys = make(map[string]bool, 2*len(d.snap.Groups))
+	d.unread = make(map[string]bool, 2*len(d.snap.UnreadGroups))
+	for _, g := range d.snap.UnreadGroups {
+		for _, k := range groupKeys(g) {
+			d.unread[k] = true
+		}
+	}
 	for _, g := range d.snap.Groups {
-		if g.Key() == "" {
+		if g.Key() == "" || d.unreadGroup(g) {
 			continue
 		}
 		if _, ok := d.groupIndex(g); ok {
@@ -248,6 +340,16 @@ func (d *differ) indexGroups() {
 			d.readKeys[k] = true
 		}
 	}
+}
+
+// unreadGroup reports whether g is one of the snapshot's unread groups.
+func (d *differ) unreadGroup(g GroupRef) bool {
+	for _, k := range groupKeys(g) {
+		if d.unread[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // groupIndex resolves a group reference to a read group, by either id.
@@ -284,25 +386,42 @@ func (d *differ) indexPeople() {
 }
 
 // mergeUsers drops users without any id and merges users listed more than
-// once (by either id), uniting their groups. It returns the users and, per
-// user, which read groups they are in.
-func (d *differ) mergeUsers() ([]SnapshotUser, [][]bool) {
+// once (the same IdC user id, or the same Okta id without a differing IdC
+// user id), uniting their groups. Two users with one Okta id and different
+// IdC user ids are an identity conflict: both are kept, marked conflicted,
+// and the conflict recorded. It returns the users, per user which read
+// groups they are in, and which users are conflicted.
+func (d *differ) mergeUsers() ([]SnapshotUser, [][]bool, []bool) {
 	n := len(d.groups)
 	users := make([]SnapshotUser, 0, len(d.snap.Users))
 	backing := make([]bool, n*len(d.snap.Users))
 	in := make([][]bool, 0, len(d.snap.Users))
+	var conflicted []bool
 	byOkta := make(map[string]int, len(d.snap.Users))
 	byIdC := make(map[string]int, len(d.snap.Users))
+	var clash map[string][]int // Okta id → users carrying it
 	for _, u := range d.snap.Users {
 		if u.OktaID == "" && u.UserID == "" {
 			continue
 		}
 		i, seen := -1, false
-		if u.OktaID != "" {
-			i, seen = byOkta[u.OktaID]
-		}
-		if !seen && u.UserID != "" {
+		if u.UserID != "" {
 			i, seen = byIdC[u.UserID]
+		}
+		if !seen && u.OktaID != "" {
+			if j, ok := byOkta[u.OktaID]; ok {
+				if other := users[j].UserID; other != "" && u.UserID != "" && other != u.UserID {
+					if clash == nil {
+						clash = map[string][]int{}
+					}
+					if len(clash[u.OktaID]) == 0 {
+						clash[u.OktaID] = []int{j}
+					}
+					clash[u.OktaID] = append(clash[u.OktaID], len(users))
+				} else {
+					i, seen = j, true
+				}
+			}
 		}
 		if !seen {
 			i = len(users)
@@ -325,37 +444,125 @@ func (d *differ) mergeUsers() ([]SnapshotUser, [][]bool) {
 			}
 		}
 	}
-	return users, in
+	conflicted = make([]bool, len(users))
+	for _, okta := range sortedKeys(clash) {
+		c := IdentityConflict{OktaID: okta}
+		for _, ui := range clash[okta] {
+			conflicted[ui] = true
+			c.IdCUserIDs = append(c.IdCUserIDs, users[ui].UserID)
+		}
+		c.Reason = fmt.Sprintf("IdC users %s all carry Okta user id %s", strings.Join(c.IdCUserIDs, ", "), okta)
+		d.out.Conflicts = append(d.out.Conflicts, c)
+	}
+	return users, in, conflicted
 }
 
-// match finds the previously known person a snapshot user is, by Okta id
-// first and then IdC user id; -1 when none. A person already matched, or
-// whose other id contradicts the user's, does not match.
-func (d *differ) match(u *SnapshotUser, matched []bool) int {
-	try := func(m map[string]int, id string) int {
+// hold marks as matched (so never taken as absent, and given no events)
+// the people this run cannot decide about: those involved in a conflict
+// mergeUsers found, those whose profile was unread, and, while any
+// profile is unread, those without a known IdC user id. It counts them and
+// the last-known members of unread groups in Withheld.
+func (d *differ) hold(matched []bool) {
+	held := make([]bool, len(d.prev))
+	for ci := range d.out.Conflicts {
+		c := &d.out.Conflicts[ci]
+		ids := append([]string{c.OktaID}, c.IdCUserIDs...)
+		for _, id := range ids {
+			for _, m := range []map[string]int{d.byOkta, d.byIdC, d.byKey} {
+				if i, ok := m[id]; ok && !held[i] {
+					held[i] = true
+					c.PersonKeys = append(c.PersonKeys, d.prev[i].Key)
+				}
+			}
+		}
+	}
+	unreadUsers := make(map[string]bool, len(d.snap.UnreadUsers))
+	for _, id := range d.snap.UnreadUsers {
+		unreadUsers[id] = true
+	}
+	for i := range d.prev {
+		p := &d.prev[i]
+		switch {
+		case held[i]:
+		case p.IdCUserID != "" && unreadUsers[p.IdCUserID]:
+			held[i] = true
+		case p.IdCUserID == "" && len(unreadUsers) > 0 && anyMember(p.Groups):
+			held[i] = true
+		}
+		if held[i] {
+			matched[i] = true
+			d.out.Withheld++
+			continue
+		}
+		for k, m := range p.Groups {
+			if m.Member && d.unread[k] {
+				d.out.Withheld++
+				break
+			}
+		}
+	}
+}
+
+// match finds the previously known person a snapshot user is: by Okta id
+// first, then by IdC user id. It returns -1 when there is none, and -2
+// when the user is an identity conflict (recorded in d.out.Conflicts, the
+// people involved marked matched and counted in Withheld). relink is the
+// person's IdC user id when the user, matched by Okta id, carries another
+// one (the IdC user was re-created). A person already matched does not
+// match again.
+func (d *differ) match(u *SnapshotUser, matched []bool) (pi int, relink string) {
+	lookup := func(m map[string]int, id string) (int, bool) {
 		if id == "" {
-			return -1
+			return 0, false
 		}
 		i, ok := m[id]
-		if !ok || matched[i] {
-			return -1
+		return i, ok
+	}
+	conflict := func(reason string, people ...int) (int, string) {
+		c := IdentityConflict{OktaID: u.OktaID, IdCUserIDs: []string{u.UserID}, Reason: reason}
+		for _, i := range people {
+			c.PersonKeys = append(c.PersonKeys, d.prev[i].Key)
+			if !matched[i] {
+				matched[i] = true
+				d.out.Withheld++
+			}
 		}
+		d.out.Conflicts = append(d.out.Conflicts, c)
+		return -2, ""
+	}
+	// By Okta id: authoritative.
+	i, ok := lookup(d.byOkta, u.OktaID)
+	if !ok {
+		i, ok = lookup(d.byKey, u.OktaID)
+	}
+	if ok && !matched[i] {
 		p := &d.prev[i]
-		if (u.OktaID != "" && p.OktaID != "" && u.OktaID != p.OktaID) ||
-			(u.UserID != "" && p.IdCUserID != "" && u.UserID != p.IdCUserID) {
-			return -1
+		if u.UserID == "" || p.IdCUserID == "" || u.UserID == p.IdCUserID {
+			return i, ""
 		}
-		return i
-	}
-	for _, c := range []struct {
-		m  map[string]int
-		id string
-	}{{d.byOkta, u.OktaID}, {d.byKey, u.OktaID}, {d.byIdC, u.UserID}, {d.byKey, u.UserID}} {
-		if i := try(c.m, c.id); i >= 0 {
-			return i
+		if j, linked := d.byIdC[u.UserID]; linked && j != i {
+			return conflict(fmt.Sprintf("IdC user %s carries Okta user id %s, but is linked to person %s (Okta user %s)",
+				u.UserID, u.OktaID, d.prev[j].Key, d.prev[j].OktaID), i, j)
 		}
+		return i, p.IdCUserID
 	}
-	return -1
+	if ok {
+		return -1, "" // matched already (a repeated user)
+	}
+	// By IdC user id.
+	i, ok = lookup(d.byIdC, u.UserID)
+	if !ok {
+		i, ok = lookup(d.byKey, u.UserID)
+	}
+	if !ok || matched[i] {
+		return -1, ""
+	}
+	p := &d.prev[i]
+	if u.OktaID != "" && p.OktaID != "" && u.OktaID != p.OktaID {
+		return conflict(fmt.Sprintf("IdC user %s carries Okta user id %s, but is linked to person %s (Okta user %s)",
+			u.UserID, u.OktaID, p.Key, p.OktaID), i)
+	}
+	return i, ""
 }
 
 // prevMember returns p's last-known membership of read group g and the time
@@ -375,8 +582,9 @@ func (d *differ) prevMember(p *Person, g int) (bool, time.Time) {
 
 // diffUser appends the events for one person: a snapshot user u (nil when
 // the person is absent from the snapshot) with read-group membership in,
-// matched to prev[pi] (pi < 0 when new).
-func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int) {
+// matched to prev[pi] (pi < 0 when new); relink is the person's IdC user
+// id that u's replaces ("" for none).
+func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int, relink string) {
 	var p *Person
 	if pi >= 0 {
 		p = &d.prev[pi]
@@ -397,50 +605,54 @@ func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int) {
 		return
 	}
 	key := subject.Key()
+
+	// A joiner: one observed event.
+	if u != nil && p == nil {
+		var groups []GroupRef
+		for g := range d.groups {
+			if in[g] {
+				groups = append(groups, d.groups[g])
+			}
+		}
+		if len(groups) == 0 {
+			return
+		}
+		d.emit(Event{Kind: KindObserved, Subject: subject, Groups: groups, Profile: fullProfile(u)}, key)
+		d.out.Joiners++
+		return
+	}
 	start := len(d.out.Events)
 
-	// Profile.
+	// Profile (and ids).
 	if u != nil {
-		var prof *Profile
-		linked := false
-		if p == nil {
-			if !anyTrue(in) {
-				return
-			}
-			prof = fullProfile(u)
-		} else {
-			prof = d.profileDiff(p, u)
-			linked = (p.OktaID == "" && u.OktaID != "") || (p.IdCUserID == "" && u.UserID != "")
-		}
-		if prof != nil || linked {
-			d.emit(KindProfileChanged, d.snap.RunID+":"+string(KindProfileChanged), subject, key, nil, prof)
+		prof := d.profileDiff(p, u)
+		linked := (p.OktaID == "" && u.OktaID != "") || (p.IdCUserID == "" && u.UserID != "")
+		if prof != nil || linked || relink != "" {
+			d.emit(Event{Kind: KindProfileChanged, Subject: subject, Profile: prof, ReplacesIdCUserID: relink}, key)
 		}
 	}
 
 	// Membership.
-	had := p != nil && anyMember(p.Groups)
+	had := anyMember(p.Groups)
 	added, removed := 0, 0
 	stillIn := false
 	for g := range d.groups {
 		isMember := u != nil && in[g]
-		was, at := false, time.Time{}
-		if p != nil {
-			was, at = d.prevMember(p, g)
-		}
+		was, at := d.prevMember(p, g)
 		newerFact := at.After(d.settled)
 		switch {
 		case isMember && !was && !newerFact:
-			d.emit(KindMemberAdded, d.snap.RunID+":"+string(KindMemberAdded)+":"+d.groupKey[g], subject, key, &d.groups[g], nil)
+			d.emit(Event{Kind: KindMemberAdded, Subject: subject, Group: &d.groups[g]}, key)
 			added++
 			stillIn = true
 		case !isMember && was && !newerFact && d.snap.Complete:
-			d.emit(KindMemberRemoved, d.snap.RunID+":"+string(KindMemberRemoved)+":"+d.groupKey[g], subject, key, &d.groups[g], nil)
+			d.emit(Event{Kind: KindMemberRemoved, Subject: subject, Group: &d.groups[g]}, key)
 			removed++
 		case isMember || was:
 			stillIn = true
 		}
 	}
-	if !stillIn && p != nil {
+	if !stillIn {
 		stillIn = d.memberOfUnreadGroup(p)
 	}
 
@@ -459,7 +671,7 @@ func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int) {
 }
 
 // memberOfUnreadGroup reports whether p holds a membership in a group this
-// snapshot did not read.
+// snapshot did not read (not in Snapshot.Groups, or unread).
 func (d *differ) memberOfUnreadGroup(p *Person) bool {
 	for k, m := range p.Groups {
 		if m.Member && !d.readKeys[k] {
@@ -469,23 +681,67 @@ func (d *differ) memberOfUnreadGroup(p *Person) bool {
 	return false
 }
 
-func (d *differ) emit(kind Kind, sourceEventID string, subject Subject, key string, group *GroupRef, prof *Profile) {
-	var g *GroupRef
-	if group != nil {
-		gc := *group
-		g = &gc
+// emit completes e (source, a copy of its group, times, source event id
+// and id) and appends it.
+func (d *differ) emit(e Event, key string) {
+	if e.Group != nil {
+		g := *e.Group
+		e.Group = &g
 	}
-	d.out.Events = append(d.out.Events, Event{
-		ID:            NewEventID(SourceIdCSnapshot, sourceEventID, key, d.at),
-		Source:        SourceIdCSnapshot,
-		SourceEventID: sourceEventID,
-		Kind:          kind,
-		Subject:       subject,
-		Group:         g,
-		Profile:       prof,
-		OccurredAt:    d.at,
-		ReceivedAt:    d.at,
-	})
+	e.Source = SourceIdCSnapshot
+	e.OccurredAt, e.ReceivedAt = d.at, d.received
+	e.SourceEventID = snapshotSourceEventID(e)
+	e.ID = NewEventID(SourceIdCSnapshot, e.SourceEventID, key, d.at)
+	d.out.Events = append(d.out.Events, e)
+}
+
+// snapshotSourceEventID is "<kind>[:<group key>]:<digest>" where the
+// digest (16 hex digits of a SHA-256) covers every fact e states: its
+// subject, group, groups, profile and relink marker. Times are left out,
+// so that one difference found twice has one source event id.
+func snapshotSourceEventID(e Event) string {
+	h := sha256.New()
+	var n [8]byte
+	put := func(parts ...string) {
+		for _, p := range parts {
+			binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+			h.Write(n[:])
+			h.Write([]byte(p))
+		}
+	}
+	opt := func(v *string) {
+		if v == nil {
+			put("\x00nil")
+			return
+		}
+		put(*v)
+	}
+	groups := func(gs []GroupRef) {
+		put(fmt.Sprint(len(gs)))
+		for _, g := range gs {
+			put(g.OktaID, g.IdCID)
+		}
+	}
+	put(string(e.Kind), e.Subject.OktaID, e.Subject.IdCUserID, e.Subject.Login, e.ReplacesIdCUserID)
+	if e.Group != nil {
+		groups([]GroupRef{*e.Group})
+	} else {
+		groups(nil)
+	}
+	groups(e.Groups)
+	groups(e.NotGroups)
+	if pr := e.Profile; pr != nil {
+		for _, f := range []*string{pr.Login, pr.FirstName, pr.LastName, pr.DisplayName, pr.Email, pr.Department, pr.Title} {
+			opt(f)
+		}
+	} else {
+		put("\x00noprofile")
+	}
+	id := string(e.Kind)
+	if e.Group != nil {
+		id += ":" + e.Group.Key()
+	}
+	return id + ":" + hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // profileDiff returns the fields where u differs from p's last-known
@@ -528,15 +784,6 @@ func fullProfile(u *SnapshotUser) *Profile {
 	}
 }
 
-func anyTrue(bs []bool) bool {
-	for _, b := range bs {
-		if b {
-			return true
-		}
-	}
-	return false
-}
-
 func anyMember(groups map[string]Membership) bool {
 	for _, m := range groups {
 		if m.Member {
@@ -544,4 +791,13 @@ func anyMember(groups map[string]Membership) bool {
 		}
 	}
 	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -25,25 +25,53 @@ var (
 
 func snapStr(s string) *string { return &s }
 
-// snapEvent builds the event DiffSnapshot must produce.
-func snapEvent(run string, kind domain.Kind, subj domain.Subject, group *domain.GroupRef, prof *domain.Profile) domain.Event {
-	src := run + ":" + string(kind)
+// snapEvent builds the event DiffSnapshot must produce, but for ID and
+// SourceEventID, which snapCmp leaves out (TestDiffSnapshotIDs checks
+// them). The run argument only documents which run made it.
+func snapEvent(_ string, kind domain.Kind, subj domain.Subject, group *domain.GroupRef, prof *domain.Profile) domain.Event {
 	if group != nil {
-		src += ":" + group.Key()
 		g := *group
 		group = &g
 	}
 	return domain.Event{
-		ID:            domain.NewEventID(domain.SourceIdCSnapshot, src, subj.Key(), snapTakenAt),
-		Source:        domain.SourceIdCSnapshot,
-		SourceEventID: src,
-		Kind:          kind,
-		Subject:       subj,
-		Group:         group,
-		Profile:       prof,
-		OccurredAt:    snapTakenAt,
-		ReceivedAt:    snapTakenAt,
+		Source:     domain.SourceIdCSnapshot,
+		Kind:       kind,
+		Subject:    subj,
+		Group:      group,
+		Profile:    prof,
+		OccurredAt: snapTakenAt,
+		ReceivedAt: snapTakenAt,
 	}
+}
+
+// snapJoiner is the observed event of a person new to idsync.
+func snapJoiner(subj domain.Subject, prof *domain.Profile, groups ...domain.GroupRef) domain.Event {
+	e := snapEvent("", domain.KindObserved, subj, nil, prof)
+	e.Groups = groups
+	return e
+}
+
+// snapCmp compares diffs without event ids and source event ids.
+var snapCmp = cmp.FilterPath(func(p cmp.Path) bool {
+	s := p.String()
+	return s == "Events.ID" || s == "Events.SourceEventID"
+}, cmp.Ignore())
+
+// lagged moves the expected events of a snapshot with a settle window to
+// the time its facts occur: TakenAt − lag.
+func lagged(d domain.Diff, lag time.Duration) domain.Diff {
+	if lag <= 0 {
+		return d
+	}
+	evs := make([]domain.Event, len(d.Events))
+	for i, e := range d.Events {
+		e.OccurredAt = e.OccurredAt.Add(-lag)
+		evs[i] = e
+	}
+	if d.Events != nil {
+		d.Events = evs
+	}
+	return d
 }
 
 func readSnapshotJSON(t testing.TB, name string, v any) {
@@ -88,11 +116,9 @@ func TestDiffSnapshotFixture(t *testing.T) {
 			snapEvent(run, domain.KindProfileChanged, finn, nil, &domain.Profile{
 				FirstName: snapStr("Finn"), LastName: snapStr("Kelly"), DisplayName: snapStr("Finn Kelly"),
 				Email: snapStr("finn.kelly@example.com"), Department: snapStr("Support"), Title: snapStr("Agent")}),
-			snapEvent(run, domain.KindProfileChanged, gus, nil, &domain.Profile{
+			snapJoiner(gus, &domain.Profile{
 				Login: snapStr("gus.murphy@example.com"), FirstName: snapStr("Gus"), LastName: snapStr("Murphy"), DisplayName: snapStr("Gus Murphy"),
-				Email: snapStr("gus.murphy@example.com"), Department: snapStr("Support"), Title: snapStr("Agent")}),
-			snapEvent(run, domain.KindMemberAdded, gus, &grpSupport, nil),
-			snapEvent(run, domain.KindMemberAdded, gus, &grpMail, nil),
+				Email: snapStr("gus.murphy@example.com"), Department: snapStr("Support"), Title: snapStr("Agent")}, grpSupport, grpMail),
 			snapEvent(run, domain.KindMemberRemoved, cara, &grpSupport, nil),
 		},
 		Joiners:  1, // gus
@@ -100,7 +126,7 @@ func TestDiffSnapshotFixture(t *testing.T) {
 		Changes:  4, // ben, dev, eve, finn
 		Removals: 2, // eve, cara
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, snapCmp); diff != "" {
 		t.Errorf("diff (-want +got):\n%s", diff)
 	}
 	for _, e := range got.Events {
@@ -245,10 +271,7 @@ func TestDiffSnapshotCases(t *testing.T) {
 		{
 			name: "joiner",
 			snap: snapshot(true, user(okta1, idc1, "ann@example.com", grpMail)),
-			want: domain.Diff{Joiners: 1, Events: []domain.Event{
-				snapEvent("run-7", domain.KindProfileChanged, s1, nil, full),
-				snapEvent("run-7", domain.KindMemberAdded, s1, &grpMail, nil),
-			}},
+			want: domain.Diff{Joiners: 1, Events: []domain.Event{snapJoiner(s1, full, grpMail)}},
 		},
 		{
 			name: "known person without memberships joining is a joiner",
@@ -316,8 +339,7 @@ func TestDiffSnapshotCases(t *testing.T) {
 			prev: []domain.Person{person(okta1, idc1, "ann@example.com", member(grpSupport))},
 			snap: snapshot(true, user(okta2, idc2, "ann@example.com", grpSupport)),
 			want: domain.Diff{Joiners: 1, Leavers: 1, Removals: 1, Events: []domain.Event{
-				snapEvent("run-7", domain.KindProfileChanged, domain.Subject{OktaID: okta2, IdCUserID: idc2, Login: "ann@example.com"}, nil, full),
-				snapEvent("run-7", domain.KindMemberAdded, domain.Subject{OktaID: okta2, IdCUserID: idc2, Login: "ann@example.com"}, &grpSupport, nil),
+				snapJoiner(domain.Subject{OktaID: okta2, IdCUserID: idc2, Login: "ann@example.com"}, full, grpSupport),
 				snapEvent("run-7", domain.KindMemberRemoved, domain.Subject{OktaID: okta1, IdCUserID: idc1}, &grpSupport, nil),
 			}},
 		},
@@ -338,13 +360,118 @@ func TestDiffSnapshotCases(t *testing.T) {
 			}},
 		},
 		{
-			name: "IdC id matching a person with another Okta id is someone else",
+			// The IdC user's Okta id contradicts the person it is linked
+			// to: neither a joiner nor a leaver, a conflict to report.
+			name: "IdC id linked to a person with another Okta id is a conflict",
 			prev: []domain.Person{person(okta2, idc1, "ann@example.com", member(grpSupport))},
 			snap: snapshot(true, user(okta1, idc1, "ann@example.com", grpSupport)),
-			want: domain.Diff{Joiners: 1, Leavers: 1, Removals: 1, Events: []domain.Event{
-				snapEvent("run-7", domain.KindProfileChanged, s1, nil, full),
-				snapEvent("run-7", domain.KindMemberAdded, s1, &grpSupport, nil),
-				snapEvent("run-7", domain.KindMemberRemoved, domain.Subject{OktaID: okta2, IdCUserID: idc1}, &grpSupport, nil),
+			want: domain.Diff{Withheld: 1, Conflicts: []domain.IdentityConflict{{
+				OktaID: okta1, IdCUserIDs: []string{idc1}, PersonKeys: []string{okta2},
+				Reason: "IdC user idc-aaaa-1111 carries Okta user id 00uAAAA1111, but is linked to person 00uBBBB2222 (Okta user 00uBBBB2222)",
+			}}},
+		},
+		{
+			// Ann's IdC user was re-created: same Okta user, new IdC id.
+			// The Okta id is authoritative: a relink, first, then the rest.
+			name: "IdC user re-created: a relink under the Okta id",
+			prev: []domain.Person{person(okta1, idc1, "ann@example.com", member(grpSupport))},
+			snap: snapshot(true, func() domain.SnapshotUser {
+				u := user(okta1, "idc-recreated", "ann@example.com", grpSupport, grpMail)
+				u.Title = "Lead"
+				return u
+			}()),
+			want: domain.Diff{Changes: 1, Events: []domain.Event{
+				func() domain.Event {
+					e := snapEvent("run-7", domain.KindProfileChanged, domain.Subject{OktaID: okta1, IdCUserID: "idc-recreated", Login: "ann@example.com"},
+						nil, &domain.Profile{Title: snapStr("Lead")})
+					e.ReplacesIdCUserID = idc1
+					return e
+				}(),
+				snapEvent("run-7", domain.KindMemberAdded, domain.Subject{OktaID: okta1, IdCUserID: "idc-recreated", Login: "ann@example.com"}, &grpMail, nil),
+			}},
+		},
+		{
+			name: "re-created IdC user whose new id is linked to someone else is a conflict",
+			prev: []domain.Person{
+				person(okta1, idc1, "ann@example.com", member(grpSupport)),
+				person(okta2, idc2, "bob@example.com", member(grpSupport)),
+			},
+			snap: snapshot(true, user(okta1, idc2, "ann@example.com", grpSupport)),
+			want: domain.Diff{Withheld: 2, Conflicts: []domain.IdentityConflict{{
+				OktaID: okta1, IdCUserIDs: []string{idc2}, PersonKeys: []string{okta1, okta2},
+				Reason: "IdC user idc-bbbb-2222 carries Okta user id 00uAAAA1111, but is linked to person 00uBBBB2222 (Okta user 00uBBBB2222)",
+			}}},
+		},
+		{
+			name: "two IdC users carrying one Okta id are a conflict",
+			prev: []domain.Person{
+				person(okta1, idc1, "ann@example.com", member(grpSupport)),
+				person(okta2, idc2, "bob@example.com", member(grpSupport)),
+			},
+			snap: snapshot(true, user(okta1, idc1, "ann@example.com", grpSupport), user(okta1, "idc-twin", "ann.twin@example.com", grpMail),
+				user(okta2, idc2, "bob@example.com")),
+			want: domain.Diff{Withheld: 1, Leavers: 1, Removals: 1,
+				Events: []domain.Event{snapEvent("run-7", domain.KindMemberRemoved, domain.Subject{OktaID: okta2, IdCUserID: idc2, Login: "bob@example.com"}, &grpSupport, nil)},
+				Conflicts: []domain.IdentityConflict{{
+					OktaID: okta1, IdCUserIDs: []string{idc1, "idc-twin"}, PersonKeys: []string{okta1},
+					Reason: "IdC users idc-aaaa-1111, idc-twin all carry Okta user id 00uAAAA1111",
+				}}},
+		},
+		{
+			// Mail Users could not be read: Ann is still removed from the
+			// Support Agents she left, Bob (only in Mail Users) keeps his
+			// membership, and both are reported as withheld.
+			name: "an unread group withholds removals for its members only",
+			prev: []domain.Person{
+				person(okta1, idc1, "ann@example.com", member(grpSupport, grpMail)),
+				person(okta2, idc2, "bob@example.com", member(grpMail)),
+			},
+			snap: func() domain.Snapshot {
+				s := snapshot(true)
+				s.UnreadGroups = []domain.GroupRef{grpMail}
+				return s
+			}(),
+			want: domain.Diff{Changes: 1, Removals: 1, Withheld: 2, Events: []domain.Event{
+				snapEvent("run-7", domain.KindMemberRemoved, domain.Subject{OktaID: okta1, IdCUserID: idc1}, &grpSupport, nil),
+			}},
+		},
+		{
+			name: "an unread group adds no one",
+			snap: func() domain.Snapshot {
+				s := snapshot(true, user(okta1, idc1, "ann@example.com", grpMail, grpSupport))
+				s.UnreadGroups = []domain.GroupRef{{IdCID: grpMail.IdCID}}
+				return s
+			}(),
+			want: domain.Diff{Joiners: 1, Events: []domain.Event{snapJoiner(s1, full, grpSupport)}},
+		},
+		{
+			// Ann's profile could not be read: she is left alone, not
+			// taken for a leaver; Bob, read fine and in no group, leaves.
+			// Cy has no IdC id yet and might be the unread user: held too.
+			name: "an unread profile is never a removal",
+			prev: []domain.Person{
+				person(okta1, idc1, "ann@example.com", member(grpSupport)),
+				person(okta2, idc2, "bob@example.com", member(grpSupport)),
+				person("00uCY", "", "cy@example.com", member(grpSupport)),
+			},
+			snap: func() domain.Snapshot {
+				s := snapshot(true, user(okta2, idc2, "bob@example.com"))
+				s.UnreadUsers = []string{idc1}
+				return s
+			}(),
+			want: domain.Diff{Leavers: 1, Removals: 1, Withheld: 2, Events: []domain.Event{
+				snapEvent("run-7", domain.KindMemberRemoved, domain.Subject{OktaID: okta2, IdCUserID: idc2, Login: "bob@example.com"}, &grpSupport, nil),
+			}},
+		},
+		{
+			// With a settle window the facts occur at TakenAt − window, so
+			// that a hook fact from within the window wins the fold.
+			name: "a settle window moves the facts back by the window",
+			prev: []domain.Person{person(okta1, idc1, "ann@example.com", member(grpSupport))},
+			snap: settling(snapshot(true, user(okta1, idc1, "ann@example.com", grpMail)), 10*time.Minute),
+			want: domain.Diff{Changes: 1, Removals: 1, Events: []domain.Event{
+				snapEvent("run-7", domain.KindMemberRemoved, s1, &grpSupport, nil),
+				snapEvent("run-7", domain.KindMemberAdded, s1, &grpMail, nil),
 			}},
 		},
 		{
@@ -473,10 +600,7 @@ func TestDiffSnapshotCases(t *testing.T) {
 	}{
 		name: "read groups are deduplicated by id and groups without ids dropped",
 		snap: dupGroups,
-		want: domain.Diff{Joiners: 1, Events: []domain.Event{
-			snapEvent("run-7", domain.KindProfileChanged, s1, nil, full),
-			snapEvent("run-7", domain.KindMemberAdded, s1, &grpMail, nil),
-		}},
+		want: domain.Diff{Joiners: 1, Events: []domain.Event{snapJoiner(s1, full, grpMail)}},
 	})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -484,8 +608,14 @@ func TestDiffSnapshotCases(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DiffSnapshot: %v", err)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			want := lagged(tc.want, tc.snap.Lag)
+			if diff := cmp.Diff(want, got, snapCmp); diff != "" {
 				t.Errorf("diff (-want +got):\n%s", diff)
+			}
+			for _, e := range got.Events {
+				if err := e.Validate(); err != nil {
+					t.Errorf("event %s invalid: %v", e.SourceEventID, err)
+				}
 			}
 		})
 	}
@@ -582,6 +712,10 @@ func TestRemovalCapErrorWithoutMembers(t *testing.T) {
 	}
 }
 
+// Event ids derive from the facts and the time they occur, not from the
+// run: the same difference found at the same time collides, a later run's
+// copy restamped at the first time is the first event exactly, and every
+// id is NewEventID of "<kind>[:<group>]:<digest>".
 func TestDiffSnapshotIDs(t *testing.T) {
 	var prev []domain.Person
 	var snap domain.Snapshot
@@ -591,24 +725,61 @@ func TestDiffSnapshotIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := domain.DiffSnapshot(prev, snap, wideCap)
+	seen := map[string]bool{}
+	for _, e := range a.Events {
+		if seen[e.ID] {
+			t.Errorf("id %s used twice in one diff", e.ID)
+		}
+		seen[e.ID] = true
+		if want := domain.NewEventID(e.Source, e.SourceEventID, e.Subject.Key(), e.OccurredAt); e.ID != want {
+			t.Errorf("event %s: id %s, want NewEventID(source event id) %s", e.SourceEventID, e.ID, want)
+		}
+		prefix := string(e.Kind) + ":"
+		if e.Group != nil {
+			prefix += e.Group.Key() + ":"
+		}
+		digest, ok := strings.CutPrefix(e.SourceEventID, prefix)
+		if !ok || len(digest) != 16 || strings.Trim(digest, "0123456789abcdef") != "" {
+			t.Errorf("source event id %q, want %q and 16 hex digits", e.SourceEventID, prefix)
+		}
+	}
+
+	other := snap
+	other.RunID = "run-other"
+	b, err := domain.DiffSnapshot(prev, other, wideCap)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(a, b); diff != "" {
-		t.Errorf("rerun of the same run differs:\n%s", diff)
+		t.Errorf("another run at the same time differs:\n%s", diff)
 	}
-	snap.RunID = "run-other"
-	c, err := domain.DiffSnapshot(prev, snap, wideCap)
+
+	later := snap
+	later.RunID, later.TakenAt = "run-later", snap.TakenAt.Add(15*time.Minute)
+	c, err := domain.DiffSnapshot(prev, later, wideCap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
-	for _, e := range append(a.Events, c.Events...) {
+	first := map[string]domain.Event{}
+	for _, e := range a.Events {
+		first[e.SourceEventID] = e
+	}
+	same := 0
+	for _, e := range c.Events {
 		if seen[e.ID] {
-			t.Errorf("id %s used twice across two runs", e.ID)
+			t.Errorf("a later run reused id %s", e.ID)
 		}
-		seen[e.ID] = true
+		f, ok := first[e.SourceEventID]
+		if !ok {
+			continue // a fact that was too recent to contradict 15 minutes ago
+		}
+		same++
+		if back := e.Restamped(f.OccurredAt); !cmp.Equal(back, f) {
+			t.Errorf("the later copy restamped at the first time is not the first event:\n%s", cmp.Diff(f, back))
+		}
+	}
+	if same != len(a.Events) {
+		t.Errorf("the later run found %d of the first run's %d differences again", same, len(a.Events))
 	}
 }
 
@@ -675,7 +846,9 @@ func TestDiffSnapshot100k(t *testing.T) {
 		t.Errorf("got %d joiners, %d leavers, %d removals, %d changes; want 1000, 500, 500, 2000",
 			got.Joiners, got.Leavers, got.Removals, got.Changes)
 	}
-	if want := 1000*2 + 500 + 1000 + 1000; len(got.Events) != want {
+	// 1,000 joiners (one observed event each), 500 leavers, 1,000 renames,
+	// 1,000 movers.
+	if want := 1000 + 500 + 1000 + 1000; len(got.Events) != want {
 		t.Errorf("got %d events, want %d", len(got.Events), want)
 	}
 }
@@ -688,5 +861,26 @@ func BenchmarkDiffSnapshot100k(b *testing.B) {
 		if _, err := domain.DiffSnapshot(prev, snap, limit); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestCheckRemovalCap(t *testing.T) {
+	if err := domain.CheckRemovalCap(domain.RemovalCap{}, 50, 1000); err != nil {
+		t.Errorf("50 of 1000 under the default cap: %v", err)
+	}
+	err := domain.CheckRemovalCap(domain.RemovalCap{}, 51, 1000)
+	var capErr *domain.RemovalCapError
+	if !errors.As(err, &capErr) || capErr.Cap != (domain.RemovalCap{Max: 50, MaxPercent: 10, MinForPercent: 5}) {
+		t.Errorf("51 of 1000: %v, want a *RemovalCapError with the effective default cap", err)
+	}
+	if err := domain.CheckRemovalCap(domain.RemovalCap{Max: 10, MaxPercent: 10, MinForPercent: 2}, 3, 10); !errors.Is(err, domain.ErrRemovalCapExceeded) {
+		t.Errorf("3 of 10 above 10%%: %v, want ErrRemovalCapExceeded", err)
+	}
+}
+
+func TestIdentityConflictIsAnError(t *testing.T) {
+	var err error = domain.IdentityConflict{OktaID: "00u1", IdCUserIDs: []string{"a", "b"}, Reason: "IdC users a, b all carry Okta user id 00u1"}
+	if !errors.Is(err, domain.ErrIdentityConflict) || err.Error() != "identity conflict: IdC users a, b all carry Okta user id 00u1" {
+		t.Errorf("conflict error %q does not match ErrIdentityConflict or says something else", err)
 	}
 }

@@ -39,6 +39,14 @@ const (
 	// KindObserved is a snapshot fact: the person as the IdC snapshot saw
 	// them (profile and, for every configured group, membership).
 	KindObserved Kind = "observed"
+	// KindReconcile carries no facts: it asks the consumer of Event.Target
+	// to plan the person again from what is stored (consumers are
+	// level-triggered), so that a target that missed an event, dead-lettered
+	// one or has a due grace-period delete converges. Folding it changes
+	// nothing. Added within envelope version 1: a consumer older than this
+	// kind rejects it as ErrUnknownKind (permanent), so consumers are
+	// deployed before the producers that emit it.
+	KindReconcile Kind = "reconcile"
 )
 
 // Subject identifies the person an event is about. Immutable ids come first;
@@ -105,11 +113,22 @@ type Event struct {
 	// same whatever order it arrives in relative to other facts: Fold sets
 	// membership true for each of Groups and false for each of NotGroups, and
 	// never infers a removal from a group being absent from both lists.
-	Groups     []GroupRef `json:"groups,omitempty"`
-	NotGroups  []GroupRef `json:"notGroups,omitempty"`
-	Profile    *Profile   `json:"profile,omitempty"`
-	OccurredAt time.Time  `json:"occurredAt"`
-	ReceivedAt time.Time  `json:"receivedAt"`
+	Groups    []GroupRef `json:"groups,omitempty"`
+	NotGroups []GroupRef `json:"notGroups,omitempty"`
+	Profile   *Profile   `json:"profile,omitempty"`
+	// Target is the one target the event is for: only that target's queue
+	// gets it. Empty means every target. A reconcile event always names
+	// one; a hook event whose removal is held by the removal brake for some
+	// targets is sent, per remaining target, with Target set.
+	Target Target `json:"target,omitempty"`
+	// ReplacesIdCUserID marks a relink: the person with Subject.OktaID (the
+	// authoritative id) is now IdC user Subject.IdCUserID, which replaces
+	// this id (the IdC user was re-created). Fold accepts the new IdC user
+	// id only from such a fact, and only while the person is still linked
+	// to the replaced id. Only on profile-changed events.
+	ReplacesIdCUserID string    `json:"replacesIdcUserId,omitempty"`
+	OccurredAt        time.Time `json:"occurredAt"`
+	ReceivedAt        time.Time `json:"receivedAt"`
 }
 
 // Status is a person's lifecycle status as last reported.
@@ -155,6 +174,13 @@ type Person struct {
 
 	// Groups maps GroupRef.Key() to the last membership fact for that group.
 	Groups map[string]Membership `json:"groups,omitempty"`
+
+	// Relinked records the person's last relink (see
+	// Event.ReplacesIdCUserID): Value is the IdC user id they were linked
+	// to before, At and By the relink fact's occurred-at and event id.
+	// Zero when never relinked. Events still naming the replaced id are
+	// stale (CheckSubject).
+	Relinked Stamped `json:"relinked,omitzero"`
 
 	// Version is the optimistic-concurrency version kept by the store.
 	Version int64 `json:"version"`

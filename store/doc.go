@@ -15,8 +15,11 @@
 //
 //	PERSON#<key>     IDENTITY          domain.Person (+ loginLower), version-checked
 //	PERSON#<key>     TARGET#<target>   domain.TargetState, version-checked
+//	PERSON#<key>     EMITTED           Mark: the snapshotter's diff facts in flight
+//	PERSON#<key>     EMITTED#<target>  Mark: a reconcile event in flight (+ a consumer's failure)
 //	SNAPSHOT#<00-15> <person key>      SnapshotRecord (snapshotter bookkeeping)
 //	LEASE#<name>     LEASE             lease: owner, expiresAt, acquiredAt, totalUsers
+//	BRAKE#<target>   BRAKE             hook removal brake: window start, removals taken
 //
 // <key> is the person key the person was first stored under (Okta user id
 // when known, else IdC user id); it never changes, even when a person first
@@ -53,13 +56,34 @@
 // reads the cancellation reasons to tell a duplicate (ErrDuplicate, domain
 // Stale) from a version conflict (ErrConflict, retryable).
 //
-// # Snapshot bookkeeping
+// # Managed people and identities
 //
-// The snapshotter diffs against AllPeople (a parallel scan of identities)
-// and keeps one SnapshotRecord per person observed, spread over 16
-// partitions read in parallel. SnapshotChanges yields only the records that
-// differ, so DynamoDB writes are proportional to changes;
-// WriteSnapshotRecords writes them with BatchWriteItem.
+// With Options.GroupMapped, Fold creates a person only from an event that
+// makes them a member of a mapped group (else ErrNotManaged, Stale,
+// nothing written). The Okta id is authoritative: a subject that
+// contradicts the stored person's ids is a Permanent
+// domain.ErrIdentityConflict, except a relink (the snapshot's fact that the
+// person's IdC user was re-created), which moves the person to the new IdC
+// user id, and events naming the replaced IdC user id, which are Stale
+// (domain.ErrSupersededLink).
+//
+// # Snapshot bookkeeping and emission marks
+//
+// The snapshotter diffs against AllRecords (one parallel scan of the
+// person partitions: identities, target states and marks) and keeps one
+// SnapshotRecord per person observed, spread over 16 partitions read in
+// parallel. SnapshotChanges yields only the records that differ, so
+// DynamoDB writes are proportional to changes; WriteSnapshotRecords writes
+// them with BatchWriteItem. Marks (WriteMarks, in the person's partition so
+// that the same scan reads them) record what a run emitted and from which
+// versions, so that later runs do not re-emit it while it is in flight;
+// a consumer records a permanent failure of a reconcile event on its mark
+// (MarkFailed).
+//
+// # Removal brake
+//
+// TakeRemovals counts the removals the hook queues per target in fixed
+// windows, with a conditional update of one counter item per target.
 //
 // # Leases
 //

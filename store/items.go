@@ -21,6 +21,9 @@ const (
 	snapshotPrefix = "SNAPSHOT#"
 	leasePrefix    = "LEASE#"
 	skLease        = "LEASE"
+	skMark         = "EMITTED"
+	brakePrefix    = "BRAKE#"
+	skBrake        = "BRAKE"
 	// SnapshotShards is the number of partitions the snapshot bookkeeping
 	// is spread over (PK=SNAPSHOT#00…15, chosen by an FNV-1a hash of the
 	// person key). Changing it strands existing records.
@@ -52,6 +55,17 @@ func rowSK(id string, o domain.Outcome) string { return id + "#" + string(o) }
 func dayBucket(t time.Time) string { return dayPrefix + t.UTC().Format(time.DateOnly) }
 
 func leasePK(name string) string { return leasePrefix + name }
+
+// markSK is the sort key of a mark: EMITTED for the person's diff mark,
+// EMITTED#<target> for a target's reconcile mark.
+func markSK(t domain.Target) string {
+	if t == "" {
+		return skMark
+	}
+	return skMark + "#" + string(t)
+}
+
+func brakePK(t domain.Target) string { return brakePrefix + string(t) }
 
 func snapshotPK(key string) string {
 	h := fnv.New32a()
@@ -107,8 +121,10 @@ type identityItem struct {
 	Title       stampedAttr `dynamodbav:"title"`
 	Status      stampedAttr `dynamodbav:"status"`
 
-	Groups  map[string]membershipAttr `dynamodbav:"groups,omitempty"`
-	Version int64                     `dynamodbav:"version"`
+	Groups map[string]membershipAttr `dynamodbav:"groups,omitempty"`
+	// Relinked is written only once the person was re-linked.
+	Relinked *stampedAttr `dynamodbav:"relinked,omitempty"`
+	Version  int64        `dynamodbav:"version"`
 }
 
 // newIdentityItem is the identity item of p stored under the person key key.
@@ -120,6 +136,10 @@ func newIdentityItem(key string, p domain.Person) identityItem {
 		DisplayName: toStamped(p.DisplayName), Email: toStamped(p.Email), Department: toStamped(p.Department),
 		Title: toStamped(p.Title), Status: toStamped(p.Status),
 		Version: p.Version,
+	}
+	if p.Relinked != (domain.Stamped{}) {
+		r := toStamped(p.Relinked)
+		it.Relinked = &r
 	}
 	if p.Groups != nil {
 		it.Groups = make(map[string]membershipAttr, len(p.Groups))
@@ -138,6 +158,9 @@ func (it identityItem) person() domain.Person {
 		DisplayName: it.DisplayName.domain(), Email: it.Email.domain(), Department: it.Department.domain(),
 		Title: it.Title.domain(), Status: it.Status.domain(),
 		Version: it.Version,
+	}
+	if it.Relinked != nil {
+		p.Relinked = it.Relinked.domain()
 	}
 	if it.Groups != nil {
 		p.Groups = make(map[string]domain.Membership, len(it.Groups))
@@ -245,4 +268,39 @@ type snapshotItem struct {
 	PK string `dynamodbav:"PK"`
 	SK string `dynamodbav:"SK"`
 	SnapshotRecord
+}
+
+// markItem is a person's EMITTED / EMITTED#<target> item (see Mark).
+type markItem struct {
+	PK            string    `dynamodbav:"PK"`
+	SK            string    `dynamodbav:"SK"`
+	Target        string    `dynamodbav:"target,omitempty"`
+	Digest        string    `dynamodbav:"digest"`
+	EventID       string    `dynamodbav:"eventId,omitempty"`
+	PersonVersion int64     `dynamodbav:"personVersion"`
+	TargetVersion int64     `dynamodbav:"targetVersion"`
+	Since         time.Time `dynamodbav:"since"`
+	At            time.Time `dynamodbav:"at"`
+	FailedEventID string    `dynamodbav:"failedEventId,omitempty"`
+	FailedAt      time.Time `dynamodbav:"failedAt,omitempty"`
+	FailedReason  string    `dynamodbav:"failedReason,omitempty"`
+}
+
+func newMarkItem(m Mark) markItem {
+	return markItem{
+		PK: personPK(m.Key), SK: markSK(m.Target), Target: string(m.Target),
+		Digest: m.Digest, EventID: m.EventID, PersonVersion: m.PersonVersion, TargetVersion: m.TargetVersion,
+		Since: m.Since.UTC(), At: m.At.UTC(),
+		FailedEventID: m.FailedEventID, FailedAt: m.FailedAt, FailedReason: m.FailedReason,
+	}
+}
+
+// mark is the item's Mark in the partition of key.
+func (it markItem) mark(key string) Mark {
+	return Mark{
+		Key: key, Target: domain.Target(it.Target),
+		Digest: it.Digest, EventID: it.EventID, PersonVersion: it.PersonVersion, TargetVersion: it.TargetVersion,
+		Since: it.Since, At: it.At,
+		FailedEventID: it.FailedEventID, FailedAt: it.FailedAt, FailedReason: it.FailedReason,
+	}
 }

@@ -42,6 +42,9 @@ func TestDomainTypesRoundTrip(t *testing.T) {
 			ev(domain.KindMemberAdded, sub, "r2", t0.Add(time.Second), group("00gMAIL")),
 			ev(domain.KindMemberRemoved, sub, "r3", t0.Add(2*time.Second), group("00gAGENTS")),
 			ev(domain.KindSuspended, sub, "r4", t0.Add(3*time.Second)),
+			// The IdC user is re-created: a relink.
+			ev(domain.KindProfileChanged, domain.Subject{OktaID: sub.OktaID, IdCUserID: "idc-round-2"}, "r5", t0.Add(4*time.Second),
+				func(e *domain.Event) { e.Source, e.ReplacesIdCUserID = domain.SourceIdCSnapshot, sub.IdCUserID }),
 		} {
 			var err error
 			if folded, err = f.st.Fold(ctx, e); err != nil {
@@ -49,7 +52,7 @@ func TestDomainTypesRoundTrip(t *testing.T) {
 			}
 		}
 		allFieldsSet(t, folded.Person)
-		for _, s := range []domain.Stamped{folded.Person.Login, folded.Person.Title, folded.Person.Status} {
+		for _, s := range []domain.Stamped{folded.Person.Login, folded.Person.Title, folded.Person.Status, folded.Person.Relinked} {
 			allFieldsSet(t, s)
 		}
 		rec, err := f.st.Person(ctx, folded.Key)
@@ -65,6 +68,16 @@ func TestDomainTypesRoundTrip(t *testing.T) {
 		}
 		if len(all) != 1 || !cmp.Equal(folded.Person, all[0]) {
 			t.Errorf("AllPeople = %+v, want the folded person", all)
+		}
+		recs, err := f.st.AllRecords(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != 1 || !cmp.Equal(folded.Person, recs[0].Person) {
+			t.Errorf("AllRecords = %+v, want the folded person", recs)
+		}
+		if byIdC, err := f.st.FindByIdCUserID(ctx, "idc-round-2"); err != nil || byIdC.Key != folded.Key {
+			t.Errorf("the relinked IdC user id does not find the person: %+v, %v", byIdC, err)
 		}
 	})
 
@@ -94,6 +107,25 @@ func TestDomainTypesRoundTrip(t *testing.T) {
 		}
 		if d := cmp.Diff(want, rec.Target(domain.TargetConnect)); d != "" {
 			t.Errorf("target state from the partition read (-put +read):\n%s", d)
+		}
+	})
+
+	t.Run("mark", func(t *testing.T) {
+		want := store.Mark{
+			Key: "00uROUND", Target: domain.TargetConnect, Digest: "d1", EventID: "01EVENT",
+			PersonVersion: 7, TargetVersion: 3, Since: t0.Add(time.Nanosecond), At: t0.Add(time.Hour),
+			FailedEventID: "01FAILED", FailedAt: t0.Add(2 * time.Hour), FailedReason: "quota",
+		}
+		allFieldsSet(t, want)
+		if err := f.st.WriteMarks(ctx, []store.Mark{want}, nil); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := f.st.Person(ctx, "00uROUND")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, rec.Marks[domain.TargetConnect]); d != "" {
+			t.Errorf("mark read back (-written +read):\n%s", d)
 		}
 	})
 

@@ -166,9 +166,9 @@ func (s *Store) WriteSnapshotRecords(ctx context.Context, put []SnapshotRecord, 
 }
 
 // AllPeople reads every person's identity with a parallel scan of the state
-// table (Options.Workers segments), sorted by person key: the last-known
-// people a snapshot run diffs against (domain.DiffSnapshot's prev). Reads
-// are eventually consistent.
+// table (Options.Workers segments), sorted by person key (domain.Person.Key).
+// Reads are eventually consistent. The snapshotter reads AllRecords, which
+// costs the same and also returns target states and marks.
 //
 // Errors: SDK errors.
 func (s *Store) AllPeople(ctx context.Context) ([]domain.Person, error) {

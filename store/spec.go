@@ -81,8 +81,9 @@ const (
 )
 
 // StateTableSpec is the state table: one partition per person
-// (PK=PERSON#<key>; SK=IDENTITY, SK=TARGET#<target>) plus the snapshot
-// bookkeeping partitions (PK=SNAPSHOT#<shard>, SK=<person key>). Three
+// (PK=PERSON#<key>; SK=IDENTITY, SK=TARGET#<target>, SK=EMITTED[#<target>])
+// plus the snapshot bookkeeping partitions (PK=SNAPSHOT#<shard>, SK=<person
+// key>), the leases (LEASE#<name>) and the removal brakes (BRAKE#<target>). Three
 // sparse KEYS_ONLY indexes find a person's partition by lower-cased login,
 // Okta user id and IdC user id; only identity items carry their key
 // attributes. The state table has no TTL.

@@ -29,7 +29,16 @@ type Record struct {
 	Key     string
 	Person  domain.Person
 	Targets map[domain.Target]domain.TargetState
+	// Marks are the snapshotter's emission marks kept in the partition
+	// (see Mark), by target; "" is the person's diff mark.
+	Marks map[domain.Target]Mark
 }
+
+// HasIdentity reports whether the partition holds the person's identity.
+// AllRecords also returns partitions that hold only marks (a joiner the
+// snapshotter announced whose events were not folded yet) or only target
+// states.
+func (r Record) HasIdentity() bool { return r.Person.Key != "" }
 
 // Target returns the person's last-known state in t: the stored state, or
 // the zero state (Version 0, not managed) when idsync never wrote one.
@@ -75,8 +84,8 @@ func (s *Store) Person(ctx context.Context, key string) (Record, error) {
 // writing anything: what a dry run plans from. Changed and Created say what
 // Fold would do; the versions are those read.
 //
-// Errors: the event's validation error (Permanent); SDK errors.
-// Idempotent: it reads only.
+// Errors: those Fold would return (the event's validation error, an
+// identity error, ErrNotManaged); SDK errors. Idempotent: it reads only.
 func (s *Store) Preview(ctx context.Context, e domain.Event) (FoldResult, error) {
 	if err := e.Validate(); err != nil {
 		return FoldResult{}, fmt.Errorf("store: preview event %s: %w", e.ID, err)
@@ -85,29 +94,80 @@ func (s *Store) Preview(ctx context.Context, e domain.Event) (FoldResult, error)
 	if err != nil {
 		return FoldResult{}, fmt.Errorf("store: preview event %s: %w", e.ID, err)
 	}
-	next, changed := domain.Fold(rec.Person, e)
+	next, changed, err := s.foldChecked(rec, found, e)
+	if err != nil {
+		return FoldResult{}, fmt.Errorf("store: preview event %s: %w", e.ID, err)
+	}
 	rec.Person = next
 	return FoldResult{Record: rec, Changed: changed, Created: !found, Attempts: 1}, nil
+}
+
+// foldChecked folds e into the resolved record: the identity check of
+// domain.CheckSubject for a stored person, domain.Fold, and, for a person
+// not stored yet, the managed-people check.
+func (s *Store) foldChecked(rec Record, found bool, e domain.Event) (domain.Person, bool, error) {
+	if found {
+		if err := domain.CheckSubject(rec.Person, e); err != nil {
+			return rec.Person, false, fmt.Errorf("into %s: %w", rec.Key, err)
+		}
+	}
+	next, changed := domain.Fold(rec.Person, e)
+	if !found && s.groupMapped != nil && !s.managed(next) {
+		return rec.Person, false, domain.Stale(ErrNotManaged)
+	}
+	return next, changed, nil
+}
+
+// managed reports whether p is a member of a mapped group.
+func (s *Store) managed(p domain.Person) bool {
+	for k, m := range p.Groups {
+		if !m.Member {
+			continue
+		}
+		var g domain.GroupRef
+		if id, ok := strings.CutPrefix(k, "okta:"); ok {
+			g.OktaID = id
+		} else if id, ok := strings.CutPrefix(k, "idc:"); ok {
+			g.IdCID = id
+		}
+		if s.groupMapped(g) {
+			return true
+		}
+	}
+	return false
 }
 
 // Fold folds e into the person it is about and stores the result.
 //
 // The person is found by e.Subject.Key() (the partition read also returns
 // the target states, so Record.Targets needs no further read), else by the
-// subject's IdC user id and then through the Okta-id and IdC-id indexes, so
-// that a person first stored under their IdC user id is found by their Okta
-// id once linked. A person found nowhere is created under e.Subject.Key().
+// subject's Okta id through the Okta-id index (a person first stored under
+// their IdC user id and linked since), else by the subject's IdC user id
+// (its partition, then the IdC-id index). The Okta id is authoritative: a
+// person found by it is the event's person even when the IdC user id
+// differs. The subject is then checked against the person's ids
+// (domain.CheckSubject): a relink (Event.ReplacesIdCUserID) moves the
+// person to the new IdC user id, and the identity item's idcUserId (the
+// IdC-id index key) with it. A person found nowhere is created under
+// e.Subject.Key(), provided the event makes them a member of a mapped group
+// (Options.GroupMapped).
 //
 // The write is conditional on the version read (or on the item not
 // existing); when a concurrent writer got there first Fold re-reads,
 // re-folds and retries, up to Options.FoldAttempts times, so both writers'
-// facts survive. An event that changes nothing (a duplicate, an older fact)
-// writes nothing and reports Changed false. Idempotent: folding the same
-// event again changes nothing.
+// facts survive. An event that changes nothing (a duplicate, an older fact,
+// a reconcile event) writes nothing and reports Changed false. Idempotent:
+// folding the same event again changes nothing.
 //
 // Errors: the event's validation error (Permanent, wrapping
-// domain.ErrInvalidEvent or domain.ErrUnknownKind); ErrConflict when every
-// attempt lost a race; SDK errors.
+// domain.ErrInvalidEvent or domain.ErrUnknownKind); a Permanent error
+// wrapping domain.ErrIdentityConflict when the subject contradicts the
+// person's ids (another Okta user; an IdC user id the person was never
+// linked to, without a relink), with the ids in the message; a Stale error
+// wrapping domain.ErrSupersededLink for an event naming the IdC user id the
+// person was re-linked away from; a Stale error wrapping ErrNotManaged
+// when the event would create a person who is in no mapped group (nothing
+// is written); ErrConflict when every attempt lost a race; SDK errors.
 func (s *Store) Fold(ctx context.Context, e domain.Event) (FoldResult, error) {
 	if err := e.Validate(); err != nil {
 		return FoldResult{}, fmt.Errorf("store: fold event %s: %w", e.ID, err)
@@ -117,7 +177,10 @@ func (s *Store) Fold(ctx context.Context, e domain.Event) (FoldResult, error) {
 		if err != nil {
 			return FoldResult{}, fmt.Errorf("store: fold event %s: %w", e.ID, err)
 		}
-		next, changed := domain.Fold(rec.Person, e)
+		next, changed, err := s.foldChecked(rec, found, e)
+		if err != nil {
+			return FoldResult{}, fmt.Errorf("store: fold event %s: %w", e.ID, err)
+		}
 		if !changed {
 			return FoldResult{Record: rec, Attempts: attempt}, nil
 		}
@@ -141,48 +204,56 @@ func (s *Store) Fold(ctx context.Context, e domain.Event) (FoldResult, error) {
 }
 
 // resolve finds the stored person a subject names; found is false (and
-// Key the subject's key) when there is none.
+// Key the subject's key) when there is none. The person found may
+// contradict the subject (Fold checks that): by Okta id first, since it is
+// authoritative, then by IdC user id.
 func (s *Store) resolve(ctx context.Context, sub domain.Subject) (Record, bool, error) {
 	key := sub.Key()
 	rec, found, err := s.readPartition(ctx, key)
 	if err != nil || found {
 		return rec, found, err
 	}
-	fits := func(p domain.Person) bool {
-		return (sub.OktaID == "" || p.OktaID == "" || p.OktaID == sub.OktaID) &&
-			(sub.IdCUserID == "" || p.IdCUserID == "" || p.IdCUserID == sub.IdCUserID)
-	}
-	if sub.IdCUserID != "" && sub.IdCUserID != key {
-		other, ok, err := s.readPartition(ctx, sub.IdCUserID)
-		if err != nil {
-			return Record{}, false, err
-		}
-		if ok && fits(other.Person) {
-			return other, true, nil
-		}
-	}
-	for _, ix := range []struct{ index, attr, id string }{
-		{indexByOktaID, attrOktaID, sub.OktaID},
-		{indexByIdCUserID, attrIdCUserID, sub.IdCUserID},
-	} {
-		if ix.id == "" {
-			continue
-		}
-		keys, err := s.indexKeys(ctx, ix.index, ix.attr, ix.id)
+	tried := map[string]bool{key: true}
+	byIndex := func(index, attr, id string, get func(domain.Person) string) (Record, bool, error) {
+		keys, err := s.indexKeys(ctx, index, attr, id)
 		if err != nil {
 			return Record{}, false, err
 		}
 		for _, k := range keys {
-			if k == key || k == sub.IdCUserID {
+			if tried[k] {
 				continue
 			}
+			tried[k] = true
 			other, ok, err := s.readPartition(ctx, k)
 			if err != nil {
 				return Record{}, false, err
 			}
-			if ok && fits(other.Person) {
+			if ok && get(other.Person) == id {
 				return other, true, nil
 			}
+		}
+		return Record{}, false, nil
+	}
+	if sub.OktaID != "" {
+		other, ok, err := byIndex(indexByOktaID, attrOktaID, sub.OktaID, func(p domain.Person) string { return p.OktaID })
+		if err != nil || ok {
+			return other, ok, err
+		}
+	}
+	if sub.IdCUserID != "" {
+		if !tried[sub.IdCUserID] {
+			tried[sub.IdCUserID] = true
+			other, ok, err := s.readPartition(ctx, sub.IdCUserID)
+			if err != nil {
+				return Record{}, false, err
+			}
+			if ok && other.Person.IdCUserID == sub.IdCUserID {
+				return other, true, nil
+			}
+		}
+		other, ok, err := byIndex(indexByIdCUserID, attrIdCUserID, sub.IdCUserID, func(p domain.Person) string { return p.IdCUserID })
+		if err != nil || ok {
+			return other, ok, err
 		}
 	}
 	return Record{Key: key}, false, nil
@@ -211,33 +282,55 @@ func (s *Store) readPartition(ctx context.Context, key string) (Record, bool, er
 			return Record{}, false, sdkErr(err, "read person %s", key)
 		}
 		for _, item := range page.Items {
-			var head struct {
-				SK string `dynamodbav:"SK"`
-			}
-			if err := unmarshal(item, &head); err != nil {
+			isIdentity, err := rec.add(item)
+			if err != nil {
 				return Record{}, false, err
 			}
-			switch {
-			case head.SK == skIdentity:
-				var it identityItem
-				if err := unmarshal(item, &it); err != nil {
-					return Record{}, false, err
-				}
-				rec.Person, found = it.person(), true
-			case strings.HasPrefix(head.SK, targetPrefix):
-				var it targetItem
-				if err := unmarshal(item, &it); err != nil {
-					return Record{}, false, err
-				}
-				if rec.Targets == nil {
-					rec.Targets = map[domain.Target]domain.TargetState{}
-				}
-				ts := it.targetState()
-				rec.Targets[ts.Target] = ts
-			}
+			found = found || isIdentity
 		}
 	}
 	return rec, found, nil
+}
+
+// add decodes one item of the record's partition into it: the identity
+// (reported), a target state or a mark; other items are ignored.
+func (rec *Record) add(item map[string]types.AttributeValue) (identity bool, err error) {
+	var head struct {
+		SK string `dynamodbav:"SK"`
+	}
+	if err := unmarshal(item, &head); err != nil {
+		return false, err
+	}
+	switch {
+	case head.SK == skIdentity:
+		var it identityItem
+		if err := unmarshal(item, &it); err != nil {
+			return false, err
+		}
+		rec.Person = it.person()
+		return true, nil
+	case strings.HasPrefix(head.SK, targetPrefix):
+		var it targetItem
+		if err := unmarshal(item, &it); err != nil {
+			return false, err
+		}
+		if rec.Targets == nil {
+			rec.Targets = map[domain.Target]domain.TargetState{}
+		}
+		ts := it.targetState()
+		rec.Targets[ts.Target] = ts
+	case head.SK == skMark || strings.HasPrefix(head.SK, skMark+"#"):
+		var it markItem
+		if err := unmarshal(item, &it); err != nil {
+			return false, err
+		}
+		if rec.Marks == nil {
+			rec.Marks = map[domain.Target]Mark{}
+		}
+		m := it.mark(rec.Key)
+		rec.Marks[m.Target] = m
+	}
+	return false, nil
 }
 
 // putIdentity writes a person's identity item, conditional on the stored

@@ -29,8 +29,10 @@ type DB interface {
 }
 
 // Errors. Every error the store returns wraps one of these, a lease error
-// (ErrLeaseHeld, ErrLeaseLost) or an SDK error (with %w), and carries a
-// domain error kind (domain.KindOf): ErrDuplicate is Stale; ErrInvalid,
+// (ErrLeaseHeld, ErrLeaseLost), an identity error of domain.CheckSubject
+// (domain.ErrIdentityConflict, Permanent; domain.ErrSupersededLink, Stale)
+// or an SDK error (with %w), and carries a domain error kind
+// (domain.KindOf): ErrDuplicate and ErrNotManaged are Stale; ErrInvalid,
 // ErrBadCursor and DynamoDB validation failures are Permanent; everything
 // else (ErrConflict, ErrUnprocessed, the lease errors, throttling, network)
 // is Retryable.
@@ -53,6 +55,11 @@ var (
 	ErrBadCursor = errors.New("bad cursor")
 	// ErrUnprocessed: a batch write left items unprocessed after every retry.
 	ErrUnprocessed = errors.New("unprocessed items")
+	// ErrNotManaged: Fold (or Preview) was asked to create a person from an
+	// event that does not make them a member of a mapped group
+	// (Options.GroupMapped): idsync stores only people it manages. Marked
+	// Stale: acknowledge and drop the event; nothing was written.
+	ErrNotManaged = errors.New("not managed: the event makes the person a member of no mapped group")
 )
 
 // Defaults and limits.
@@ -98,6 +105,12 @@ type Options struct {
 	// left unprocessed (default 50ms); it doubles per attempt up to 64
 	// times itself.
 	BatchBackoff time.Duration
+	// GroupMapped says which groups idsync maps (domain.Config.GroupMapped).
+	// With it, Fold and Preview refuse to create a person from an event
+	// that does not make them a member of a mapped group (ErrNotManaged),
+	// so that only managed people are stored. Nil turns the check off
+	// (every event may create a person); the composition root sets it.
+	GroupMapped func(domain.GroupRef) bool
 }
 
 // Store reads and writes idsync's state and ledger tables. It is safe for
@@ -112,6 +125,7 @@ type Store struct {
 	ledgerTTL    time.Duration
 	workers      int
 	batchBackoff time.Duration
+	groupMapped  func(domain.GroupRef) bool
 }
 
 // New returns a Store over o.DB and o's tables.
@@ -129,7 +143,7 @@ func New(o Options) (*Store, error) {
 		db: o.DB, state: o.StateTable, ledger: o.LedgerTable,
 		now: o.Clock, newID: o.NewID,
 		foldAttempts: o.FoldAttempts, ledgerTTL: o.LedgerTTL, workers: o.Workers,
-		batchBackoff: o.BatchBackoff,
+		batchBackoff: o.BatchBackoff, groupMapped: o.GroupMapped,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -116,7 +116,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	st, err := store.New(store.Options{
 		DB:         awsclient.DynamoDB(a.AWS, o.Settings.Endpoints.DynamoDB),
 		StateTable: o.Settings.StateTable, LedgerTable: o.Settings.LedgerTable,
-		Clock: a.now, NewID: a.newID,
+		Clock: a.now, NewID: a.newID, GroupMapped: o.Settings.Config.GroupMapped,
 	})
 	if err != nil {
 		return nil, err
@@ -169,19 +169,19 @@ func (a *App) metricsFor(component string) *emf.Metrics {
 }
 
 // Publisher returns a publisher to the queue of every target the
-// configuration enables.
+// configuration enables, keyed by target.
 //
 // Errors: ErrInvalid when an enabled target has no queue URL; publish.New's.
 func (a *App) Publisher() (*publish.Publisher, error) {
-	var urls []string
+	queues := map[domain.Target]string{}
 	for _, t := range settings.Targets(a.Settings.Config) {
 		q := a.Settings.Queues[t]
 		if q.URL == "" {
 			return nil, fmt.Errorf("%w: no queue URL for target %s (%s)", ErrInvalid, t, settings.QueueURLVar(t))
 		}
-		urls = append(urls, q.URL)
+		queues[t] = q.URL
 	}
-	return publish.New(publish.Options{SQS: awsclient.SQS(a.AWS, a.Settings.Endpoints.SQS), QueueURLs: urls})
+	return publish.New(publish.Options{SQS: awsclient.SQS(a.AWS, a.Settings.Endpoints.SQS), Queues: queues})
 }
 
 // hookSecrets returns where the hook's secret comes from.
@@ -215,25 +215,34 @@ func (a *App) Hook() (*oktahook.Handler, error) {
 		return nil, err
 	}
 	return oktahook.New(oktahook.Options{
-		AuthHeader: a.Settings.Hook.Header, GroupMapped: a.Settings.Config.GroupMapped,
-		Secrets: secrets, Ledger: a.Store, Publisher: pub,
+		AuthHeader: a.Settings.Hook.Header, GroupMapped: a.Settings.Config.GroupMapped, Config: a.Settings.Config,
+		Secrets: secrets, Ledger: a.Store, Publisher: pub, People: a.Store, Brake: a.Store,
 		Logger: a.log.With("component", "oktahook"), Metrics: a.metricsFor("oktahook"), Clock: a.now,
 	})
 }
 
-// Snapshotter returns the IdC snapshotter.
+// Snapshotter returns the IdC snapshotter, reconciling with every enabled
+// target's planner.
 //
-// Errors: ErrInvalid without a queue; idcsnapshot.New's (no identity
-// store id, no group with an IdC id).
+// Errors: ErrInvalid without a queue; the targets' constructors';
+// idcsnapshot.New's (no identity store id, no group with an IdC id).
 func (a *App) Snapshotter() (*idcsnapshot.Snapshotter, error) {
 	pub, err := a.Publisher()
 	if err != nil {
 		return nil, err
 	}
+	planners := map[domain.Target]idcsnapshot.Planner{}
+	for _, t := range settings.Targets(a.Settings.Config) {
+		target, err := a.Target(t)
+		if err != nil {
+			return nil, err
+		}
+		planners[t] = target
+	}
 	return idcsnapshot.New(idcsnapshot.Options{
 		Config:        a.Settings.Config,
 		IdentityStore: awsclient.IdentityStore(a.AWS, a.Settings.Endpoints.IdentityStore),
-		Store:         a.Store, Publisher: pub, Rate: a.Settings.IdCRate,
+		Store:         a.Store, Publisher: pub, Planners: planners, Rate: a.Settings.IdCRate,
 		Logger: a.log.With("component", "idcsnapshot"), Metrics: a.metricsFor("idcsnapshot"),
 		Clock: a.now, NewID: a.newID,
 	})

@@ -31,15 +31,16 @@ func ConsumerComponent(target string) string { return ComponentConsumerPrefix + 
 
 // Okta event hook (component ComponentOktaHook).
 const (
-	HookSecretErrors     = "SecretErrors"     // Count: the hook secret could not be read (answered 503)
-	HookRejected         = "Rejected"         // Count: requests refused (wrong or missing auth header, body over the limit)
-	HookMalformed        = "Malformed"        // Count: deliveries that were not Okta event-hook JSON
-	HookEventsIgnored    = "EventsIgnored"    // Count: events of types or groups idsync does not handle
-	HookEventsReceived   = "EventsReceived"   // Count: events of a delivery idsync handles
-	HookEventsDuplicate  = "EventsDuplicate"  // Count: Okta redeliveries of facts already recorded
-	HookEventsQueued     = "EventsQueued"     // Count: events recorded and queued for every target
-	HookDeliveryMs       = "DeliveryMs"       // Milliseconds: one delivery's handling time
-	HookDeliveryFailures = "DeliveryFailures" // Count: deliveries not recorded or not queued (answered 503; Okta retries)
+	HookSecretErrors      = "SecretErrors"      // Count: the hook secret could not be read (answered 503)
+	HookRejected          = "Rejected"          // Count: requests refused (wrong or missing auth header, body over the limit)
+	HookMalformed         = "Malformed"         // Count: deliveries that were not Okta event-hook JSON
+	HookEventsIgnored     = "EventsIgnored"     // Count: events of types or groups idsync does not handle
+	HookEventsReceived    = "EventsReceived"    // Count: events of a delivery idsync handles
+	HookEventsDuplicate   = "EventsDuplicate"   // Count: Okta redeliveries of facts already recorded
+	HookEventsQueued      = "EventsQueued"      // Count: events recorded and queued for every target
+	HookDeliveryMs        = "DeliveryMs"        // Milliseconds: one delivery's handling time
+	HookDeliveryFailures  = "DeliveryFailures"  // Count: deliveries not recorded or not queued (answered 503; Okta retries)
+	HookEventsUnknownUser = "EventsUnknownUser" // Count: lifecycle and profile events about Okta users idsync does not manage (dropped)
 	// HookRemovalsHeld counts removals the hook-path removal brake held back
 	// instead of queueing them (Count).
 	HookRemovalsHeld = "RemovalsHeld"
@@ -61,6 +62,14 @@ const (
 	SnapshotDurationMs        = "DurationMs"        // Milliseconds: the run's duration
 	SnapshotIncomplete        = "Incomplete"        // Count: 1 when the run could not read everything (removals suppressed), else 0
 	SnapshotRunFailed         = "RunFailed"         // Count: failed runs (a tripped removal cap included)
+	SnapshotUnreadGroups      = "UnreadGroups"      // Count: configured groups the run could not read (their removals withheld)
+	SnapshotUnreadUsers       = "UnreadUsers"       // Count: users whose profiles the run could not read
+	SnapshotWithheld          = "Withheld"          // Count: removals withheld because of unread groups or profiles
+	SnapshotConflicts         = "IdentityConflicts" // Count: IdC users whose ids contradict a known person
+	SnapshotReconciled        = "Reconciled"        // Count: reconcile events emitted (one person, one target)
+	SnapshotReconcileWithheld = "ReconcileWithheld" // Count: reconcile leave plans withheld by unread groups or profiles
+	SnapshotReconcileErrors   = "ReconcileErrors"   // Count: people a target could not plan
+	SnapshotInFlight          = "InFlight"          // Count: differences still in flight, not emitted again
 )
 
 // Consumers (component ConsumerComponent(target)).

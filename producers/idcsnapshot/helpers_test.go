@@ -162,7 +162,7 @@ type fixture struct {
 	state   string
 	st      *store.Store
 	sqs     *sqs.Client
-	queue   testenv.Queue
+	queues  map[domain.Target]testenv.Queue
 	pub     *publish.Publisher
 	metrics *bytes.Buffer
 }
@@ -207,8 +207,15 @@ func newFixture(t testing.TB, so simidentitystore.Options) *fixture {
 		t.Fatal(err)
 	}
 	f.sqs = env.SQS(t)
-	f.queue = env.CreateFIFOQueue(t, f.sqs, "idcsnap", 3, 30*time.Second)
-	if f.pub, err = publish.New(publish.Options{SQS: f.sqs, QueueURLs: []string{f.queue.URL}}); err != nil {
+	f.queues = map[domain.Target]testenv.Queue{
+		domain.TargetWorkMail: env.CreateFIFOQueue(t, f.sqs, "idcsnap-wm", 3, 30*time.Second),
+		domain.TargetConnect:  env.CreateFIFOQueue(t, f.sqs, "idcsnap-cn", 3, 30*time.Second),
+	}
+	urls := map[domain.Target]string{}
+	for tg, q := range f.queues {
+		urls[tg] = q.URL
+	}
+	if f.pub, err = publish.New(publish.Options{SQS: f.sqs, Queues: urls}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -280,6 +287,7 @@ type setup struct {
 	store    idcsnapshot.Store
 	pub      idcsnapshot.Publisher
 	opts     idcsnapshot.Options
+	logTo    io.Writer // also gets the run's log lines
 }
 
 func (f *fixture) snapshotter(t testing.TB, s setup) *idcsnapshot.Snapshotter {
@@ -306,7 +314,11 @@ func (f *fixture) snapshotter(t testing.TB, s setup) *idcsnapshot.Snapshotter {
 	o := s.opts
 	o.Config, o.IdentityStore, o.Store, o.Publisher = cfg, awsclient.IdentityStore(awsCfg, f.url), st, pub
 	o.Clock, o.NewID = f.clock.Now, f.ids.New
-	o.Logger = slog.New(slog.NewJSONHandler(t.Output(), nil))
+	var logw io.Writer = t.Output()
+	if s.logTo != nil {
+		logw = io.MultiWriter(t.Output(), s.logTo)
+	}
+	o.Logger = slog.New(slog.NewJSONHandler(logw, nil))
 	o.Metrics = emf.New(f.metrics, "idcsnapshot", f.clock.Now)
 	snap, err := idcsnapshot.New(o)
 	if err != nil {
@@ -315,14 +327,38 @@ func (f *fixture) snapshotter(t testing.TB, s setup) *idcsnapshot.Snapshotter {
 	return snap
 }
 
-// drain receives and deletes every queued message and decodes it.
+// drain receives and deletes every message queued to either target's
+// queue and returns the events once each (an event for every target is on
+// both queues), in the order the WorkMail queue and then the Connect queue
+// delivered them. It checks that an event for one target is on that
+// target's queue only.
 func (f *fixture) drain(t *testing.T) []domain.Event {
+	t.Helper()
+	var got []domain.Event
+	seen := map[string]domain.Target{}
+	for _, tg := range []domain.Target{domain.TargetWorkMail, domain.TargetConnect} {
+		for _, e := range f.drainQueue(t, f.queues[tg].URL) {
+			if e.Target != "" && e.Target != tg {
+				t.Errorf("event %s for %s on the %s queue", describe(e), e.Target, tg)
+			}
+			if _, dup := seen[e.ID]; dup {
+				continue
+			}
+			seen[e.ID] = tg
+			got = append(got, e)
+		}
+	}
+	return got
+}
+
+// drainQueue receives and deletes every message queued to url.
+func (f *fixture) drainQueue(t *testing.T, url string) []domain.Event {
 	t.Helper()
 	ctx := testenv.Context(t)
 	var got []domain.Event
 	for empty := 0; empty < 2; {
 		out, err := f.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(f.queue.URL), MaxNumberOfMessages: 10,
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
@@ -344,7 +380,7 @@ func (f *fixture) drain(t *testing.T) []domain.Event {
 			got = append(got, e)
 			del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle})
 		}
-		if _, err := f.sqs.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(f.queue.URL), Entries: del}); err != nil {
+		if _, err := f.sqs.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: del}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -458,6 +494,19 @@ func describe(e domain.Event) string {
 	if e.Group != nil {
 		parts = append(parts, e.Group.Key())
 	}
+	if len(e.Groups) > 0 {
+		var keys []string
+		for _, g := range e.Groups {
+			keys = append(keys, g.Key())
+		}
+		parts = append(parts, "groups="+strings.Join(keys, ","))
+	}
+	if e.Target != "" {
+		parts = append(parts, "for "+string(e.Target))
+	}
+	if e.ReplacesIdCUserID != "" {
+		parts = append(parts, "replacing "+e.ReplacesIdCUserID)
+	}
 	if p := e.Profile; p != nil {
 		var fields []string
 		add := func(name string, v *string) {
@@ -493,7 +542,9 @@ type memStore struct {
 	mu         sync.Mutex
 	entries    []domain.LedgerEntry
 	put        int
+	marks      int
 	totalUsers int
+	records    []store.Record // what AllRecords returns
 }
 
 func (m *memStore) AcquireLease(_ context.Context, _, owner string, d time.Duration) (store.LeaseHold, error) {
@@ -511,7 +562,13 @@ func (m *memStore) ReleaseLease(_ context.Context, _, _ string, totalUsers int) 
 	return nil
 }
 
-func (m *memStore) AllPeople(context.Context) ([]domain.Person, error) { return nil, nil }
+func (m *memStore) AllRecords(context.Context) ([]store.Record, error) { return m.records, nil }
+func (m *memStore) WriteMarks(_ context.Context, put, _ []store.Mark) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.marks += len(put)
+	return nil
+}
 func (m *memStore) SnapshotRecords(context.Context) ([]store.SnapshotRecord, error) {
 	return nil, nil
 }

@@ -92,9 +92,13 @@ func (r *reader) failures() []error {
 }
 
 // memberships reads every group's memberships, groups in parallel, and
-// returns, per member user id, the indexes of the groups they are in.
-func (r *reader) memberships(ctx context.Context, groups []domain.GroupRef) map[string][]int {
+// returns, per member user id, the indexes of the groups they are in, and
+// the groups that could not be read to the end, with why: "not found: the
+// group no longer exists" (ResourceNotFoundException) or the failed page's
+// error. A failure of one group does not stop the others.
+func (r *reader) memberships(ctx context.Context, groups []domain.GroupRef) (map[string][]int, map[int]string) {
 	members := map[string][]int{}
+	unread := map[int]string{}
 	var mu sync.Mutex
 	r.each(ctx, len(groups), func(ctx context.Context, gi int) {
 		p := identitystore.NewListGroupMembershipsPaginator(r.client, &identitystore.ListGroupMembershipsInput{
@@ -106,6 +110,14 @@ func (r *reader) memberships(ctx context.Context, groups []domain.GroupRef) map[
 			out, err := p.NextPage(ctx, r.opt)
 			if err != nil {
 				r.fail(fmt.Errorf("list memberships of group %s, page %d: %w", groups[gi].IdCID, page, err))
+				reason := fmt.Sprintf("page %d: %v", page, err)
+				var nf *types.ResourceNotFoundException
+				if errors.As(err, &nf) {
+					reason = "not found: the group no longer exists"
+				}
+				mu.Lock()
+				unread[gi] = truncate(reason)
+				mu.Unlock()
 				return
 			}
 			mu.Lock()
@@ -119,20 +131,23 @@ func (r *reader) memberships(ctx context.Context, groups []domain.GroupRef) map[
 			mu.Unlock()
 		}
 	})
-	return members
+	return members, unread
 }
 
 // profiles reads the profiles of members with the given strategy and
 // returns them as snapshot users (groups filled in from members), sorted by
-// user id, and the store's user count when a ListUsers walk reached the end
-// (else 0). A member whose user no longer exists is left out: they are gone.
-func (r *reader) profiles(ctx context.Context, how ProfileRead, members map[string][]int, groups []domain.GroupRef) ([]domain.SnapshotUser, int) {
+// user id, the store's user count when a ListUsers walk reached the end
+// (else 0), and the ids of the members whose profile could not be read
+// (sorted): a failed DescribeUser, or every member a failed ListUsers walk
+// had not reached. A member whose user no longer exists is left out: they
+// are gone.
+func (r *reader) profiles(ctx context.Context, how ProfileRead, members map[string][]int, groups []domain.GroupRef) ([]domain.SnapshotUser, int, []string) {
 	users := make([]domain.SnapshotUser, 0, len(members))
 	total := 0
-	var missing []string
+	var missing, unread []string
 	switch how {
 	case ReadNone:
-		return nil, 0
+		return nil, 0, nil
 	case ReadDescribeUser:
 		missing = make([]string, 0, len(members))
 		for id := range members {
@@ -141,26 +156,31 @@ func (r *reader) profiles(ctx context.Context, how ProfileRead, members map[stri
 	case ReadListUsers:
 		var complete bool
 		users, total, complete = r.listUsers(ctx, members, users)
-		if complete {
-			seen := make(map[string]bool, len(users))
-			for _, u := range users {
-				seen[u.UserID] = true
-			}
-			for id := range members {
-				if !seen[id] {
-					missing = append(missing, id) // created or renamed after the walk passed them
-				}
+		seen := make(map[string]bool, len(users))
+		for _, u := range users {
+			seen[u.UserID] = true
+		}
+		for id := range members {
+			switch {
+			case seen[id]:
+			case complete:
+				missing = append(missing, id) // created or renamed after the walk passed them
+			default:
+				unread = append(unread, id) // the walk failed before reaching them
 			}
 		}
 	}
-	users = append(users, r.describeUsers(ctx, missing)...)
+	described, failed := r.describeUsers(ctx, missing)
+	users = append(users, described...)
+	unread = append(unread, failed...)
+	slices.Sort(unread)
 	for i := range users {
 		for _, gi := range members[users[i].UserID] {
 			users[i].Groups = append(users[i].Groups, groups[gi])
 		}
 	}
 	slices.SortFunc(users, func(a, b domain.SnapshotUser) int { return cmp.Compare(a.UserID, b.UserID) })
-	return users, total
+	return users, total, unread
 }
 
 // listUsers walks ListUsers until every member has been seen or the pages
@@ -200,10 +220,12 @@ func (r *reader) listUsers(ctx context.Context, members map[string][]int, users 
 	return users, seen, true
 }
 
-// describeUsers reads each user with DescribeUser, in parallel.
-func (r *reader) describeUsers(ctx context.Context, ids []string) []domain.SnapshotUser {
+// describeUsers reads each user with DescribeUser, in parallel, and
+// returns the users read and the ids whose read failed.
+func (r *reader) describeUsers(ctx context.Context, ids []string) ([]domain.SnapshotUser, []string) {
 	out := make([]domain.SnapshotUser, len(ids))
 	ok := make([]bool, len(ids))
+	failed := make([]bool, len(ids))
 	r.each(ctx, len(ids), func(ctx context.Context, i int) {
 		u, err := r.client.DescribeUser(ctx, &identitystore.DescribeUserInput{
 			IdentityStoreId: aws.String(r.storeID),
@@ -216,6 +238,7 @@ func (r *reader) describeUsers(ctx context.Context, ids []string) []domain.Snaps
 			return // deleted since its membership was listed
 		case err != nil:
 			r.fail(fmt.Errorf("describe user %s: %w", ids[i], err))
+			failed[i] = true
 			return
 		}
 		out[i], ok[i] = r.snapshotUser(ids[i], userFields{
@@ -224,12 +247,16 @@ func (r *reader) describeUsers(ctx context.Context, ids []string) []domain.Snaps
 		}), true
 	})
 	kept := out[:0]
+	var unread []string
 	for i := range out {
 		if ok[i] {
 			kept = append(kept, out[i])
 		}
+		if failed[i] {
+			unread = append(unread, ids[i])
+		}
 	}
-	return kept
+	return kept, unread
 }
 
 // each runs fn(0..n-1) on up to r.workers goroutines.

@@ -30,7 +30,8 @@ func TestRunFindsJoinersLeaversAndChanges(t *testing.T) {
 	ctx := testenv.Context(t)
 	snap := f.snapshotter(t, setup{})
 
-	// Run 1: everyone in a mapped group is a joiner; gil is in none.
+	// Run 1: everyone in a mapped group is a joiner (one observed event
+	// each); gil is in none.
 	sum1, err := snap.Run(ctx)
 	if err != nil {
 		t.Fatalf("run 1: %v", err)
@@ -39,30 +40,35 @@ func TestRunFindsJoinersLeaversAndChanges(t *testing.T) {
 	want1 := idcsnapshot.Summary{
 		RunID: sum1.RunID, TakenAt: f.clock.Now(), Outcome: domain.OutcomeSnapshot, Complete: true,
 		Groups: 2, Members: 6, Users: 6, ProfileRead: idcsnapshot.ReadDescribeUser,
-		Joiners: 6, Events: 14, APICalls: 8,
+		Joiners: 6, Events: 6, APICalls: 8,
 	}
 	if d := cmp.Diff(want1, sum1, ignoreDuration); d != "" {
 		t.Errorf("run 1 summary (-want +got):\n%s", d)
 	}
-	if len(events1) != 14 {
-		t.Fatalf("run 1 queued %d events, want 14:\n%s", len(events1), strings.Join(describeAll(events1), "\n"))
+	if len(events1) != 6 {
+		t.Fatalf("run 1 queued %d events, want 6:\n%s", len(events1), strings.Join(describeAll(events1), "\n"))
 	}
 	got1 := describeAll(events1)
 	fay := f.users["fay.fixture@example.com"] // no Okta issuer: keyed by IdC user id
 	for _, want := range []string{
-		"profile-changed 00u1adalovelace001 login=ada.lovelace@example.com firstName=Ada lastName=Lovelace displayName=Ada Lovelace email=ada.lovelace@example.com department=R&D title=Engineer",
-		"member-added 00u1adalovelace001 " + oktaMail,
-		"member-added 00u1adalovelace001 " + oktaAgents,
-		"profile-changed 00u1cycipher000003 login=cy.cipher@example.com firstName=Cy lastName=Cipher displayName=Cy C. email=cy.cipher@example.com department=Support title=",
-		"member-added " + fay + " " + oktaAgents,
+		"observed 00u1adalovelace001 groups=" + oktaMail + "," + oktaAgents +
+			" login=ada.lovelace@example.com firstName=Ada lastName=Lovelace displayName=Ada Lovelace email=ada.lovelace@example.com department=R&D title=Engineer",
+		"observed 00u1cycipher000003 groups=" + oktaAgents +
+			" login=cy.cipher@example.com firstName=Cy lastName=Cipher displayName=Cy C. email=cy.cipher@example.com department=Support title=",
+		"observed " + fay + " groups=" + oktaAgents +
+			" login=fay.fixture@example.com firstName=Fay lastName=Fixture displayName=Fay Fixture email=fay.fixture@example.com department= title=",
 	} {
 		if !contains(got1, want) {
 			t.Errorf("run 1 lacks %q; got:\n%s", want, strings.Join(got1, "\n"))
 		}
 	}
+	// The facts occur at TakenAt − settle window: a hook fact from within
+	// the window wins over them whatever the fold order.
+	occurred := f.clock.Now().Add(-time.Duration(f.cfg.Snapshot.SettleWindow))
 	for _, e := range events1 {
-		if e.Source != domain.SourceIdCSnapshot || !e.OccurredAt.Equal(f.clock.Now()) {
-			t.Errorf("event %s: source %s, occurred %v; want idc-snapshot at the run's TakenAt", describe(e), e.Source, e.OccurredAt)
+		if e.Source != domain.SourceIdCSnapshot || !e.OccurredAt.Equal(occurred) || !e.ReceivedAt.Equal(f.clock.Now()) {
+			t.Errorf("event %s: source %s, occurred %v, received %v; want idc-snapshot at TakenAt − window, received at TakenAt",
+				describe(e), e.Source, e.OccurredAt, e.ReceivedAt)
 		}
 		if e.Subject.IdCUserID == "" {
 			t.Errorf("event %s carries no IdC user id", describe(e))
@@ -91,17 +97,17 @@ func TestRunFindsJoinersLeaversAndChanges(t *testing.T) {
 	}
 	events2 := f.drain(t)
 	want2 := []string{
-		"member-added 00u1gusnew00000008 " + oktaMail,
 		"member-removed 00u1bobbyte0000002 " + oktaMail,
 		"member-removed 00u1eveecho0000005 " + oktaAgents,
+		"observed 00u1gusnew00000008 groups=" + oktaMail +
+			" login=gus.new@example.com firstName=Gus lastName=New displayName=Gus New email=gus.new@example.com department= title=",
 		"profile-changed 00u1deedelta000004 title=Team lead",
-		"profile-changed 00u1gusnew00000008 login=gus.new@example.com firstName=Gus lastName=New displayName=Gus New email=gus.new@example.com department= title=",
 	}
 	if d := cmp.Diff(want2, describeAll(events2)); d != "" {
 		t.Errorf("run 2 events (-want +got):\n%s", d)
 	}
-	if sum2.Joiners != 1 || sum2.Leavers != 1 || sum2.Changes != 2 || sum2.Removals != 2 || sum2.Events != 5 || !sum2.Complete {
-		t.Errorf("run 2 summary = %+v, want 1 joiner, 1 leaver, 2 changes, 2 removals, 5 events, complete", sum2)
+	if sum2.Joiners != 1 || sum2.Leavers != 1 || sum2.Changes != 2 || sum2.Removals != 2 || sum2.Events != 4 || !sum2.Complete {
+		t.Errorf("run 2 summary = %+v, want 1 joiner, 1 leaver, 2 changes, 2 removals, 4 events, complete", sum2)
 	}
 	if got := f.records(t); contains(got, "00u1bobbyte0000002") || !contains(got, "00u1gusnew00000008") || len(got) != 6 {
 		t.Errorf("snapshot records after run 2 = %v, want 6 without bob and with gus", got)
@@ -128,7 +134,8 @@ func TestRunFindsJoinersLeaversAndChanges(t *testing.T) {
 		"runId": sum2.RunID, "takenAt": sum2.TakenAt.Format(time.RFC3339Nano), "complete": "true",
 		"groups": "2", "members": "6", "users": "6", "profileRead": "describe-user",
 		"joiners": "1", "leavers": "1", "changes": "2", "removals": "2", "suppressedRemovals": "false",
-		"events": "5", "apiCalls": fmt.Sprint(sum2.APICalls), "throttled": "0",
+		"withheld": "0", "conflicts": "0", "reconciled": "0", "reconcileWithheld": "0", "reconcileErrors": "0", "inFlight": "0",
+		"events": "4", "apiCalls": fmt.Sprint(sum2.APICalls), "throttled": "0",
 		"durationMs": fmt.Sprint(sum2.Duration.Milliseconds()), "readErrors": "0",
 	}
 	if row.ID != sum2.RunID || row.Outcome != domain.OutcomeSnapshot || row.Source != domain.SourceIdCSnapshot {
@@ -161,16 +168,19 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// TestFailedPageSuppressesRemovals: a 5xx on the second membership page of
-// one group (SDK attempts 1, so it is not retried) leaves the snapshot
-// incomplete: its joiner is still queued, no removal is, not even a real
-// one, and the summary says so. The next complete run catches up.
-func TestFailedPageSuppressesRemovals(t *testing.T) {
+// TestFailedPageWithholdsThatGroupsRemovalsOnly: a 5xx on the second
+// membership page of the mail group (through every SDK attempt) leaves
+// that group unread: its real leaver is not removed, and the summary row,
+// a log line and the UnreadGroups metric name the group. The agents group
+// was read: its joiner is queued and its leaver removed. The next complete
+// run catches up.
+func TestFailedPageWithholdsThatGroupsRemovalsOnly(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, simidentitystore.Options{Seed: 2, NoQuota: true})
 	for i := range 150 {
 		f.addUser(t, genUser(i), "mail")
 	}
+	f.addUser(t, genUser(500), "agents")
 	f.baseline(t)
 	recordsBefore := len(f.records(t))
 
@@ -182,7 +192,8 @@ func TestFailedPageSuppressesRemovals(t *testing.T) {
 		UserName: "new.joiner@example.com", GivenName: "New", FamilyName: "Joiner",
 		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1newjoiner00009"}},
 	}, "agents")
-	f.leave(t, genUser(3).UserName, "mail") // a real leaver, on the first page
+	f.leave(t, genUser(3).UserName, "mail")     // a real leaver of the unread group, on its first page
+	f.leave(t, genUser(500).UserName, "agents") // a real leaver of the read group
 
 	// The page keeps failing through all three SDK attempts. (More than one
 	// attempt: the SDK also retries a connection the transport closed under
@@ -196,26 +207,28 @@ func TestFailedPageSuppressesRemovals(t *testing.T) {
 	}
 	queued := f.drain(t)
 	want := []string{
-		"member-added 00u1newjoiner00009 " + oktaAgents,
-		"profile-changed 00u1newjoiner00009 login=new.joiner@example.com firstName=New lastName=Joiner displayName=New Joiner email= department= title=",
+		"member-removed 00u1gen00000000500 " + oktaAgents,
+		"observed 00u1newjoiner00009 groups=" + oktaAgents +
+			" login=new.joiner@example.com firstName=New lastName=Joiner displayName=New Joiner email= department= title=",
 	}
 	if d := cmp.Diff(want, describeAll(queued)); d != "" {
 		t.Errorf("incomplete run events (-want +got):\n%s", d)
 	}
-	if sum.Complete || !sum.RemovalsSuppressed || sum.ReadErrors != 1 || sum.Removals != 0 || sum.Outcome != domain.OutcomeSnapshot {
-		t.Errorf("summary = %+v, want incomplete, removals suppressed, 1 read error, outcome snapshot-run", sum)
+	if sum.Complete || sum.RemovalsSuppressed || sum.ReadErrors != 1 || sum.Removals != 1 || sum.Withheld != 150 ||
+		len(sum.UnreadGroups) != 1 || !strings.HasPrefix(sum.UnreadGroups[0], mailGroup+": page 2:") || sum.Outcome != domain.OutcomeSnapshot {
+		t.Errorf("summary = %+v, want incomplete, the mail group unread, its 150 members withheld, 1 removal (agents), outcome snapshot-run", sum)
 	}
 	rows := f.runRows(t)
 	row := rows[len(rows)-1]
-	if row.Detail["complete"] != "false" || row.Detail["suppressedRemovals"] != "true" ||
+	if row.Detail["complete"] != "false" || row.Detail["withheld"] != "150" || !strings.HasPrefix(row.Detail["unreadGroups"], mailGroup+": page 2") ||
 		!strings.Contains(row.Detail["error"], "page 2") || !strings.Contains(row.Reason, "incomplete") {
-		t.Errorf("summary row = %+v, want complete=false, suppressedRemovals=true, the page-2 error and an incomplete reason", row)
+		t.Errorf("summary row = %+v, want complete=false, the unread mail group, withheld=150, the page-2 error and an incomplete reason", row)
 	}
 	if got := len(f.records(t)); got != recordsBefore {
 		t.Errorf("incomplete run changed the snapshot records: %d, want %d", got, recordsBefore)
 	}
-	if m := f.metricLines(t); m[len(m)-1]["Incomplete"] != 1.0 {
-		t.Errorf("Incomplete metric = %v, want 1", m[len(m)-1]["Incomplete"])
+	if m := f.metricLines(t); m[len(m)-1]["Incomplete"] != 1.0 || m[len(m)-1]["UnreadGroups"] != 1.0 {
+		t.Errorf("metrics Incomplete %v, UnreadGroups %v; want 1 and 1", m[len(m)-1]["Incomplete"], m[len(m)-1]["UnreadGroups"])
 	}
 
 	// The fault clears: the next run is complete and removes the real leaver.
@@ -412,7 +425,7 @@ func TestConcurrentRunsDoNotOverlap(t *testing.T) {
 	if ok != 1 || refused != 1 {
 		t.Errorf("%d runs proceeded and %d were refused, want 1 and 1", ok, refused)
 	}
-	if got := len(f.drain(t)); got != 14 {
-		t.Errorf("queued %d events, want the one run's 14", got)
+	if got := len(f.drain(t)); got != 6 {
+		t.Errorf("queued %d events, want the one run's 6", got)
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -19,11 +22,13 @@ import (
 )
 
 // Store is the part of *store.Store the snapshotter uses: the last-known
-// people, the snapshot bookkeeping, the ledger and the lease that keeps
-// runs from overlapping. AcquireLease must report a lease held by another
-// owner with an error matching store.ErrLeaseHeld.
+// people with their target states and emission marks, the snapshot
+// bookkeeping, the ledger and the lease that keeps runs from overlapping.
+// AcquireLease must report a lease held by another owner with an error
+// matching store.ErrLeaseHeld.
 type Store interface {
-	AllPeople(ctx context.Context) ([]domain.Person, error)
+	AllRecords(ctx context.Context) ([]store.Record, error)
+	WriteMarks(ctx context.Context, put, remove []store.Mark) error
 	SnapshotRecords(ctx context.Context) ([]store.SnapshotRecord, error)
 	WriteSnapshotRecords(ctx context.Context, put []store.SnapshotRecord, remove []string) error
 	RecordReceivedAll(ctx context.Context, events []domain.Event) []error
@@ -32,10 +37,19 @@ type Store interface {
 	ReleaseLease(ctx context.Context, name, owner string, totalUsers int) error
 }
 
-// Publisher queues events for every target (*publish.Publisher); nil means
-// all are durably queued.
+// Publisher queues events (*publish.Publisher with a queue per target): an
+// event for every target to every queue, a reconcile event to its target's
+// queue only; nil means all are durably queued.
 type Publisher interface {
 	Publish(ctx context.Context, events []domain.Event) error
+}
+
+// Planner plans one target's ops for a person from the target's last-known
+// state (consumers.Target satisfies it; so does a function over
+// domain.PlanWorkMail or domain.PlanConnect). The snapshotter reconciles
+// with it: it never applies anything.
+type Planner interface {
+	Plan(ctx context.Context, p domain.Person, last domain.TargetState, now time.Time) (domain.Plan, error)
 }
 
 // Defaults.
@@ -71,9 +85,13 @@ type Options struct {
 	// Store holds the last-known people, the bookkeeping, the ledger and
 	// the lease (required; *store.Store).
 	Store Store
-	// Publisher queues the events for every target (required;
-	// *publish.Publisher).
+	// Publisher queues the events (required; *publish.Publisher with a
+	// queue for every target of Planners).
 	Publisher Publisher
+	// Planners are the configured targets' planners, by target. Every run
+	// reconciles each managed person with each of them (see the package
+	// documentation). None: no reconciliation, only the diff.
+	Planners map[domain.Target]Planner
 	// LeaseName names the lease runs take (default DefaultLeaseName).
 	LeaseName string
 	// LeaseDuration is how long a run's lease lasts unless released
@@ -112,11 +130,16 @@ type Options struct {
 type Snapshotter struct {
 	storeID     string
 	groups      []domain.GroupRef
+	mapped      []domain.GroupRef // every mapped group, for "managed"
 	cap         domain.RemovalCap
 	lag         time.Duration // domain.Snapshot.Lag, from snapshot.settleWindow
+	redeliver   time.Duration // snapshot.redeliverAfter
+	retryFailed time.Duration // snapshot.retryFailedAfter
 	ids         IdentityStore
 	store       Store
 	pub         Publisher
+	planners    map[domain.Target]Planner
+	targets     []domain.Target // the planners' targets, sorted
 	leaseName   string
 	leaseDur    time.Duration
 	rate        float64
@@ -136,7 +159,8 @@ type Snapshotter struct {
 // Config.Snapshot.SettleWindow becomes every snapshot's domain.Snapshot.Lag.
 //
 // Errors: ErrInvalid when a collaborator (IdentityStore, Store, Publisher)
-// is nil, Config has no identity store id, or no mapped group has an IdC id.
+// is nil, a planner is nil or has no target, Config has no identity store
+// id, or no mapped group has an IdC id.
 func New(o Options) (*Snapshotter, error) {
 	if o.IdentityStore == nil || o.Store == nil || o.Publisher == nil {
 		return nil, fmt.Errorf("%w: identity store client, store and publisher are required", ErrInvalid)
@@ -147,12 +171,22 @@ func New(o Options) (*Snapshotter, error) {
 	}
 	s := &Snapshotter{
 		storeID: cfg.Snapshot.IdentityStoreID, cap: cfg.Snapshot.RemovalCap,
-		lag: time.Duration(cfg.Snapshot.SettleWindow),
-		ids: o.IdentityStore, store: o.Store, pub: o.Publisher,
+		lag:       time.Duration(cfg.Snapshot.SettleWindow),
+		redeliver: cfg.Snapshot.RedeliverAfterOrDefault(), retryFailed: cfg.Snapshot.RetryFailedAfterOrDefault(),
+		ids: o.IdentityStore, store: o.Store, pub: o.Publisher, mapped: cfg.MappedGroups(),
+		planners:  map[domain.Target]Planner{},
 		leaseName: o.LeaseName, leaseDur: o.LeaseDuration,
 		rate: o.Rate, burst: o.Burst, workers: o.Workers, describeMax: o.DescribeUserMax,
 		oktaIssuer: o.OktaIssuer, now: o.Clock, newID: o.NewID, log: o.Logger, metrics: o.Metrics,
 	}
+	for t, p := range o.Planners {
+		if t == "" || p == nil {
+			return nil, fmt.Errorf("%w: planner %v for target %q", ErrInvalid, p, t)
+		}
+		s.planners[t] = p
+		s.targets = append(s.targets, t)
+	}
+	slices.Sort(s.targets)
 	if s.leaseName == "" {
 		s.leaseName = DefaultLeaseName
 	}
@@ -208,20 +242,43 @@ type Summary struct {
 	Outcome domain.Outcome
 	// Reason says why a run failed, was skipped, or is incomplete.
 	Reason string
-	// Complete is false when any read failed: no removals were emitted.
+	// Complete is false when any read failed: the snapshot bookkeeping is
+	// then not written, and removals are withheld where the failures were.
 	Complete bool
 	// ReadErrors counts the failed reads; FirstReadError describes one.
 	ReadErrors     int
 	FirstReadError string
+	// UnreadGroups are the groups that could not be read this run, each as
+	// "<IdC group id>: <why>" ("not found: the group no longer exists", or
+	// the read error); their members' removals are withheld. UnreadUsers
+	// counts the members whose profile could not be read.
+	UnreadGroups []string
+	UnreadUsers  int
 	// Groups read, distinct Members listed, Users whose profiles were read,
 	// and how.
 	Groups, Members, Users int
 	ProfileRead            ProfileRead
-	// The diff's counts (zero when the run never got to diff, or the
-	// removal cap refused it).
+	// The diff's counts (zero when the run never got to diff). Removals is
+	// the people losing a membership or, through reconciliation, an
+	// account: what the removal cap limits (the refused count when the cap
+	// refused the run).
 	Joiners, Leavers, Changes, Removals int
 	RemovalsSuppressed                  bool
-	// Events is how many events were queued.
+	// Withheld counts the people whose removals could not be decided
+	// (domain.Diff.Withheld); Conflicts the identity conflicts found.
+	Withheld, Conflicts int
+	// Reconciled counts the reconcile events queued; ReconcileWithheld the
+	// ones withheld because they would take an account away while a group
+	// or a profile was unread (or from a person in an identity conflict);
+	// ReconcileErrors the plans that failed.
+	Reconciled, ReconcileWithheld, ReconcileErrors int
+	// InFlight counts the events not queued again because the same
+	// difference was queued less than snapshot.redeliverAfter ago (or
+	// failed less than snapshot.retryFailedAfter ago) and the state it was
+	// computed from has not moved since.
+	InFlight int
+	// Events is how many events were queued (diff facts and reconcile
+	// events).
 	Events int
 	// APICalls counts Identity Store requests sent (every attempt);
 	// Throttled those answered with ThrottlingException.
@@ -231,6 +288,8 @@ type Summary struct {
 
 // Entry is the run's ledger row: id = the run id (so a row is written once
 // per run), PersonKey empty (the SYSTEM partition), source idc-snapshot.
+// Detail holds the counts, "unreadGroups" (each unread group's IdC id and
+// why) and "unreadUsers" when there were any, and "error".
 func (s Summary) Entry() domain.LedgerEntry {
 	d := map[string]string{
 		"runId":              s.RunID,
@@ -245,11 +304,23 @@ func (s Summary) Entry() domain.LedgerEntry {
 		"changes":            fmt.Sprint(s.Changes),
 		"removals":           fmt.Sprint(s.Removals),
 		"suppressedRemovals": fmt.Sprint(s.RemovalsSuppressed),
+		"withheld":           fmt.Sprint(s.Withheld),
+		"conflicts":          fmt.Sprint(s.Conflicts),
+		"reconciled":         fmt.Sprint(s.Reconciled),
+		"reconcileWithheld":  fmt.Sprint(s.ReconcileWithheld),
+		"reconcileErrors":    fmt.Sprint(s.ReconcileErrors),
+		"inFlight":           fmt.Sprint(s.InFlight),
 		"events":             fmt.Sprint(s.Events),
 		"apiCalls":           fmt.Sprint(s.APICalls),
 		"throttled":          fmt.Sprint(s.Throttled),
 		"durationMs":         fmt.Sprint(s.Duration.Milliseconds()),
 		"readErrors":         fmt.Sprint(s.ReadErrors),
+	}
+	if len(s.UnreadGroups) > 0 {
+		d["unreadGroups"] = truncate(strings.Join(s.UnreadGroups, "; "))
+	}
+	if s.UnreadUsers > 0 {
+		d["unreadUsers"] = fmt.Sprint(s.UnreadUsers)
 	}
 	if s.FirstReadError != "" {
 		d["error"] = s.FirstReadError
@@ -274,19 +345,20 @@ func (s *Snapshotter) Handle(ctx context.Context, _ events.CloudWatchEvent) erro
 	return err
 }
 
-// Run takes one snapshot: lease, read, diff, record, queue, summarise (see
-// the package documentation). The summary row is appended whatever
-// happens, even after ctx has ended.
+// Run takes one snapshot: lease, read, diff, reconcile, record, queue,
+// mark, summarise (see the package documentation). The summary row is
+// appended whatever happens, even after ctx has ended.
 //
 // An incomplete snapshot is not an error: Run returns nil and the summary
-// says Complete false. Errors: a *store.LeaseHeldError
-// (store.ErrLeaseHeld) when another run holds the lease; other lease
-// errors of the store; a *domain.RemovalCapError
-// (domain.ErrRemovalCapExceeded) when the diff would remove too many people
-// (nothing queued); store and publisher errors (some events may then have
-// been queued: a later run re-emits what is still different, and event ids
-// of one run are deterministic). Idempotent in effect: running again emits
-// only what still differs.
+// says Complete false (and which groups and how many profiles were
+// unread). Errors: a *store.LeaseHeldError (store.ErrLeaseHeld) when
+// another run holds the lease; other lease errors of the store; a
+// *domain.RemovalCapError (domain.ErrRemovalCapExceeded) when the diff and
+// the reconciliation together would remove too many people (nothing
+// queued); store and publisher errors (some events may then have been
+// queued: a later run re-emits what is still different). Idempotent in
+// effect: running again emits only what still differs and is not in
+// flight.
 func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	start := s.now()
 	sum := Summary{RunID: s.newID(), TakenAt: start.UTC(), ProfileRead: ReadNone, Groups: len(s.groups)}
@@ -308,15 +380,21 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 		}
 	}()
 
-	users, total := s.read(ctx, &sum, hold.TotalUsers)
-	totalUsers = total
+	rd := s.read(ctx, &sum, hold.TotalUsers)
+	totalUsers = rd.total
 	if err := ctx.Err(); err != nil {
 		return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: reading: %w", err))
 	}
 
 	// Diff.
-	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Lag: s.lag, Complete: sum.Complete, Users: users, Groups: s.groups}
-	diff, err := s.diff(ctx, snap)
+	records, err := s.store.AllRecords(ctx)
+	if err != nil {
+		return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: read last-known people: %w", err))
+	}
+	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Lag: s.lag, Complete: true, Users: rd.users,
+		Groups: s.groups, UnreadGroups: rd.unreadGroups, UnreadUsers: rd.unreadUsers}
+	st := newRunState(records)
+	diff, err := domain.DiffSnapshot(st.prev, snap, s.cap)
 	if err != nil {
 		var capErr *domain.RemovalCapError
 		if errors.As(err, &capErr) {
@@ -327,23 +405,48 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	}
 	sum.Joiners, sum.Leavers, sum.Changes, sum.Removals = diff.Joiners, diff.Leavers, diff.Changes, diff.Removals
 	sum.RemovalsSuppressed = diff.RemovalsSuppressed
+	sum.Withheld, sum.Conflicts = diff.Withheld, len(diff.Conflicts)
+	for _, c := range diff.Conflicts {
+		s.log.Warn("identity conflict; the people involved are left as they are", "runId", sum.RunID,
+			"oktaId", c.OktaID, "idcUserIds", c.IdCUserIDs, "people", c.PersonKeys, "reason", c.Reason)
+	}
+
+	// Reconcile, and decide what to emit; the removal cap covers both.
+	em := s.emission(ctx, st, diff, snap, &sum)
+	if err := domain.CheckRemovalCap(s.cap, len(em.removing), st.members(s.readGroups(rd))); err != nil {
+		var capErr *domain.RemovalCapError
+		if errors.As(err, &capErr) {
+			s.metrics.Add(emf.SnapshotRemovalCapTripped, 1)
+			sum.Removals = capErr.Removals
+		}
+		sum.Reconciled, sum.InFlight = 0, 0
+		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
+	}
+	sum.Removals = len(em.removing)
 
 	// Record and queue.
-	if len(diff.Events) > 0 {
-		for i, err := range s.store.RecordReceivedAll(ctx, diff.Events) {
+	if len(em.events) > 0 {
+		for i, err := range s.store.RecordReceivedAll(ctx, em.events) {
 			if err != nil && !errors.Is(err, store.ErrDuplicate) {
 				return s.finish(ctx, &sum, start, domain.OutcomeFailed,
-					fmt.Errorf("idcsnapshot: record event %s as received: %w", diff.Events[i].ID, err))
+					fmt.Errorf("idcsnapshot: record event %s as received: %w", em.events[i].ID, err))
 			}
 		}
-		if err := s.pub.Publish(ctx, diff.Events); err != nil {
+		if err := s.pub.Publish(ctx, em.events); err != nil {
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: queue events: %w", err))
 		}
-		sum.Events = len(diff.Events)
+		sum.Events = len(em.events)
+	}
+	// Marks: what was queued, and what is resolved.
+	if len(em.putMarks)+len(em.removeMarks) > 0 {
+		if err := s.store.WriteMarks(ctx, em.putMarks, em.removeMarks); err != nil {
+			return s.finish(ctx, &sum, start, domain.OutcomeFailed,
+				fmt.Errorf("idcsnapshot: write %d marks, delete %d: %w", len(em.putMarks), len(em.removeMarks), err))
+		}
 	}
 
 	// Bookkeeping: only a complete snapshot says who is no longer there.
-	if snap.Complete {
+	if sum.Complete {
 		if err := s.writeRecords(ctx, snap); err != nil {
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
 		}
@@ -351,36 +454,56 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	return s.finish(ctx, &sum, start, domain.OutcomeSnapshot, nil)
 }
 
+// readResult is what a run read.
+type readResult struct {
+	users        []domain.SnapshotUser
+	unreadGroups []domain.GroupRef
+	unreadUsers  []string
+	total        int // the store's user count, when a ListUsers walk reached its end
+}
+
+// readGroups returns the groups a run read (configured, less the unread).
+func (s *Snapshotter) readGroups(rd readResult) []domain.GroupRef {
+	var out []domain.GroupRef
+	for _, g := range s.groups {
+		if !slices.Contains(rd.unreadGroups, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 // read reads the members of every group and their profiles, filling in
-// sum's read counts, and returns the snapshot users and the store's user
-// count when a ListUsers walk reached its end (else 0).
-func (s *Snapshotter) read(ctx context.Context, sum *Summary, totalUsers int) ([]domain.SnapshotUser, int) {
+// sum's read counts, and returns what it read and what it could not. It
+// logs each unread group, every run until it is fixed.
+func (s *Snapshotter) read(ctx context.Context, sum *Summary, totalUsers int) readResult {
 	m := newMeter(s.rate, s.burst)
 	r := &reader{client: s.ids, storeID: s.storeID, opt: meterOption(m), workers: s.workers, oktaIssuer: s.oktaIssuer}
-	members := r.memberships(ctx, s.groups)
+	members, unread := r.memberships(ctx, s.groups)
 	sum.Members = len(members)
 	sum.ProfileRead = chooseProfileRead(len(members), totalUsers, s.describeMax)
-	users, total := r.profiles(ctx, sum.ProfileRead, members, s.groups)
+	users, total, unreadUsers := r.profiles(ctx, sum.ProfileRead, members, s.groups)
 	sum.Users = len(users)
 	counts := m.Total()
 	sum.APICalls, sum.Throttled = counts.Calls, counts.Throttled
 	errs := r.failures()
 	sum.ReadErrors = len(errs)
 	sum.Complete = len(errs) == 0
+	res := readResult{users: users, unreadUsers: unreadUsers, total: total}
+	for _, gi := range slices.Sorted(maps.Keys(unread)) {
+		g := s.groups[gi]
+		res.unreadGroups = append(res.unreadGroups, g)
+		sum.UnreadGroups = append(sum.UnreadGroups, g.IdCID+": "+unread[gi])
+		s.log.Warn("group could not be read; removals withheld for its members", "runId", sum.RunID,
+			"groupId", g.IdCID, "oktaGroupId", g.OktaID, "reason", unread[gi])
+	}
+	sum.UnreadUsers = len(unreadUsers)
 	if !sum.Complete {
 		sum.FirstReadError = truncate(errs[0].Error())
-		sum.Reason = fmt.Sprintf("incomplete snapshot: %d reads failed; removals suppressed", len(errs))
+		sum.Reason = fmt.Sprintf("incomplete snapshot: %d reads failed, %d groups and %d profiles unread; removals withheld for them",
+			len(errs), len(res.unreadGroups), len(unreadUsers))
 	}
-	return users, total
-}
-
-// diff compares snap with the last-known people.
-func (s *Snapshotter) diff(ctx context.Context, snap domain.Snapshot) (domain.Diff, error) {
-	prev, err := s.store.AllPeople(ctx)
-	if err != nil {
-		return domain.Diff{}, fmt.Errorf("idcsnapshot: read last-known people: %w", err)
-	}
-	return domain.DiffSnapshot(prev, snap, s.cap)
+	return res
 }
 
 // writeRecords stores what this complete run observed, writing only the
@@ -447,6 +570,14 @@ func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time,
 		s.metrics.Add(emf.SnapshotChanges, float64(sum.Changes))
 		s.metrics.Add(emf.SnapshotRemovals, float64(sum.Removals))
 		s.metrics.Add(emf.SnapshotEvents, float64(sum.Events))
+		s.metrics.Add(emf.SnapshotUnreadGroups, float64(len(sum.UnreadGroups)))
+		s.metrics.Add(emf.SnapshotUnreadUsers, float64(sum.UnreadUsers))
+		s.metrics.Add(emf.SnapshotWithheld, float64(sum.Withheld))
+		s.metrics.Add(emf.SnapshotConflicts, float64(sum.Conflicts))
+		s.metrics.Add(emf.SnapshotReconciled, float64(sum.Reconciled))
+		s.metrics.Add(emf.SnapshotReconcileWithheld, float64(sum.ReconcileWithheld))
+		s.metrics.Add(emf.SnapshotReconcileErrors, float64(sum.ReconcileErrors))
+		s.metrics.Add(emf.SnapshotInFlight, float64(sum.InFlight))
 		s.metrics.Add(emf.SnapshotAPICalls, float64(sum.APICalls))
 		s.metrics.Add(emf.SnapshotThrottled, float64(sum.Throttled))
 		s.metrics.Set(emf.SnapshotDurationMs, "Milliseconds", float64(sum.Duration.Milliseconds()))
@@ -467,6 +598,8 @@ func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time,
 		"runId", sum.RunID, "outcome", sum.Outcome, "complete", sum.Complete,
 		"members", sum.Members, "users", sum.Users, "profileRead", sum.ProfileRead,
 		"joiners", sum.Joiners, "leavers", sum.Leavers, "changes", sum.Changes, "removals", sum.Removals,
+		"withheld", sum.Withheld, "conflicts", sum.Conflicts, "reconciled", sum.Reconciled,
+		"reconcileWithheld", sum.ReconcileWithheld, "inFlight", sum.InFlight,
 		"events", sum.Events, "apiCalls", sum.APICalls, "throttled", sum.Throttled,
 		"durationMs", sum.Duration.Milliseconds(),
 	}

@@ -12,15 +12,31 @@ import (
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/producers/oktahook"
+	"github.com/idsync/idsync/store"
 )
 
 type noLedger struct{}
 
 func (noLedger) RecordReceivedAll(context.Context, []domain.Event) []error { return nil }
+func (noLedger) Append(context.Context, ...domain.LedgerEntry) ([]domain.LedgerEntry, error) {
+	return nil, nil
+}
 
 type noPublisher struct{}
 
 func (noPublisher) Publish(context.Context, []domain.Event) error { return nil }
+
+type noPeople struct{}
+
+func (noPeople) FindByOktaID(context.Context, string) (store.Record, error) {
+	return store.Record{}, store.ErrNotFound
+}
+
+type noBrake struct{}
+
+func (noBrake) TakeRemovals(context.Context, domain.Target, int, domain.RemovalBrake) (int, error) {
+	return 0, nil
+}
 
 // countingSource counts fetches and fails while err is set.
 type countingSource struct {
@@ -41,7 +57,7 @@ func authHandler(t *testing.T, src *countingSource, now *time.Time) *oktahook.Ha
 	clock := func() time.Time { return *now }
 	h, err := oktahook.New(oktahook.Options{
 		Secrets: oktahook.NewSecretCache(src.fetch, time.Minute, clock),
-		Ledger:  noLedger{}, Publisher: noPublisher{}, Clock: clock,
+		Ledger:  noLedger{}, Publisher: noPublisher{}, People: noPeople{}, Brake: noBrake{}, Clock: clock,
 	})
 	if err != nil {
 		t.Fatal(err)

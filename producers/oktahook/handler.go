@@ -1,15 +1,41 @@
 // Package oktahook is idsync's Okta event-hook endpoint: an http.Handler
 // that answers Okta's one-time verification, authenticates every request by
 // its auth header (current or previous secret, compared in constant time),
-// normalises each delivery into identity events, records each as received
-// in the ledger and queues it for every target, answering 200 only when all
-// of it is durably queued.
+// normalises each delivery into identity events, drops lifecycle and profile
+// events about Okta users idsync does not manage, brakes removals per
+// target, records each remaining event as received in the ledger and
+// queues it for its targets, answering 200 only when all of it is durably
+// queued.
 //
-// Answers: 200 verification JSON or delivery accepted; 204 for an empty
-// delivery; 401 wrong or missing secret (nothing recorded, nothing queued);
-// 405 other methods; 413 body over the limit; 400 malformed delivery (Okta
-// does not retry 4xx); 503 when recording or queueing failed (Okta retries
-// once, and the retry is deduplicated).
+// # Only managed people
+//
+// A lifecycle or profile event (anything but membership of a mapped group)
+// about an Okta user idsync has no person for is acknowledged and dropped:
+// no ledger row, no queue message, one log line with the Okta event uuid
+// only, and the EventsUnknownUser metric. Every Okta user's churn would
+// otherwise land in DynamoDB and in the snapshot's memory.
+//
+// # Removal brake
+//
+// Removals arriving through hooks (member-removed of a group mapped for a
+// target; suspended, deactivated and deleted for each target the person
+// has an account in) count against the target's hook.removalBrake, a
+// DynamoDB counter per target per window (store.TakeRemovals). Removals
+// beyond it are held for that target: not queued to its queue (the event
+// still goes to the other targets' queues, as one copy per target with
+// Event.Target set), a ledger row in the SYSTEM partition (outcome
+// skipped, reason "held by the removal brake", the event id and target, no
+// personal data), the RemovalsHeld metric. They are left to the IdC
+// snapshot, whose removal cap then applies (IdC has no user status, so a
+// held suspension stays held until Okta sends another lifecycle event or
+// an operator replays it from the ledger's event id).
+//
+// Answers: 200 verification JSON or delivery accepted; 204 when nothing in
+// the delivery concerns a mapped group or a managed user; 401 wrong or
+// missing secret (nothing recorded, nothing queued); 405 other methods; 413
+// body over the limit; 400 malformed delivery (Okta does not retry 4xx);
+// 503 when a lookup, the brake, recording or queueing failed, on any queue
+// (Okta retries once, and the retry is deduplicated per queue).
 package oktahook
 
 import (
@@ -22,10 +48,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/emf"
+	"github.com/idsync/idsync/store"
 )
 
 // VerificationHeader is the header of Okta's one-time verification request.
@@ -39,17 +68,47 @@ const (
 )
 
 // Ledger records facts as received (store.Store satisfies it), several at
-// a time, returning one error per event in order. It must be idempotent by
-// event id: recording a fact again gives an error that domain.KindOf
-// classifies as stale (a duplicate), which the hook accepts.
+// a time, returning one error per event in order, and appends the rows of
+// held removals (at most store.MaxAppendEntries per call). Recording must
+// be idempotent by event id: recording a fact again gives an error that
+// domain.KindOf classifies as stale (a duplicate), which the hook accepts.
 type Ledger interface {
 	RecordReceivedAll(ctx context.Context, events []domain.Event) []error
+	Append(ctx context.Context, entries ...domain.LedgerEntry) ([]domain.LedgerEntry, error)
 }
 
-// Publisher queues events for every target; nil error means durably queued.
+// Publisher queues events (*publish.Publisher): an event for every target
+// to every queue, an event with Event.Target to that target's queue; nil
+// error means every queue has every event.
 type Publisher interface {
 	Publish(ctx context.Context, events []domain.Event) error
 }
+
+// People finds the person an Okta user id belongs to (*store.Store). It
+// returns an error matching store.ErrNotFound for a user idsync does not
+// manage.
+type People interface {
+	FindByOktaID(ctx context.Context, id string) (store.Record, error)
+}
+
+// Brake grants removals per target (*store.Store's TakeRemovals): how many
+// of want the target's removal brake lets through now.
+type Brake interface {
+	TakeRemovals(ctx context.Context, t domain.Target, want int, limit domain.RemovalBrake) (int, error)
+}
+
+// Reasons the hook gives, in logs and ledger rows.
+const (
+	// ReasonUnknownUser: a lifecycle or profile event about an Okta user
+	// idsync does not manage (logged with the event uuid only).
+	ReasonUnknownUser = "user not managed by idsync"
+	// ReasonHeld: a removal over the target's removal brake (ledger row
+	// with outcome skipped).
+	ReasonHeld = "held by the removal brake"
+)
+
+// lookupWorkers bounds the parallel person lookups of one delivery.
+const lookupWorkers = 8
 
 // SecretSource gives the accepted auth-header values.
 type SecretSource interface {
@@ -80,9 +139,18 @@ type Options struct {
 	Secrets SecretSource
 	// Ledger records each event as received (required; *store.Store).
 	Ledger Ledger
-	// Publisher queues the events for every target (required;
-	// *publish.Publisher).
+	// Publisher queues the events (required; *publish.Publisher with a
+	// queue per target of Config).
 	Publisher Publisher
+	// People finds the person of an Okta user id (required; *store.Store).
+	People People
+	// Brake counts removals per target (required; *store.Store).
+	Brake Brake
+	// Config gives the targets (Config.Targets), which groups each maps
+	// (Config.GroupTargets) and the removal brake (Config.Hook.RemovalBrake,
+	// zero fields meaning the defaults). A Config without targets brakes
+	// nothing.
+	Config domain.Config
 	// Logger gets one line per event and per failure (default: discarded).
 	Logger *slog.Logger
 	// Metrics gets EMF metrics, flushed after each request (nil: none).
@@ -100,6 +168,10 @@ type Handler struct {
 	secrets     SecretSource
 	ledger      Ledger
 	pub         Publisher
+	people      People
+	brake       Brake
+	cfg         domain.Config
+	limit       domain.RemovalBrake
 	log         *slog.Logger
 	metrics     *emf.Metrics
 	now         func() time.Time
@@ -107,14 +179,20 @@ type Handler struct {
 
 // New returns a Handler. It is safe for concurrent use.
 //
-// Errors: ErrInvalid when Secrets, Ledger or Publisher is nil.
+// Errors: ErrInvalid when Secrets, Ledger, Publisher, People or Brake is
+// nil, or Config's removal brake is invalid (a negative field).
 func New(o Options) (*Handler, error) {
-	if o.Secrets == nil || o.Ledger == nil || o.Publisher == nil {
-		return nil, fmt.Errorf("%w: secrets, ledger and publisher are required", ErrInvalid)
+	if o.Secrets == nil || o.Ledger == nil || o.Publisher == nil || o.People == nil || o.Brake == nil {
+		return nil, fmt.Errorf("%w: secrets, ledger, publisher, people and brake are required", ErrInvalid)
+	}
+	limit := o.Config.Hook.RemovalBrake.WithDefaults()
+	if limit.Max < 1 || limit.Window <= 0 {
+		return nil, fmt.Errorf("%w: removal brake %+v", ErrInvalid, o.Config.Hook.RemovalBrake)
 	}
 	h := &Handler{
 		authHeader: o.AuthHeader, maxBody: o.MaxBody, deadline: o.Deadline, groupMapped: o.GroupMapped,
-		secrets: o.Secrets, ledger: o.Ledger, pub: o.Publisher, log: o.Logger, metrics: o.Metrics, now: o.Clock,
+		secrets: o.Secrets, ledger: o.Ledger, pub: o.Publisher, people: o.People, brake: o.Brake,
+		cfg: o.Config, limit: limit, log: o.Logger, metrics: o.Metrics, now: o.Clock,
 	}
 	if h.authHeader == "" {
 		h.authHeader = DefaultAuthHeader
@@ -227,31 +305,183 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 		h.log.InfoContext(ctx, "event ignored", "uuid", ig.UUID, "eventType", ig.EventType, "reason", ig.Reason)
 	}
 	h.metrics.Add(emf.HookEventsIgnored, float64(len(norm.Ignored)))
-	h.metrics.Add(emf.HookEventsReceived, float64(len(norm.Events)))
-	if len(norm.Events) == 0 {
+	evs, records, err := h.managed(ctx, norm.Events)
+	if err != nil {
+		h.fail(ctx, w, "look up people", err, len(norm.Events))
+		return
+	}
+	h.metrics.Add(emf.HookEventsReceived, float64(len(evs)))
+	if len(evs) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	for _, err := range h.ledger.RecordReceivedAll(ctx, norm.Events) {
+	held, err := h.holdRemovals(ctx, evs, records)
+	if err != nil {
+		h.fail(ctx, w, "removal brake", err, len(evs))
+		return
+	}
+	for _, err := range h.ledger.RecordReceivedAll(ctx, evs) {
 		switch {
 		case err == nil:
 		case domain.KindOf(err) == domain.ErrorStale:
 			h.metrics.Add(emf.HookEventsDuplicate, 1) // an Okta redelivery of a fact already recorded
 		default:
-			h.fail(ctx, w, "record received", err, len(norm.Events))
+			h.fail(ctx, w, "record received", err, len(evs))
 			return
 		}
 	}
-	if err := h.pub.Publish(ctx, norm.Events); err != nil {
-		h.fail(ctx, w, "queue", err, len(norm.Events))
+	out := h.route(evs, held)
+	if err := h.pub.Publish(ctx, out); err != nil {
+		h.fail(ctx, w, "queue", err, len(evs))
 		return
 	}
-	for _, e := range norm.Events {
+	queued := 0
+	for i, e := range evs {
+		if targets := h.cfg.Targets(); len(targets) > 0 && len(held[i]) == len(targets) {
+			continue // held for every target: recorded below, queued nowhere
+		}
+		queued++
 		h.log.InfoContext(ctx, "event queued", "eventId", e.ID, "person", e.Subject.Key(), "kind", string(e.Kind), "uuid", e.SourceEventID)
 	}
-	h.metrics.Add(emf.HookEventsQueued, float64(len(norm.Events)))
+	nHeld := h.recordHeld(ctx, evs, held)
+	h.metrics.Add(emf.HookEventsQueued, float64(queued))
 	h.metrics.Set(emf.HookDeliveryMs, "Milliseconds", float64(h.now().Sub(start).Milliseconds()))
-	writeJSON(w, http.StatusOK, map[string]int{"queued": len(norm.Events), "ignored": len(norm.Ignored)})
+	writeJSON(w, http.StatusOK, map[string]int{"queued": queued, "ignored": len(norm.Ignored) + len(norm.Events) - len(evs), "held": nHeld})
+}
+
+// managed drops the lifecycle and profile events about Okta users idsync
+// has no person for, and returns the rest with the person record of each
+// event that was looked up (nil when not). Membership events of mapped
+// groups are kept unlooked-up: a member-added is how a person becomes
+// managed. Lookups run in parallel; any lookup error (but not-found) is
+// returned.
+func (h *Handler) managed(ctx context.Context, events []domain.Event) ([]domain.Event, []*store.Record, error) {
+	recs := make([]*store.Record, len(events))
+	unknown := make([]bool, len(events))
+	errs := make([]error, len(events))
+	sem := make(chan struct{}, lookupWorkers)
+	var wg sync.WaitGroup
+	for i, e := range events {
+		if e.Kind == domain.KindMemberAdded || e.Kind == domain.KindMemberRemoved {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			rec, err := h.people.FindByOktaID(ctx, e.Subject.OktaID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				unknown[i] = true
+			case err != nil:
+				errs[i] = err
+			default:
+				recs[i] = &rec
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	var out []domain.Event
+	var outRecs []*store.Record
+	for i, e := range events {
+		if unknown[i] {
+			h.metrics.Add(emf.HookEventsUnknownUser, 1)
+			h.log.InfoContext(ctx, "event ignored", "uuid", e.SourceEventID, "reason", ReasonUnknownUser)
+			continue
+		}
+		out, outRecs = append(out, e), append(outRecs, recs[i])
+	}
+	return out, outRecs, nil
+}
+
+// holdRemovals asks each target's brake for the delivery's removals for
+// that target, in delivery order, and returns, per event, the targets it
+// is held for.
+func (h *Handler) holdRemovals(ctx context.Context, events []domain.Event, recs []*store.Record) ([][]domain.Target, error) {
+	held := make([][]domain.Target, len(events))
+	for _, t := range h.cfg.Targets() {
+		var removals []int
+		for i, e := range events {
+			if h.removalFor(e, recs[i], t) {
+				removals = append(removals, i)
+			}
+		}
+		if len(removals) == 0 {
+			continue
+		}
+		granted, err := h.brake.TakeRemovals(ctx, t, len(removals), h.limit)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t, err)
+		}
+		for _, i := range removals[granted:] {
+			held[i] = append(held[i], t)
+		}
+	}
+	return held, nil
+}
+
+// removalFor reports whether e takes something away from the person in
+// target t: member-removed of a group t maps, or a lifecycle removal of a
+// person with an account in t.
+func (h *Handler) removalFor(e domain.Event, rec *store.Record, t domain.Target) bool {
+	switch e.Kind {
+	case domain.KindMemberRemoved:
+		return e.Group != nil && slices.Contains(h.cfg.GroupTargets(*e.Group), t)
+	case domain.KindSuspended, domain.KindDeactivated, domain.KindDeleted:
+		if rec == nil {
+			return false
+		}
+		st := rec.Target(t)
+		return st.Managed && (st.Status == domain.RemoteEnabled || st.Status == domain.RemoteDisabled)
+	}
+	return false
+}
+
+// route returns what to publish: each event for every target when nothing
+// holds it; a copy per remaining target (Event.Target set) when the brake
+// holds it for some; nothing when it is held for every target.
+func (h *Handler) route(events []domain.Event, held [][]domain.Target) []domain.Event {
+	out := make([]domain.Event, 0, len(events))
+	for i, e := range events {
+		if len(held[i]) == 0 {
+			out = append(out, e)
+			continue
+		}
+		for _, t := range h.cfg.Targets() {
+			if !slices.Contains(held[i], t) {
+				c := e
+				c.Target = t
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// recordHeld writes one ledger row per held removal and target (SYSTEM
+// partition, no personal data), logs it and counts it; it returns how many
+// were held. A failure to write the rows is logged: the decision stands.
+func (h *Handler) recordHeld(ctx context.Context, events []domain.Event, held [][]domain.Target) int {
+	var rows []domain.LedgerEntry
+	for i, e := range events {
+		for _, t := range held[i] {
+			rows = append(rows, domain.LedgerEntry{
+				At: h.now().UTC(), EventID: e.ID, Source: e.Source, Kind: e.Kind, Target: t,
+				Outcome: domain.OutcomeSkipped, Reason: ReasonHeld,
+			})
+			h.log.WarnContext(ctx, "removal held", "eventId", e.ID, "target", string(t), "reason", ReasonHeld)
+		}
+	}
+	h.metrics.Add(emf.HookRemovalsHeld, float64(len(rows)))
+	for start := 0; start < len(rows); start += store.MaxAppendEntries {
+		if _, err := h.ledger.Append(ctx, rows[start:min(start+store.MaxAppendEntries, len(rows))]...); err != nil {
+			h.log.ErrorContext(ctx, "held removals not recorded", "rows", len(rows), "err", err.Error())
+		}
+	}
+	return len(rows)
 }
 
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, step string, err error, n int) {

@@ -21,13 +21,18 @@ import (
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/internal/emf"
 	"github.com/idsync/idsync/internal/testenv"
 	"github.com/idsync/idsync/producers/oktahook"
 	"github.com/idsync/idsync/producers/publish"
 	"github.com/idsync/idsync/store"
 )
 
-const mappedGroup = "00g3vcxkvkIPY52jL4x7" // the group in the documented sample payload
+const (
+	mappedGroup   = "00g3vcxkvkIPY52jL4x7" // the group in the documented sample payload, mapped for both targets
+	workmailGroup = "00gWORKMAIL00000001"  // mapped for WorkMail only (testdata/removals.json)
+	connectGroup  = "00gCONNECT000000002"  // mapped for Connect only
+)
 
 // secretBox is a rotatable secret store behind a SecretCache.
 type secretBox struct {
@@ -63,23 +68,58 @@ func (s *switchable) Publish(ctx context.Context, evs []domain.Event) error {
 }
 
 type fixture struct {
-	url    string
-	box    *secretBox
-	now    *time.Time
-	pub    *switchable
-	st     *store.Store
-	sqs    *sqs.Client
-	queues []testenv.Queue
+	url     string
+	box     *secretBox
+	now     *time.Time
+	pub     *switchable
+	st      *store.Store
+	sqs     *sqs.Client
+	queues  []testenv.Queue
+	wm, cn  testenv.Queue
+	logs    *syncBuffer
+	metrics *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the handler's concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// hookConfig maps mappedGroup for both targets, workmailGroup for WorkMail
+// and connectGroup for Connect, with a removal brake of 2 per 10 minutes.
+func hookConfig() domain.Config {
+	return domain.Config{
+		WorkMail: &domain.WorkMailConfig{Groups: []domain.GroupRef{{OktaID: mappedGroup}, {OktaID: workmailGroup}}},
+		Connect: &domain.ConnectConfig{Groups: []domain.ConnectGroup{
+			{GroupRef: domain.GroupRef{OktaID: mappedGroup}, Priority: 1}, {GroupRef: domain.GroupRef{OktaID: connectGroup}, Priority: 2},
+		}},
+		Hook: domain.HookConfig{RemovalBrake: domain.RemovalBrake{Max: 2, Window: domain.Duration(10 * time.Minute)}},
+	}
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := testenv.Get(t)
 	db := env.DynamoDB(t)
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	st, err := store.New(store.Options{
 		DB:          db,
 		StateTable:  env.CreateTable(t, db, store.StateTableSpec().CreateTableInput("state")),
 		LedgerTable: env.CreateTable(t, db, store.LedgerTableSpec().CreateTableInput("ledger")),
+		Clock:       func() time.Time { return now },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +127,7 @@ func newFixture(t *testing.T) *fixture {
 	client := env.SQS(t)
 	wm := env.CreateFIFOQueue(t, client, "wm", 5, 30*time.Second)
 	cn := env.CreateFIFOQueue(t, client, "cn", 5, 30*time.Second)
-	urls := []string{wm.URL, cn.URL}
+	queues := map[domain.Target]string{domain.TargetWorkMail: wm.URL, domain.TargetConnect: cn.URL}
 
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL
@@ -96,24 +136,24 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goodPub, err := publish.New(publish.Options{SQS: client, QueueURLs: urls})
+	goodPub, err := publish.New(publish.Options{SQS: client, Queues: queues})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadPub, err := publish.New(publish.Options{SQS: awsclient.SQS(deadCfg, deadURL), QueueURLs: urls, Attempts: 1, Backoff: time.Millisecond})
+	deadPub, err := publish.New(publish.Options{SQS: awsclient.SQS(deadCfg, deadURL), Queues: queues, Attempts: 1, Backoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub := &switchable{good: goodPub, dead: deadPub}
 	box := &secretBox{s: oktahook.Secrets{Current: "s3cret-current"}}
-	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	f := &fixture{box: box, now: &now, pub: pub, st: st, sqs: client, queues: []testenv.Queue{wm, cn}}
+	f := &fixture{box: box, now: &now, pub: pub, st: st, sqs: client, queues: []testenv.Queue{wm, cn}, wm: wm, cn: cn,
+		logs: &syncBuffer{}, metrics: &syncBuffer{}}
 	clock := func() time.Time { return *f.now }
 	cache := oktahook.NewSecretCache(box.fetch, time.Minute, clock)
-	mapped := func(g domain.GroupRef) bool { return g.OktaID == mappedGroup }
+	cfg := hookConfig()
 	h, err := oktahook.New(oktahook.Options{
-		GroupMapped: mapped, Secrets: cache, Ledger: st, Publisher: pub,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: clock,
+		GroupMapped: cfg.GroupMapped, Config: cfg, Secrets: cache, Ledger: st, Publisher: pub, People: st, Brake: st,
+		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Metrics: emf.New(f.metrics, "oktahook", clock), Clock: clock,
 	})
 	if err != nil {
 		t.Fatal(err)

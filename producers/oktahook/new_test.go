@@ -3,6 +3,7 @@ package oktahook_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,12 +11,30 @@ import (
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/producers/oktahook"
+	"github.com/idsync/idsync/store"
 )
 
 type nopLedger struct{}
 
 func (nopLedger) RecordReceivedAll(_ context.Context, events []domain.Event) []error {
 	return make([]error, len(events))
+}
+
+func (nopLedger) Append(_ context.Context, entries ...domain.LedgerEntry) ([]domain.LedgerEntry, error) {
+	return entries, nil
+}
+
+// nopPeople knows nobody; nopBrake grants everything.
+type nopPeople struct{}
+
+func (nopPeople) FindByOktaID(_ context.Context, id string) (store.Record, error) {
+	return store.Record{}, fmt.Errorf("person %s: %w", id, store.ErrNotFound)
+}
+
+type nopBrake struct{}
+
+func (nopBrake) TakeRemovals(_ context.Context, _ domain.Target, want int, _ domain.RemovalBrake) (int, error) {
+	return want, nil
 }
 
 type nopPublisher struct{}
@@ -29,11 +48,14 @@ func (s staticSecrets) Secrets(context.Context) (oktahook.Secrets, error) {
 }
 
 func TestNewRequiresCollaborators(t *testing.T) {
-	full := oktahook.Options{Secrets: staticSecrets{Current: "s"}, Ledger: nopLedger{}, Publisher: nopPublisher{}}
+	full := oktahook.Options{Secrets: staticSecrets{Current: "s"}, Ledger: nopLedger{}, Publisher: nopPublisher{}, People: nopPeople{}, Brake: nopBrake{}}
 	for name, mod := range map[string]func(*oktahook.Options){
-		"no secrets":   func(o *oktahook.Options) { o.Secrets = nil },
-		"no ledger":    func(o *oktahook.Options) { o.Ledger = nil },
-		"no publisher": func(o *oktahook.Options) { o.Publisher = nil },
+		"no secrets":     func(o *oktahook.Options) { o.Secrets = nil },
+		"no ledger":      func(o *oktahook.Options) { o.Ledger = nil },
+		"no publisher":   func(o *oktahook.Options) { o.Publisher = nil },
+		"no people":      func(o *oktahook.Options) { o.People = nil },
+		"no brake":       func(o *oktahook.Options) { o.Brake = nil },
+		"negative brake": func(o *oktahook.Options) { o.Config.Hook.RemovalBrake.Max = -1 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			o := full
@@ -50,7 +72,7 @@ func TestNewRequiresCollaborators(t *testing.T) {
 func TestDefaultsAndSettings(t *testing.T) {
 	serve := func(o oktahook.Options, req *http.Request) int {
 		t.Helper()
-		o.Secrets, o.Ledger, o.Publisher = staticSecrets{Current: "s3cret"}, nopLedger{}, nopPublisher{}
+		o.Secrets, o.Ledger, o.Publisher, o.People, o.Brake = staticSecrets{Current: "s3cret"}, nopLedger{}, nopPublisher{}, nopPeople{}, nopBrake{}
 		h, err := oktahook.New(o)
 		if err != nil {
 			t.Fatal(err)

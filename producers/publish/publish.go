@@ -2,18 +2,24 @@
 // queue per target. It is shared by the Okta hook, the IdC snapshotter and
 // the replay command.
 //
-// Every event goes to every queue with MessageGroupId = the person key (so a
-// person's events are consumed in order) and MessageDeduplicationId = the
-// event id (so a duplicate of one fact within SQS's five-minute window is
-// dropped by SQS; the consumers' ledger catches later ones).
+// An event for every target (Event.Target empty) goes to every queue; an
+// event for one target (a reconcile event, or a hook event whose removal
+// the brake holds for other targets) goes to that target's queue only.
+// Each message has MessageGroupId = the person key (so a person's events
+// are consumed in order) and MessageDeduplicationId = the event id (so a
+// duplicate of one fact within SQS's five-minute window is dropped by SQS;
+// the consumers' ledger catches later ones). The queues are sent to
+// independently: one queue's failure neither stops nor repeats the others.
 package publish
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +36,54 @@ var (
 	// ErrInvalid is returned by New for an unusable setup.
 	ErrInvalid = errors.New("publish: invalid setup")
 )
+
+// QueueError is one queue's failure. Publish returns one per failed queue,
+// joined (errors.Join); each matches ErrNotQueued, and FailedTargets lists
+// their targets.
+type QueueError struct {
+	// Target is the queue's target ("" for a queue given in QueueURLs).
+	Target domain.Target
+	// QueueURL is the queue.
+	QueueURL string
+	// Err says what failed; it wraps ErrNotQueued.
+	Err error
+}
+
+// Error names the target and the queue and says what failed.
+func (e *QueueError) Error() string {
+	if e.Target == "" {
+		return fmt.Sprintf("queue %s: %v", e.QueueURL, e.Err)
+	}
+	return fmt.Sprintf("%s queue %s: %v", e.Target, e.QueueURL, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *QueueError) Unwrap() error { return e.Err }
+
+// FailedTargets returns the targets of the queues err reports as failed
+// (the *QueueError values in it, also inside errors.Join), sorted; nil for
+// nil or an error that names none.
+func FailedTargets(err error) []domain.Target {
+	var out []domain.Target
+	var walk func(error)
+	walk = func(err error) {
+		var qe *QueueError
+		switch x := err.(type) {
+		case nil:
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		default:
+			if errors.As(err, &qe) && !slices.Contains(out, qe.Target) {
+				out = append(out, qe.Target)
+			}
+		}
+	}
+	walk(err)
+	slices.Sort(out)
+	return out
+}
 
 // SQS is the part of the SQS client a Publisher uses.
 type SQS interface {
@@ -55,8 +109,13 @@ const maxBatch = 10
 type Options struct {
 	// SQS is the SQS client (required; *sqs.Client satisfies it).
 	SQS SQS
-	// QueueURLs are the target queues every event goes to (required, at
-	// least one, none empty).
+	// Queues maps each target to its queue URL (required unless
+	// QueueURLs is given; none empty).
+	Queues map[domain.Target]string
+	// QueueURLs lists queues without naming their targets: every event
+	// goes to every one, and an event for one target cannot be routed (it
+	// is refused). Kept for callers that only send events for every
+	// target; use Queues. Exactly one of Queues and QueueURLs is set.
 	QueueURLs []string
 	// Attempts is how many times an entry that SQS failed is sent (default
 	// DefaultAttempts).
@@ -66,24 +125,40 @@ type Options struct {
 	Backoff time.Duration
 }
 
+// queue is one destination: its target ("" when unnamed) and URL.
+type queue struct {
+	target domain.Target
+	url    string
+}
+
 // Publisher sends events to a fixed set of queues. It is safe for
 // concurrent use.
 type Publisher struct {
 	client   SQS
-	queues   []string
+	queues   []queue
+	named    bool
 	attempts int
 	backoff  time.Duration
 }
 
-// New returns a Publisher for o.QueueURLs.
+// New returns a Publisher for o.Queues (or o.QueueURLs).
 //
-// Errors: ErrInvalid when the client is nil, there is no queue URL or one
-// is empty.
+// Errors: ErrInvalid when the client is nil, no queue is given, both
+// Queues and QueueURLs are, or a URL or target name is empty.
 func New(o Options) (*Publisher, error) {
-	if o.SQS == nil || len(o.QueueURLs) == 0 || slices.Contains(o.QueueURLs, "") {
-		return nil, fmt.Errorf("%w: an SQS client and at least one queue URL (none empty) are required", ErrInvalid)
+	if o.SQS == nil || (len(o.Queues) == 0) == (len(o.QueueURLs) == 0) || slices.Contains(o.QueueURLs, "") {
+		return nil, fmt.Errorf("%w: an SQS client and either Queues or QueueURLs (none empty) are required", ErrInvalid)
 	}
-	p := &Publisher{client: o.SQS, queues: slices.Clone(o.QueueURLs), attempts: o.Attempts, backoff: o.Backoff}
+	p := &Publisher{client: o.SQS, attempts: o.Attempts, backoff: o.Backoff, named: len(o.Queues) > 0}
+	for _, t := range slices.Sorted(maps.Keys(o.Queues)) {
+		if t == "" || o.Queues[t] == "" {
+			return nil, fmt.Errorf("%w: queue %q for target %q: both must be set", ErrInvalid, o.Queues[t], t)
+		}
+		p.queues = append(p.queues, queue{target: t, url: o.Queues[t]})
+	}
+	for _, u := range o.QueueURLs {
+		p.queues = append(p.queues, queue{url: u})
+	}
 	if p.attempts <= 0 {
 		p.attempts = DefaultAttempts
 	}
@@ -104,21 +179,31 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Publish sends every event to every queue and returns nil only when all of
-// them are durably queued. Per-person order is kept: a batch holds at most
-// one event of each person, and a person's next event is sent only after
-// the previous one succeeded. Entries SQS fails for its own reasons are
+// Publish sends each event to its queues (every queue, or only its
+// Event.Target's) and returns nil only when all of them are durably
+// queued. The queues are sent to concurrently and independently: a failure
+// on one neither stops nor repeats the others, each retries on its own.
+// Per-person order is kept on each queue: a batch holds at most one event
+// of each person, and a person's next event is sent only after the
+// previous one succeeded. Entries SQS fails for its own reasons are
 // retried with backoff; entries it rejects as the sender's fault are not.
 //
-// Errors: wraps ErrNotQueued (with the count and first reason) when any event
-// is left unqueued, and the context's error when it ends first. Idempotent:
-// publishing the same events again is deduplicated by SQS within five
-// minutes and by the consumers' ledger after that.
+// Errors: nothing is sent, and the error wraps ErrNotQueued, when an event
+// has no person key, does not encode (domain.EncodeEvent's Permanent
+// error), or names a target that has no queue here. Otherwise one
+// *QueueError per queue that was left with unqueued events (joined, each
+// matching ErrNotQueued and naming the target; FailedTargets lists them),
+// with the count and first reason, or the context's error when it ended
+// first. Idempotent: publishing the same events again is deduplicated by
+// SQS within five minutes and by the consumers' ledger after that.
 func (p *Publisher) Publish(ctx context.Context, events []domain.Event) error {
 	bodies := make([]string, len(events))
 	for i, e := range events {
 		if e.Subject.Key() == "" {
 			return fmt.Errorf("%w: event %s has no person key", ErrNotQueued, e.ID)
+		}
+		if e.Target != "" && !p.hasTarget(e.Target) {
+			return fmt.Errorf("%w: event %s is for target %q, which has no queue here", ErrNotQueued, e.ID, e.Target)
 		}
 		b, err := domain.EncodeEvent(e)
 		if err != nil {
@@ -126,12 +211,46 @@ func (p *Publisher) Publish(ctx context.Context, events []domain.Event) error {
 		}
 		bodies[i] = string(b)
 	}
+	errs := make([]error, len(p.queues))
+	var wg sync.WaitGroup
+	for qi, q := range p.queues {
+		var evs []domain.Event
+		var bs []string
+		for i, e := range events {
+			if e.Target == "" || e.Target == q.target {
+				evs, bs = append(evs, e), append(bs, bodies[i])
+			}
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.publishTo(ctx, q.url, evs, bs); err != nil {
+				errs[qi] = &QueueError{Target: q.target, QueueURL: q.url, Err: err}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// hasTarget reports whether t has a queue.
+func (p *Publisher) hasTarget(t domain.Target) bool {
+	return p.named && slices.ContainsFunc(p.queues, func(q queue) bool { return q.target == t })
+}
+
+// Targets returns the targets the publisher has queues for, sorted (none
+// when it was given QueueURLs).
+func (p *Publisher) Targets() []domain.Target {
+	var out []domain.Target
 	for _, q := range p.queues {
-		if err := p.publishTo(ctx, q, events, bodies); err != nil {
-			return err
+		if q.target != "" {
+			out = append(out, q.target)
 		}
 	}
-	return nil
+	return out
 }
 
 func (p *Publisher) publishTo(ctx context.Context, queue string, events []domain.Event, bodies []string) error {

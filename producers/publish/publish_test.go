@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -204,14 +205,135 @@ func TestPublishRejectsEventWithoutPersonKey(t *testing.T) {
 func TestNewRequiresClientAndQueues(t *testing.T) {
 	client := &flaky{}
 	for name, o := range map[string]publish.Options{
-		"no client":       {QueueURLs: []string{"q"}},
-		"no queues":       {SQS: client},
-		"empty queue URL": {SQS: client, QueueURLs: []string{"q", ""}},
+		"no client":           {QueueURLs: []string{"q"}},
+		"no queues":           {SQS: client},
+		"empty queue URL":     {SQS: client, QueueURLs: []string{"q", ""}},
+		"empty target queue":  {SQS: client, Queues: map[domain.Target]string{domain.TargetWorkMail: ""}},
+		"empty target":        {SQS: client, Queues: map[domain.Target]string{"": "q"}},
+		"both kinds of queue": {SQS: client, QueueURLs: []string{"q"}, Queues: map[domain.Target]string{domain.TargetWorkMail: "q2"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if p, err := publish.New(o); !errors.Is(err, publish.ErrInvalid) || p != nil {
 				t.Errorf("New = %v, %v; want nil and ErrInvalid", p, err)
 			}
 		})
+	}
+}
+
+// byQueue fails every send to the queues in down (a queue that is not
+// answering) and counts the calls per queue.
+type byQueue struct {
+	publish.SQS
+	mu    sync.Mutex
+	down  map[string]bool
+	calls map[string]int
+}
+
+func (b *byQueue) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	b.mu.Lock()
+	b.calls[aws.ToString(in.QueueUrl)]++
+	down := b.down[aws.ToString(in.QueueUrl)]
+	b.mu.Unlock()
+	if down {
+		return nil, errors.New("injected: queue unavailable")
+	}
+	return b.SQS.SendMessageBatch(ctx, in, opts...)
+}
+
+// target makes evs for one target.
+func target(t domain.Target, evs []domain.Event) []domain.Event {
+	out := make([]domain.Event, len(evs))
+	for i, e := range evs {
+		e.Target = t
+		out[i] = e
+	}
+	return out
+}
+
+// TestPublishRoutesByTarget: an event for every target goes to every
+// queue, an event for one target to that target's queue only.
+func TestPublishRoutesByTarget(t *testing.T) {
+	env := testenv.Get(t)
+	client := env.SQS(t)
+	wm := env.CreateFIFOQueue(t, client, "wm", 5, 30*time.Second)
+	cn := env.CreateFIFOQueue(t, client, "cn", 5, 30*time.Second)
+	all := events(30, 4)
+	forAll, forWM, forCN := all[:10], target(domain.TargetWorkMail, all[10:20]), target(domain.TargetConnect, all[20:])
+	p := newPublisher(t, publish.Options{SQS: client, Queues: map[domain.Target]string{domain.TargetWorkMail: wm.URL, domain.TargetConnect: cn.URL}})
+	if got := p.Targets(); fmt.Sprint(got) != "[connect workmail]" {
+		t.Errorf("Targets() = %v", got)
+	}
+	mixed := append(append(append([]domain.Event(nil), forAll...), forWM...), forCN...)
+	if err := p.Publish(testenv.Context(t), mixed); err != nil {
+		t.Fatal(err)
+	}
+	if got, w := drain(t, client, wm.URL), want(append(append([]domain.Event(nil), forAll...), forWM...)); fmt.Sprint(got) != fmt.Sprint(w) {
+		t.Errorf("workmail queue\n got %v\nwant %v", got, w)
+	}
+	if got, w := drain(t, client, cn.URL), want(append(append([]domain.Event(nil), forAll...), forCN...)); fmt.Sprint(got) != fmt.Sprint(w) {
+		t.Errorf("connect queue\n got %v\nwant %v", got, w)
+	}
+
+	// A target without a queue here, or any target on a publisher without
+	// named queues, is refused before anything is sent.
+	unused := &flaky{}
+	err := newPublisher(t, publish.Options{SQS: unused, Queues: map[domain.Target]string{domain.TargetWorkMail: "q"}}).
+		Publish(testenv.Context(t), target(domain.TargetConnect, events(1, 1)))
+	if !errors.Is(err, publish.ErrNotQueued) || !strings.Contains(err.Error(), `"connect", which has no queue`) || unused.calls != 0 {
+		t.Errorf("unknown target: %v after %d calls", err, unused.calls)
+	}
+	err = newPublisher(t, publish.Options{SQS: unused, QueueURLs: []string{"q"}}).Publish(testenv.Context(t), target(domain.TargetConnect, events(1, 1)))
+	if !errors.Is(err, publish.ErrNotQueued) || unused.calls != 0 {
+		t.Errorf("a target without named queues: %v after %d calls", err, unused.calls)
+	}
+}
+
+// TestPublishQueuesAreIndependent: while one target's queue is down, the
+// other queue gets every event exactly once, the error names the failed
+// target, and publishing again once it is back completes it without
+// sending the healthy queue anything it does not dedupe.
+func TestPublishQueuesAreIndependent(t *testing.T) {
+	env := testenv.Get(t)
+	client := env.SQS(t)
+	wm := env.CreateFIFOQueue(t, client, "wm", 5, 30*time.Second)
+	cn := env.CreateFIFOQueue(t, client, "cn", 5, 30*time.Second)
+	evs := events(25, 5)
+	b := &byQueue{SQS: client, down: map[string]bool{cn.URL: true}, calls: map[string]int{}}
+	p := newPublisher(t, publish.Options{SQS: b, Queues: map[domain.Target]string{domain.TargetWorkMail: wm.URL, domain.TargetConnect: cn.URL},
+		Attempts: 3, Backoff: time.Millisecond})
+
+	err := p.Publish(testenv.Context(t), evs)
+	var qe *publish.QueueError
+	if !errors.Is(err, publish.ErrNotQueued) || !errors.As(err, &qe) || qe.Target != domain.TargetConnect || qe.QueueURL != cn.URL {
+		t.Fatalf("publish with the connect queue down: %v, want a *QueueError for connect", err)
+	}
+	if got := publish.FailedTargets(err); fmt.Sprint(got) != "[connect]" {
+		t.Errorf("FailedTargets = %v, want [connect]", got)
+	}
+	if !strings.Contains(err.Error(), "connect queue") {
+		t.Errorf("error %q does not name the connect queue", err)
+	}
+	// 25 events of 5 people: 5 batches of one event per person.
+	if n := b.calls[wm.URL]; n != 5 {
+		t.Errorf("%d sends to the healthy queue, want 5 (one per batch, none repeated)", n)
+	}
+	if got := drain(t, client, wm.URL); fmt.Sprint(got) != fmt.Sprint(want(evs)) {
+		t.Errorf("healthy queue\n got %v\nwant %v", got, want(evs))
+	}
+
+	b.mu.Lock()
+	b.down = nil
+	b.mu.Unlock()
+	if err := p.Publish(testenv.Context(t), evs); err != nil {
+		t.Fatalf("publish again: %v", err)
+	}
+	if got := drain(t, client, cn.URL); fmt.Sprint(got) != fmt.Sprint(want(evs)) {
+		t.Errorf("healed queue\n got %v\nwant %v", got, want(evs))
+	}
+	if got := drain(t, client, wm.URL); len(got) != 0 {
+		t.Errorf("the healthy queue received the events again: %v", got)
+	}
+	if publish.FailedTargets(nil) != nil || publish.FailedTargets(errors.New("x")) != nil {
+		t.Error("FailedTargets names targets for errors without queue errors")
 	}
 }
