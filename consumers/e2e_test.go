@@ -131,6 +131,18 @@ func (e *e2e) profile(p person, first, last string) domain.Event {
 	})
 }
 
+// known makes p a person idsync knows, with a profile and no membership:
+// once a member of a mapped group (the store keeps only people who have
+// been), then not; the profile folded after.
+func (e *e2e) known(p person, first, last string) error {
+	for _, ev := range []domain.Event{e.added(p, localrun.SupervisorGroupName), e.removed(p, localrun.SupervisorGroupName), e.profile(p, first, last)} {
+		if _, err := e.s.Store.Fold(testenv.Context(e.t), ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (e *e2e) publish(evs ...domain.Event) {
 	e.t.Helper()
 	if err := e.pub.Publish(testenv.Context(e.t), evs); err != nil {
@@ -460,7 +472,7 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 	cn := e.target(domain.TargetConnect)
 	p := person{okta: "00ue2ecrash0000003", idc: "90e2e000-0000-4000-8000-000000000003", login: "cris.ash@example.com"}
 	// Fold the profile first, so the join plans creates on both targets.
-	if _, err := e.s.Store.Fold(testenv.Context(t), e.profile(p, "Cris", "Ash")); err != nil {
+	if err := e.known(p, "Cris", "Ash"); err != nil {
 		t.Fatal(err)
 	}
 	joinWM, joinCN := e.added(p, localrun.WorkMailGroupName), e.added(p, localrun.ConnectGroupName)
@@ -527,7 +539,7 @@ func TestCrashThenLoginRenameMakesNoSecondAgent(t *testing.T) {
 	e := newE2E(t)
 	cn := e.target(domain.TargetConnect)
 	p := person{okta: "00ue2erename000005", idc: "90e2e000-0000-4000-8000-000000000005", login: "rae.name@example.com"}
-	if _, err := e.s.Store.Fold(testenv.Context(t), e.profile(p, "Rae", "Name")); err != nil {
+	if err := e.known(p, "Rae", "Name"); err != nil {
 		t.Fatal(err)
 	}
 	st := &crashingStore{Store: e.s.Store, kill: true}
@@ -587,7 +599,7 @@ func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing
 	// kept state makes the retry plan from the enabled mailbox, so no second
 	// CreateUser is even tried.
 	p := person{okta: "00ue2ecommit000004", login: "cam.mit@example.com"}
-	if _, err := e.s.Store.Fold(testenv.Context(t), e.profile(p, "Cam", "Mit")); err != nil {
+	if err := e.known(p, "Cam", "Mit"); err != nil {
 		t.Fatal(err)
 	}
 	st := &crashingStore{Store: e.s.Store}

@@ -13,15 +13,19 @@ import (
 
 // SnapshotUser is one IdentityStore user as a snapshot run read them.
 type SnapshotUser struct {
-	UserID      string `json:"userId"`           // IdentityStore UserId
-	OktaID      string `json:"oktaId,omitempty"` // ExternalIds entry whose issuer is Okta
-	Login       string `json:"login"`            // UserName
-	FirstName   string `json:"firstName,omitempty"`
-	LastName    string `json:"lastName,omitempty"`
-	DisplayName string `json:"displayName,omitempty"`
-	Email       string `json:"email,omitempty"`
-	Department  string `json:"department,omitempty"`
-	Title       string `json:"title,omitempty"`
+	UserID string `json:"userId"`           // IdentityStore UserId
+	OktaID string `json:"oktaId,omitempty"` // the Okta user id among the ExternalIds (the SCIM push's)
+	// AmbiguousOktaIDs are the Okta user ids found when the ExternalIds
+	// hold several different ones (OktaID is then empty): the user cannot
+	// be attributed and is reported as an identity conflict.
+	AmbiguousOktaIDs []string `json:"ambiguousOktaIds,omitempty"`
+	Login            string   `json:"login"` // UserName
+	FirstName        string   `json:"firstName,omitempty"`
+	LastName         string   `json:"lastName,omitempty"`
+	DisplayName      string   `json:"displayName,omitempty"`
+	Email            string   `json:"email,omitempty"`
+	Department       string   `json:"department,omitempty"`
+	Title            string   `json:"title,omitempty"`
 	// Groups are the configured groups the user is a member of. Groups not
 	// listed in Snapshot.Groups are disregarded.
 	Groups []GroupRef `json:"groups,omitempty"`
@@ -47,6 +51,12 @@ type Snapshot struct {
 	// only facts stamped after it are spared). Set from
 	// SnapshotConfig.SettleWindow.
 	Lag time.Duration `json:"lag,omitempty"`
+	// LinkByLogin links a user without an Okta id whose IdC user id idsync
+	// does not know yet to the one last-known person whose login equals
+	// the user's login (case-insensitively) and who has an Okta id and no
+	// IdC user id (SnapshotConfig.LoginLink). Several such people are an
+	// identity conflict.
+	LinkByLogin bool `json:"linkByLogin,omitempty"`
 	// Complete says the read as a whole worked: every group in Groups but
 	// not in UnreadGroups was read to the end, and every member's profile
 	// not in UnreadUsers was read. A snapshot that is not Complete removes
@@ -304,7 +314,8 @@ type differ struct {
 	groupByIdC  map[string]int
 	readKeys    map[string]bool // every membership key of a read group
 
-	byOkta, byIdC, byKey map[string]int // prev index by id
+	byOkta, byIdC, byKey map[string]int   // prev index by id
+	byLogin              map[string][]int // prev people with an Okta id and no IdC user id, by lower-case login
 
 	out Diff
 }
@@ -381,6 +392,13 @@ func (d *differ) indexPeople() {
 		}
 		if p.Key != "" {
 			d.byKey[p.Key] = i
+		}
+		if d.snap.LinkByLogin && p.OktaID != "" && p.IdCUserID == "" && p.Login.Value != "" {
+			if d.byLogin == nil {
+				d.byLogin = map[string][]int{}
+			}
+			l := strings.ToLower(p.Login.Value)
+			d.byLogin[l] = append(d.byLogin[l], i)
 		}
 	}
 }
@@ -530,6 +548,16 @@ func (d *differ) match(u *SnapshotUser, matched []bool) (pi int, relink string) 
 		d.out.Conflicts = append(d.out.Conflicts, c)
 		return -2, ""
 	}
+	if len(u.AmbiguousOktaIDs) > 0 {
+		var people []int // withheld: nobody named by the user is removed for it
+		for _, id := range u.AmbiguousOktaIDs {
+			if i, ok := d.byOkta[id]; ok {
+				people = append(people, i)
+			}
+		}
+		return conflict(fmt.Sprintf("IdC user %s carries %d different Okta user ids %v under the SCIM issuer", u.UserID,
+			len(u.AmbiguousOktaIDs), u.AmbiguousOktaIDs), people...)
+	}
 	// By Okta id: authoritative.
 	i, ok := lookup(d.byOkta, u.OktaID)
 	if !ok {
@@ -554,6 +582,9 @@ func (d *differ) match(u *SnapshotUser, matched []bool) (pi int, relink string) 
 	if !ok {
 		i, ok = lookup(d.byKey, u.UserID)
 	}
+	if !ok && u.OktaID == "" {
+		return d.matchLogin(u, matched, conflict)
+	}
 	if !ok || matched[i] {
 		return -1, ""
 	}
@@ -563,6 +594,33 @@ func (d *differ) match(u *SnapshotUser, matched []bool) (pi int, relink string) 
 			u.UserID, u.OktaID, p.Key, p.OktaID), i)
 	}
 	return i, ""
+}
+
+// matchLogin is the guarded login fallback (Snapshot.LinkByLogin) for a
+// user with no Okta id and an IdC user id idsync does not know: the one
+// unmatched person with that login, an Okta id and no IdC user id is the
+// user, who then carries that Okta id, so the events link the two;
+// several are a conflict. Without the fallback, or with nobody, the user
+// is new (-1).
+func (d *differ) matchLogin(u *SnapshotUser, matched []bool, conflict func(string, ...int) (int, string)) (int, string) {
+	if !d.snap.LinkByLogin || u.Login == "" {
+		return -1, ""
+	}
+	var cands []int
+	for _, i := range d.byLogin[strings.ToLower(u.Login)] {
+		if !matched[i] {
+			cands = append(cands, i)
+		}
+	}
+	switch len(cands) {
+	case 0:
+		return -1, ""
+	case 1:
+		u.OktaID = d.prev[cands[0]].OktaID
+		return cands[0], ""
+	}
+	return conflict(fmt.Sprintf("IdC user %s has no Okta user id and its userName is the login of %d people; not linked",
+		u.UserID, len(cands)), cands...)
 }
 
 // prevMember returns p's last-known membership of read group g and the time

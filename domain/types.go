@@ -66,6 +66,22 @@ func (s Subject) Key() string {
 	return s.IdCUserID
 }
 
+// IsOktaUserID reports whether id is shaped like an Okta user id: "00u"
+// and ASCII letters or digits, 13 to 33 characters in all (Okta's ids are
+// 20; the range tolerates other id formats of the same family).
+func IsOktaUserID(id string) bool {
+	if len(id) < 13 || len(id) > 33 || id[:3] != "00u" {
+		return false
+	}
+	for i := 3; i < len(id); i++ {
+		c := id[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
 // GroupRef names a group by its immutable ids. Okta hook payloads give the
 // Okta group id; the snapshot gives the IdC group id; either or both may be set.
 type GroupRef struct {

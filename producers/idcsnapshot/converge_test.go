@@ -518,7 +518,7 @@ func TestRelinkAfterIdCRecreation(t *testing.T) {
 }
 
 // TestIdentityConflictsAreReportedNotEmitted: a second IdC user carries
-// Ada's Okta id (under another Okta issuer). Nothing is emitted about her
+// Ada's Okta id (under another SCIM issuer). Nothing is emitted about her
 // and she is not removed; every run reports the conflict.
 func TestIdentityConflictsAreReportedNotEmitted(t *testing.T) {
 	t.Parallel()
@@ -526,7 +526,7 @@ func TestIdentityConflictsAreReportedNotEmitted(t *testing.T) {
 	f.seedTestdata(t)
 	f.baseline(t)
 	f.addUser(t, simidentitystore.User{UserName: "ada.twin@example.com", GivenName: "Ada", FamilyName: "Twin",
-		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://other.okta.com", ID: adaKey}}}, "agents")
+		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://scim.aws.com/9999999", ID: adaKey}}}, "agents")
 	for run := 1; run <= 2; run++ {
 		var logs strings.Builder
 		sum, evs := f.run(t, setup{logTo: &logs})
@@ -601,7 +601,7 @@ func TestNoFlipFlopWhenTheHookIsAheadOfIdC(t *testing.T) {
 	t.Run("hook add folded before the read", func(t *testing.T) {
 		// Ann exists in IdC but the push of her membership has not landed.
 		f.addUser(t, simidentitystore.User{UserName: "ann.race@example.com", GivenName: "Ann", FamilyName: "Race",
-			ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1annrace0000011"}}})
+			ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://scim.aws.com/4820611", ID: "00u1annrace0000011"}}})
 		f.fold(t, []domain.Event{hookAdd("00u1annrace0000011", "ann.race@example.com", "hook-ann-add", f.clock.Now().Add(-300*time.Millisecond))})
 		_, evs := f.run(t, rs)
 		for _, e := range evs {
@@ -617,7 +617,7 @@ func TestNoFlipFlopWhenTheHookIsAheadOfIdC(t *testing.T) {
 		// Ben was a member long ago; Okta removed him (that hook was lost,
 		// IdC has the removal), then re-added him a second before the run.
 		f.addUser(t, simidentitystore.User{UserName: "ben.race@example.com", GivenName: "Ben", FamilyName: "Race",
-			ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1benrace0000012"}}})
+			ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://scim.aws.com/4820611", ID: "00u1benrace0000012"}}})
 		f.fold(t, []domain.Event{hookAdd("00u1benrace0000012", "ben.race@example.com", "hook-ben-old", f.clock.Now().Add(-30*24*time.Hour))})
 		late := hookAdd("00u1benrace0000012", "ben.race@example.com", "hook-ben-readd", f.clock.Now().Add(-time.Second))
 		s := rs

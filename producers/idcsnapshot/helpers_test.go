@@ -276,7 +276,7 @@ func genUser(i int) simidentitystore.User {
 	return simidentitystore.User{
 		UserName: fmt.Sprintf("user%05d@example.com", i), GivenName: "Gen", FamilyName: fmt.Sprintf("User%05d", i),
 		Email:       fmt.Sprintf("user%05d@example.com", i),
-		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: fmt.Sprintf("00u1gen%011d", i)}},
+		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://scim.aws.com/4820611", ID: fmt.Sprintf("00u1gen%011d", i)}},
 	}
 }
 

@@ -73,7 +73,7 @@ type reader struct {
 	storeID    string
 	opt        func(*identitystore.Options)
 	workers    int
-	oktaIssuer string
+	scimIssuer string // exact SCIM issuer, or "" for any under domain.DefaultSCIMIssuerPrefix
 
 	mu   sync.Mutex
 	errs []error
@@ -292,8 +292,7 @@ type userFields struct {
 // snapshotUser maps an Identity Store user: UserName → Login,
 // Name.GivenName/FamilyName, DisplayName, the primary email (else the first
 // one), Title, the enterprise extension's department, and the Okta user id
-// from the first ExternalIds entry whose issuer contains the Okta issuer
-// marker (case-insensitively).
+// from its ExternalIds (see oktaID).
 func (r *reader) snapshotUser(id string, f userFields) domain.SnapshotUser {
 	u := domain.SnapshotUser{
 		UserID:      id,
@@ -301,8 +300,8 @@ func (r *reader) snapshotUser(id string, f userFields) domain.SnapshotUser {
 		DisplayName: aws.ToString(f.displayName),
 		Title:       aws.ToString(f.title),
 		Email:       primaryEmail(f.emails),
-		OktaID:      oktaID(f.externalIDs, r.oktaIssuer),
 	}
+	u.OktaID, u.AmbiguousOktaIDs = oktaID(f.externalIDs, r.scimIssuer)
 	if f.name != nil {
 		u.FirstName = aws.ToString(f.name.GivenName)
 		u.LastName = aws.ToString(f.name.FamilyName)
@@ -330,11 +329,28 @@ func primaryEmail(emails []types.Email) string {
 	return ""
 }
 
-func oktaID(ids []types.ExternalId, marker string) string {
+// oktaID finds the Okta user id among an IdC user's ExternalIds: the id of
+// an entry whose issuer is issuer (or, when issuer is empty, starts with
+// domain.DefaultSCIMIssuerPrefix, as IAM Identity Center records a SCIM
+// push's) and that is shaped like an Okta user id. Several different such
+// ids cannot be told apart: none is returned, and all are, as ambiguous.
+func oktaID(ids []types.ExternalId, issuer string) (string, []string) {
+	var found []string
 	for _, x := range ids {
-		if strings.Contains(strings.ToLower(aws.ToString(x.Issuer)), marker) && aws.ToString(x.Id) != "" {
-			return aws.ToString(x.Id)
+		iss, id := aws.ToString(x.Issuer), aws.ToString(x.Id)
+		ok := iss == issuer
+		if issuer == "" {
+			ok = strings.HasPrefix(strings.ToLower(iss), domain.DefaultSCIMIssuerPrefix)
+		}
+		if ok && domain.IsOktaUserID(id) && !slices.Contains(found, id) {
+			found = append(found, id)
 		}
 	}
-	return ""
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0], nil
+	}
+	return "", found
 }

@@ -79,7 +79,7 @@ func TestRunFindsJoinersLeaversAndChanges(t *testing.T) {
 	// Identity Center changes: a joiner, a leaver, a mover, a profile change.
 	f.addUser(t, simidentitystore.User{
 		UserName: "gus.new@example.com", GivenName: "Gus", FamilyName: "New", Email: "gus.new@example.com",
-		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1gusnew00000008"}},
+		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://scim.aws.com/4820611", ID: "00u1gusnew00000008"}},
 	}, "mail")
 	f.leave(t, "bob.byte@example.com", "mail")
 	f.leave(t, "eve.echo@example.com", "agents")
@@ -190,7 +190,7 @@ func TestFailedPageWithholdsThatGroupsRemovalsOnly(t *testing.T) {
 	})
 	f.addUser(t, simidentitystore.User{
 		UserName: "new.joiner@example.com", GivenName: "New", FamilyName: "Joiner",
-		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1newjoiner00009"}},
+		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://scim.aws.com/4820611", ID: "00u1newjoiner00009"}},
 	}, "agents")
 	f.leave(t, genUser(3).UserName, "mail")     // a real leaver of the unread group, on its first page
 	f.leave(t, genUser(500).UserName, "agents") // a real leaver of the read group
@@ -260,7 +260,7 @@ func TestRemovalCapRefusesRun(t *testing.T) {
 	f.leave(t, "cy.cipher@example.com", "agents")
 	f.addUser(t, simidentitystore.User{
 		UserName: "hal.late@example.com", GivenName: "Hal", FamilyName: "Late",
-		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://example.okta.com", ID: "00u1hallate0000010"}},
+		ExternalIDs: []simidentitystore.ExternalID{{Issuer: "https://scim.aws.com/4820611", ID: "00u1hallate0000010"}},
 	}, "mail")
 
 	sum, err := f.snapshotter(t, setup{}).Run(testenv.Context(t))

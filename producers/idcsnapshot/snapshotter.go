@@ -58,7 +58,6 @@ const (
 	DefaultBurst           = 1
 	DefaultWorkers         = 4
 	DefaultDescribeUserMax = 100
-	DefaultOktaIssuer      = "okta"
 	// DefaultLeaseName names the lease item (LEASE#idcsnapshot).
 	DefaultLeaseName = "idcsnapshot"
 	// DefaultLeaseDuration is longer than Lambda's 15-minute maximum, so a
@@ -109,10 +108,6 @@ type Options struct {
 	// DescribeUser while the store's size is unknown (no earlier full
 	// ListUsers walk). Default DefaultDescribeUserMax.
 	DescribeUserMax int
-	// OktaIssuer is matched, case-insensitively, as a substring of an
-	// ExternalIds issuer to find the Okta user id. Okta's SCIM push sets
-	// the issuer to the Okta org; default DefaultOktaIssuer ("okta").
-	OktaIssuer string
 	// Clock gives TakenAt and durations (default time.Now). The lease's
 	// times are the Store's.
 	Clock func() time.Time
@@ -146,7 +141,8 @@ type Snapshotter struct {
 	burst       int
 	workers     int
 	describeMax int
-	oktaIssuer  string
+	scimIssuer  string
+	linkByLogin bool
 	now         func() time.Time
 	newID       func() string
 	log         *slog.Logger
@@ -177,7 +173,7 @@ func New(o Options) (*Snapshotter, error) {
 		planners:  map[domain.Target]Planner{},
 		leaseName: o.LeaseName, leaseDur: o.LeaseDuration,
 		rate: o.Rate, burst: o.Burst, workers: o.Workers, describeMax: o.DescribeUserMax,
-		oktaIssuer: o.OktaIssuer, now: o.Clock, newID: o.NewID, log: o.Logger, metrics: o.Metrics,
+		scimIssuer: o.Config.Snapshot.SCIMIssuer, linkByLogin: o.Config.Snapshot.LoginLink != domain.LoginLinkOff, now: o.Clock, newID: o.NewID, log: o.Logger, metrics: o.Metrics,
 	}
 	for t, p := range o.Planners {
 		if t == "" || p == nil {
@@ -204,9 +200,6 @@ func New(o Options) (*Snapshotter, error) {
 	}
 	if s.describeMax <= 0 {
 		s.describeMax = DefaultDescribeUserMax
-	}
-	if s.oktaIssuer == "" {
-		s.oktaIssuer = DefaultOktaIssuer
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -391,7 +384,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: read last-known people: %w", err))
 	}
-	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Lag: s.lag, Complete: true, Users: rd.users,
+	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Lag: s.lag, LinkByLogin: s.linkByLogin, Complete: true, Users: rd.users,
 		Groups: s.groups, UnreadGroups: rd.unreadGroups, UnreadUsers: rd.unreadUsers}
 	st := newRunState(records)
 	diff, err := domain.DiffSnapshot(st.prev, snap, s.cap)
@@ -478,7 +471,7 @@ func (s *Snapshotter) readGroups(rd readResult) []domain.GroupRef {
 // logs each unread group, every run until it is fixed.
 func (s *Snapshotter) read(ctx context.Context, sum *Summary, totalUsers int) readResult {
 	m := newMeter(s.rate, s.burst)
-	r := &reader{client: s.ids, storeID: s.storeID, opt: meterOption(m), workers: s.workers, oktaIssuer: s.oktaIssuer}
+	r := &reader{client: s.ids, storeID: s.storeID, opt: meterOption(m), workers: s.workers, scimIssuer: s.scimIssuer}
 	members, unread := r.memberships(ctx, s.groups)
 	sum.Members = len(members)
 	sum.ProfileRead = chooseProfileRead(len(members), totalUsers, s.describeMax)
