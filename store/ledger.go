@@ -156,8 +156,8 @@ func (s *Store) receivedEntry(e domain.Event) domain.LedgerEntry {
 	if e.Group != nil && e.Group.Key() != "" {
 		detail["group"] = e.Group.Key()
 	}
-	if len(detail) == 0 {
-		detail = nil
+	if b, err := domain.EncodeEvent(kept(e)); err == nil {
+		detail[DetailEvent] = string(b)
 	}
 	return domain.LedgerEntry{
 		ID: e.ID, At: at.UTC(), PersonKey: e.Subject.Key(), EventID: e.ID,
@@ -167,8 +167,9 @@ func (s *Store) receivedEntry(e domain.Event) domain.LedgerEntry {
 
 // RecordReceived appends the received row of e: PK the subject's key, id
 // and sort key the event id (so the row sorts and is bucketed by the time
-// the fact occurred), with source, kind, the source event id (Okta uuid)
-// and group in Detail. Because event ids are deterministic, recording the
+// the fact occurred), with source, kind, the source event id (Okta uuid),
+// group and the event as the ledger keeps it (Detail[DetailEvent]; see
+// ReceivedEvent) in Detail. Because event ids are deterministic, recording the
 // same fact twice (an Okta redelivery of one uuid) writes one row and
 // reports ErrDuplicate (Stale) the second time.
 //
