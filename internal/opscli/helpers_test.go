@@ -1,6 +1,7 @@
 package opscli_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -121,3 +122,17 @@ func depth(t *testing.T, s *localrun.Stack, url string) int {
 
 // queue returns target t's queue settings.
 func queue(s *localrun.Stack, t domain.Target) settings.Queue { return s.Settings.Queues[t] }
+
+// equalJSON compares two values by their JSON.
+func equalJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	x, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Equal(x, y)
+}
