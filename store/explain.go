@@ -83,14 +83,14 @@ func (s *Store) ReceivedRow(ctx context.Context, eventID string) (domain.LedgerE
 	if err != nil {
 		return domain.LedgerEntry{}, sdkErr(err, "find received row of %s", eventID)
 	}
-	for _, item := range out.Items {
-		var it ledgerItem
-		if err := unmarshal(item, &it); err != nil {
-			return domain.LedgerEntry{}, err
-		}
-		return it.entry(), nil
+	if len(out.Items) == 0 {
+		return domain.LedgerEntry{}, fmt.Errorf("store: received row of event %s: %w", eventID, ErrNotFound)
 	}
-	return domain.LedgerEntry{}, fmt.Errorf("store: received row of event %s: %w", eventID, ErrNotFound)
+	var it ledgerItem
+	if err := unmarshal(out.Items[0], &it); err != nil {
+		return domain.LedgerEntry{}, err
+	}
+	return it.entry(), nil
 }
 
 // EventRows returns the timeline rows of the person stored under key that
