@@ -3,8 +3,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/idsync/idsync/internal/localaws"
 	"github.com/idsync/idsync/internal/localrun"
+	"github.com/idsync/idsync/internal/settings"
 )
 
 func newLocal() *cobra.Command {
@@ -39,7 +42,10 @@ func newLocal() *cobra.Command {
 The terminal shows a live feed: one line per fact received and one per
 target's outcome of it (time, login, what happened, what each target did).
 The JSON logs go to <dir>/logs/idsync.jsonl (idsync) and
-<dir>/logs/okta.jsonl (the Okta stand-in). Ctrl-C stops everything.`,
+<dir>/logs/okta.jsonl (the Okta stand-in). DynamoDB Local and fauxqs are
+those DYNAMODB_ENDPOINT and SQS_ENDPOINT name when both answer, else
+scripts/localaws starts them (and stops them on exit). Ctrl-C stops
+everything.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -54,13 +60,16 @@ The JSON logs go to <dir>/logs/idsync.jsonl (idsync) and
 			if o.json {
 				log = slog.New(slog.NewJSONHandler(cmd.OutOrStdout(), nil))
 			}
-			wasRunning := localaws.Running()
-			engines, err := localaws.Start(ctx, stderr)
-			if err != nil {
-				return err
-			}
-			if !o.keepEngines && !wasRunning {
-				defer func() { _ = localaws.Stop(stderr) }() // stop only what this run started
+			engines, given := enginesFromEnv(ctx)
+			if !given {
+				wasRunning := localaws.Running()
+				engines, err = localaws.Start(ctx, stderr)
+				if err != nil {
+					return err
+				}
+				if !o.keepEngines && !wasRunning {
+					defer func() { _ = localaws.Stop(stderr) }() // stop only what this run started
+				}
 			}
 			s, err := localrun.Start(ctx, localrun.Options{
 				DynamoDBEndpoint: engines.DynamoDB, SQSEndpoint: engines.SQS, Prefix: o.prefix,
@@ -92,4 +101,27 @@ The JSON logs go to <dir>/logs/idsync.jsonl (idsync) and
 	f.BoolVar(&o.keepEngines, "keep-engines", false, "leave DynamoDB Local and fauxqs running on exit (engines that were already running are always left)")
 	f.BoolVar(&o.json, "json", false, "print the JSON log lines on the terminal instead of the feed")
 	return cmd
+}
+
+// enginesFromEnv returns the engines DYNAMODB_ENDPOINT and SQS_ENDPOINT
+// name when both are set and answer (engines someone else runs, which this
+// run then never stops), as the tests do.
+func enginesFromEnv(ctx context.Context) (localaws.Endpoints, bool) {
+	e := localaws.Endpoints{DynamoDB: os.Getenv(settings.EnvDynamoDBEndpoint), SQS: os.Getenv(settings.EnvSQSEndpoint)}
+	if e.DynamoDB == "" || e.SQS == "" {
+		return e, false
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	for _, u := range []string{e.DynamoDB, e.SQS} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return e, false
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return e, false
+		}
+		_ = resp.Body.Close()
+	}
+	return e, true
 }

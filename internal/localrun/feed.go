@@ -268,15 +268,18 @@ func (f *Feed) line(r feedRecord) string {
 		return f.snapshot(at, r, str)
 	case r.msg == "hook verified":
 		return fmt.Sprintf("%s  Okta event hook verified", at)
+	case str("op") != "" && str("outcome") != "":
+		// A target's own line about one op: the consumer's line about the
+		// event says the same, with the login.
+		return ""
 	case r.level >= slog.LevelWarn:
-		detail := str("err")
-		if detail == "" {
-			detail = str("error")
+		detail := ""
+		for _, k := range []string{"err", "error", "reason", "problem"} {
+			if detail = str(k); detail != "" {
+				break
+			}
 		}
-		if detail == "" {
-			detail = str("reason")
-		}
-		return strings.TrimSpace(fmt.Sprintf("%s  %s: %s %s", at, strings.ToLower(r.level.String()), r.msg, detail))
+		return strings.TrimSpace(fmt.Sprintf("%s  %s: %s %s", at, strings.ToLower(r.level.String()), r.msg, truncate(detail, 160)))
 	}
 	return ""
 }
