@@ -103,7 +103,7 @@ func Audit(ctx context.Context, st Auditor, w io.Writer, a AuditArgs) error {
 	}
 	logins := NewLogins(st)
 	out := NewPrinter(w, a.Format, "TIME", "PERSON", "LOGIN", "SOURCE", "KIND", "TARGET", "OP", "OUTCOME", "REMOTE ID", "REASON")
-	print := func(e domain.LedgerEntry) error {
+	emit := func(e domain.LedgerEntry) error {
 		login := logins.Of(ctx, e.PersonKey)
 		return out.Row(auditRow{LedgerEntry: e, Login: login}, e.At.UTC().Format(time.RFC3339), e.PersonKey, login, string(e.Source),
 			string(e.Kind), string(e.Target), string(e.Op), string(e.Outcome), e.RemoteID, e.Reason)
@@ -117,7 +117,7 @@ func Audit(ctx context.Context, st Auditor, w io.Writer, a AuditArgs) error {
 		}
 		printed++
 		seen[e.ID] = e.At
-		return true, print(e)
+		return true, emit(e)
 	})
 	if err != nil {
 		return err
@@ -125,12 +125,12 @@ func Audit(ctx context.Context, st Auditor, w io.Writer, a AuditArgs) error {
 	if err := out.Flush(); err != nil || !a.Follow {
 		return err
 	}
-	return follow(ctx, st, q, keys, a, seen, print, out.Flush)
+	return follow(ctx, st, q, keys, a, seen, emit, out.Flush)
 }
 
 // follow polls for rows not printed yet until ctx ends.
 func follow(ctx context.Context, st Auditor, q store.AuditQuery, keys []string, a AuditArgs,
-	seen map[string]time.Time, print func(domain.LedgerEntry) error, flush func() error) error {
+	seen map[string]time.Time, emit func(domain.LedgerEntry) error, flush func() error) error {
 	every, lookback := a.PollEvery, a.Lookback
 	if every <= 0 {
 		every = DefaultPollEvery
@@ -160,7 +160,7 @@ func follow(ctx context.Context, st Auditor, q store.AuditQuery, keys []string, 
 				return true, nil
 			}
 			seen[e.ID] = e.At
-			return true, print(e)
+			return true, emit(e)
 		})
 		if ctx.Err() != nil {
 			return nil
