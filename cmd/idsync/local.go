@@ -72,7 +72,7 @@ everything.`,
 				}
 			}
 			s, err := localrun.Start(ctx, localrun.Options{
-				DynamoDBEndpoint: engines.DynamoDB, SQSEndpoint: engines.SQS, Prefix: o.prefix,
+				DynamoDBEndpoint: engines.DynamoDB, SQSEndpoint: engines.SQS, Prefix: o.prefix, RequireIdCAssignment: true,
 				BasePort: o.basePort, SnapshotEvery: o.snapshotEvery, MirrorLag: o.mirrorLag, Dir: o.dir,
 				Log: log,
 			})

@@ -54,6 +54,12 @@ type Options struct {
 	RetryDelay time.Duration
 	// Dir receives endpoints.env and config.json ("" writes nothing).
 	Dir string
+	// RequireIdCAssignment makes the WorkMail stand-in refuse, as WorkMail
+	// does, to link a mailbox to an IAM Identity Center user who is not
+	// assigned (directly or through a group) to its IdC application. The
+	// demo's WorkMail group is assigned; facts about IdC users the stand-in
+	// does not hold are then refused. Off by default; make run turns it on.
+	RequireIdCAssignment bool
 	// Rates are the targets' client-side request rates (requests/s;
 	// settings.RateVar), for the consumers; a target not listed keeps its
 	// default quota.

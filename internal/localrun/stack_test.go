@@ -61,7 +61,7 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 	s, err := localrun.Start(ctx, localrun.Options{
 		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
 		Prefix: testenv.UniqueName(t, "ls", 60), Dir: dir, RetryDelay: time.Second, SnapshotEvery: 2 * time.Second,
-		Log: slog.New(feed.Handler()),
+		Log: slog.New(feed.Handler()), RequireIdCAssignment: true,
 	})
 	if err != nil {
 		t.Fatalf("start: %v", err)

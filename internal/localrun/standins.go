@@ -90,12 +90,17 @@ func randomHex(n int) string {
 
 // startStandIns starts the WorkMail, Connect, IdentityStore, Okta and SSO
 // Admin stand-ins on ports o.BasePort+0…3 and +5 and records their
-// endpoints in s. WorkMail asks SSO Admin and IdentityStore whether an IAM
-// Identity Center user may be linked to a mailbox, as WorkMail does.
+// endpoints in s. With o.RequireIdCAssignment, WorkMail asks SSO Admin and
+// IdentityStore whether an IAM Identity Center user may be linked to a
+// mailbox, as WorkMail does.
 func (s *Stack) startStandIns(o Options, ids func(url string) *identitystore.Client) error {
 	s.IdentityStore = simidentitystore.New(simidentitystore.Options{})
 	s.SSOAdmin = simssoadmin.New(simssoadmin.Options{Principals: s.IdentityStore})
-	s.WorkMail = simworkmail.New(simworkmail.Options{IdentityCenter: s.SSOAdmin.AssignmentChecker(s.IdentityStore)})
+	wo := simworkmail.Options{}
+	if o.RequireIdCAssignment {
+		wo.IdentityCenter = s.SSOAdmin.AssignmentChecker(s.IdentityStore)
+	}
+	s.WorkMail = simworkmail.New(wo)
 	s.Connect = simconnect.New(simconnect.Options{})
 	var err error
 	if s.urls.workmail, err = s.servers.serve(port(o.BasePort, 0), s.WorkMail); err != nil {

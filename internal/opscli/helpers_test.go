@@ -29,6 +29,7 @@ func startStack(t *testing.T, o localrun.Options) *localrun.Stack {
 	t.Helper()
 	env := testenv.Get(t)
 	o.DynamoDBEndpoint, o.SQSEndpoint = env.DynamoDBEndpoint, env.SQSEndpoint
+	o.RequireIdCAssignment = true // as make run does
 	if o.Prefix == "" {
 		o.Prefix = testenv.UniqueName(t, "ops", 60)
 	}
