@@ -321,6 +321,9 @@ func (f *Feed) change(ctx context.Context, at string, r feedRecord, str func(str
 	if reason != "" {
 		what += " " + truncate(reason, 160)
 	}
+	if src := str("source"); src == string(domain.SourceReplay) {
+		what += " [replay]"
+	}
 	return strings.TrimRight(what, " ")
 }
 

@@ -102,34 +102,6 @@ func PersonKeys(ctx context.Context, st People, who string) ([]string, error) {
 	return out, nil
 }
 
-// ResolvePerson finds a person's partition key from a login, an Okta user
-// id or an IdC user id.
-//
-// Errors: store.ErrNotFound when nobody matches; ErrUsage when a login
-// matches several people; store errors.
-func ResolvePerson(ctx context.Context, st People, who string) (string, error) {
-	for _, find := range []func(context.Context, string) (store.Record, error){st.FindByOktaID, st.FindByIdCUserID} {
-		rec, err := find(ctx, who)
-		if err == nil {
-			return rec.Key, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", err
-		}
-	}
-	recs, err := st.FindByLogin(ctx, who)
-	if err != nil {
-		return "", err
-	}
-	switch len(recs) {
-	case 0:
-		return "", fmt.Errorf("no person with login or id %q: %w", who, store.ErrNotFound)
-	case 1:
-		return recs[0].Key, nil
-	}
-	return "", fmt.Errorf("%w: login %q matches %d people; give an Okta or IdC user id", ErrUsage, who, len(recs))
-}
-
 // Logins finds and remembers the logins of person keys, for tables that
 // show the login beside the key. The ledger holds ids only; the login is
 // read from the person's state. It is safe for concurrent use; a nil
