@@ -38,8 +38,16 @@
 //	PERSON#<key>            <event id>#received        received row: its id is the event id
 //	PERSON#<key>            APPLIED#<target>#<event>   idempotency record of a commit
 //
+// A received row also keeps the event it records, without profile values
+// (Detail[DetailEvent]; ReceivedEvent rebuilds it), so that a replay can
+// re-emit the fact; DetailEvent says what is kept and why.
+//
 // Timeline rows carry day=DAY#YYYY-MM-DD (the UTC date of their id's time)
 // and id=<ulid>, the keys of the byDay index that serves time-range audits.
+// Since a received row's id is its event id, ReceivedRow finds it from the
+// event id alone with one index query; EventRows then reads the rows about
+// that event from the person's partition (a filter over that partition
+// only).
 // Applied records carry no day, so they stay out of that index; the commit's
 // own timeline rows record it there. Every ledger write is conditional on
 // attribute_not_exists; nothing in this package deletes or rewrites a ledger

@@ -162,8 +162,8 @@ func (s *Store) receivedEntry(e domain.Event) domain.LedgerEntry {
 	if e.ReplacesIdCUserID != "" {
 		detail["relink"] = "IdC user " + e.ReplacesIdCUserID + " replaced by " + e.Subject.IdCUserID
 	}
-	if len(detail) == 0 {
-		detail = nil
+	if b, err := domain.EncodeEvent(kept(e)); err == nil {
+		detail[DetailEvent] = string(b)
 	}
 	return domain.LedgerEntry{
 		ID: e.ID, At: at.UTC(), PersonKey: e.Subject.Key(), EventID: e.ID,
@@ -174,9 +174,10 @@ func (s *Store) receivedEntry(e domain.Event) domain.LedgerEntry {
 // RecordReceived appends the received row of e: PK the subject's key, id
 // and sort key the event id (so the row sorts and is bucketed by the time
 // the fact occurred), with source, kind, the source event id (Okta uuid),
-// group, target (an event for one target) and relink (the replaced and the
+// group, target (an event for one target), relink (the replaced and the
 // new IdC user id of a relink, the ledger-visible reason of the re-link)
-// in Detail. Because event ids are deterministic, recording the
+// and the event as the ledger keeps it (Detail[DetailEvent]; see
+// ReceivedEvent) in Detail. Because event ids are deterministic, recording the
 // same fact twice (an Okta redelivery of one uuid) writes one row and
 // reports ErrDuplicate (Stale) the second time.
 //

@@ -1,5 +1,11 @@
-// Command idsync is the operator CLI: it reads the audit ledger and, in
-// later commands, redrives dead-letter queues and replays facts.
+// Command idsync is the operator CLI: it reads the audit ledger and tells
+// one fact's story (audit), moves dead-lettered messages back (redrive),
+// runs the snapshot now and re-emits recorded facts (replay; scripts/replay
+// wraps it), and finds the ids a configuration needs (discover).
+//
+// Tables are printed for people and --output json|csv for scripts;
+// summaries and progress bars (only on a terminal, only for tables) go to
+// stderr.
 //
 // Commands read their settings (internal/settings names the variables)
 // from the environment, falling back to a settings file, by default
@@ -24,6 +30,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/idsync/idsync/internal/opscli"
 )
@@ -52,13 +59,24 @@ func exitCode(err error) int {
 type globals struct {
 	envFile string
 	output  string
+	stderr  io.Writer
+}
+
+// progress is where progress bars are drawn: stderr when it is a terminal
+// and the output a table, else nowhere.
+func (g *globals) progress(f opscli.Format) io.Writer {
+	fd, ok := g.stderr.(interface{ Fd() uintptr })
+	if f != opscli.FormatTable || !ok || !term.IsTerminal(int(fd.Fd())) {
+		return nil
+	}
+	return g.stderr
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	g := &globals{}
+	g := &globals{stderr: stderr}
 	root := &cobra.Command{
 		Use:           "idsync",
-		Short:         "Operate idsync: audit the ledger (and run it locally with make run)",
+		Short:         "Operate idsync: audit the ledger, redrive dead letters, replay and backfill, discover a configuration (and run it all locally with make run)",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -67,6 +85,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %w", opscli.ErrUsage, err) })
 	root.PersistentFlags().StringVar(&g.envFile, "env-file", ".local/endpoints.env", "settings file read for whatever the environment does not set")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "table, json or csv")
-	root.AddCommand(newAudit(g), newLocal())
+	root.AddCommand(newAudit(g), newRedrive(g), newReplay(g), newDiscover(g), newLocal())
 	return root
 }

@@ -3,11 +3,16 @@ package main_test
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/localrun"
+	"github.com/idsync/idsync/internal/testenv"
 )
 
 // goTool runs the go command in the repository root.
@@ -76,6 +81,18 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"no tables", []string{"audit", "--env-file", empty, "--person", "x"}, 2, "STATE_TABLE and LEDGER_TABLE are required"},
 		{"bad output", []string{"audit", "--env-file", empty, "--output", "xml"}, 2, `--output "xml"`},
 		{"local in the operator build", []string{"local"}, 2, "make run"},
+		{"redrive help", []string{"redrive", "--help"}, 0, "--dry-run"},
+		{"redrive without a target", []string{"redrive", "--env-file", empty}, 2, "--target is required"},
+		{"redrive without tables", []string{"redrive", "--target", "connect", "--env-file", empty}, 2, "STATE_TABLE and LEDGER_TABLE are required"},
+		{"replay help", []string{"replay", "--help"}, 0, "replay ledger"},
+		{"replay alone", []string{"replay"}, 2, "replay snapshot or replay ledger"},
+		{"replay something else", []string{"replay", "everything"}, 2, `unknown replay "everything"`},
+		{"replay ledger without a selection", []string{"replay", "ledger", "--env-file", empty}, 2, "give --person, --from or --since"},
+		{"explain without an id", []string{"audit", "explain", "--env-file", empty}, 2, "one EVENT_ID"},
+		{"audit since and from", []string{"audit", "--since", "1h", "--from", "2026-01-01", "--env-file", empty}, 2, "exclude each other"},
+		{"discover help", []string{"discover", "--help"}, 0, "--connect-group"},
+		{"discover without groups", []string{"discover", "--env-file", empty}, 2, "name at least one group"},
+		{"discover with a bad group", []string{"discover", "--connect-group", "Agents=high", "--env-file", empty}, 2, `priority "high" is not an integer`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +108,66 @@ func TestExitCodesAndMessages(t *testing.T) {
 			}
 			if code != tt.code || !strings.Contains(string(out), tt.says) {
 				t.Errorf("exit %d, want %d; output lacks %q:\n%s", code, tt.code, tt.says, out)
+			}
+		})
+	}
+}
+
+// TestCommandsAgainstTheLocalPipeline runs the operator binary, as built
+// for operators, against the local pipeline through its endpoints.env, as
+// the README's runbook does.
+func TestCommandsAgainstTheLocalPipeline(t *testing.T) {
+	env := testenv.Get(t)
+	dir := t.TempDir()
+	s, err := localrun.Start(testenv.Context(t), localrun.Options{
+		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
+		Prefix: testenv.UniqueName(t, "cli", 60), Dir: dir, Log: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	bin := filepath.Join(t.TempDir(), "idsync")
+	goTool(t, "build", "-o", bin, "./cmd/idsync")
+	envFile := filepath.Join(dir, "endpoints.env")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name           string
+		cmd            []string
+		stdout, stderr string
+	}{
+		{"redrive dry run", []string{bin, "redrive", "--target", "connect", "--dry-run", "--env-file", envFile},
+			"PERSON  LOGIN  KIND  EVENT ID  AGE  REASON  ACTION", "redrive connect (dry run, nothing moved): 0 listed"},
+		{"replay snapshot dry run", []string{bin, "replay", "snapshot", "--dry-run", "--env-file", envFile},
+			"PERSON  LOGIN  FACTS  TARGET  WOULD  REASON", "snapshot (dry run): 0 members"},
+		{"scripts/replay", []string{filepath.Join(root, "scripts", "replay"), "snapshot", "--dry-run", "--env-file", envFile},
+			"PERSON  LOGIN  FACTS", "nothing queued"},
+		{"replay snapshot", []string{bin, "replay", "snapshot", "--output", "csv", "--env-file", envFile},
+			"RUN,OUTCOME,COMPLETE,MEMBERS", ""},
+		{"audit", []string{bin, "audit", "--system", "--env-file", envFile}, "snapshot-run", ""},
+		{"discover", []string{bin, "discover", "--workmail-group", "workmail_users",
+			"--connect-group", "Amazon Connect Agents=2:Agent:Basic Routing Profile", "--env-file", envFile},
+			`"identityStoreId": "` + s.Endpoint("IDENTITY_STORE_ID") + `"`, "WorkMail organisation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(tt.cmd[0], tt.cmd[1:]...)
+			cmd.Env = append(os.Environ(), "IDSYNC="+bin)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.stdout) || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Fatalf("stdout lacks %q or stderr lacks %q\nstdout:\n%s\nstderr:\n%s", tt.stdout, tt.stderr, stdout.String(), stderr.String())
+			}
+			if tt.name == "discover" {
+				if _, err := domain.ParseConfig(stdout.Bytes()); err != nil {
+					t.Fatalf("discover wrote a document that does not validate: %v\n%s", err, stdout.String())
+				}
 			}
 		})
 	}

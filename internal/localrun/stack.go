@@ -27,6 +27,7 @@ import (
 	"github.com/idsync/idsync/internal/sim/simconnect"
 	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/sim/simokta"
+	"github.com/idsync/idsync/internal/sim/simssoadmin"
 	"github.com/idsync/idsync/internal/sim/simworkmail"
 	"github.com/idsync/idsync/store"
 )
@@ -40,8 +41,8 @@ type Options struct {
 	// recreated empty on every start.
 	Prefix string
 	// BasePort is the first of six consecutive loopback ports for the
-	// WorkMail, Connect, IdentityStore, Okta stand-ins, the hook and spare;
-	// 0 picks free ports.
+	// WorkMail, Connect, IdentityStore, Okta stand-ins, the hook and the SSO
+	// Admin stand-in; 0 picks free ports.
 	BasePort int
 	// SnapshotEvery is how often the IdC snapshot runs; 0 never runs it on
 	// a schedule (the hook path alone).
@@ -53,6 +54,16 @@ type Options struct {
 	RetryDelay time.Duration
 	// Dir receives endpoints.env and config.json ("" writes nothing).
 	Dir string
+	// RequireIdCAssignment makes the WorkMail stand-in refuse, as WorkMail
+	// does, to link a mailbox to an IAM Identity Center user who is not
+	// assigned (directly or through a group) to its IdC application. The
+	// demo's WorkMail group is assigned; facts about IdC users the stand-in
+	// does not hold are then refused. Off by default; make run turns it on.
+	RequireIdCAssignment bool
+	// Rates are the targets' client-side request rates (requests/s;
+	// settings.RateVar), for the consumers; a target not listed keeps its
+	// default quota.
+	Rates map[domain.Target]float64
 	// Log receives idsync's JSON log lines and the stand-ins'.
 	Log *slog.Logger
 	// Metrics receives EMF records (nil: none).
@@ -70,11 +81,12 @@ type Stack struct {
 	Connect       *simconnect.Server
 	IdentityStore *simidentitystore.Server
 	Okta          *simokta.Server
+	SSOAdmin      *simssoadmin.Server
 	Store         *store.Store
 	Config        domain.Config
 
 	urls struct {
-		workmail, connect, identityStore, okta string
+		workmail, connect, identityStore, okta, ssoAdmin string
 	}
 	storeID   string
 	oktaToken string
@@ -125,7 +137,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err := s.startStandIns(o, idsClient); err != nil {
 		return nil, err
 	}
-	d, err := s.seedDemo(ctx, idsClient(s.urls.identityStore))
+	d, err := s.seedDemo(ctx, awsCfg, idsClient(s.urls.identityStore))
 	if err != nil {
 		return nil, err
 	}
@@ -154,10 +166,13 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	secret := "hook-" + randomHex(16)
 	s.Settings = settings.Settings{
 		Config: s.Config, HasConfig: true, StateTable: stateTable, LedgerTable: ledgerTable,
-		Local: true, Region: awsCfg.Region, Queues: queues, DryRun: s.Config.DryRun,
+		Local: true, Region: awsCfg.Region, Queues: queues, DryRun: s.Config.DryRun, Rates: map[domain.Target]float64{},
 		Endpoints: settings.Endpoints{DynamoDB: o.DynamoDBEndpoint, SQS: o.SQSEndpoint,
-			WorkMail: s.urls.workmail, Connect: s.urls.connect, IdentityStore: s.urls.identityStore},
+			WorkMail: s.urls.workmail, Connect: s.urls.connect, IdentityStore: s.urls.identityStore, SSOAdmin: s.urls.ssoAdmin},
 		Hook: settings.HookSecret{Value: secret, Header: settings.DefaultAuthHeader, TTL: time.Hour},
+	}
+	for t, r := range o.Rates {
+		s.Settings.Rates[t] = r
 	}
 	build := func(c settings.Component) (*app.App, error) {
 		return app.New(ctx, app.Options{Settings: s.Settings, Component: c, Logger: o.Log, Metrics: o.Metrics})
@@ -242,6 +257,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		{"WORKMAIL_ORGANIZATION_ID", d.orgID}, {"CONNECT_INSTANCE_ID", d.instanceID}, {"IDENTITY_STORE_ID", d.storeID},
 		{"OKTA_WORKMAIL_GROUP_ID", d.oktaGroups[0]}, {"OKTA_CONNECT_GROUP_ID", d.oktaGroups[1]}, {"OKTA_SUPERVISOR_GROUP_ID", d.oktaGroups[2]},
 		{"IDC_WORKMAIL_GROUP_ID", d.idcGroups[0]}, {"IDC_CONNECT_GROUP_ID", d.idcGroups[1]}, {"IDC_SUPERVISOR_GROUP_ID", d.idcGroups[2]},
+		{"IDC_INSTANCE_ARN", d.idcInstanceArn}, {"WORKMAIL_APPLICATION_ARN", d.appArn},
 	}...)
 	s.Endpoints = append(s.Endpoints, s.Settings.Environ(configFile)...)
 	// The local credentials, for the aws CLI and SDKs pointed at the

@@ -1,6 +1,7 @@
 package localrun_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,15 +53,21 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 	env := testenv.Get(t)
 	dir := t.TempDir()
 	ctx := testenv.Context(t)
+	term := &syncBuffer{}
+	feed, err := localrun.NewFeed(localrun.FeedOptions{Terminal: term, Dir: filepath.Join(dir, "logs")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := localrun.Start(ctx, localrun.Options{
 		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
 		Prefix: testenv.UniqueName(t, "ls", 60), Dir: dir, RetryDelay: time.Second, SnapshotEvery: 2 * time.Second,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Log: slog.New(feed.Handler()), RequireIdCAssignment: true,
 	})
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { s.Close(); _ = feed.Close() })
+	feed.Attach(s.Store, s.Config)
 
 	raw, err := os.ReadFile(filepath.Join(dir, "endpoints.env"))
 	if err != nil {
@@ -68,7 +77,8 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 		"DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "WORKMAIL_ENDPOINT", "CONNECT_ENDPOINT", "IDENTITYSTORE_ENDPOINT",
 		"WORKMAIL_ORGANIZATION_ID", "CONNECT_INSTANCE_ID", "IDENTITY_STORE_ID", "STATE_TABLE", "LEDGER_TABLE",
 		"WORKMAIL_QUEUE_URL", "WORKMAIL_DLQ_URL", "CONNECT_QUEUE_URL", "CONNECT_DLQ_URL",
-		"OKTA_WORKMAIL_GROUP_ID", "OKTA_CONNECT_GROUP_ID", "IDC_WORKMAIL_GROUP_ID"} {
+		"OKTA_WORKMAIL_GROUP_ID", "OKTA_CONNECT_GROUP_ID", "IDC_WORKMAIL_GROUP_ID",
+		"SSOADMIN_ENDPOINT", "IDC_INSTANCE_ARN", "WORKMAIL_APPLICATION_ARN"} {
 		if !strings.Contains(string(raw), "\n"+key+"=") || s.Endpoint(key) == "" {
 			t.Errorf("endpoints.env lacks %s", key)
 		}
@@ -175,4 +185,51 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 			t.Errorf("ledger lacks an applied %s row; has %v", want, steps)
 		}
 	}
+
+	// The terminal showed a readable line per fact and per change, and the
+	// JSON records went to the files.
+	s.Close()
+	if err := feed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := term.String()
+	t.Logf("feed:\n%s", lines)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +member-added workmail_users \(Okta hook\)$`),
+		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +member-added +→ workmail +applied create, register$`),
+		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +member-removed +→ workmail +applied disable$`),
+		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +\S+ +→ connect +applied create$`),
+		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  IdC snapshot: \d+ members, `),
+	} {
+		if !want.MatchString(lines) {
+			t.Errorf("the feed lacks a line matching %s:\n%s", want, lines)
+		}
+	}
+	if strings.Contains(lines, `"level"`) {
+		t.Errorf("the feed shows JSON:\n%s", lines)
+	}
+	for file, want := range map[string]string{localrun.IdsyncLogFile: `"eventId":`, localrun.OktaLogFile: `"component":"okta-standin"`} {
+		b, err := os.ReadFile(filepath.Join(dir, "logs", file))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s (%v)", file, want, err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -15,11 +15,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	"github.com/aws/aws-sdk-go-v2/service/identitystore/document"
 	idstypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+	"github.com/aws/aws-sdk-go-v2/service/workmail"
+	wmtypes "github.com/aws/aws-sdk-go-v2/service/workmail/types"
 
 	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
 	"github.com/idsync/idsync/internal/sim/simconnect"
 	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/sim/simokta"
+	"github.com/idsync/idsync/internal/sim/simssoadmin"
 	"github.com/idsync/idsync/internal/sim/simworkmail"
 )
 
@@ -31,10 +37,15 @@ const (
 	MailDomain          = "example.com"
 )
 
+// WorkMailProviderARN is the application provider the demo's WorkMail
+// application in IAM Identity Center names.
+const WorkMailProviderARN = "arn:aws:sso::aws:applicationProvider/workmail"
+
 // demo is the seeded organisation: the stand-ins' ids and the matching
 // configuration.
 type demo struct {
 	orgID, instanceID, storeID string
+	idcInstanceArn, appArn     string
 	oktaGroups, idcGroups      [3]string // workmail, connect, supervisors
 	config                     domain.Config
 }
@@ -77,13 +88,20 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// startStandIns starts the WorkMail, Connect, IdentityStore and Okta
-// stand-ins on consecutive ports from o.BasePort and records their
-// endpoints in s.
+// startStandIns starts the WorkMail, Connect, IdentityStore, Okta and SSO
+// Admin stand-ins on ports o.BasePort+0…3 and +5 and records their
+// endpoints in s. With o.RequireIdCAssignment, WorkMail asks SSO Admin and
+// IdentityStore whether an IAM Identity Center user may be linked to a
+// mailbox, as WorkMail does.
 func (s *Stack) startStandIns(o Options, ids func(url string) *identitystore.Client) error {
-	s.WorkMail = simworkmail.New(simworkmail.Options{})
-	s.Connect = simconnect.New(simconnect.Options{})
 	s.IdentityStore = simidentitystore.New(simidentitystore.Options{})
+	s.SSOAdmin = simssoadmin.New(simssoadmin.Options{Principals: s.IdentityStore})
+	wo := simworkmail.Options{}
+	if o.RequireIdCAssignment {
+		wo.IdentityCenter = s.SSOAdmin.AssignmentChecker(s.IdentityStore)
+	}
+	s.WorkMail = simworkmail.New(wo)
+	s.Connect = simconnect.New(simconnect.Options{})
 	var err error
 	if s.urls.workmail, err = s.servers.serve(port(o.BasePort, 0), s.WorkMail); err != nil {
 		return err
@@ -92,6 +110,9 @@ func (s *Stack) startStandIns(o Options, ids func(url string) *identitystore.Cli
 		return err
 	}
 	if s.urls.identityStore, err = s.servers.serve(port(o.BasePort, 2), s.IdentityStore); err != nil {
+		return err
+	}
+	if s.urls.ssoAdmin, err = s.servers.serve(port(o.BasePort, 5), s.SSOAdmin); err != nil {
 		return err
 	}
 	s.storeID = s.IdentityStore.AddIdentityStore()
@@ -110,13 +131,30 @@ func (s *Stack) startStandIns(o Options, ids func(url string) *identitystore.Cli
 	return nil
 }
 
-// seedDemo creates the demo organisation in the stand-ins: the WorkMail
-// organisation, the Connect instance with agent and supervisor profiles,
-// three Okta users and three groups pushed to IdentityStore, and the
-// configuration mapping them.
-func (s *Stack) seedDemo(ctx context.Context, ids *identitystore.Client) (demo, error) {
+// seedDemo creates the demo organisation in the stand-ins: the IAM
+// Identity Center instance with its WorkMail application, the WorkMail
+// organisation linked to it, the Connect instance with agent and
+// supervisor profiles, three Okta users and three groups pushed to
+// IdentityStore, the WorkMail group assigned to the WorkMail application,
+// and the configuration mapping them.
+func (s *Stack) seedDemo(ctx context.Context, awsCfg aws.Config, ids *identitystore.Client) (demo, error) {
 	d := demo{storeID: s.storeID}
+	d.idcInstanceArn = s.SSOAdmin.AddInstance(s.storeID)
+	d.appArn = s.SSOAdmin.AddApplication(d.idcInstanceArn, "Amazon WorkMail", WorkMailProviderARN)
 	d.orgID = s.WorkMail.AddOrganization("idsync-demo", MailDomain)
+	if err := s.WorkMail.SetIdentityStoreID(d.orgID, s.storeID); err != nil {
+		return d, fmt.Errorf("seed WorkMail: %w", err)
+	}
+	if _, err := awsclient.WorkMail(awsCfg, s.urls.workmail).PutIdentityProviderConfiguration(ctx, &workmail.PutIdentityProviderConfigurationInput{
+		OrganizationId:     aws.String(d.orgID),
+		AuthenticationMode: wmtypes.IdentityProviderAuthenticationModeIdentityProviderAndDirectory,
+		IdentityCenterConfiguration: &wmtypes.IdentityCenterConfiguration{
+			InstanceArn: aws.String(d.idcInstanceArn), ApplicationArn: aws.String(d.appArn),
+		},
+		PersonalAccessTokenConfiguration: &wmtypes.PersonalAccessTokenConfiguration{Status: wmtypes.PersonalAccessTokenConfigurationStatusInactive},
+	}); err != nil {
+		return d, fmt.Errorf("link WorkMail to IAM Identity Center: %w", err)
+	}
 	d.instanceID = s.Connect.AddInstance("idsync-demo", "SAML")
 	agentProfile := s.Connect.AddSecurityProfile(d.instanceID, "Agent")
 	routing := s.Connect.AddRoutingProfile(d.instanceID, "Basic Routing Profile")
@@ -151,6 +189,11 @@ func (s *Stack) seedDemo(ctx context.Context, ids *identitystore.Client) (demo, 
 			return d, err
 		}
 		d.idcGroups[i] = id
+	}
+	if _, err := awsclient.SSOAdmin(awsCfg, s.urls.ssoAdmin).CreateApplicationAssignment(ctx, &ssoadmin.CreateApplicationAssignmentInput{
+		ApplicationArn: aws.String(d.appArn), PrincipalId: aws.String(d.idcGroups[0]), PrincipalType: ssotypes.PrincipalTypeGroup,
+	}); err != nil {
+		return d, fmt.Errorf("assign %s to the WorkMail application: %w", WorkMailGroupName, err)
 	}
 	ref := func(i int, name string) domain.GroupRef {
 		return domain.GroupRef{OktaID: d.oktaGroups[i], IdCID: d.idcGroups[i], Name: name}

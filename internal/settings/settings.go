@@ -52,6 +52,11 @@ const (
 	EnvHookSecret          = "HOOK_SECRET"
 	EnvHookAuthHeader      = "HOOK_AUTH_HEADER"
 	EnvHookSecretTTL       = "HOOK_SECRET_TTL"
+	// EnvOktaOrgURL and EnvOktaAPIToken reach the Okta management API
+	// (an SSWS API token); only idsync discover reads them, to find the
+	// Okta groups it maps.
+	EnvOktaOrgURL   = "OKTA_ORG_URL"
+	EnvOktaAPIToken = "OKTA_API_TOKEN"
 )
 
 // Endpoint override variables, one per AWS service idsync calls ("" or
@@ -110,6 +115,10 @@ const (
 	// Operator: tables only; everything else is read when present (the
 	// operator CLI's commands check what they need).
 	Operator
+	// Setup: nothing is required; endpoints, region and the Okta API are
+	// read when present (idsync discover, which runs before there is a
+	// configuration or tables).
+	Setup
 )
 
 // Queue is one target's queue and dead-letter queue.
@@ -134,6 +143,11 @@ type HookSecret struct {
 	TTL time.Duration
 }
 
+// OktaAPI reaches the Okta management API.
+type OktaAPI struct {
+	OrgURL, APIToken string
+}
+
 // Settings is everything a component reads from its environment.
 type Settings struct {
 	Config      domain.Config
@@ -156,6 +170,9 @@ type Settings struct {
 	// IdCRate is EnvIdCRate (0: the snapshot's default).
 	IdCRate float64
 	Hook    HookSecret
+	// Okta is the Okta management API (EnvOktaOrgURL, EnvOktaAPIToken),
+	// when both are set.
+	Okta OktaAPI
 }
 
 // Targets lists the targets the configuration enables, in a fixed order.
@@ -269,13 +286,16 @@ func (r *reader) config(required bool) (domain.Config, bool) {
 func FromEnv(getenv func(string) string, c Component) (Settings, error) {
 	r := &reader{get: getenv}
 	var s Settings
-	s.Config, s.HasConfig = r.config(c != Operator)
-	if c == Operator {
+	s.Config, s.HasConfig = r.config(c != Operator && c != Setup)
+	switch c {
+	case Setup:
+		s.StateTable, s.LedgerTable = r.str(EnvStateTable), r.str(EnvLedgerTable)
+	case Operator:
 		s.StateTable, s.LedgerTable = r.str(EnvStateTable), r.str(EnvLedgerTable)
 		if s.StateTable == "" || s.LedgerTable == "" {
 			r.problem("%s and %s are required", EnvStateTable, EnvLedgerTable)
 		}
-	} else {
+	default:
 		s.StateTable, s.LedgerTable = r.required(EnvStateTable), r.required(EnvLedgerTable)
 	}
 	if err := s.LogLevel.UnmarshalText([]byte(orDefault(r.str(EnvLogLevel), "info"))); err != nil {
@@ -307,6 +327,9 @@ func FromEnv(getenv func(string) string, c Component) (Settings, error) {
 	}
 	if s.Local {
 		s.Hook.Value = r.str(EnvHookSecret)
+	}
+	if o := (OktaAPI{OrgURL: r.str(EnvOktaOrgURL), APIToken: r.str(EnvOktaAPIToken)}); o.OrgURL != "" && o.APIToken != "" {
+		s.Okta = o
 	}
 	switch c {
 	case Hook, Snapshot:

@@ -90,6 +90,20 @@ func TestFromEnvReadsEveryComponentsVariables(t *testing.T) {
 					t.Errorf("settings %+v", s)
 				}
 			}},
+		{name: "setup needs nothing and reads the Okta API", c: settings.Setup,
+			env: map[string]string{settings.EnvOktaOrgURL: "https://example.okta.com", settings.EnvOktaAPIToken: "00tok", settings.EnvRegion: "eu-west-1"},
+			check: func(t *testing.T, s settings.Settings) {
+				if s.HasConfig || s.StateTable != "" || s.Region != "eu-west-1" ||
+					s.Okta != (settings.OktaAPI{OrgURL: "https://example.okta.com", APIToken: "00tok"}) {
+					t.Errorf("settings %+v", s)
+				}
+			}},
+		{name: "the Okta API needs both variables", c: settings.Setup, env: map[string]string{settings.EnvOktaOrgURL: "https://example.okta.com"},
+			check: func(t *testing.T, s settings.Settings) {
+				if s.Okta != (settings.OktaAPI{}) {
+					t.Errorf("okta %+v", s.Okta)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -379,43 +379,14 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 		return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: reading: %w", err))
 	}
 
-	// Diff.
-	records, err := s.store.AllRecords(ctx)
-	if err != nil {
-		return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: read last-known people: %w", err))
-	}
-	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Lag: s.lag, LinkByLogin: s.linkByLogin, Complete: true, Users: rd.users,
-		Groups: s.groups, UnreadGroups: rd.unreadGroups, UnreadUsers: rd.unreadUsers}
-	st := newRunState(records)
-	diff, err := domain.DiffSnapshot(st.prev, snap, s.cap)
+	em, snap, err := s.decide(ctx, &sum, rd, start)
 	if err != nil {
 		var capErr *domain.RemovalCapError
 		if errors.As(err, &capErr) {
 			s.metrics.Add(emf.SnapshotRemovalCapTripped, 1)
-			sum.Removals = capErr.Removals
 		}
 		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
 	}
-	sum.Joiners, sum.Leavers, sum.Changes, sum.Removals = diff.Joiners, diff.Leavers, diff.Changes, diff.Removals
-	sum.RemovalsSuppressed = diff.RemovalsSuppressed
-	sum.Withheld, sum.Conflicts = diff.Withheld, len(diff.Conflicts)
-	for _, c := range diff.Conflicts {
-		s.log.Warn("identity conflict; the people involved are left as they are", "runId", sum.RunID,
-			"oktaId", c.OktaID, "idcUserIds", c.IdCUserIDs, "people", c.PersonKeys, "reason", c.Reason)
-	}
-
-	// Reconcile, and decide what to emit; the removal cap covers both.
-	em := s.emission(ctx, st, diff, snap, &sum)
-	if err := domain.CheckRemovalCap(s.cap, len(em.removing), st.members(s.readGroups(rd))); err != nil {
-		var capErr *domain.RemovalCapError
-		if errors.As(err, &capErr) {
-			s.metrics.Add(emf.SnapshotRemovalCapTripped, 1)
-			sum.Removals = capErr.Removals
-		}
-		sum.Reconciled, sum.InFlight = 0, 0
-		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
-	}
-	sum.Removals = len(em.removing)
 
 	// Record and queue.
 	if len(em.events) > 0 {
@@ -445,6 +416,50 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 		}
 	}
 	return s.finish(ctx, &sum, start, domain.OutcomeSnapshot, nil)
+}
+
+// decide diffs what a run read against the last-known people, reconciles
+// every managed person with every target and decides what to emit, with
+// one removal cap over both; it fills in sum's diff and reconciliation
+// figures and writes nothing (Run records, queues and marks; Preview only
+// reports).
+//
+// Errors: reading the last-known people; a *domain.RemovalCapError
+// (sum.Removals is then what the run would have removed).
+func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, start time.Time) (emission, domain.Snapshot, error) {
+	records, err := s.store.AllRecords(ctx)
+	if err != nil {
+		return emission{}, domain.Snapshot{}, fmt.Errorf("idcsnapshot: read last-known people: %w", err)
+	}
+	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Lag: s.lag, LinkByLogin: s.linkByLogin, Complete: true, Users: rd.users,
+		Groups: s.groups, UnreadGroups: rd.unreadGroups, UnreadUsers: rd.unreadUsers}
+	st := newRunState(records)
+	diff, err := domain.DiffSnapshot(st.prev, snap, s.cap)
+	if err != nil {
+		var capErr *domain.RemovalCapError
+		if errors.As(err, &capErr) {
+			sum.Removals = capErr.Removals
+		}
+		return emission{}, snap, err
+	}
+	sum.Joiners, sum.Leavers, sum.Changes, sum.Removals = diff.Joiners, diff.Leavers, diff.Changes, diff.Removals
+	sum.RemovalsSuppressed = diff.RemovalsSuppressed
+	sum.Withheld, sum.Conflicts = diff.Withheld, len(diff.Conflicts)
+	for _, c := range diff.Conflicts {
+		s.log.Warn("identity conflict; the people involved are left as they are", "runId", sum.RunID,
+			"oktaId", c.OktaID, "idcUserIds", c.IdCUserIDs, "people", c.PersonKeys, "reason", c.Reason)
+	}
+	em := s.emission(ctx, st, diff, snap, sum)
+	if err := domain.CheckRemovalCap(s.cap, len(em.removing), st.members(s.readGroups(rd))); err != nil {
+		var capErr *domain.RemovalCapError
+		if errors.As(err, &capErr) {
+			sum.Removals = capErr.Removals
+		}
+		sum.Reconciled, sum.InFlight = 0, 0
+		return emission{}, snap, err
+	}
+	sum.Removals = len(em.removing)
+	return em, snap, nil
 }
 
 // readResult is what a run read.
