@@ -63,8 +63,16 @@ const VerificationHeader = "X-Okta-Verification-Challenge"
 // Defaults.
 const (
 	DefaultAuthHeader = "Authorization"
-	DefaultMaxBody    = 1 << 20
-	DefaultDeadline   = 2500 * time.Millisecond // well inside Okta's 3 s
+	// DefaultMaxBody is what a Lambda Function URL accepts (a synchronous
+	// invocation's 6 MB payload): every delivery Lambda hands the hook is
+	// read. Answering 413 to a large batch would lose it (Okta never
+	// retries a 4xx) until the next snapshot.
+	DefaultMaxBody = 6 << 20
+	// LargeBody is the size above which a delivery is counted as large
+	// (emf.HookLargeDeliveries) and logged, so an operator sees batches
+	// growing towards the limit.
+	LargeBody       = 1 << 20
+	DefaultDeadline = 2500 * time.Millisecond // well inside Okta's 3 s
 )
 
 // Ledger records facts as received (store.Store satisfies it), several at
@@ -125,7 +133,8 @@ type Options struct {
 	// DefaultAuthHeader, Authorization).
 	AuthHeader string
 	// MaxBody bounds a delivery's body in bytes (default DefaultMaxBody,
-	// 1 MiB); a larger one is answered 413.
+	// 6 MiB, what the Function URL itself accepts); a larger one is
+	// answered 413.
 	MaxBody int64
 	// Deadline is the work budget per request (default DefaultDeadline,
 	// 2.5 s, inside Okta's 3 s).
@@ -293,6 +302,10 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 		}
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unreadable body"})
 		return
+	}
+	if len(body) > LargeBody {
+		h.metrics.Add(emf.HookLargeDeliveries, 1)
+		h.log.WarnContext(ctx, "large hook delivery", "bytes", len(body), "limit", h.maxBody)
 	}
 	norm, err := domain.NormaliseOktaHook(body, h.groupMapped, start)
 	if err != nil {

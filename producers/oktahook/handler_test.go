@@ -323,7 +323,7 @@ func TestBadRequests(t *testing.T) {
 	}{
 		{"malformed JSON", []byte(`{"eventType":"com.okta.event_hook","data":{"events":[}`), http.StatusBadRequest},
 		{"wrong envelope type", []byte(`{"eventType":"something.else","data":{"events":[]}}`), http.StatusBadRequest},
-		{"over 1 MiB", append([]byte(`{"pad":"`), append(bytes.Repeat([]byte("x"), 1<<20), '"', '}')...), http.StatusRequestEntityTooLarge},
+		{"over 6 MiB", append([]byte(`{"pad":"`), append(bytes.Repeat([]byte("x"), 6<<20), '"', '}')...), http.StatusRequestEntityTooLarge},
 		{"nothing mapped", []byte(`{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","data":{"events":[]}}`), http.StatusNoContent},
 	}
 	for _, c := range cases {
@@ -388,6 +388,41 @@ func TestQueueOutageAnswers5xxAndTheRetryQueuesEverything(t *testing.T) {
 	for _, q := range f.queues {
 		if n := count(queued(t, f.sqs, q.URL)); n != 12 {
 			t.Fatalf("queue %s holds %d, want 12", q.URL, n)
+		}
+	}
+}
+
+// A delivery over 1 MiB (a large batch) is read and queued, not refused:
+// Okta never retries a 413, so the batch would be lost until the next
+// snapshot.
+func TestLargeDeliveryIsAccepted(t *testing.T) {
+	f := newFixture(t)
+	var env map[string]any
+	if err := json.Unmarshal(delivery(t, 1, 1), &env); err != nil {
+		t.Fatal(err)
+	}
+	data := env["data"].(map[string]any)
+	evs := data["events"].([]any)
+	pad := strings.Repeat("p", 1000)
+	for i := 0; i < 2200; i++ { // events idsync does not handle, about 1 KiB each
+		evs = append(evs, map[string]any{"uuid": fmt.Sprintf("6e1a0000-0000-4000-8000-%012d", i), "eventType": "user.session.start",
+			"published": "2026-11-21T11:00:00.000Z", "displayMessage": pad})
+	}
+	data["events"] = evs
+	body, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body) <= oktahook.LargeBody || len(body) > oktahook.DefaultMaxBody {
+		t.Fatalf("body of %d bytes is not a large delivery", len(body))
+	}
+	code, answer := f.do(t, http.MethodPost, "s3cret-current", body, nil)
+	if code != http.StatusOK || !strings.Contains(answer, `"queued":1`) {
+		t.Fatalf("large delivery: %d %s, want 200 with the one mapped event queued", code, answer)
+	}
+	for _, q := range f.queues {
+		if n := count(queued(t, f.sqs, q.URL)); n != 1 {
+			t.Errorf("queue %s holds %d messages, want 1", q.URL, n)
 		}
 	}
 }
