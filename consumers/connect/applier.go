@@ -75,9 +75,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconnect "github.com/aws/aws-sdk-go-v2/service/connect"
-
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/idsync/idsync/consumers"
@@ -158,6 +155,7 @@ const DefaultVisibilityWindow = 5 * time.Minute
 // Applier is the Amazon Connect consumers.Target. It is safe for concurrent
 // use.
 type Applier struct {
+	*Planner
 	api    API
 	cfg    domain.ConnectConfig
 	tagKey string
@@ -166,10 +164,8 @@ type Applier struct {
 
 	window time.Duration
 
-	mu       sync.Mutex
-	identity domain.ConnectIdentity // the instance's, once read
-	read     bool                   // identity was read
-	made     map[string]time.Time   // agents this Applier created, when; pruned after the window
+	mu   sync.Mutex
+	made map[string]time.Time // agents this Applier created, when; pruned after the window
 }
 
 var _ consumers.Target = (*Applier)(nil)
@@ -185,7 +181,11 @@ func New(o Options) (*Applier, error) {
 	if o.Config.InstanceID == "" {
 		return nil, fmt.Errorf("%w: connect.instanceId is empty", domain.ErrInvalidConfig)
 	}
-	a := &Applier{api: o.API, cfg: o.Config, tagKey: o.TagKey, now: o.Clock, log: o.Logger, window: o.VisibilityWindow,
+	pl, err := NewPlanner(PlannerOptions{API: o.API, Config: o.Config})
+	if err != nil {
+		return nil, err
+	}
+	a := &Applier{Planner: pl, api: o.API, cfg: o.Config, tagKey: o.TagKey, now: o.Clock, log: o.Logger, window: o.VisibilityWindow,
 		made: map[string]time.Time{}}
 	if a.window <= 0 {
 		a.window = DefaultVisibilityWindow
@@ -204,27 +204,6 @@ func New(o Options) (*Applier, error) {
 
 // Name returns domain.TargetConnect.
 func (a *Applier) Name() domain.Target { return domain.TargetConnect }
-
-// Plan returns domain.PlanConnect's plan for p on the instance's identity
-// management type, with p's names in Unicode Normalization Form C (see
-// nfc). The type is read once per Applier (DescribeInstance) and cached
-// once read; that read-only pre-flight is the only call Plan makes.
-//
-// Errors: the pre-flight's (the SDK's, classified; ErrNoInstance,
-// permanent) and PlanConnect's (Permanent, wrapping
-// domain.ErrInvalidAttribute: e.g. a username over 20 characters on an
-// instance that does not use SAML, found before any call).
-func (a *Applier) Plan(ctx context.Context, p domain.Person, last domain.TargetState, now time.Time) (domain.Plan, error) {
-	identity, err := a.identityManagement(ctx)
-	if err != nil {
-		return domain.Plan{}, err
-	}
-	plan, err := domain.PlanConnect(a.cfg, identity, nfc(p), last, now)
-	if err != nil {
-		return domain.Plan{}, fmt.Errorf("plan connect agent for %s: %w", p.Key, err)
-	}
-	return plan, nil
-}
 
 // created records that this Applier created agent id now, and forgets
 // agents created longer than the window ago.
@@ -249,28 +228,6 @@ func (a *Applier) justCreated(id string) bool {
 	defer a.mu.Unlock()
 	at, ok := a.made[id]
 	return ok && a.now().Sub(at) < a.window
-}
-
-// identityManagement returns the instance's identity management type: read
-// with DescribeInstance the first time, cached once read.
-func (a *Applier) identityManagement(ctx context.Context) (domain.ConnectIdentity, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.read {
-		return a.identity, nil
-	}
-	id := a.cfg.InstanceID
-	out, err := a.api.DescribeInstance(ctx, &awsconnect.DescribeInstanceInput{InstanceId: aws.String(id)})
-	switch {
-	case isNotFound(err):
-		return "", domain.Permanent(fmt.Errorf("%w: %s: %w", ErrNoInstance, id, awsclient.Failure(err)))
-	case err != nil:
-		return "", fmt.Errorf("connect: read the identity management type of instance %s: %w", id, awsclient.Failure(err))
-	case out.Instance == nil:
-		return "", domain.Permanent(fmt.Errorf("%w: %s: DescribeInstance answered no instance", ErrNoInstance, id))
-	}
-	a.identity, a.read = domain.ConnectIdentity(out.Instance.IdentityManagementType), true
-	return a.identity, nil
 }
 
 // Apply makes op true for p's agent, given state, the state the plan's

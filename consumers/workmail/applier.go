@@ -6,16 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strings"
-	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
 
 	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
-	"github.com/idsync/idsync/internal/awsclient"
 )
 
 // Errors the Applier returns (wrapped, and marked domain.Permanent).
@@ -76,15 +70,11 @@ type Options struct {
 // Applier is the WorkMail consumers.Target for one organisation. It is safe
 // for concurrent use.
 type Applier struct {
+	*Planner
 	cfg domain.WorkMailConfig
 	api API
 	now func() time.Time
-	idc *IdentityCenter
 	log *slog.Logger
-
-	mu      sync.Mutex
-	checked bool   // the pre-flight passed
-	domain  string // the mail domain PlanWorkMail renders with
 }
 
 var _ consumers.Target = (*Applier)(nil)
@@ -102,7 +92,11 @@ func New(o Options) (*Applier, error) {
 	if !reOrganizationID.MatchString(o.Config.OrganizationID) {
 		return nil, fmt.Errorf("%w: organisation id %q does not match %s", ErrConfig, o.Config.OrganizationID, reOrganizationID)
 	}
-	a := &Applier{cfg: o.Config, api: o.API, now: o.Clock, idc: o.IdentityCenter, log: o.Logger}
+	pl, err := NewPlanner(PlannerOptions{API: o.API, Config: o.Config, IdentityCenter: o.IdentityCenter})
+	if err != nil {
+		return nil, err
+	}
+	a := &Applier{Planner: pl, cfg: o.Config, api: o.API, now: o.Clock, log: o.Logger}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -114,82 +108,6 @@ func New(o Options) (*Applier, error) {
 
 // Name returns domain.TargetWorkMail.
 func (a *Applier) Name() domain.Target { return domain.TargetWorkMail }
-
-// Plan runs the pre-flight (once per Applier, until it passes) and returns
-// domain.PlanWorkMail for p with the configured mail domain, else the
-// organisation's default one. It makes no writes.
-//
-// Errors: from the pre-flight, domain.Permanent wrapping the SDK's
-// OrganizationNotFoundException, ErrOrganization or ErrIdentityCenter;
-// retryable for throttling and other transient failures and for an
-// organisation still being created; and PlanWorkMail's own errors
-// (Permanent, domain.ErrInvalidAttribute).
-func (a *Applier) Plan(ctx context.Context, p domain.Person, last domain.TargetState, now time.Time) (domain.Plan, error) {
-	mailDomain, err := a.preflight(ctx)
-	if err != nil {
-		return domain.Plan{}, err
-	}
-	return domain.PlanWorkMail(a.cfg, mailDomain, p, last, now)
-}
-
-// preflight checks the organisation and returns the mail domain; the
-// result is cached once it passes.
-func (a *Applier) preflight(ctx context.Context) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.checked {
-		return a.domain, nil
-	}
-	org := a.cfg.OrganizationID
-	out, err := a.api.DescribeOrganization(ctx, &sdk.DescribeOrganizationInput{OrganizationId: aws.String(org)})
-	if err != nil {
-		return "", awsclient.Failure(err)
-	}
-	switch state := aws.ToString(out.State); {
-	case strings.EqualFold(state, "Active"):
-	case strings.EqualFold(state, "Creating"), strings.EqualFold(state, "Requested"), strings.EqualFold(state, "Pending"):
-		return "", domain.Retryable(fmt.Errorf("%w: organisation %s is %s", ErrOrganization, org, state))
-	default:
-		return "", domain.Permanent(fmt.Errorf("%w: organisation %s is %s", ErrOrganization, org, state))
-	}
-	mailDomain := a.cfg.MailDomain
-	if mailDomain == "" {
-		mailDomain = aws.ToString(out.DefaultMailDomain)
-	}
-	if mailDomain == "" {
-		return "", domain.Permanent(fmt.Errorf("%w: organisation %s has no default mail domain and none is configured", ErrOrganization, org))
-	}
-	if a.idc != nil {
-		if err := a.checkIdentityCenter(ctx); err != nil {
-			return "", err
-		}
-	}
-	a.checked, a.domain = true, mailDomain
-	return mailDomain, nil
-}
-
-func (a *Applier) checkIdentityCenter(ctx context.Context) error {
-	org := a.cfg.OrganizationID
-	out, err := a.api.DescribeIdentityProviderConfiguration(ctx,
-		&sdk.DescribeIdentityProviderConfigurationInput{OrganizationId: aws.String(org)})
-	if err != nil {
-		if awsclient.ErrorCode(err) == "ResourceNotFoundException" {
-			return domain.Permanent(fmt.Errorf("%w: organisation %s has none: %w", ErrIdentityCenter, org, awsclient.Failure(err)))
-		}
-		return awsclient.Failure(err)
-	}
-	var instance, application string
-	if c := out.IdentityCenterConfiguration; c != nil {
-		instance, application = aws.ToString(c.InstanceArn), aws.ToString(c.ApplicationArn)
-	}
-	if want := a.idc.InstanceARN; want != "" && want != instance {
-		return domain.Permanent(fmt.Errorf("%w: organisation %s uses instance %q, want %q", ErrIdentityCenter, org, instance, want))
-	}
-	if want := a.idc.ApplicationARN; want != "" && want != application {
-		return domain.Permanent(fmt.Errorf("%w: organisation %s uses application %q, want %q", ErrIdentityCenter, org, application, want))
-	}
-	return nil
-}
 
 // Apply makes op true for p's mailbox, given state, the state the plan's
 // earlier ops reached, and returns the state it reaches (see

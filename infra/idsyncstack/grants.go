@@ -56,6 +56,8 @@ import (
 type clientActions struct {
 	workMail      []string // consumers/workmail.API
 	connect       []string // consumers/connect.API
+	workMailPlan  []string // consumers/workmail.PlanAPI (the snapshot's reconciliation plans)
+	connectPlan   []string // consumers/connect.PlanAPI (the snapshot's reconciliation plans)
 	identityStore []string // producers/idcsnapshot.IdentityStore
 	publish       []string // producers/publish.SQS (SendMessageBatch is sqs:SendMessage)
 	deadLetter    []string // consumers.DLQ
@@ -75,6 +77,8 @@ func newClientActions() (clientActions, error) {
 	c := clientActions{
 		workMail:      of(reflect.TypeFor[workmail.API]()),
 		connect:       of(reflect.TypeFor[connect.API]()),
+		workMailPlan:  of(reflect.TypeFor[workmail.PlanAPI]()),
+		connectPlan:   of(reflect.TypeFor[connect.PlanAPI]()),
 		identityStore: of(reflect.TypeFor[idcsnapshot.IdentityStore]()),
 		publish:       of(reflect.TypeFor[publish.SQS]()),
 		deadLetter:    of(reflect.TypeFor[consumers.DLQ]()),
@@ -91,8 +95,11 @@ type dynamoItems struct {
 
 // The store methods each function calls, and the item actions they make:
 //
-//	oktahook     RecordReceivedAll (ledger PutItem)
-//	idcsnapshot  AllPeople (state Scan), SnapshotRecords (state Query),
+//	oktahook     RecordReceivedAll and Append (ledger PutItem),
+//	             FindByOktaID (state Query of the partition and of the
+//	             indexes: only managed people's events are queued),
+//	             TakeRemovals (state UpdateItem: the removal brake)
+//	idcsnapshot  AllRecords (state Scan), SnapshotRecords (state Query),
 //	             WriteSnapshotRecords (state BatchWriteItem), AcquireLease
 //	             and ReleaseLease (state UpdateItem), RecordReceivedAll and
 //	             Append (ledger PutItem)
@@ -101,7 +108,11 @@ type dynamoItems struct {
 //	             (a transaction of state and ledger Puts), Applied (ledger
 //	             GetItem), Append (ledger PutItem)
 var (
-	hookItems     = dynamoItems{ledger: []string{"dynamodb:PutItem"}}
+	hookItems = dynamoItems{
+		state:        []string{"dynamodb:Query", "dynamodb:UpdateItem"},
+		stateIndexes: []string{"dynamodb:Query"},
+		ledger:       []string{"dynamodb:PutItem"},
+	}
 	snapshotItems = dynamoItems{
 		state:  []string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"},
 		ledger: []string{"dynamodb:PutItem"},
@@ -147,8 +158,11 @@ func (b *builder) allowItems(role awsiam.Role, items dynamoItems) {
 }
 
 // allowWorkMail grants the WorkMail user APIs on the one organisation.
-func (b *builder) allowWorkMail(role awsiam.Role) {
-	allow(role, "WorkMail", b.actions.workMail, []*string{b.stack.FormatArn(&awscdk.ArnComponents{
+func (b *builder) allowWorkMail(role awsiam.Role) { b.allowWorkMailActions(role, "WorkMail", b.actions.workMail) }
+
+// allowWorkMailActions grants actions on the one organisation.
+func (b *builder) allowWorkMailActions(role awsiam.Role, id string, actions []string) {
+	allow(role, id, actions, []*string{b.stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("workmail"), Resource: jsii.String("organization"),
 		ResourceName: jsii.String(b.s.WorkMailOrganizationID), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})}, nil)
@@ -159,16 +173,34 @@ func (b *builder) allowWorkMail(role awsiam.Role) {
 // groups below it), and tagging of its users with the ownership tag only
 // (CreateUser with Tags needs connect:TagResource).
 func (b *builder) allowConnect(role awsiam.Role) {
-	arn := func(name string) *string {
-		return b.stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("connect"), Resource: jsii.String("instance"),
-			ResourceName: jsii.String(name), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-		})
-	}
-	id := b.s.ConnectInstanceID
-	allow(role, "Connect", b.actions.connect, []*string{arn(id), arn(id + "/*")}, nil)
-	allow(role, "ConnectOwnershipTag", []string{"connect:TagResource"}, []*string{arn(id + "/agent/*")},
+	b.allowConnectActions(role, "Connect", b.actions.connect)
+	allow(role, "ConnectOwnershipTag", []string{"connect:TagResource"}, []*string{b.connectARN(b.s.ConnectInstanceID + "/agent/*")},
 		map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{ConnectOwnershipTagKey}}})
+}
+
+// allowConnectActions grants actions on the one instance and below it.
+func (b *builder) allowConnectActions(role awsiam.Role, id string, actions []string) {
+	instance := b.s.ConnectInstanceID
+	allow(role, id, actions, []*string{b.connectARN(instance), b.connectARN(instance + "/*")}, nil)
+}
+
+// connectARN is the ARN of instance/<name>.
+func (b *builder) connectARN(name string) *string {
+	return b.stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("connect"), Resource: jsii.String("instance"),
+		ResourceName: jsii.String(name), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+}
+
+// allowPlanning grants the snapshot the read-only calls its
+// reconciliation's planners make on each configured target.
+func (b *builder) allowPlanning(role awsiam.Role) {
+	if b.s.WorkMailOrganizationID != "" {
+		b.allowWorkMailActions(role, "WorkMailPlan", b.actions.workMailPlan)
+	}
+	if b.s.ConnectInstanceID != "" {
+		b.allowConnectActions(role, "ConnectPlan", b.actions.connectPlan)
+	}
 }
 
 // allowIdentityStore grants the snapshot's reads of the one identity store:

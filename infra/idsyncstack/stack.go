@@ -352,5 +352,6 @@ func (b *builder) snapshot(queues []queueRef) awslambda.Function {
 	allow(role, "Publish", b.actions.publish, queueARNs, nil)
 	b.allowItems(role, snapshotItems)
 	b.allowIdentityStore(role)
+	b.allowPlanning(role)
 	return fn
 }

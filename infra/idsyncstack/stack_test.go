@@ -475,7 +475,9 @@ func leastPrivilege(t *testing.T, s synthed) {
 
 	want := map[string][]string{
 		"hook": concat(logs("hook"), publish,
-			[]string{"secretsmanager:GetSecretValue HookSecret", "dynamodb:PutItem Ledger.Arn"}),
+			[]string{"secretsmanager:GetSecretValue HookSecret", "dynamodb:PutItem Ledger.Arn"},
+			each([]string{"dynamodb:Query", "dynamodb:UpdateItem"}, "State.Arn"),
+			each([]string{"dynamodb:Query"}, "State.Arn/index/*")),
 		"snapshot": concat(logs("snapshot"), publish,
 			each([]string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}, "State.Arn"),
 			[]string{"dynamodb:PutItem Ledger.Arn"},
@@ -484,7 +486,10 @@ func leastPrivilege(t *testing.T, s synthed) {
 				idcPart+"user/*", idcPart+"membership/*",
 				idcPart+"group/90670a1b2c-0a1b2c3d-1111-4222-8333-444455556666",
 				idcPart+"group/90670a1b2c-0a1b2c3d-2222-4333-8444-555566667777",
-				idcPart+"group/90670a1b2c-0a1b2c3d-3333-4444-8555-666677778888")),
+				idcPart+"group/90670a1b2c-0a1b2c3d-3333-4444-8555-666677778888"),
+			each([]string{"workmail:DescribeOrganization", "workmail:DescribeIdentityProviderConfiguration"},
+				"arn:${AWS::Partition}:workmail:"+region+":organization/m-8f3c2a1b0d9e4f5a6b7c8d9e0f1a2b3c"),
+			each([]string{"connect:DescribeInstance"}, inst, inst+"/*")),
 		"workmail": concat(logs("workmail"), poll("WorkMailQueue"), []string{"sqs:SendMessage WorkMailDLQ.Arn"}, consumerItems,
 			each([]string{"workmail:DescribeOrganization", "workmail:DescribeIdentityProviderConfiguration",
 				"workmail:DescribeUser", "workmail:ListUsers", "workmail:CreateUser", "workmail:RegisterToWorkMail",

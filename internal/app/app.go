@@ -231,18 +231,21 @@ func (a *App) Snapshotter() (*idcsnapshot.Snapshotter, error) {
 	if err != nil {
 		return nil, err
 	}
-	planners := map[domain.Target]idcsnapshot.Planner{}
-	for _, t := range settings.Targets(a.Settings.Config) {
-		target, err := a.Target(t)
+	byTarget := map[domain.Target]idcsnapshot.Planner{}
+	for _, def := range planners() {
+		if !def.configured(a.Settings.Config) {
+			continue
+		}
+		pl, err := def.build(a)
 		if err != nil {
 			return nil, err
 		}
-		planners[t] = target
+		byTarget[def.name] = pl
 	}
 	return idcsnapshot.New(idcsnapshot.Options{
 		Config:        a.Settings.Config,
 		IdentityStore: awsclient.IdentityStore(a.AWS, a.Settings.Endpoints.IdentityStore),
-		Store:         a.Store, Publisher: pub, Planners: planners, Rate: a.Settings.IdCRate,
+		Store:         a.Store, Publisher: pub, Planners: byTarget, Rate: a.Settings.IdCRate,
 		Logger: a.log.With("component", "idcsnapshot"), Metrics: a.metricsFor("idcsnapshot"),
 		Clock: a.now, NewID: a.newID,
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/producers/idcsnapshot"
 )
 
 // targetDef is one provisioning target idsync can drive: whether the
@@ -29,6 +30,28 @@ func targets() []targetDef {
 		{domain.TargetConnect, func(c domain.Config) bool { return c.Connect != nil }, func(a *App) (consumers.Target, error) {
 			api := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)
 			return connect.New(connect.Options{API: api, Config: *a.Settings.Config.Connect, Logger: a.targetLog(domain.TargetConnect), Clock: a.now})
+		}},
+	}
+}
+
+// plannerDef is how the snapshot plans a target to reconcile it: a
+// planner over a read-only client (the pre-flight reads), so the
+// snapshot's role needs no target write.
+type plannerDef struct {
+	name       domain.Target
+	configured func(domain.Config) bool
+	build      func(a *App) (idcsnapshot.Planner, error)
+}
+
+func planners() []plannerDef {
+	return []plannerDef{
+		{domain.TargetWorkMail, func(c domain.Config) bool { return c.WorkMail != nil }, func(a *App) (idcsnapshot.Planner, error) {
+			api := awsclient.WorkMail(a.AWS, a.Settings.Endpoints.WorkMail, a.meter(domain.TargetWorkMail, workmail.DefaultQuota()).Install)
+			return workmail.NewPlanner(workmail.PlannerOptions{API: api, Config: *a.Settings.Config.WorkMail})
+		}},
+		{domain.TargetConnect, func(c domain.Config) bool { return c.Connect != nil }, func(a *App) (idcsnapshot.Planner, error) {
+			api := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)
+			return connect.NewPlanner(connect.PlannerOptions{API: api, Config: *a.Settings.Config.Connect})
 		}},
 	}
 }
