@@ -158,7 +158,9 @@ func (b *builder) allowItems(role awsiam.Role, items dynamoItems) {
 }
 
 // allowWorkMail grants the WorkMail user APIs on the one organisation.
-func (b *builder) allowWorkMail(role awsiam.Role) { b.allowWorkMailActions(role, "WorkMail", b.actions.workMail) }
+func (b *builder) allowWorkMail(role awsiam.Role) {
+	b.allowWorkMailActions(role, "WorkMail", b.actions.workMail)
+}
 
 // allowWorkMailActions grants actions on the one organisation.
 func (b *builder) allowWorkMailActions(role awsiam.Role, id string, actions []string) {
