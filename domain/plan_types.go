@@ -6,7 +6,8 @@ import "time"
 type OpKind string
 
 // Operations. WorkMail: create, register, update-attributes, update-email,
-// disable (deregister), enable (re-register), delete. Connect: create,
+// disable (deregister), enable (re-register), delete, export-start and
+// export-check (a mailbox export job before the delete). Connect: create,
 // update-identity, update-security-profiles, update-routing-profile,
 // update-hierarchy-group, delete, strip (reduce to the configured leave
 // profile).
@@ -25,6 +26,12 @@ const (
 	// OpUpdateHierarchyGroup moves a Connect user to the hierarchy group of
 	// the group that now wins by priority; an empty HierarchyGroupID clears it.
 	OpUpdateHierarchyGroup OpKind = "update-hierarchy-group"
+	// OpExportStart starts a mailbox export job (StartMailboxExportJob with
+	// the op's ClientToken) for the mailbox RemoteID; OpExportCheck follows
+	// the job JobID (DescribeMailboxExportJob). Neither waits for the job:
+	// the state reached records it, and the next plan looks again.
+	OpExportStart OpKind = "export-start"
+	OpExportCheck OpKind = "export-check"
 )
 
 // Op is one planned change with everything the applier needs to make it.
@@ -45,6 +52,9 @@ type Op struct {
 	RoutingProfileID   string   `json:"routingProfileId,omitempty"`
 	HierarchyGroupID   string   `json:"hierarchyGroupId,omitempty"`
 	PhoneType          string   `json:"phoneType,omitempty"`
+
+	ClientToken string `json:"clientToken,omitempty"` // export-start: the idempotency token
+	JobID       string `json:"jobId,omitempty"`       // export-check: the job followed
 }
 
 // Plan is a planner's answer: the ordered ops to run and the target state
