@@ -3,6 +3,8 @@ package domain
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -163,4 +165,18 @@ func allIn(s, extra string) bool {
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// Check reports every problem of x as Validate would under
+// workmail.onLeave.exportTo: for a destination given another way (the
+// operator's flags).
+//
+// Errors: errors.Join of *ConfigError values (each matching
+// ErrInvalidConfig), or nil.
+func (x MailboxExportTo) Check(path string) error {
+	var errs []error
+	checkExportTo(func(p, format string, args ...any) {
+		errs = append(errs, &ConfigError{Path: p, Problem: fmt.Sprintf(format, args...)})
+	}, path, x)
+	return errors.Join(errs...)
 }

@@ -80,6 +80,10 @@ const (
 	OutcomeFailed   Outcome = "failed"
 	OutcomeWould    Outcome = "would" // dry run: planned and not called
 	OutcomeSnapshot Outcome = "snapshot-run"
+	// OutcomeExportRun marks the start and end of an operator's bulk
+	// mailbox export (idsync workmail export --all), a row about no one
+	// person; its Detail holds the run's since, which a resumed run reuses.
+	OutcomeExportRun Outcome = "export-run"
 )
 
 // LedgerEntry is one append-only audit row. ID is a ULID, so entries sort by

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,17 @@ func TestPlanWorkMailFrozen(t *testing.T) {
 				t.Errorf("an empty plan changes the state: %+v", got.Next)
 			}
 		})
+	}
+}
+
+func TestMailboxExportToCheck(t *testing.T) {
+	if err := fxExportTo().Check("exportTo"); err != nil {
+		t.Errorf("valid destination: %v", err)
+	}
+	err := domain.MailboxExportTo{Bucket: "b"}.Check("exportTo")
+	var ce *domain.ConfigError
+	if !errors.Is(err, domain.ErrInvalidConfig) || !errors.As(err, &ce) ||
+		!strings.Contains(err.Error(), "exportTo.prefix") || !strings.Contains(err.Error(), "exportTo.kmsKeyArn") || !strings.Contains(err.Error(), "exportTo.roleArn") {
+		t.Errorf("Check = %v", err)
 	}
 }
