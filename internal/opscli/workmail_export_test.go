@@ -35,14 +35,16 @@ func bulkTo() domain.MailboxExportTo {
 
 // countingAPI is the WorkMail client with the starts and the
 // LimitExceededException answers counted; cancel, when set, is called
-// once after the cancelAfter-th start.
+// once after the cancelAfter-th start, and listed, when set, after every
+// ListMailboxExportJobs.
 type countingAPI struct {
 	*sdk.Client
 	mu          sync.Mutex
 	starts      int
 	limits      int
 	cancelAfter int
-	cancel      context.CancelFunc
+	cancel      func()
+	listed      func()
 }
 
 func (c *countingAPI) StartMailboxExportJob(ctx context.Context, in *sdk.StartMailboxExportJobInput, opts ...func(*sdk.Options)) (*sdk.StartMailboxExportJobOutput, error) {
@@ -57,6 +59,48 @@ func (c *countingAPI) StartMailboxExportJob(ctx context.Context, in *sdk.StartMa
 		c.cancel()
 	}
 	return out, err
+}
+
+func (c *countingAPI) ListMailboxExportJobs(ctx context.Context, in *sdk.ListMailboxExportJobsInput, opts ...func(*sdk.Options)) (*sdk.ListMailboxExportJobsOutput, error) {
+	out, err := c.Client.ListMailboxExportJobs(ctx, in, opts...)
+	if c.listed != nil {
+		c.listed()
+	}
+	return out, err
+}
+
+// pausableClock is real time that can be stopped: the stand-in's export
+// jobs neither progress nor end while it is paused.
+type pausableClock struct {
+	mu       sync.Mutex
+	lost     time.Duration // time spent paused
+	pausedAt time.Time
+}
+
+func (c *pausableClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.pausedAt.IsZero() {
+		return c.pausedAt.Add(-c.lost)
+	}
+	return time.Now().Add(-c.lost)
+}
+
+func (c *pausableClock) Pause() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pausedAt.IsZero() {
+		c.pausedAt = time.Now()
+	}
+}
+
+func (c *pausableClock) Resume() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.pausedAt.IsZero() {
+		c.lost += time.Since(c.pausedAt)
+		c.pausedAt = time.Time{}
+	}
 }
 
 // bulkFixture is a state table with n people who each have a managed,
@@ -214,14 +258,17 @@ func exportRows(t *testing.T, st *store.Store, from time.Time) map[string]map[st
 // its limit), every mailbox is exported exactly once, every export is in
 // the ledger and the state, and a third run exports nobody again.
 func TestBulkExport300(t *testing.T) {
-	// Jobs of 200 ms: the interrupted run's last jobs still run when the
-	// resumed run starts, which must follow them, not start new ones.
-	f := newBulkFixture(t, 300, simworkmail.Options{Export: simworkmail.ExportFaults{Duration: 200 * time.Millisecond}})
+	// Jobs of 200 ms on a clock that stops at the interruption and goes on
+	// once the resumed run has listed the jobs: the interrupted run's last
+	// jobs still run then, and the resumed run must follow them, not start
+	// new ones.
+	clk := &pausableClock{}
+	f := newBulkFixture(t, 300, simworkmail.Options{Clock: clk.Now, Export: simworkmail.ExportFaults{Duration: 200 * time.Millisecond}})
 	begin := time.Now()
 
 	ctx, cancel := context.WithCancel(testenv.Context(t))
 	defer cancel()
-	api := &countingAPI{Client: f.client, cancelAfter: 120, cancel: cancel}
+	api := &countingAPI{Client: f.client, cancelAfter: 120, cancel: func() { clk.Pause(); cancel() }}
 	var out bytes.Buffer
 	rep, err := opscli.ExportMailboxes(ctx, f.st, api, &out, f.args(nil))
 	if !errors.Is(err, context.Canceled) {
@@ -233,7 +280,7 @@ func TestBulkExport300(t *testing.T) {
 	}
 	interrupted := time.Since(begin)
 
-	resume := &countingAPI{Client: f.client}
+	resume := &countingAPI{Client: f.client, listed: clk.Resume}
 	out.Reset()
 	rep, err = opscli.ExportMailboxes(testenv.Context(t), f.st, resume, &out, f.args(nil))
 	if err != nil {
