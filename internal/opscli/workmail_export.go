@@ -277,7 +277,8 @@ func ExportMailboxes(ctx context.Context, st ExportStore, api WorkMailExportAPI,
 		return rep, err
 	}
 	if err := ctx.Err(); err != nil {
-		return rep, fmt.Errorf("interrupted with %d jobs running at WorkMail (a re-run follows them): %w", rep.Counts[interruptedOutcome], err)
+		return rep, fmt.Errorf("interrupted with %d mailboxes not done (jobs already started go on at WorkMail; a re-run follows them): %w",
+			rep.Counts[interruptedOutcome], err)
 	}
 	if n := rep.Counts[failedOutcome] + rep.Counts[waitingOutcome]; n > 0 {
 		return rep, fmt.Errorf("%w: %d of %d (%d failed, %d waiting for WorkMail's 24 hours)", ErrExportIncomplete, n, len(items),
