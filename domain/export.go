@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -55,7 +54,7 @@ func (s TargetState) ExportCovers() bool {
 // learned, which the plan could not know.
 func (s TargetState) WithExportOf(o TargetState) TargetState {
 	s.ExportJobID, s.ExportState, s.ExportStartedAt = o.ExportJobID, o.ExportState, o.ExportStartedAt
-	s.ExportProgress, s.ExportPath, s.ExportReason, s.ExportAttempt = o.ExportProgress, o.ExportPath, o.ExportReason, o.ExportAttempt
+	s.ExportProgress, s.ExportPath, s.ExportReason = o.ExportProgress, o.ExportPath, o.ExportReason
 	return s
 }
 
@@ -68,15 +67,16 @@ func (k OpKind) FollowsJob() bool { return k == OpExportStart || k == OpExportCh
 
 // ExportClientToken is the ClientToken (StartMailboxExportJob's
 // idempotency token) of the export of mailbox remoteID that a leave with
-// the given disable time needs, for attempt (TargetState.ExportAttempt)
-// and destination to: "idsync-leave-" and 40 hex digits of a SHA-256 over
-// them. It depends on neither the event nor the clock, so every plan of
+// the given disable time needs, to destination to: "idsync-leave-" and 40
+// hex digits of a SHA-256 over them. It depends on neither the event nor the clock, so every plan of
 // the same due delete, whichever event brought it and however often it is
 // retried, asks for the same job and WorkMail starts at most one.
 // The destination is part of it because WorkMail refuses a token repeated
-// with other parameters.
-func ExportClientToken(remoteID string, disabledAt time.Time, attempt int, to MailboxExportTo) string {
-	return exportToken("idsync-leave-", remoteID, disabledAt.UTC().Format(time.RFC3339Nano), strconv.Itoa(attempt),
+// with other parameters. (WorkMail answers a repeated token with the first
+// job whatever its state, so a failed export is not retried under it: the
+// plan holds the delete, and an operator's export replaces the record.)
+func ExportClientToken(remoteID string, disabledAt time.Time, to MailboxExportTo) string {
+	return exportToken("idsync-leave-", remoteID, disabledAt.UTC().Format(time.RFC3339Nano),
 		to.Bucket, to.Prefix, to.KMSKeyARN, to.RoleARN)
 }
 

@@ -47,7 +47,7 @@ func (w WorkMailConfig) Qualifies(p Person) bool {
 // With LeaveDelete and ExportTo the mailbox is exported before it is
 // deleted. When the delete is due, the plan is, instead of the delete:
 //   - export-start (RemoteID, ClientToken = ExportClientToken of the
-//     mailbox, its DisabledAt, ExportAttempt and the destination) when no
+//     mailbox, its DisabledAt and the destination) when no
 //     export covers the mailbox yet (TargetState.ExportCovers) and none is
 //     RUNNING;
 //   - export-check (RemoteID, JobID) while the recorded job is RUNNING;
@@ -234,7 +234,7 @@ func planWorkMailExport(to MailboxExportTo, last TargetState) Plan {
 	}
 	return Plan{
 		Ops: []Op{{Target: TargetWorkMail, Kind: OpExportStart, RemoteID: last.RemoteID,
-			ClientToken: ExportClientToken(last.RemoteID, last.DisabledAt, last.ExportAttempt, to)}},
+			ClientToken: ExportClientToken(last.RemoteID, last.DisabledAt, to)}},
 		Next: last,
 	}
 }

@@ -41,7 +41,7 @@ func TestPlanWorkMailExportBeforeDelete(t *testing.T) {
 	leaver := fxJane(nil, fxMail)
 	disabledAt := now.Add(-15 * 24 * time.Hour)
 	due := fxMailboxDisabled(disabledAt)
-	token := domain.ExportClientToken(fxMailboxID, disabledAt, 0, fxExportTo())
+	token := domain.ExportClientToken(fxMailboxID, disabledAt, fxExportTo())
 	startOps := []domain.Op{wmOp(domain.OpExportStart, domain.Op{RemoteID: fxMailboxID, ClientToken: token})}
 	deleted := domain.TargetState{Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteDeleted, Version: 3}
 	running := withExport(due, "job-1", domain.ExportRunning, now.Add(-time.Hour))
@@ -113,17 +113,16 @@ func TestPlanWorkMailExportBeforeDelete(t *testing.T) {
 func TestExportClientToken(t *testing.T) {
 	at := fxAt(10)
 	x := fxExportTo()
-	base := domain.ExportClientToken(fxMailboxID, at, 0, x)
-	if base != domain.ExportClientToken(fxMailboxID, at.In(time.FixedZone("CEST", 7200)), 0, x) {
+	base := domain.ExportClientToken(fxMailboxID, at, x)
+	if base != domain.ExportClientToken(fxMailboxID, at.In(time.FixedZone("CEST", 7200)), x) {
 		t.Error("the same disable instant in another zone gives another token")
 	}
 	other := x
 	other.Prefix = "elsewhere"
 	for name, tok := range map[string]string{
-		"mailbox":     domain.ExportClientToken("b1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", at, 0, x),
-		"disable":     domain.ExportClientToken(fxMailboxID, at.Add(time.Second), 0, x),
-		"attempt":     domain.ExportClientToken(fxMailboxID, at, 1, x),
-		"destination": domain.ExportClientToken(fxMailboxID, at, 0, other),
+		"mailbox":     domain.ExportClientToken("b1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", at, x),
+		"disable":     domain.ExportClientToken(fxMailboxID, at.Add(time.Second), x),
+		"destination": domain.ExportClientToken(fxMailboxID, at, other),
 		"bulk":        domain.BulkExportClientToken(fxMailboxID, at, x),
 	} {
 		if tok == base {
@@ -147,7 +146,7 @@ func TestExportClientToken(t *testing.T) {
 		}
 		tokens = append(tokens, plan.Ops[0].ClientToken)
 	}
-	if tokens[0] != tokens[1] || tokens[0] != domain.ExportClientToken(fxMailboxID, at, 0, x) {
+	if tokens[0] != tokens[1] || tokens[0] != domain.ExportClientToken(fxMailboxID, at, x) {
 		t.Errorf("tokens %q", tokens)
 	}
 }

@@ -226,15 +226,14 @@ type TargetState struct {
 	// EstimatedProgress last seen (0–100), the object's S3Path
 	// (bucket/key) once COMPLETED, and why it FAILED (the job's ErrorInfo
 	// without addresses, or the refusal) — a FAILED export is remembered
-	// so that it is not retried on every run. ExportAttempt counts the
-	// re-arms of a leaver's export; it is part of its ClientToken.
+	// so that it is not retried on every run (an operator's export of the
+	// mailbox, idsync workmail export, replaces it).
 	ExportJobID     string         `json:"exportJobId,omitempty"`
 	ExportState     ExportJobState `json:"exportState,omitempty"`
 	ExportStartedAt time.Time      `json:"exportStartedAt,omitzero"`
 	ExportProgress  int            `json:"exportProgress,omitempty"`
 	ExportPath      string         `json:"exportPath,omitempty"`
 	ExportReason    string         `json:"exportReason,omitempty"`
-	ExportAttempt   int            `json:"exportAttempt,omitempty"`
 
 	// Version is the optimistic-concurrency version kept by the store.
 	Version int64 `json:"version"`
@@ -254,6 +253,5 @@ func (s TargetState) Equal(o TargetState) bool {
 		s.HierarchyGroupID == o.HierarchyGroupID && s.DisabledAt.Equal(o.DisabledAt) &&
 		s.PendingName == o.PendingName && s.PendingAt.Equal(o.PendingAt) &&
 		s.ExportJobID == o.ExportJobID && s.ExportState == o.ExportState && s.ExportStartedAt.Equal(o.ExportStartedAt) &&
-		s.ExportProgress == o.ExportProgress && s.ExportPath == o.ExportPath && s.ExportReason == o.ExportReason &&
-		s.ExportAttempt == o.ExportAttempt
+		s.ExportProgress == o.ExportProgress && s.ExportPath == o.ExportPath && s.ExportReason == o.ExportReason
 }

@@ -180,7 +180,6 @@ type targetItem struct {
 	ExportProgress  int       `dynamodbav:"exportProgress,omitempty"`
 	ExportPath      string    `dynamodbav:"exportPath,omitempty"`
 	ExportReason    string    `dynamodbav:"exportReason,omitempty"`
-	ExportAttempt   int       `dynamodbav:"exportAttempt,omitempty"`
 
 	Version int64 `dynamodbav:"version"`
 }
@@ -194,7 +193,7 @@ func newTargetItem(key string, ts domain.TargetState) targetItem {
 		SecurityProfileIDs: ts.SecurityProfileIDs, RoutingProfileID: ts.RoutingProfileID, HierarchyGroupID: ts.HierarchyGroupID,
 		DisabledAt: ts.DisabledAt, PendingName: ts.PendingName, PendingAt: ts.PendingAt,
 		ExportJobID: ts.ExportJobID, ExportState: string(ts.ExportState), ExportStartedAt: ts.ExportStartedAt,
-		ExportProgress: ts.ExportProgress, ExportPath: ts.ExportPath, ExportReason: ts.ExportReason, ExportAttempt: ts.ExportAttempt,
+		ExportProgress: ts.ExportProgress, ExportPath: ts.ExportPath, ExportReason: ts.ExportReason,
 		Version: ts.Version,
 	}
 }
@@ -207,7 +206,7 @@ func (it targetItem) targetState() domain.TargetState {
 		SecurityProfileIDs: it.SecurityProfileIDs, RoutingProfileID: it.RoutingProfileID, HierarchyGroupID: it.HierarchyGroupID,
 		DisabledAt: it.DisabledAt, PendingName: it.PendingName, PendingAt: it.PendingAt,
 		ExportJobID: it.ExportJobID, ExportState: domain.ExportJobState(it.ExportState), ExportStartedAt: it.ExportStartedAt,
-		ExportProgress: it.ExportProgress, ExportPath: it.ExportPath, ExportReason: it.ExportReason, ExportAttempt: it.ExportAttempt,
+		ExportProgress: it.ExportProgress, ExportPath: it.ExportPath, ExportReason: it.ExportReason,
 		Version: it.Version,
 	}
 }

@@ -186,7 +186,7 @@ func TestItemAttributeNames(t *testing.T) {
 			SecurityProfileIDs: []string{"sp-b", "sp-a"}, RoutingProfileID: "rp-1", HierarchyGroupID: "hg-1",
 			DisabledAt: t0.Add(time.Hour), PendingName: "wire", PendingAt: t0.Add(2 * time.Hour),
 			ExportJobID: "job-1", ExportState: domain.ExportFailed, ExportStartedAt: t0.Add(3 * time.Hour), ExportProgress: 50,
-			ExportPath: "bucket/prefix/job-1.zip", ExportReason: "Mailbox export failed", ExportAttempt: 2,
+			ExportPath: "bucket/prefix/job-1.zip", ExportReason: "Mailbox export failed",
 		}
 		if _, err := f.st.PutTarget(ctx, "00uWIRE", full, 0); err != nil {
 			t.Fatal(err)
@@ -198,7 +198,6 @@ func TestItemAttributeNames(t *testing.T) {
 			"securityProfileIds:L[S]", "routingProfileId:S", "hierarchyGroupId:S", "disabledAt:S",
 			"pendingName:S", "pendingAt:S", "version:N",
 			"exportJobId:S", "exportState:S", "exportStartedAt:S", "exportProgress:N", "exportPath:S", "exportReason:S",
-			"exportAttempt:N",
 		}
 		slices.Sort(want)
 		if d := cmp.Diff(want, attrPaths(item)); d != "" {

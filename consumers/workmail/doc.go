@@ -33,11 +33,11 @@
 //   - export-start (workmail.onLeave.exportTo, when a leaver's delete is
 //     due): StartMailboxExportJob of the mailbox to the configured bucket,
 //     prefix, KMS key and role, with the plan's ClientToken (derived from
-//     the mailbox, its disable time, the re-arm count and the destination,
-//     never from the event, so every plan of the same due delete asks for
-//     the same job and a retry after a lost commit gets the first job's
-//     id back instead of a second job). The job id, RUNNING and the start
-//     time go into the state; the op does not wait for the job.
+//     the mailbox, its disable time and the destination, never from the
+//     event, so every plan of the same due delete asks for the same job
+//     and a retry after a lost commit gets the first job's id back
+//     instead of a second job). The job id, RUNNING and the start time go
+//     into the state; the op does not wait for the job.
 //   - export-check: DescribeMailboxExportJob of the recorded job. RUNNING
 //     records the progress and succeeds (the message is acknowledged; the
 //     next plan of the due delete, e.g. the snapshot's reconciliation,

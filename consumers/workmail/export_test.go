@@ -121,7 +121,7 @@ func TestDueDeleteExportsFirstAndDeletesOnlyAfterCompleted(t *testing.T) {
 	id := s.RemoteID
 
 	plan := f.plan(t, p, s, domain.OpExportStart)
-	if want := domain.ExportClientToken(id, s.DisabledAt, 0, exportTo()); plan.Ops[0].ClientToken != want {
+	if want := domain.ExportClientToken(id, s.DisabledAt, exportTo()); plan.Ops[0].ClientToken != want {
 		t.Errorf("ClientToken %q, want %q", plan.Ops[0].ClientToken, want)
 	}
 	s, res, err := consumers.Execute(context.Background(), f.a, p, s, plan, f.clock.Now)
