@@ -45,18 +45,26 @@ type countingAPI struct {
 	cancelAfter int
 	cancel      func()
 	listed      func()
+	// onLimit, when set, is called once, after the first start refused
+	// with LimitExceededException.
+	onLimit func()
 }
 
 func (c *countingAPI) StartMailboxExportJob(ctx context.Context, in *sdk.StartMailboxExportJobInput, opts ...func(*sdk.Options)) (*sdk.StartMailboxExportJobOutput, error) {
 	out, err := c.Client.StartMailboxExportJob(ctx, in, opts...)
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.starts++
+	var hook func()
 	if awsclient.ErrorCode(err) == "LimitExceededException" {
 		c.limits++
+		hook, c.onLimit = c.onLimit, nil
 	}
 	if c.cancel != nil && c.starts == c.cancelAfter {
 		c.cancel()
+	}
+	c.mu.Unlock()
+	if hook != nil {
+		hook()
 	}
 	return out, err
 }
@@ -352,10 +360,10 @@ func TestBulkExport300(t *testing.T) {
 
 // TestBulkExportConcurrency keeps to a smaller --concurrency.
 func TestBulkExportConcurrency(t *testing.T) {
-	f := newBulkFixture(t, 40, simworkmail.Options{})
+	f := newBulkFixture(t, 20, simworkmail.Options{Export: simworkmail.ExportFaults{Duration: 300 * time.Millisecond}})
 	var out bytes.Buffer
 	rep, err := opscli.ExportMailboxes(testenv.Context(t), f.st, f.client, &out, f.args(func(a *opscli.ExportArgs) { a.Concurrency = 4 }))
-	if err != nil || rep.Counts["exported"] != 40 {
+	if err != nil || rep.Counts["exported"] != 20 {
 		t.Fatalf("%v, %v", err, rep.Counts)
 	}
 	if most := maxConcurrent(f.sim.ExportJobs(f.org)); most > 4 || most < 2 {
@@ -363,22 +371,32 @@ func TestBulkExportConcurrency(t *testing.T) {
 	}
 }
 
-// TestBulkExportWaitsForOthersJobs: jobs started by others (leavers'
-// exports) take WorkMail's slots; the run's starts refused with
-// LimitExceededException are retried until a slot frees.
+// TestBulkExportWaitsForOthersJobs: a job started by someone else (a
+// leaver's export) takes one of WorkMail's slots; the run's start refused
+// with LimitExceededException is retried until the slot frees (here: the
+// other job is cancelled once a start was refused), and nothing fails.
 func TestBulkExportWaitsForOthersJobs(t *testing.T) {
-	f := newBulkFixture(t, 12, simworkmail.Options{ExportConcurrency: 3, Export: simworkmail.ExportFaults{Duration: 150 * time.Millisecond}})
+	f := newBulkFixture(t, 12, simworkmail.Options{ExportConcurrency: 3})
 	extra, err := f.sim.SeedUser(f.org, "leaver", "leaver@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.client.StartMailboxExportJob(testenv.Context(t), &sdk.StartMailboxExportJobInput{
+	f.sim.SetExportFaults(simworkmail.ExportFaults{Duration: time.Hour}) // holds its slot
+	other, err := f.client.StartMailboxExportJob(testenv.Context(t), &sdk.StartMailboxExportJobInput{
 		ClientToken: ptr("leaver"), OrganizationId: &f.org, EntityId: &extra, RoleArn: ptr(bulkTo().RoleARN),
 		KmsKeyArn: ptr(bulkTo().KMSKeyARN), S3BucketName: ptr("b"), S3Prefix: ptr("p"),
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	api := &countingAPI{Client: f.client}
+	f.sim.SetExportFaults(simworkmail.ExportFaults{Duration: 60 * time.Millisecond})
+	api := &countingAPI{Client: f.client, onLimit: func() {
+		if _, err := f.client.CancelMailboxExportJob(testenv.Context(t), &sdk.CancelMailboxExportJobInput{
+			ClientToken: ptr("cancel-leaver"), OrganizationId: &f.org, JobId: other.JobId,
+		}); err != nil {
+			t.Error(err)
+		}
+	}}
 	var out bytes.Buffer
 	rep, err := opscli.ExportMailboxes(testenv.Context(t), f.st, api, &out, f.args(func(a *opscli.ExportArgs) { a.Concurrency = 3 }))
 	if err != nil || rep.Counts["exported"] != 12 {
