@@ -191,3 +191,51 @@ func TestIntent(t *testing.T) {
 		})
 	}
 }
+
+// TestExecuteFollowsJobs: an op that starts or follows a job reports what
+// it learned in the Export fields of the state it reaches, which Execute
+// keeps (the plan's Next cannot know them); a failed op's state is kept
+// only when its Step says KeepState.
+func TestExecuteFollowsJobs(t *testing.T) {
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	last := domain.TargetState{Target: domain.TargetWorkMail, Managed: true, RemoteID: "wm-1", Status: domain.RemoteDisabled, DisabledAt: at, Version: 4}
+	start := domain.Op{Target: domain.TargetWorkMail, Kind: domain.OpExportStart, RemoteID: "wm-1", ClientToken: "tok"}
+	running := last
+	running.ExportJobID, running.ExportState, running.ExportStartedAt = "job-1", domain.ExportRunning, at.Add(time.Hour)
+	failed := running
+	failed.ExportState, failed.ExportReason = domain.ExportFailed, "it broke"
+	plan := domain.Plan{Ops: []domain.Op{start}, Next: last}
+
+	got, res, err := consumers.Execute(context.Background(), &scripted{steps: []consumers.Step{{State: running, Note: "job job-1 started"}}}, domain.Person{}, last, plan, ticking())
+	if err != nil || len(res) != 1 || res[0].Outcome != domain.OutcomeApplied {
+		t.Fatalf("Execute: %v, %+v", err, res)
+	}
+	if !got.Equal(running) || got.Version != last.Version {
+		t.Errorf("state = %+v, want the job recorded (%+v)", got, running)
+	}
+
+	broke := domain.Permanent(errors.New("export failed"))
+	for _, keep := range []bool{false, true} {
+		tgt := &scripted{steps: []consumers.Step{{State: failed, KeepState: keep}}, errs: []error{broke}}
+		got, res, err := consumers.Execute(context.Background(), tgt, domain.Person{}, running, plan, ticking())
+		if !errors.Is(err, broke) || len(res) != 1 || res[0].Outcome != domain.OutcomeFailed {
+			t.Fatalf("KeepState %v: %v, %+v", keep, err, res)
+		}
+		want := running
+		if keep {
+			want = failed
+		}
+		if !got.Equal(want) {
+			t.Errorf("KeepState %v: state %+v, want %+v", keep, got, want)
+		}
+	}
+
+	// Other ops never carry Export fields over from what they reached.
+	del := domain.Op{Target: domain.TargetWorkMail, Kind: domain.OpDelete, RemoteID: "wm-1"}
+	gone := domain.TargetState{Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteDeleted, Version: 4}
+	got, _, err = consumers.Execute(context.Background(), &scripted{steps: []consumers.Step{{State: running}}}, domain.Person{}, running,
+		domain.Plan{Ops: []domain.Op{del}, Next: gone}, ticking())
+	if err != nil || !got.Equal(gone) {
+		t.Errorf("delete: %+v, %v; want %+v", got, err, gone)
+	}
+}

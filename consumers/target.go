@@ -48,8 +48,9 @@ type Target interface {
 	//
 	// Errors: classified with domain.Permanent / domain.Retryable
 	// (throttling, 5xx and timeouts are retryable; unknown errors default
-	// to retryable). With an error, the Step's State is ignored; its
-	// RemoteID, Adopted and Note still say what the op found.
+	// to retryable). With an error, the Step's State is ignored unless
+	// KeepState is set; its RemoteID, Adopted and Note still say what the
+	// op found.
 	Apply(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (Step, error)
 }
 
@@ -67,6 +68,12 @@ type Step struct {
 	// Note says what the op found, e.g. "already gone" or which rule an
 	// adoption matched; for the ledger row.
 	Note string
+	// KeepState: the op failed, and State is what it learned and must be
+	// kept all the same (an export job that ended FAILED, remembered so
+	// that it is not started again on every run). Execute then returns
+	// State as the state reached; without KeepState a failed op's State is
+	// ignored.
+	KeepState bool
 }
 
 // OpResult is what happened to one op.
@@ -88,10 +95,13 @@ type OpResult struct {
 // with, unless the account was deleted, the remote id the ops reached
 // filled in when the plan could not know it (after a create) and the Name
 // of an adopted account, which keeps its own; after a create it carries no
-// create intent (see Intent), whatever the plan said. On failure it is the
-// state the ops before the failed one reached, for the caller to keep so
-// that a retry continues from there. An empty plan returns plan.Next and no
-// results.
+// create intent (see Intent), whatever the plan said; after an op that
+// starts or follows a job (domain.OpKind.FollowsJob) it carries the
+// Export fields of the state reached, which only the target learns. On
+// failure it is the state the ops before the failed one reached (or the
+// failed op's own State when its Step says KeepState), for the caller to
+// keep so that a retry continues from there. An empty plan returns
+// plan.Next and no results.
 //
 // Errors: the failed op's, unchanged (classified by the target).
 // Idempotent as far as t.Apply is: Execute adds no calls of its own.
@@ -104,7 +114,7 @@ func Execute(ctx context.Context, t Target, p domain.Person, last domain.TargetS
 	}
 	state := last
 	adoptedName := ""
-	created := false
+	created, followed := false, false
 	var results []OpResult
 	for _, op := range plan.Ops {
 		start := clock()
@@ -117,6 +127,9 @@ func Execute(ctx context.Context, t Target, p domain.Person, last domain.TargetS
 		if err != nil {
 			res.Outcome = domain.OutcomeFailed
 			res.Reason = joinReason(res.Reason, err.Error())
+			if step.KeepState {
+				state = step.State
+			}
 			return state, append(results, res), err
 		}
 		results = append(results, res)
@@ -125,6 +138,7 @@ func Execute(ctx context.Context, t Target, p domain.Person, last domain.TargetS
 			adoptedName = step.State.Name
 		}
 		created = created || op.Kind == domain.OpCreate
+		followed = followed || op.Kind.FollowsJob()
 	}
 	final := plan.Next
 	if final.Target == "" {
@@ -132,6 +146,9 @@ func Execute(ctx context.Context, t Target, p domain.Person, last domain.TargetS
 	}
 	if created {
 		final.PendingName, final.PendingAt = "", time.Time{}
+	}
+	if followed {
+		final = final.WithExportOf(state)
 	}
 	if final.Status != domain.RemoteDeleted {
 		if final.RemoteID == "" {

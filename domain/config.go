@@ -28,7 +28,13 @@ import (
 //	    "nameTemplate": "{{.LoginLocal}}",
 //	    "emailTemplate": "{{.LoginLocal}}@{{.Domain}}",
 //	    "onLeave": {"action": "delete", "deleteAfterDays": 30},
-//	    "identityCenter": {"assignmentGrace": "1h"}
+//	    "identityCenter": {"assignmentGrace": "1h"},
+//	    "mode": "active"
+//	  },
+//	  (or, exporting each leaver's mailbox before it is deleted:
+//	   "onLeave": {"action": "delete", "deleteAfterDays": 14,
+//	               "exportTo": {"bucket": "…", "prefix": "workmail/leavers",
+//	                            "kmsKeyArn": "arn:aws:kms:…", "roleArn": "arn:aws:iam::…:role/…"}})
 //	  },
 //	  "connect": {
 //	    "instanceId": "…", "phoneType": "SOFT_PHONE", "usernameTemplate": "{{.Login}}",
@@ -137,7 +143,35 @@ type WorkMailConfig struct {
 	// IdentityCenter tunes how the consumer treats the organisation's IAM
 	// Identity Center link.
 	IdentityCenter WorkMailIdentityCenter `json:"identityCenter,omitzero"`
+	// Mode is WorkMailActive (empty means active) or WorkMailFrozen: no new
+	// mailboxes are created (a joiner's plan is empty with ReasonFrozen),
+	// while leavers are still disabled, exported and deleted and existing
+	// mailboxes are still updated and re-enabled. For the last weeks before
+	// WorkMail's end of support.
+	Mode WorkMailMode `json:"mode,omitempty"`
 }
+
+// WorkMailMode says whether the WorkMail consumer creates mailboxes.
+type WorkMailMode string
+
+// WorkMail modes.
+const (
+	// WorkMailActive: joiners get mailboxes (the default).
+	WorkMailActive WorkMailMode = "active"
+	// WorkMailFrozen: no new mailboxes; everything else as in active.
+	WorkMailFrozen WorkMailMode = "frozen"
+)
+
+// Frozen reports whether Mode is WorkMailFrozen.
+func (w WorkMailConfig) Frozen() bool { return w.Mode == WorkMailFrozen }
+
+// MaxExportDeleteAfterDays bounds WorkMailLeave.DeleteAfterDays when
+// ExportTo is set: WorkMail removes a deregistered mailbox 30 days after
+// it was disabled (DeregisterFromWorkMail; admin guide,
+// manage-mailboxes.html), so the export, which starts when the delete is
+// due, must start well before: two days leave time for a long job and for
+// a retry after WorkMail's once-per-24-hours limit per mailbox.
+const MaxExportDeleteAfterDays = 28
 
 // WorkMailIdentityCenter tunes how the WorkMail consumer treats an
 // organisation linked to IAM Identity Center, which refuses to link a
@@ -154,12 +188,49 @@ type WorkMailIdentityCenter struct {
 	// dead-lettering, without idsync's reason.
 	AssignmentGrace Duration `json:"assignmentGrace,omitempty"`
 }
+
+// WorkMailLeave is WorkMail's leave policy.
 type WorkMailLeave struct {
 	// Action is LeaveDisable (default) or LeaveDelete.
 	Action LeaveAction `json:"action,omitempty"`
 	// DeleteAfterDays is, with LeaveDelete, how long a mailbox stays
-	// disabled before it is deleted; 0 deletes right after disabling.
+	// disabled before it is deleted; 0 deletes right after disabling. With
+	// ExportTo at most MaxExportDeleteAfterDays.
 	DeleteAfterDays int `json:"deleteAfterDays,omitempty"`
+	// ExportTo, with LeaveDelete, exports the mailbox before it is deleted:
+	// when the delete is due, a mailbox export job is started and followed,
+	// and the mailbox is deleted only once a job started after the disable
+	// has COMPLETED. A failed export keeps the mailbox.
+	ExportTo *MailboxExportTo `json:"exportTo,omitempty"`
+}
+
+// MailboxExportTo is where WorkMail exports mailboxes
+// (StartMailboxExportJob's destination): a .zip per job under Prefix in
+// Bucket, encrypted with the KMS key, written by WorkMail through the role
+// (which trusts export.workmail.amazonaws.com). The organisation, the key
+// and the bucket must be in the same Region. Every field is required and
+// checked against the API model's shapes.
+type MailboxExportTo struct {
+	// Bucket is the S3 bucket name (S3BucketName: 1–63 of [A-Za-z0-9.-]).
+	Bucket string `json:"bucket"`
+	// Prefix is the key prefix (S3ObjectKey: 1–1023 of
+	// [A-Za-z0-9!_.*'()/-]).
+	Prefix string `json:"prefix"`
+	// KMSKeyARN is the symmetric KMS key that encrypts the export
+	// (KmsKeyArn: arn:aws:kms:…, 20–2048 characters).
+	KMSKeyARN string `json:"kmsKeyArn"`
+	// RoleARN is the IAM role WorkMail assumes to write to the bucket
+	// (RoleArn: arn:aws:iam:…, 20–2048 characters).
+	RoleARN string `json:"roleArn"`
+}
+
+// ExportTo returns the leave policy's export destination, or nil when
+// leavers' mailboxes are not exported (no ExportTo, or not LeaveDelete).
+func (w WorkMailConfig) ExportTo() *MailboxExportTo {
+	if w.leaveAction() != LeaveDelete {
+		return nil
+	}
+	return w.OnLeave.ExportTo
 }
 
 // ConnectConfig says who gets an Amazon Connect agent and with which
@@ -478,10 +549,11 @@ const (
 // defaulted fields are valid. It checks: at least one target configured;
 // the identity store id, removal cap and settle window; WorkMail's
 // organisation id, mail domain, groups, templates (parsed and executed on
-// sample data), leave policy and IdC assignment grace; Connect's instance id, groups (ids, 1–10
-// distinct security profiles, routing profile, distinct priorities), phone
-// type, template and leave policy; and that a group listed in several
-// places names the same pair of ids everywhere.
+// sample data), leave policy (and its export destination), mode and IdC
+// assignment grace; Connect's instance id, groups (ids, 1–10 distinct
+// security profiles, routing profile, distinct priorities), phone type,
+// template and leave policy; and that a group listed in several places
+// names the same pair of ids everywhere.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(path, format string, args ...any) {
@@ -550,12 +622,27 @@ func (c Config) Validate() error {
 			if w.OnLeave.DeleteAfterDays != 0 {
 				bad("workmail.onLeave.deleteAfterDays", "only applies with action %q", LeaveDelete)
 			}
+			if w.OnLeave.ExportTo != nil {
+				bad("workmail.onLeave.exportTo", "only applies with action %q", LeaveDelete)
+			}
 		case LeaveDelete:
 			if w.OnLeave.DeleteAfterDays < 0 {
 				bad("workmail.onLeave.deleteAfterDays", "%d must not be negative", w.OnLeave.DeleteAfterDays)
 			}
+			if x := w.OnLeave.ExportTo; x != nil {
+				if w.OnLeave.DeleteAfterDays > MaxExportDeleteAfterDays {
+					bad("workmail.onLeave.deleteAfterDays", "%d is more than %d: with exportTo the mailbox is exported when the delete is due, and WorkMail removes a disabled mailbox 30 days after the disable",
+						w.OnLeave.DeleteAfterDays, MaxExportDeleteAfterDays)
+				}
+				checkExportTo(bad, "workmail.onLeave.exportTo", *x)
+			}
 		default:
 			bad("workmail.onLeave.action", "%q must be %q or %q", w.OnLeave.Action, LeaveDisable, LeaveDelete)
+		}
+		switch w.Mode {
+		case "", WorkMailActive, WorkMailFrozen:
+		default:
+			bad("workmail.mode", "%q must be %q or %q", w.Mode, WorkMailActive, WorkMailFrozen)
 		}
 		if g := time.Duration(w.IdentityCenter.AssignmentGrace); g < 0 || g > MaxAssignmentGrace {
 			bad("workmail.identityCenter.assignmentGrace", "%s must not be negative nor more than %s", g, MaxAssignmentGrace)

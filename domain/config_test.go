@@ -287,6 +287,42 @@ func TestValidateCases(t *testing.T) {
 		}, []string{"snapshot.redeliverAfter", "snapshot.retryFailedAfter"}},
 		{"negative brake window", func(c *domain.Config) { c.Hook.RemovalBrake.Window = domain.Duration(-time.Minute) },
 			[]string{"hook.removalBrake.window"}},
+		{"export before delete", func(c *domain.Config) {
+			c.WorkMail.OnLeave.DeleteAfterDays = 14
+			c.WorkMail.OnLeave.ExportTo = &domain.MailboxExportTo{Bucket: "idsync-mail-export", Prefix: "workmail/leavers",
+				KMSKeyARN: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+				RoleARN:   "arn:aws:iam::111122223333:role/service-role/idsync-workmail-export"}
+		}, nil},
+		{"export with 28 days", func(c *domain.Config) {
+			c.WorkMail.OnLeave.DeleteAfterDays = domain.MaxExportDeleteAfterDays
+			c.WorkMail.OnLeave.ExportTo = &domain.MailboxExportTo{Bucket: "b.example", Prefix: "p",
+				KMSKeyARN: "arn:aws:kms:eu-west-1:111122223333:alias/mail", RoleARN: "arn:aws:iam::111122223333:role/r"}
+		}, nil},
+		{"export after WorkMail removed the mailbox", func(c *domain.Config) {
+			c.WorkMail.OnLeave.DeleteAfterDays = 30
+			c.WorkMail.OnLeave.ExportTo = &domain.MailboxExportTo{Bucket: "b", Prefix: "p",
+				KMSKeyARN: "arn:aws:kms:eu-west-1:111122223333:alias/mail", RoleARN: "arn:aws:iam::111122223333:role/r"}
+		}, []string{"workmail.onLeave.deleteAfterDays"}},
+		{"export destination outside the model's shapes", func(c *domain.Config) {
+			c.WorkMail.OnLeave.DeleteAfterDays = 7
+			c.WorkMail.OnLeave.ExportTo = &domain.MailboxExportTo{Bucket: "my_bucket", Prefix: "",
+				KMSKeyARN: "arn:aws:iam::111122223333:role/r", RoleARN: "arn:aws:iam::111122223333:"}
+		}, []string{"workmail.onLeave.exportTo.bucket", "workmail.onLeave.exportTo.kmsKeyArn",
+			"workmail.onLeave.exportTo.prefix", "workmail.onLeave.exportTo.roleArn"}},
+		{"export destination too long or with a bad character", func(c *domain.Config) {
+			c.WorkMail.OnLeave.DeleteAfterDays = 7
+			c.WorkMail.OnLeave.ExportTo = &domain.MailboxExportTo{Bucket: strings.Repeat("b", 64), Prefix: "leavers/ä",
+				KMSKeyARN: "arn:aws:kms:eu-west-1:111122223333:key/" + strings.Repeat("k", 1021),
+				RoleARN:   "arn:aws:iam::ACCOUNT:role/r"}
+		}, []string{"workmail.onLeave.exportTo.bucket", "workmail.onLeave.exportTo.kmsKeyArn",
+			"workmail.onLeave.exportTo.prefix", "workmail.onLeave.exportTo.roleArn"}},
+		{"export with the disable policy", func(c *domain.Config) {
+			c.WorkMail.OnLeave = domain.WorkMailLeave{Action: domain.LeaveDisable, ExportTo: &domain.MailboxExportTo{Bucket: "b", Prefix: "p",
+				KMSKeyARN: "arn:aws:kms:eu-west-1:111122223333:alias/mail", RoleARN: "arn:aws:iam::111122223333:role/r"}}
+		}, []string{"workmail.onLeave.exportTo"}},
+		{"frozen", func(c *domain.Config) { c.WorkMail.Mode = domain.WorkMailFrozen }, nil},
+		{"active", func(c *domain.Config) { c.WorkMail.Mode = domain.WorkMailActive }, nil},
+		{"unknown mode", func(c *domain.Config) { c.WorkMail.Mode = "readonly" }, []string{"workmail.mode"}},
 		{"connect group repeated", func(c *domain.Config) {
 			g := c.Connect.Groups[0]
 			g.Priority = 99
@@ -480,5 +516,27 @@ func TestLeaveOps(t *testing.T) {
 	if (domain.Plan{Ops: []domain.Op{{Kind: domain.OpUpdateEmail}}}).Leaves() ||
 		!(domain.Plan{Ops: []domain.Op{{Kind: domain.OpUpdateEmail}, {Kind: domain.OpDisable}}}).Leaves() {
 		t.Error("Plan.Leaves does not look at every op")
+	}
+}
+
+// TestParseConfigExportAndMode reads the keys from JSON as documented.
+func TestParseConfigExportAndMode(t *testing.T) {
+	doc := `{"snapshot": {"identityStoreId": "d-9067c53e4f"},
+	  "workmail": {"organizationId": "m-0123456789abcdef0123456789abcdef", "groups": [{"oktaId": "00g1"}], "mode": "frozen",
+	    "onLeave": {"action": "delete", "deleteAfterDays": 14, "exportTo": {"bucket": "idsync-mail-export", "prefix": "workmail/",
+	      "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+	      "roleArn": "arn:aws:iam::111122223333:role/idsync-workmail-export"}}}}`
+	cfg, err := domain.ParseConfig([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.WorkMail
+	if !w.Frozen() || w.ExportTo() == nil || w.ExportTo().Bucket != "idsync-mail-export" || w.ExportTo().Prefix != "workmail/" ||
+		w.ExportTo().RoleARN != "arn:aws:iam::111122223333:role/idsync-workmail-export" {
+		t.Errorf("parsed %+v, exportTo %+v", w, w.OnLeave.ExportTo)
+	}
+	_, err = domain.ParseConfig([]byte(strings.Replace(doc, `"bucket"`, `"bukket"`, 1)))
+	if !errors.Is(err, domain.ErrInvalidConfig) || !strings.Contains(err.Error(), `unknown field "bukket"`) {
+		t.Errorf("unknown exportTo field: %v", err)
 	}
 }

@@ -6,7 +6,8 @@ import "time"
 type OpKind string
 
 // Operations. WorkMail: create, register, update-attributes, update-email,
-// disable (deregister), enable (re-register), delete. Connect: create,
+// disable (deregister), enable (re-register), delete, export-start and
+// export-check (a mailbox export job before the delete). Connect: create,
 // update-identity, update-security-profiles, update-routing-profile,
 // update-hierarchy-group, delete, strip (reduce to the configured leave
 // profile).
@@ -25,6 +26,12 @@ const (
 	// OpUpdateHierarchyGroup moves a Connect user to the hierarchy group of
 	// the group that now wins by priority; an empty HierarchyGroupID clears it.
 	OpUpdateHierarchyGroup OpKind = "update-hierarchy-group"
+	// OpExportStart starts a mailbox export job (StartMailboxExportJob with
+	// the op's ClientToken) for the mailbox RemoteID; OpExportCheck follows
+	// the job JobID (DescribeMailboxExportJob). Neither waits for the job:
+	// the state reached records it, and the next plan looks again.
+	OpExportStart OpKind = "export-start"
+	OpExportCheck OpKind = "export-check"
 )
 
 // Leave reports whether k takes an account away from a person: disable,
@@ -63,6 +70,9 @@ type Op struct {
 	RoutingProfileID   string   `json:"routingProfileId,omitempty"`
 	HierarchyGroupID   string   `json:"hierarchyGroupId,omitempty"`
 	PhoneType          string   `json:"phoneType,omitempty"`
+
+	ClientToken string `json:"clientToken,omitempty"` // export-start: the idempotency token
+	JobID       string `json:"jobId,omitempty"`       // export-check: the job followed
 }
 
 // Plan is a planner's answer: the ordered ops to run and the target state
@@ -88,6 +98,10 @@ const (
 	OutcomeFailed   Outcome = "failed"
 	OutcomeWould    Outcome = "would" // dry run: planned and not called
 	OutcomeSnapshot Outcome = "snapshot-run"
+	// OutcomeExportRun marks the start and end of an operator's bulk
+	// mailbox export (idsync workmail export --all), a row about no one
+	// person; its Detail holds the run's since, which a resumed run reuses.
+	OutcomeExportRun Outcome = "export-run"
 )
 
 // LedgerEntry is one append-only audit row. ID is a ULID, so entries sort by

@@ -44,6 +44,31 @@ func (w WorkMailConfig) Qualifies(p Person) bool {
 // once DisabledAt + DeleteAfterDays×24h ≤ now (with 0 days, disable and
 // delete are planned together). A disabled mailbox stays disabled.
 //
+// With LeaveDelete and ExportTo the mailbox is exported before it is
+// deleted. When the delete is due, the plan is, instead of the delete:
+//   - export-start (RemoteID, ClientToken = ExportClientToken of the
+//     mailbox, its DisabledAt and the destination) when no
+//     export covers the mailbox yet (TargetState.ExportCovers) and none is
+//     RUNNING;
+//   - export-check (RemoteID, JobID) while the recorded job is RUNNING;
+//   - nothing (ReasonExportFailed, naming the job and its reason) when an
+//     export started after the disable FAILED or was CANCELLED: the mailbox
+//     is kept until an operator re-arms the export;
+//   - the delete once an export started after the disable COMPLETED.
+//
+// Both export ops have Next = last: what they learn (the job, its state)
+// only the applier knows, and consumers.Execute takes it from the state
+// reached. With 0 days an enabled mailbox is only disabled; the export
+// (and then the delete) is planned from the committed disable time, so
+// that its ClientToken never depends on a plan's clock.
+//
+// With cfg.Mode frozen, a qualifying person without a mailbox gets an
+// empty plan with ReasonFrozen: no mailbox is created (a create intent
+// recorded before the freeze is kept, not resumed). Existing mailboxes are
+// updated and re-enabled as usual: re-enabling a disabled mailbox is not a
+// new mailbox, and its content is already counted in the organisation's
+// export.
+//
 // An account idsync does not manage (last.Managed false) is never touched:
 // the plan is empty with ReasonNotManaged unless last.Status is absent and p
 // qualifies, which plans a create. An empty plan's Next is last, except when
@@ -64,6 +89,9 @@ func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState,
 	}
 	if !want {
 		return planWorkMailLeave(cfg, last, now), nil
+	}
+	if cfg.Frozen() && !hasAccount(last) {
+		return noOp(last, ReasonFrozen+": workmail.mode is frozen; no new mailboxes"), nil
 	}
 	if p.Login.Value == "" {
 		return noOp(last, ReasonIncomplete+": login unknown"), nil
@@ -145,6 +173,7 @@ func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState,
 // planWorkMailLeave applies the leave policy to a managed mailbox.
 func planWorkMailLeave(cfg WorkMailConfig, last TargetState, now time.Time) Plan {
 	deleting := cfg.leaveAction() == LeaveDelete
+	exportTo := cfg.ExportTo()
 	grace := time.Duration(cfg.OnLeave.DeleteAfterDays) * 24 * time.Hour
 	switch last.Status {
 	case RemoteEnabled:
@@ -153,7 +182,7 @@ func planWorkMailLeave(cfg WorkMailConfig, last TargetState, now time.Time) Plan
 		next.Target = TargetWorkMail
 		next.Status = RemoteDisabled
 		next.DisabledAt = now.UTC()
-		if deleting && grace <= 0 {
+		if deleting && grace <= 0 && exportTo == nil {
 			ops = append(ops, Op{Target: TargetWorkMail, Kind: OpDelete, RemoteID: last.RemoteID})
 			next = deletedState(last, TargetWorkMail)
 		}
@@ -170,11 +199,42 @@ func planWorkMailLeave(cfg WorkMailConfig, last TargetState, now time.Time) Plan
 		if due := last.DisabledAt.Add(grace); now.Before(due) {
 			return noOp(last, ReasonGracePeriod+": delete due "+due.UTC().Format(time.RFC3339))
 		}
+		if exportTo != nil && !last.ExportCovers() {
+			return planWorkMailExport(*exportTo, last)
+		}
 		return Plan{
 			Ops:  []Op{{Target: TargetWorkMail, Kind: OpDelete, RemoteID: last.RemoteID}},
 			Next: deletedState(last, TargetWorkMail),
 		}
 	default:
 		return noOp(last, ReasonNoAccount)
+	}
+}
+
+// planWorkMailExport is the plan of a due delete whose mailbox no export
+// covers yet: follow the running job, hold after a failed one, or start
+// one.
+func planWorkMailExport(to MailboxExportTo, last TargetState) Plan {
+	switch st := last.ExportState; {
+	case st == ExportRunning && last.ExportJobID != "":
+		return Plan{
+			Ops:  []Op{{Target: TargetWorkMail, Kind: OpExportCheck, RemoteID: last.RemoteID, JobID: last.ExportJobID}},
+			Next: last,
+		}
+	case (st == ExportFailed || st == ExportCancelled) && !last.ExportStartedAt.Before(last.DisabledAt):
+		job := "no job"
+		if last.ExportJobID != "" {
+			job = "job " + last.ExportJobID
+		}
+		reason := ReasonExportFailed + ": " + job + " " + string(st)
+		if last.ExportReason != "" {
+			reason += " (" + last.ExportReason + ")"
+		}
+		return noOp(last, reason+"; the mailbox is kept until the export is re-armed (idsync workmail export --person)")
+	}
+	return Plan{
+		Ops: []Op{{Target: TargetWorkMail, Kind: OpExportStart, RemoteID: last.RemoteID,
+			ClientToken: ExportClientToken(last.RemoteID, last.DisabledAt, to)}},
+		Next: last,
 	}
 }

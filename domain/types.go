@@ -259,13 +259,31 @@ type TargetState struct {
 	// for that intent can have been created or enabled before it.
 	PendingAt time.Time `json:"pendingAt,omitzero"`
 
+	// ExportJobID, ExportState, ExportStartedAt, ExportProgress,
+	// ExportPath and ExportReason describe the latest mailbox export job
+	// idsync started or followed for this WorkMail mailbox (a leaver's
+	// export before the delete, or an operator's bulk export): its job id
+	// (empty when WorkMail refused to start one), its state, when idsync
+	// started it (idsync's clock, comparable with DisabledAt), the
+	// EstimatedProgress last seen (0–100), the object's S3Path
+	// (bucket/key) once COMPLETED, and why it FAILED (the job's ErrorInfo
+	// without addresses, or the refusal) — a FAILED export is remembered
+	// so that it is not retried on every run (an operator's export of the
+	// mailbox, idsync workmail export, replaces it).
+	ExportJobID     string         `json:"exportJobId,omitempty"`
+	ExportState     ExportJobState `json:"exportState,omitempty"`
+	ExportStartedAt time.Time      `json:"exportStartedAt,omitzero"`
+	ExportProgress  int            `json:"exportProgress,omitempty"`
+	ExportPath      string         `json:"exportPath,omitempty"`
+	ExportReason    string         `json:"exportReason,omitempty"`
+
 	// Version is the optimistic-concurrency version kept by the store.
 	Version int64 `json:"version"`
 }
 
 // Equal reports whether s and o hold the same facts: every field but
-// Version (which only the store's concurrency control uses). DisabledAt and
-// PendingAt are compared as instants (time.Time.Equal), and
+// Version (which only the store's concurrency control uses). DisabledAt,
+// PendingAt and ExportStartedAt are compared as instants (time.Time.Equal), and
 // SecurityProfileIDs element by element in order, a nil list equal to an
 // empty one. A field added to TargetState must be added here; a test fails
 // until it is.
@@ -275,5 +293,7 @@ func (s TargetState) Equal(o TargetState) bool {
 		s.FirstName == o.FirstName && s.LastName == o.LastName &&
 		slices.Equal(s.SecurityProfileIDs, o.SecurityProfileIDs) && s.RoutingProfileID == o.RoutingProfileID &&
 		s.HierarchyGroupID == o.HierarchyGroupID && s.DisabledAt.Equal(o.DisabledAt) &&
-		s.PendingName == o.PendingName && s.PendingAt.Equal(o.PendingAt)
+		s.PendingName == o.PendingName && s.PendingAt.Equal(o.PendingAt) &&
+		s.ExportJobID == o.ExportJobID && s.ExportState == o.ExportState && s.ExportStartedAt.Equal(o.ExportStartedAt) &&
+		s.ExportProgress == o.ExportProgress && s.ExportPath == o.ExportPath && s.ExportReason == o.ExportReason
 }

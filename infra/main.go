@@ -27,6 +27,11 @@
 //	alarmTopicArn           existing SNS topic for the alarms instead of a new one
 //	queueAgeAlarm           oldest queued message age that alarms (30m)
 //	archiveRetentionDays    ledger archive Object Lock retention, compliance mode (365)
+//	exportBucketEncryption  mailbox export bucket (with workmail.onLeave.exportTo): kms (the
+//	                        configured key) or s3 (kms)
+//	exportTransitionDays    exports move to S3 Glacier Flexible Retrieval after N days (0: never)
+//	exportExpireDays        exports are deleted after N days (0: never)
+//	exportNoncurrentDays    a replaced export's old version is kept N days (30)
 //	prefix                  table, queue, alarm and archive name prefix (idsync-)
 //	codeDir                 directory of <asset>/bootstrap (../dist)
 //	logLevel                LOG_LEVEL of every function (info)

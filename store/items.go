@@ -196,6 +196,14 @@ type targetItem struct {
 	PendingName string    `dynamodbav:"pendingName,omitempty"`
 	PendingAt   time.Time `dynamodbav:"pendingAt,omitempty"`
 
+	// The latest mailbox export job (WorkMail); omitted when none.
+	ExportJobID     string    `dynamodbav:"exportJobId,omitempty"`
+	ExportState     string    `dynamodbav:"exportState,omitempty"`
+	ExportStartedAt time.Time `dynamodbav:"exportStartedAt,omitempty"`
+	ExportProgress  int       `dynamodbav:"exportProgress,omitempty"`
+	ExportPath      string    `dynamodbav:"exportPath,omitempty"`
+	ExportReason    string    `dynamodbav:"exportReason,omitempty"`
+
 	Version int64 `dynamodbav:"version"`
 }
 
@@ -206,7 +214,10 @@ func newTargetItem(key string, ts domain.TargetState) targetItem {
 		Target: string(ts.Target), Managed: ts.Managed, RemoteID: ts.RemoteID, Status: string(ts.Status),
 		Name: ts.Name, Email: ts.Email, DisplayName: ts.DisplayName, FirstName: ts.FirstName, LastName: ts.LastName,
 		SecurityProfileIDs: ts.SecurityProfileIDs, RoutingProfileID: ts.RoutingProfileID, HierarchyGroupID: ts.HierarchyGroupID,
-		DisabledAt: ts.DisabledAt, PendingName: ts.PendingName, PendingAt: ts.PendingAt, Version: ts.Version,
+		DisabledAt: ts.DisabledAt, PendingName: ts.PendingName, PendingAt: ts.PendingAt,
+		ExportJobID: ts.ExportJobID, ExportState: string(ts.ExportState), ExportStartedAt: ts.ExportStartedAt,
+		ExportProgress: ts.ExportProgress, ExportPath: ts.ExportPath, ExportReason: ts.ExportReason,
+		Version: ts.Version,
 	}
 }
 
@@ -216,7 +227,10 @@ func (it targetItem) targetState() domain.TargetState {
 		Target: domain.Target(it.Target), Managed: it.Managed, RemoteID: it.RemoteID, Status: domain.RemoteStatus(it.Status),
 		Name: it.Name, Email: it.Email, DisplayName: it.DisplayName, FirstName: it.FirstName, LastName: it.LastName,
 		SecurityProfileIDs: it.SecurityProfileIDs, RoutingProfileID: it.RoutingProfileID, HierarchyGroupID: it.HierarchyGroupID,
-		DisabledAt: it.DisabledAt, PendingName: it.PendingName, PendingAt: it.PendingAt, Version: it.Version,
+		DisabledAt: it.DisabledAt, PendingName: it.PendingName, PendingAt: it.PendingAt,
+		ExportJobID: it.ExportJobID, ExportState: domain.ExportJobState(it.ExportState), ExportStartedAt: it.ExportStartedAt,
+		ExportProgress: it.ExportProgress, ExportPath: it.ExportPath, ExportReason: it.ExportReason,
+		Version: it.Version,
 	}
 }
 

@@ -87,6 +87,8 @@ func TestDomainTypesRoundTrip(t *testing.T) {
 			Name: "round", Email: "round@example.com", DisplayName: "Ro Und", FirstName: "Ro", LastName: "Und",
 			SecurityProfileIDs: []string{"sp-b", "sp-a"}, RoutingProfileID: "rp-1", HierarchyGroupID: "hg-1",
 			DisabledAt: t0.Add(time.Hour + time.Nanosecond), PendingName: "round", PendingAt: t0.Add(2*time.Hour + time.Nanosecond),
+			ExportJobID: "job-1", ExportState: domain.ExportCompleted, ExportStartedAt: t0.Add(3*time.Hour + time.Nanosecond),
+			ExportProgress: 100, ExportPath: "bucket/prefix/job-1.zip", ExportReason: "none",
 			Version: 1,
 		}
 		allFieldsSet(t, want)

@@ -185,6 +185,8 @@ func TestItemAttributeNames(t *testing.T) {
 			Name: "wire", Email: "wire@example.com", DisplayName: "Wi Re", FirstName: "Wi", LastName: "Re",
 			SecurityProfileIDs: []string{"sp-b", "sp-a"}, RoutingProfileID: "rp-1", HierarchyGroupID: "hg-1",
 			DisabledAt: t0.Add(time.Hour), PendingName: "wire", PendingAt: t0.Add(2 * time.Hour),
+			ExportJobID: "job-1", ExportState: domain.ExportFailed, ExportStartedAt: t0.Add(3 * time.Hour), ExportProgress: 50,
+			ExportPath: "bucket/prefix/job-1.zip", ExportReason: "Mailbox export failed",
 		}
 		if _, err := f.st.PutTarget(ctx, "00uWIRE", full, 0); err != nil {
 			t.Fatal(err)
@@ -195,6 +197,7 @@ func TestItemAttributeNames(t *testing.T) {
 			"name:S", "email:S", "displayName:S", "firstName:S", "lastName:S",
 			"securityProfileIds:L[S]", "routingProfileId:S", "hierarchyGroupId:S", "disabledAt:S",
 			"pendingName:S", "pendingAt:S", "version:N",
+			"exportJobId:S", "exportState:S", "exportStartedAt:S", "exportProgress:N", "exportPath:S", "exportReason:S",
 		}
 		slices.Sort(want)
 		if d := cmp.Diff(want, attrPaths(item)); d != "" {
@@ -205,6 +208,12 @@ func TestItemAttributeNames(t *testing.T) {
 		}
 		if got := stringAttr(item, "pendingAt"); got != "2024-05-15T10:00:00Z" {
 			t.Errorf("pendingAt = %q, want an RFC 3339 string", got)
+		}
+		if got := stringAttr(item, "exportStartedAt"); got != "2024-05-15T11:00:00Z" {
+			t.Errorf("exportStartedAt = %q, want an RFC 3339 string", got)
+		}
+		if got := stringAttr(item, "exportState"); got != "FAILED" {
+			t.Errorf("exportState = %q, want the job state as WorkMail names it", got)
 		}
 		sp := item["securityProfileIds"].(*types.AttributeValueMemberL).Value
 		if len(sp) != 2 || sp[0].(*types.AttributeValueMemberS).Value != "sp-b" {

@@ -85,6 +85,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %w", opscli.ErrUsage, err) })
 	root.PersistentFlags().StringVar(&g.envFile, "env-file", ".local/endpoints.env", "settings file read for whatever the environment does not set")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "table, json or csv")
-	root.AddCommand(newAudit(g), newRedrive(g), newReplay(g), newDiscover(g), newLocal())
+	root.AddCommand(newAudit(g), newRedrive(g), newReplay(g), newDiscover(g), newWorkMail(g), newLocal())
 	return root
 }

@@ -15,7 +15,10 @@ import (
 // rate. Reads are DescribeOrganization,
 // DescribeIdentityProviderConfiguration, DescribeUser, ListUsers and, to
 // name a group or resource that holds a name or address a create needs,
-// DescribeGroup, DescribeResource and DescribeEntity; the rest are writes.
+// DescribeGroup, DescribeResource and DescribeEntity, and
+// DescribeMailboxExportJob to follow a leaver's export; the rest are
+// writes (StartMailboxExportJob starts the export of a leaver's mailbox
+// when workmail.onLeave.exportTo is configured).
 type API interface {
 	DescribeOrganization(ctx context.Context, in *sdk.DescribeOrganizationInput, optFns ...func(*sdk.Options)) (*sdk.DescribeOrganizationOutput, error)
 	DescribeIdentityProviderConfiguration(ctx context.Context, in *sdk.DescribeIdentityProviderConfigurationInput, optFns ...func(*sdk.Options)) (*sdk.DescribeIdentityProviderConfigurationOutput, error)
@@ -31,6 +34,9 @@ type API interface {
 	UpdatePrimaryEmailAddress(ctx context.Context, in *sdk.UpdatePrimaryEmailAddressInput, optFns ...func(*sdk.Options)) (*sdk.UpdatePrimaryEmailAddressOutput, error)
 	DeregisterFromWorkMail(ctx context.Context, in *sdk.DeregisterFromWorkMailInput, optFns ...func(*sdk.Options)) (*sdk.DeregisterFromWorkMailOutput, error)
 	DeleteUser(ctx context.Context, in *sdk.DeleteUserInput, optFns ...func(*sdk.Options)) (*sdk.DeleteUserOutput, error)
+
+	StartMailboxExportJob(ctx context.Context, in *sdk.StartMailboxExportJobInput, optFns ...func(*sdk.Options)) (*sdk.StartMailboxExportJobOutput, error)
+	DescribeMailboxExportJob(ctx context.Context, in *sdk.DescribeMailboxExportJobInput, optFns ...func(*sdk.Options)) (*sdk.DescribeMailboxExportJobOutput, error)
 }
 
 var _ API = (*sdk.Client)(nil)

@@ -116,13 +116,16 @@ func (a *Applier) Name() domain.Target { return domain.TargetWorkMail }
 // register of a plan's create uses that id.
 //
 // Apply is safe to repeat after a crash: a create adopts idsync's own user
-// (see the package documentation), and register, disable and delete treat
-// an account already in the wanted state as done.
+// (see the package documentation), register, disable and delete treat
+// an account already in the wanted state as done, and export-start
+// replays its ClientToken, which WorkMail answers with the first job.
 //
 // Errors: classified Permanent or Retryable: ErrUnmanaged, ErrAddressInUse,
-// ErrEnabledUser and ErrNoRemoteID are permanent; ErrNotAssigned is
-// retryable within the assignment grace and permanent after it; SDK errors
-// as the package documentation says.
+// ErrEnabledUser, ErrNoRemoteID and ErrExportFailed are permanent (the
+// last with Step.KeepState: the failure is recorded in the state);
+// ErrNotAssigned is retryable within the assignment grace and permanent
+// after it; ErrExportLimit is retryable; SDK errors as the package
+// documentation says.
 func (a *Applier) Apply(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
 	r := &run{a: a, person: p.Key, p: p, state: state}
 	step, err := r.do(ctx, op)

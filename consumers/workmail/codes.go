@@ -17,6 +17,7 @@ const (
 	codeEntityState       = "EntityStateException"
 	codeEntityNotFound    = "EntityNotFoundException"
 	codeInvalidParameter  = "InvalidParameterException"
+	codeLimitExceeded     = "LimitExceededException"
 )
 
 // phraseNotAuthorized is what WorkMail says when it refuses to link a

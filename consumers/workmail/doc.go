@@ -30,6 +30,35 @@
 //   - delete: DescribeUser first; only a DISABLED user is deleted
 //     (DeleteUser), an ENABLED one is refused with ErrEnabledUser, a
 //     DELETED or vanished one is success.
+//   - export-start (workmail.onLeave.exportTo, when a leaver's delete is
+//     due): StartMailboxExportJob of the mailbox to the configured bucket,
+//     prefix, KMS key and role, with the plan's ClientToken (derived from
+//     the mailbox, its disable time and the destination, never from the
+//     event, so every plan of the same due delete asks for the same job
+//     and a retry after a lost commit gets the first job's id back
+//     instead of a second job). The job id, RUNNING and the start time go
+//     into the state; the op does not wait for the job.
+//   - export-check: DescribeMailboxExportJob of the recorded job. RUNNING
+//     records the progress and succeeds (the message is acknowledged; the
+//     next plan of the due delete, e.g. the snapshot's reconciliation,
+//     looks again); COMPLETED records the object's S3Path, and the next
+//     plan deletes. FAILED or CANCELLED, a job WorkMail does not know or
+//     one exporting another entity fail permanently with ErrExportFailed
+//     and the job's reason (its ErrorInfo with anything shaped like an
+//     address replaced, see ExportReason) and are recorded in the state
+//     all the same (consumers.Step.KeepState), so that later plans hold
+//     the delete (domain.ReasonExportFailed) instead of exporting again on
+//     every run; the mailbox is kept until an operator re-arms the export
+//     (idsync workmail export --person). A start WorkMail refuses
+//     permanently (InvalidParameterException, for instance) is recorded
+//     the same way.
+//
+// Whether WorkMail exports the retained mailbox of a deregistered
+// (DISABLED) user is not published; the stand-in refuses it by default,
+// and so does a real organisation that does not: the refusal is a
+// recorded permanent failure, not a loop. Note that WorkMail removes a
+// disabled mailbox 30 days after the disable, which is why
+// workmail.onLeave.deleteAfterDays is at most 28 with exportTo.
 //
 // Users, groups and resources share one namespace of names and one of
 // addresses. An address held by another entity (EmailAddressInUseException
@@ -114,7 +143,11 @@
 // middleware: throttling, 5xx, timeouts, dropped connections and anything
 // unknown are domain.Retryable; LimitExceededException (a quota, not a
 // rate, which the client's retryer does not retry), modelled client
-// exceptions and other 4xx are domain.Permanent. WorkMail models no
+// exceptions and other 4xx are domain.Permanent. One exception, made in
+// StartExport: StartMailboxExportJob answers LimitExceededException for
+// the organisation's 10 concurrent export jobs and for a mailbox exported
+// less than 24 hours ago, both of which pass, so there it is
+// ErrExportLimit, retryable. WorkMail models no
 // throttling exception; AWS's common errors name ThrottlingException (HTTP
 // 400), one of the SDK's throttle codes, so a throttle is retried by the
 // client and then by redelivery, never dead-lettered, while

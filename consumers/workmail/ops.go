@@ -66,6 +66,10 @@ func (r *run) do(ctx context.Context, op domain.Op) (consumers.Step, error) {
 		if err == nil {
 			r.state = domain.TargetState{Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteDeleted, Version: r.state.Version}
 		}
+	case domain.OpExportStart:
+		res.Note, res.KeepState, err = r.exportStart(ctx, id, op)
+	case domain.OpExportCheck:
+		res.Note, res.KeepState, err = r.exportCheck(ctx, id, op)
 	default:
 		err = domain.Permanent(fmt.Errorf("workmail: op %q is not a WorkMail op", op.Kind))
 	}

@@ -37,6 +37,10 @@ const (
 	CtxAlarmTopicARN          = "alarmTopicArn"          // AlarmTopicARN
 	CtxQueueAgeAlarm          = "queueAgeAlarm"          // QueueAgeAlarm
 	CtxArchiveRetentionDays   = "archiveRetentionDays"   // ArchiveRetentionDays
+	CtxExportBucketEncryption = "exportBucketEncryption" // ExportBucketEncryption
+	CtxExportTransitionDays   = "exportTransitionDays"   // ExportTransitionDays
+	CtxExportExpireDays       = "exportExpireDays"       // ExportExpireDays
+	CtxExportNoncurrentDays   = "exportNoncurrentDays"   // ExportNoncurrentDays
 )
 
 // PropsFromContext builds Props (without StackProps) from CDK context
@@ -119,6 +123,10 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 	p.MaxConcurrency = whole(CtxMaxConcurrency)
 	p.HookConcurrency = whole(CtxHookConcurrency)
 	p.ArchiveRetentionDays = whole(CtxArchiveRetentionDays)
+	p.ExportBucketEncryption = strings.ToLower(str(CtxExportBucketEncryption))
+	p.ExportTransitionDays = whole(CtxExportTransitionDays)
+	p.ExportExpireDays = whole(CtxExportExpireDays)
+	p.ExportNoncurrentDays = whole(CtxExportNoncurrentDays)
 	p.AlarmTopicARN = str(CtxAlarmTopicARN)
 	p.QueueAgeAlarm = dur(CtxQueueAgeAlarm)
 	for _, e := range strings.Split(str(CtxAlarmEmail), ",") {

@@ -28,7 +28,9 @@ import (
 //	consumers    state Query (table and indexes) and PutItem; ledger PutItem
 //	             and GetItem (the applied-record check); sqs:SendMessage on
 //	             their own dead-letter queue; their own target's user APIs
-//	             on the one organisation / instance, and no other target's;
+//	             on the one organisation / instance, and no other target's
+//	             (the WorkMail consumer may also pass the mailbox export
+//	             role, that role only, when exportTo is configured);
 //	             and, for the Lambda service's poller, receive/delete/
 //	             attributes on their own queue
 //
@@ -157,7 +159,8 @@ func (b *builder) allowItems(role awsiam.Role, items dynamoItems) {
 	}
 }
 
-// allowWorkMail grants the WorkMail user APIs on the one organisation.
+// allowWorkMail grants the WorkMail user APIs on the one organisation,
+// and, when mailboxes are exported, passing the export role.
 func (b *builder) allowWorkMail(role awsiam.Role) {
 	b.allowWorkMailActions(role, "WorkMail", b.actions.workMail)
 }
@@ -168,6 +171,7 @@ func (b *builder) allowWorkMailActions(role awsiam.Role, id string, actions []st
 		Service: jsii.String("workmail"), Resource: jsii.String("organization"),
 		ResourceName: jsii.String(b.s.WorkMailOrganizationID), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})}, nil)
+	b.allowPassExportRole(role)
 }
 
 // allowConnect grants the Connect user APIs on the one instance (the

@@ -177,6 +177,19 @@ type Props struct {
 	// that long after it is written, no one can delete or overwrite an
 	// archived object version or shorten its retention.
 	ArchiveRetentionDays int
+
+	// The mailbox export bucket (MailExport), deployed when the
+	// configuration document has workmail.onLeave.exportTo:
+	// ExportBucketEncryption is its default encryption, ExportBucketKMS
+	// (the configured key; the default) or ExportBucketS3 (SSE-S3);
+	// ExportTransitionDays moves exports to S3 Glacier Flexible Retrieval
+	// after that many days and ExportExpireDays deletes them after that
+	// many (0: never, the defaults); ExportNoncurrentDays keeps a replaced
+	// version that long (default DefaultExportNoncurrentDays).
+	ExportBucketEncryption string
+	ExportTransitionDays   int
+	ExportExpireDays       int
+	ExportNoncurrentDays   int
 }
 
 // resolved are Props with defaults applied and the configuration resolved.
@@ -194,6 +207,9 @@ type resolved struct {
 	// perInstanceWM and perInstanceCon are each consumer instance's rate
 	// (Connect's per operation).
 	perInstanceWM, perInstanceCon float64
+	// exportTo is the document's workmail.onLeave.exportTo: the mailbox
+	// export bucket and role are deployed; nil otherwise.
+	exportTo *domain.MailboxExportTo
 }
 
 var (
@@ -318,6 +334,9 @@ func resolve(p Props) (resolved, error) {
 	case s.ConfigFile != "":
 		errs = append(errs, s.fromConfigFile()...)
 	case s.ConfigParameter != "":
+		// The document, and so exportTo, is not known at synth: no export
+		// bucket or role (create them by hand, or use ConfigFile).
+		errs = append(errs, s.resolveExport(nil)...)
 		s.workmail, s.connect = s.WorkMailOrganizationID != "", s.ConnectInstanceID != ""
 		if !s.workmail && !s.connect {
 			bad("with ConfigParameter, WorkMailOrganizationID and/or ConnectInstanceID say which targets to deploy")
@@ -381,9 +400,11 @@ func (s *resolved) fromConfigFile() []error {
 		}
 		return doc
 	}
+	var exportTo *domain.MailboxExportTo
 	if cfg.WorkMail != nil {
 		s.workmail = true
 		s.WorkMailOrganizationID = agree("WorkMailOrganizationID", s.WorkMailOrganizationID, cfg.WorkMail.OrganizationID)
+		exportTo = cfg.WorkMail.ExportTo()
 	} else if s.WorkMailOrganizationID != "" {
 		bad("WorkMailOrganizationID is set but the configuration document has no workmail section")
 	}
@@ -409,7 +430,7 @@ func (s *resolved) fromConfigFile() []error {
 	if len(s.idcGroupIDs) == 0 {
 		bad("ConfigFile: no configured group has an idcId, so the snapshot has nothing to read")
 	}
-	return errs
+	return append(errs, s.resolveExport(exportTo)...)
 }
 
 // functions lists the deployed functions.

@@ -54,6 +54,9 @@ type Stack struct {
 	Dashboard  awscloudwatch.Dashboard
 	// Archive is the ledger's tamper-evident copy.
 	Archive Archive
+	// MailExport is the mailbox export bucket and role; nil unless the
+	// configuration document has workmail.onLeave.exportTo.
+	MailExport *MailExport
 }
 
 // Target is one target's pipeline end: its FIFO queue, that queue's FIFO
@@ -102,6 +105,14 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 		b.config = awsssm.StringParameter_ValueForStringParameter(stack, jsii.String(s.ConfigParameter), nil)
 	}
 
+	// The export role before the WorkMail consumer, which may pass it.
+	if s.exportTo != nil && s.workmail {
+		if out.MailExport, err = b.mailExport(); err != nil {
+			return nil, err
+		}
+		b.exportRole = out.MailExport.Role
+	}
+
 	// Targets first: the producers need their queues.
 	var queues []queueRef
 	for _, t := range []struct {
@@ -140,6 +151,10 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 	output("SnapshotFunctionName", *out.Snapshot.FunctionName(), "invoke once to backfill")
 	output("AlarmTopicArn", *out.AlarmTopic.TopicArn(), "SNS topic every alarm notifies")
 	output("LedgerArchiveBucket", *out.Archive.Bucket.BucketName(), "the ledger's archive (Object Lock, compliance mode)")
+	if out.MailExport != nil {
+		output("MailExportBucketName", *out.MailExport.Bucket.BucketName(), "where WorkMail writes mailbox exports (workmail.onLeave.exportTo.bucket)")
+		output("MailExportRoleArn", *out.MailExport.Role.RoleArn(), "the role WorkMail assumes to write them (workmail.onLeave.exportTo.roleArn)")
+	}
 	titles := targetTitles()
 	for _, name := range []string{FnWorkMail, FnConnect} {
 		t, ok := out.Targets[name]
@@ -181,6 +196,9 @@ type builder struct {
 	state, ledger awsdynamodb.Table
 	config        *string // the configuration document or its SSM token
 	actions       clientActions
+	// exportRole is the role WorkMail assumes to write mailbox exports,
+	// which the WorkMail consumer may pass; nil without exportTo.
+	exportRole awsiam.Role
 }
 
 // function adds the Lambda function fn (code CodeDir/<fn.Asset>/bootstrap)

@@ -421,9 +421,14 @@ func noWildcards(t *testing.T, s synthed) {
 			t.Errorf("role %s has inline policies %v outside its default policy", id, pol)
 		}
 	}
-	// One role per function, and the archive's pipe and delivery stream.
-	if roles, fns := len(s.resources("AWS::IAM::Role")), len(s.resources("AWS::Lambda::Function")); roles != fns+2 {
-		t.Errorf("%d roles for %d functions, want one per function and two for the archive", roles, fns)
+	// One role per function, the archive's pipe and delivery stream, and
+	// the role WorkMail exports mailboxes with when exportTo is configured.
+	others := 2
+	if s.stack.MailExport != nil {
+		others++
+	}
+	if roles, fns := len(s.resources("AWS::IAM::Role")), len(s.resources("AWS::Lambda::Function")); roles != fns+others {
+		t.Errorf("%d roles for %d functions, want one per function, two for the archive (and the export role)", roles, fns)
 	}
 	for id, r := range s.json["Resources"].(obj) {
 		if typ := r.(obj)["Type"].(string); strings.HasPrefix(typ, "Custom::") || typ == "AWS::CloudFormation::CustomResource" {
@@ -494,7 +499,8 @@ func leastPrivilege(t *testing.T, s synthed) {
 			each([]string{"workmail:DescribeOrganization", "workmail:DescribeIdentityProviderConfiguration",
 				"workmail:DescribeUser", "workmail:ListUsers", "workmail:CreateUser", "workmail:RegisterToWorkMail",
 				"workmail:UpdateUser", "workmail:UpdatePrimaryEmailAddress", "workmail:DeregisterFromWorkMail",
-				"workmail:DeleteUser", "workmail:DescribeGroup", "workmail:DescribeResource", "workmail:DescribeEntity"},
+				"workmail:DeleteUser", "workmail:DescribeGroup", "workmail:DescribeResource", "workmail:DescribeEntity",
+				"workmail:StartMailboxExportJob", "workmail:DescribeMailboxExportJob"},
 				"arn:${AWS::Partition}:workmail:"+region+":organization/m-8f3c2a1b0d9e4f5a6b7c8d9e0f1a2b3c")),
 		"connect": concat(logs("connect"), poll("ConnectQueue"), []string{"sqs:SendMessage ConnectDLQ.Arn"}, consumerItems,
 			each([]string{"connect:DescribeInstance", "connect:CreateUser", "connect:DescribeUser", "connect:SearchUsers",

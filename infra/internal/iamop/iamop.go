@@ -137,11 +137,14 @@ func FromInterface(iface reflect.Type) ([]string, error) {
 // implied are actions a service authorises besides an operation's own
 // when idsync calls it: Connect checks connect:TagResource for a CreateUser
 // that carries tags (the Connect consumer tags every agent it creates with
-// its ownership tag), and Secrets Manager decrypts a secret under a
-// customer-managed KMS key with the caller's kms:Decrypt.
+// its ownership tag), Secrets Manager decrypts a secret under a
+// customer-managed KMS key with the caller's kms:Decrypt, and
+// StartMailboxExportJob hands WorkMail the role it writes the export with,
+// which the caller must be allowed to pass (iam:PassRole).
 var implied = map[string][]string{
-	"connect:CreateUser":            {"connect:TagResource"},
-	"secretsmanager:GetSecretValue": {"kms:Decrypt"},
+	"connect:CreateUser":             {"connect:TagResource"},
+	"secretsmanager:GetSecretValue":  {"kms:Decrypt"},
+	"workmail:StartMailboxExportJob": {"iam:PassRole"},
 }
 
 // Implied returns the actions a service authorises besides action itself
