@@ -333,11 +333,7 @@ func (x *exporter) mailboxes(ctx context.Context) ([]*exportItem, error) {
 		}
 		recs = all
 	} else {
-		key, err := ResolvePerson(ctx, x.st, x.a.Person)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := x.st.Person(ctx, key)
+		rec, err := mailboxOf(ctx, x.st, x.a.Person)
 		if err != nil {
 			return nil, err
 		}
@@ -698,4 +694,30 @@ func (b *exportBar) finish() {
 	defer b.mu.Unlock()
 	_ = b.bar.Finish()
 	_ = b.bar.Clear()
+}
+
+// mailboxOf finds the stored record of who (a login, an Okta user id, an
+// IdC user id or a person key) that holds their WorkMail state: of the
+// person's keys (PersonKeys), the first whose record has one.
+//
+// Errors: PersonKeys'; store.ErrNotFound (wrapped) when none of the
+// person's records has a WorkMail state.
+func mailboxOf(ctx context.Context, st ExportStore, who string) (store.Record, error) {
+	keys, err := PersonKeys(ctx, st, who)
+	if err != nil {
+		return store.Record{}, err
+	}
+	for _, k := range keys {
+		rec, err := st.Person(ctx, k)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return store.Record{}, err
+		}
+		if _, ok := rec.Targets[domain.TargetWorkMail]; ok {
+			return rec, nil
+		}
+	}
+	return store.Record{}, fmt.Errorf("%s has no WorkMail mailbox idsync manages: %w", who, store.ErrNotFound)
 }
