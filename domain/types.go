@@ -21,6 +21,13 @@ const (
 	SourceOktaHook    Source = "okta-hook"
 	SourceIdCSnapshot Source = "idc-snapshot"
 	SourceReplay      Source = "replay"
+	// SourceOktaAPI is a profile a consumer read from Okta's Users API
+	// (GET /api/v1/users/{id}) before planning, occurred at the user's
+	// lastUpdated.
+	SourceOktaAPI Source = "okta-api"
+	// SourceIdCLookup is a link to an IAM Identity Center user a consumer
+	// looked up in IdentityStore (GetUserId) before planning.
+	SourceIdCLookup Source = "idc-lookup"
 )
 
 // Kind is what an event says happened to a person.

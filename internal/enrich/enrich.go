@@ -63,17 +63,13 @@ import (
 	"github.com/idsync/idsync/internal/oktaapi"
 )
 
-// Sources of the facts. Until domain has sources of their own ("okta-api",
-// "idc-lookup"), profile facts read from Okta are okta-hook facts and
-// links read from IdentityStore idc-snapshot facts; their source event ids
-// (the prefixes below) tell them apart. Switching is a change of these
-// constants only.
+// Sources of the facts.
 const (
 	// SourceOktaAPI is the source of profile facts read from Okta's Users
 	// API.
-	SourceOktaAPI = domain.SourceOktaHook
+	SourceOktaAPI = domain.SourceOktaAPI
 	// SourceIdCLookup is the source of IdC links read from IdentityStore.
-	SourceIdCLookup = domain.SourceIdCSnapshot
+	SourceIdCLookup = domain.SourceIdCLookup
 	// SourceProvisional is the source of provisional names: they come from
 	// what the hooks told (display name, login).
 	SourceProvisional = domain.SourceOktaHook
