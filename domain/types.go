@@ -249,6 +249,12 @@ type TargetState struct {
 	RoutingProfileID   string   `json:"routingProfileId,omitempty"`
 	HierarchyGroupID   string   `json:"hierarchyGroupId,omitempty"`
 
+	// IdentityProviderUserID is the IAM Identity Center user id the
+	// WorkMail mailbox is linked to (WorkMail's IdentityProviderUserId), as
+	// idsync last set or found it; empty when the mailbox is not linked
+	// (or was created before idsync recorded links). WorkMail only.
+	IdentityProviderUserID string `json:"identityProviderUserId,omitempty"`
+
 	// DisabledAt is when idsync disabled the account (WorkMail grace period).
 	DisabledAt time.Time `json:"disabledAt,omitzero"`
 
@@ -281,6 +287,7 @@ func (s TargetState) Equal(o TargetState) bool {
 		s.Name == o.Name && s.Email == o.Email && s.DisplayName == o.DisplayName &&
 		s.FirstName == o.FirstName && s.LastName == o.LastName &&
 		slices.Equal(s.SecurityProfileIDs, o.SecurityProfileIDs) && s.RoutingProfileID == o.RoutingProfileID &&
-		s.HierarchyGroupID == o.HierarchyGroupID && s.DisabledAt.Equal(o.DisabledAt) &&
+		s.HierarchyGroupID == o.HierarchyGroupID && s.IdentityProviderUserID == o.IdentityProviderUserID &&
+		s.DisabledAt.Equal(o.DisabledAt) &&
 		s.PendingName == o.PendingName && s.PendingAt.Equal(o.PendingAt)
 }

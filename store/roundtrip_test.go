@@ -86,7 +86,8 @@ func TestDomainTypesRoundTrip(t *testing.T) {
 			Target: domain.TargetConnect, Managed: true, RemoteID: "cn-1", Status: domain.RemoteDisabled,
 			Name: "round", Email: "round@example.com", DisplayName: "Ro Und", FirstName: "Ro", LastName: "Und",
 			SecurityProfileIDs: []string{"sp-b", "sp-a"}, RoutingProfileID: "rp-1", HierarchyGroupID: "hg-1",
-			DisabledAt: t0.Add(time.Hour + time.Nanosecond), PendingName: "round", PendingAt: t0.Add(2*time.Hour + time.Nanosecond),
+			IdentityProviderUserID: "idc-round",
+			DisabledAt:             t0.Add(time.Hour + time.Nanosecond), PendingName: "round", PendingAt: t0.Add(2*time.Hour + time.Nanosecond),
 			Version: 1,
 		}
 		allFieldsSet(t, want)
