@@ -3,13 +3,21 @@ package app_test
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
+	wmtypes "github.com/aws/aws-sdk-go-v2/service/workmail/types"
+
+	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/app"
+	"github.com/idsync/idsync/internal/awsclient"
 	"github.com/idsync/idsync/internal/enrich"
 	"github.com/idsync/idsync/internal/settings"
+	"github.com/idsync/idsync/internal/sim/simworkmail"
 )
 
 // connectWithoutIdC is a configuration whose Connect group has only an
@@ -30,7 +38,9 @@ func connectWithoutIdC(t *testing.T) domain.Config {
 func newApp(t *testing.T, s settings.Settings) *app.App {
 	t.Helper()
 	s.StateTable, s.LedgerTable, s.Local, s.Region = "state", "ledger", true, "eu-west-1"
-	s.Queues = map[domain.Target]settings.Queue{domain.TargetConnect: {URL: "http://127.0.0.1:1/q", DLQURL: "http://127.0.0.1:1/dlq"}}
+	if s.Queues == nil {
+		s.Queues = map[domain.Target]settings.Queue{domain.TargetConnect: {URL: "http://127.0.0.1:1/q", DLQURL: "http://127.0.0.1:1/dlq"}}
+	}
 	s.Hook = settings.HookSecret{Value: "local", Header: settings.DefaultAuthHeader}
 	a, err := app.New(context.Background(), app.Options{Settings: s, Component: settings.Consumer})
 	if err != nil {
@@ -88,5 +98,49 @@ func TestLocalOktaCredentialsAreChecked(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("error %q shows the token", err)
+	}
+}
+
+// TestWorkMailConsumerChecksIdentityCenterAtColdStart: with
+// workmail.identityCenter configured, a WorkMail consumer whose
+// organisation is not linked to IAM Identity Center does not start, and
+// says so; linked to the configured instance and application, it starts.
+func TestWorkMailConsumerChecksIdentityCenterAtColdStart(t *testing.T) {
+	sim := simworkmail.New(simworkmail.Options{})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	org := sim.AddOrganization("idsync-test", "example.com")
+	const (
+		instance    = "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6"
+		application = "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-0a1b2c3d4e5f6a7b"
+	)
+	cfg, err := domain.ParseConfig([]byte(`{"snapshot": {"identityStoreId": "d-1234567890"},
+	  "workmail": {"organizationId": "` + org + `", "groups": [{"oktaId": "00g1mail000000000000", "idcId": "9067c53e4f-1111"}],
+	    "identityCenter": {"instanceArn": "` + instance + `", "applicationArn": "` + application + `"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := settings.Settings{Config: cfg, HasConfig: true, Endpoints: settings.Endpoints{WorkMail: srv.URL}}
+	s.Queues = map[domain.Target]settings.Queue{domain.TargetWorkMail: {URL: "http://127.0.0.1:1/q", DLQURL: "http://127.0.0.1:1/dlq"}}
+	a := newApp(t, s)
+	_, err = a.Runner(domain.TargetWorkMail)
+	if !errors.Is(err, app.ErrInvalid) || !errors.Is(err, workmail.ErrIdentityCenter) || !strings.Contains(err.Error(), "not linked to IAM Identity Center") {
+		t.Fatalf("err = %v, want ErrInvalid wrapping workmail.ErrIdentityCenter saying the organisation is not linked", err)
+	}
+
+	cl, err := awsclient.Config(context.Background(), awsclient.Options{Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := awsclient.WorkMail(cl, srv.URL).PutIdentityProviderConfiguration(context.Background(), &sdk.PutIdentityProviderConfigurationInput{
+		OrganizationId:                   aws.String(org),
+		AuthenticationMode:               wmtypes.IdentityProviderAuthenticationModeIdentityProviderAndDirectory,
+		IdentityCenterConfiguration:      &wmtypes.IdentityCenterConfiguration{InstanceArn: aws.String(instance), ApplicationArn: aws.String(application)},
+		PersonalAccessTokenConfiguration: &wmtypes.PersonalAccessTokenConfiguration{Status: wmtypes.PersonalAccessTokenConfigurationStatusInactive},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newApp(t, s).Runner(domain.TargetWorkMail); err != nil {
+		t.Fatalf("linked organisation: %v", err)
 	}
 }
