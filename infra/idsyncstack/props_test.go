@@ -135,7 +135,11 @@ func TestPropsFromContext(t *testing.T) {
 			"logRetentionDays": "30", "prefix": "idsync-prod-",
 			"alarmEmail": "oncall@example.org, idm-team@example.org", "alarmTopicArn": "arn:aws:sns:eu-west-1:111122223333:oncall",
 			"queueAgeAlarm": "45m", "hookConcurrency": "5", "archiveRetentionDays": "2557",
+			"oktaApiSecretName": " idsync/okta-api ", "skipWorkMailAssignments": "true",
 		}, func(t *testing.T, p idsyncstack.Props) {
+			if p.OktaAPISecretName != "idsync/okta-api" || !p.SkipWorkMailAssignments {
+				t.Errorf("Okta API and assignments: %q %v", p.OktaAPISecretName, p.SkipWorkMailAssignments)
+			}
 			if d := strings.Join(p.AlarmEmails, "|"); d != "oncall@example.org|idm-team@example.org" || p.AlarmTopicARN == "" {
 				t.Errorf("alarm settings: %q %q", p.AlarmEmails, p.AlarmTopicARN)
 			}
@@ -171,8 +175,9 @@ func TestPropsFromContext(t *testing.T) {
 		{"malformed values, all reported", map[string]any{
 			"scheduleRate": "fortnightly", "maxConcurrency": 2.5, "logRetentionDays": 10.0, "idcRate": "fast",
 			"hookSecretName": 7.0, "hookConcurrency": "many", "archiveRetentionDays": 1.5, "queueAgeAlarm": "soon",
+			"skipWorkMailAssignments": "maybe",
 		}, nil, []string{"scheduleRate=fortnightly", "maxConcurrency=2.5", "logRetentionDays=10", "idcRate=fast", "hookSecretName=7",
-			"hookConcurrency=many", "archiveRetentionDays=1.5", "queueAgeAlarm=soon"}},
+			"hookConcurrency=many", "archiveRetentionDays=1.5", "queueAgeAlarm=soon", "skipWorkMailAssignments=maybe"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := idsyncstack.PropsFromContext(func(k string) any { return c.ctx[k] })
