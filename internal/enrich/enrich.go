@@ -104,8 +104,8 @@ type Options struct {
 	// Config says who qualifies for which target; at least one target
 	// must be configured. Required.
 	Config domain.Config
-	// Okta is Okta API access (okta.apiSecretId / okta.apiSecretParameter
-	// configured). Leave it nil when there is none (not a nil *Client):
+	// Okta is Okta API access (OKTA_API_SECRET_ID or
+	// OKTA_API_SECRET_PARAMETER set, internal/settings). Leave it nil when there is none (not a nil *Client):
 	// names are then provisional.
 	Okta OktaUsers
 	// IdC resolves IdC user ids for WorkMail links. Nil: no lookups.
@@ -164,7 +164,7 @@ func CheckConfig(cfg domain.Config, oktaAPI bool) error {
 	if len(bad) == 0 {
 		return nil
 	}
-	return domain.Permanent(fmt.Errorf("%w: %s: no idcId and no Okta API access (okta.apiSecretId): members would never get real first and last names",
+	return domain.Permanent(fmt.Errorf("%w: %s: no idcId and no Okta API access: members would never get real first and last names",
 		ErrInvalid, strings.Join(bad, ", ")))
 }
 
