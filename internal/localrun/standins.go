@@ -250,12 +250,12 @@ func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 func (s *Stack) registerServiceApp() (string, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return "", fmt.Errorf("Okta service app key: %w", err)
+		return "", fmt.Errorf("the Okta service app's key: %w", err)
 	}
 	kid := "idsync-local-" + randomHex(4)
 	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"}}})
 	if err != nil {
-		return "", fmt.Errorf("Okta service app key: %w", err)
+		return "", fmt.Errorf("the Okta service app's key: %w", err)
 	}
 	clientID, err := s.Okta.RegisterServiceApp(simokta.ServiceApp{JWKS: jwks, Scopes: []string{oktaapi.ScopeUsersRead},
 		AdminRoles: []string{simokta.RoleReadOnlyAdmin}})
@@ -264,12 +264,12 @@ func (s *Stack) registerServiceApp() (string, error) {
 	}
 	private, err := jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"}.MarshalJSON()
 	if err != nil {
-		return "", fmt.Errorf("Okta service app key: %w", err)
+		return "", fmt.Errorf("the Okta service app's key: %w", err)
 	}
 	doc, err := json.Marshal(map[string]any{"orgUrl": s.urls.okta, "clientId": clientID, "keyId": kid,
 		"privateKeyJwk": json.RawMessage(private), "scopes": []string{oktaapi.ScopeUsersRead}})
 	if err != nil {
-		return "", fmt.Errorf("Okta service app credentials: %w", err)
+		return "", fmt.Errorf("the Okta service app's credentials: %w", err)
 	}
 	return string(doc), nil
 }
