@@ -28,6 +28,20 @@ type Store interface {
 	Commit(ctx context.Context, c store.Commit) (domain.TargetState, []domain.LedgerEntry, error)
 	PutTarget(ctx context.Context, key string, next domain.TargetState, expected int64) (domain.TargetState, error)
 	Append(ctx context.Context, entries ...domain.LedgerEntry) ([]domain.LedgerEntry, error)
+	RecordReceived(ctx context.Context, e domain.Event) (domain.LedgerEntry, error)
+}
+
+// Enricher supplies, before planning, facts a person lacks for a target
+// that the events do not carry (internal/enrich.Enricher: a Connect
+// agent's first and last name from Okta's Users API, or provisional ones;
+// a mailbox's IdC user from IdentityStore). It returns only facts that
+// change p, as valid events with deterministic ids; none when p lacks
+// nothing.
+//
+// Errors: classified (domain.KindOf): retryable ones return the message
+// to the queue, permanent ones dead-letter it with their reason.
+type Enricher interface {
+	Enrich(ctx context.Context, p domain.Person, t domain.Target, now time.Time) ([]domain.Event, error)
 }
 
 // DLQ is the part of the SQS client the runner uses to dead-letter poison
@@ -63,6 +77,13 @@ type RunnerOptions struct {
 	// queue, with their reason (both required).
 	DLQ    DLQ
 	DLQURL string
+	// Enricher, when set, is asked for the facts the person lacks for the
+	// target after the fold and before the plan; each is folded like an
+	// event's facts (Store.Fold; in a dry run into the previewed person
+	// only), and those from a source of their own (domain.SourceOktaAPI,
+	// domain.SourceIdCLookup) are recorded as received in the ledger first.
+	// Optional.
+	Enricher Enricher
 	// DryRun records what would be done without changing anything: the
 	// person is folded in memory only (Store.Preview), the plan's ops are
 	// recorded as domain.OutcomeWould rows, and neither the target's Apply
@@ -88,6 +109,7 @@ type Runner struct {
 	store       Store
 	dlq         DLQ
 	dlqURL      string
+	enricher    Enricher
 	dryRun      bool
 	timeReserve time.Duration
 	log         *slog.Logger
@@ -113,7 +135,7 @@ func NewRunner(o RunnerOptions) (*Runner, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: %s missing", ErrInvalid, strings.Join(missing, ", "))
 	}
-	r := &Runner{target: o.Target, store: o.Store, dlq: o.DLQ, dlqURL: o.DLQURL, dryRun: o.DryRun,
+	r := &Runner{target: o.Target, store: o.Store, dlq: o.DLQ, dlqURL: o.DLQURL, enricher: o.Enricher, dryRun: o.DryRun,
 		timeReserve: o.TimeReserve, log: o.Logger, metrics: o.Metrics, now: o.Clock, newID: o.NewID}
 	if r.timeReserve == 0 {
 		r.timeReserve = 10 * time.Second
@@ -197,6 +219,9 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 	if done {
 		return r.skip(ctx, e, key, reasonDuplicate)
 	}
+	if folded, err = r.enrich(ctx, folded); err != nil {
+		return r.failed(ctx, msg, e, key, fmt.Errorf("enrich: %w", err))
+	}
 	last := folded.Target(t)
 	plan, err := r.target.Plan(ctx, folded.Person, last, r.now())
 	if err != nil {
@@ -254,6 +279,47 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 	r.metrics.Add(emf.ConsumerApplied, 1)
 	r.logOutcome(ctx, e, key, domain.OutcomeApplied, len(results), "")
 	return nil
+}
+
+// enrich folds the facts the Enricher supplies into the person (see
+// RunnerOptions.Enricher). A fact the store finds stale (a link to an IdC
+// user the person was re-linked away from) is left out.
+//
+// Errors: the Enricher's, and the store's other than stale, unchanged in
+// kind; a fact that would fold into another person's partition
+// (Permanent).
+func (r *Runner) enrich(ctx context.Context, folded store.FoldResult) (store.FoldResult, error) {
+	if r.enricher == nil {
+		return folded, nil
+	}
+	facts, err := r.enricher.Enrich(ctx, folded.Person, r.target.Name(), r.now())
+	if err != nil {
+		return folded, err
+	}
+	for _, f := range facts {
+		if r.dryRun {
+			folded.Person, _ = domain.Fold(folded.Person, f)
+			continue
+		}
+		if f.Source == domain.SourceOktaAPI || f.Source == domain.SourceIdCLookup {
+			if _, err := r.store.RecordReceived(ctx, f); err != nil && !errors.Is(err, store.ErrDuplicate) {
+				return folded, fmt.Errorf("record fact %s: %w", f.ID, err)
+			}
+		}
+		next, err := r.store.Fold(ctx, f)
+		switch {
+		case domain.KindOf(err) == domain.ErrorStale:
+			r.log.InfoContext(ctx, "enrichment fact stale; left out", "eventId", f.ID, "person", folded.Key,
+				"target", string(r.target.Name()), "reason", err.Error())
+			continue
+		case err != nil:
+			return folded, fmt.Errorf("fold fact %s: %w", f.ID, err)
+		case next.Key != folded.Key:
+			return folded, domain.Permanent(fmt.Errorf("fact %s folded into person %s, not %s", f.ID, next.Key, folded.Key))
+		}
+		folded = next
+	}
+	return folded, nil
 }
 
 // would records a dry run's plan: one OutcomeWould row per op, naming the

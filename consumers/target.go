@@ -2,7 +2,9 @@
 // targets. Its batch Runner takes an SQS batch (as Lambda's event source
 // mapping delivers it), and for each record in order decodes it, checks the
 // ledger for an earlier application, folds the event into the person's
-// last-known state, asks the Target for a plan, records a create intent when
+// last-known state, asks the optional Enricher for facts the person still
+// lacks for the target (names from Okta's Users API, an IdC user id) and
+// folds them, asks the Target for a plan, records a create intent when
 // the plan creates an account (Intent: one state write naming the account
 // before any call), runs the plan's ops with Execute, and commits the ledger
 // rows and the new target state in one transaction. A dry run stops after

@@ -28,14 +28,15 @@ import (
 //	    "nameTemplate": "{{.LoginLocal}}",
 //	    "emailTemplate": "{{.LoginLocal}}@{{.Domain}}",
 //	    "onLeave": {"action": "delete", "deleteAfterDays": 30},
-//	    "identityCenter": {"assignmentGrace": "1h"},
+//	    "identityCenter": {"instanceArn": "arn:aws:sso:::instance/ssoins-…",
+//	                       "applicationArn": "arn:aws:sso::123456789012:application/ssoins-…/apl-…",
+//	                       "assignmentGrace": "1h"},
 //	    "mode": "active"
 //	  },
 //	  (or, exporting each leaver's mailbox before it is deleted:
 //	   "onLeave": {"action": "delete", "deleteAfterDays": 14,
 //	               "exportTo": {"bucket": "…", "prefix": "workmail/leavers",
 //	                            "kmsKeyArn": "arn:aws:kms:…", "roleArn": "arn:aws:iam::…:role/…"}})
-//	  },
 //	  "connect": {
 //	    "instanceId": "…", "phoneType": "SOFT_PHONE", "usernameTemplate": "{{.Login}}",
 //	    "groups": [{"oktaId": "00g1agents", "idcId": "…", "securityProfileIds": ["…"],
@@ -178,6 +179,17 @@ const MaxExportDeleteAfterDays = 28
 // mailbox to an IdC user who is not assigned (directly or through a group)
 // to WorkMail's IdC application.
 type WorkMailIdentityCenter struct {
+	// InstanceARN is the IAM Identity Center instance the organisation is
+	// linked to (arn:aws:sso:::instance/ssoins-…). Optional.
+	InstanceARN string `json:"instanceArn,omitempty"`
+	// ApplicationARN is WorkMail's application in that instance
+	// (arn:aws:sso::<account>:application/ssoins-…/apl-…). Optional. When
+	// either is set the WorkMail consumer checks at cold start that the
+	// organisation's identity provider configuration names them
+	// (DescribeIdentityProviderConfiguration) and refuses to run
+	// otherwise; with ApplicationARN the CDK stack assigns every WorkMail
+	// group that has an idcId to the application.
+	ApplicationARN string `json:"applicationArn,omitempty"`
 	// AssignmentGrace is how long after the person's latest fact such a
 	// refusal is retried: Okta's push to IdC and the application
 	// assignment lag the hook. After it the create fails permanently.
@@ -542,6 +554,9 @@ const (
 	patternOrganizationID  = `^m-[0-9a-f]{32}$`
 	patternIdentityStoreID = `^d-[0-9a-f]{10}$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`
 	patternMailDomain      = `^[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)*\.[a-zA-Z-]{2,}$`
+	// SSO Admin's InstanceArn and ApplicationArn.
+	patternSSOInstanceARN    = `^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`
+	patternSSOApplicationARN = `^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso::\d{12}:application/(sso)?ins-[a-zA-Z0-9-.]{16}/apl-[a-zA-Z0-9]{16}$`
 )
 
 // Validate reports every problem in c at once, as errors.Join of
@@ -646,6 +661,15 @@ func (c Config) Validate() error {
 		}
 		if g := time.Duration(w.IdentityCenter.AssignmentGrace); g < 0 || g > MaxAssignmentGrace {
 			bad("workmail.identityCenter.assignmentGrace", "%s must not be negative nor more than %s", g, MaxAssignmentGrace)
+		}
+		ic := w.IdentityCenter
+		if ic.InstanceARN != "" && !matches(patternSSOInstanceARN, ic.InstanceARN) {
+			bad("workmail.identityCenter.instanceArn", "%q is not an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-…)", ic.InstanceARN)
+		}
+		if ic.ApplicationARN != "" && !matches(patternSSOApplicationARN, ic.ApplicationARN) {
+			bad("workmail.identityCenter.applicationArn", "%q is not an IAM Identity Center application ARN (arn:aws:sso::<account>:application/ssoins-…/apl-…)", ic.ApplicationARN)
+		} else if ins := ssoInstanceID(ic.InstanceARN); ins != "" && ic.ApplicationARN != "" && !strings.Contains(ic.ApplicationARN, ":application/"+ins+"/") {
+			bad("workmail.identityCenter.applicationArn", "%q is not an application of instance %q", ic.ApplicationARN, ic.InstanceARN)
 		}
 	}
 
@@ -940,4 +964,12 @@ func render(name, text string, d TemplateData) (string, error) {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// ssoInstanceID is the "ssoins-…" part of a valid instance ARN, else "".
+func ssoInstanceID(arn string) string {
+	if !matches(patternSSOInstanceARN, arn) {
+		return ""
+	}
+	return arn[strings.LastIndexByte(arn, '/')+1:]
 }

@@ -41,7 +41,11 @@ func TestParseConfigFull(t *testing.T) {
 			NameTemplate:   "{{.LoginLocal | lower}}",
 			EmailTemplate:  "{{.LoginLocal | lower}}@{{.Domain}}",
 			OnLeave:        domain.WorkMailLeave{Action: domain.LeaveDelete, DeleteAfterDays: 30},
-			IdentityCenter: domain.WorkMailIdentityCenter{AssignmentGrace: domain.Duration(45 * time.Minute)},
+			IdentityCenter: domain.WorkMailIdentityCenter{
+				InstanceARN:     "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6",
+				ApplicationARN:  "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-0a1b2c3d4e5f6a7b",
+				AssignmentGrace: domain.Duration(45 * time.Minute),
+			},
 		},
 		Connect: &domain.ConnectConfig{
 			InstanceID:       "4f1c2e3d-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
@@ -276,6 +280,21 @@ func TestValidateCases(t *testing.T) {
 		{"negative assignment grace", func(c *domain.Config) {
 			c.WorkMail.IdentityCenter.AssignmentGrace = domain.Duration(-time.Minute)
 		}, []string{"workmail.identityCenter.assignmentGrace"}},
+		{"IdC instance and application", func(c *domain.Config) {
+			c.WorkMail.IdentityCenter.InstanceARN = "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6"
+			c.WorkMail.IdentityCenter.ApplicationARN = "arn:aws:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-0a1b2c3d4e5f6a7b"
+		}, nil},
+		{"IdC application alone", func(c *domain.Config) {
+			c.WorkMail.IdentityCenter.ApplicationARN = "arn:aws-cn:sso::123456789012:application/ssoins-7223a1b2c3d4e5f6/apl-0a1b2c3d4e5f6a7b"
+		}, nil},
+		{"IdC ARNs malformed", func(c *domain.Config) {
+			c.WorkMail.IdentityCenter.InstanceARN = "ssoins-7223a1b2c3d4e5f6"
+			c.WorkMail.IdentityCenter.ApplicationARN = "arn:aws:sso::123456789012:application/apl-0a1b2c3d4e5f6a7b"
+		}, []string{"workmail.identityCenter.applicationArn", "workmail.identityCenter.instanceArn"}},
+		{"IdC application of another instance", func(c *domain.Config) {
+			c.WorkMail.IdentityCenter.InstanceARN = "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6"
+			c.WorkMail.IdentityCenter.ApplicationARN = "arn:aws:sso::123456789012:application/ssoins-1111a1b2c3d4e5f6/apl-0a1b2c3d4e5f6a7b"
+		}, []string{"workmail.identityCenter.applicationArn"}},
 		{"zero redelivery and brake fields mean the defaults", func(c *domain.Config) {
 			c.Snapshot.RedeliverAfter, c.Snapshot.RetryFailedAfter, c.Hook = 0, 0, domain.HookConfig{}
 		}, nil},

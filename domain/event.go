@@ -73,7 +73,7 @@ func (k Kind) Known() bool {
 // Known reports whether s is one of the Source constants.
 func (s Source) Known() bool {
 	switch s {
-	case SourceOktaHook, SourceIdCSnapshot, SourceReplay:
+	case SourceOktaHook, SourceIdCSnapshot, SourceReplay, SourceOktaAPI, SourceIdCLookup:
 		return true
 	}
 	return false

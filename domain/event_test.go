@@ -258,7 +258,7 @@ func TestKindAndSourceKnown(t *testing.T) {
 	if domain.Kind("member-add").Known() || domain.Source("okta").Known() {
 		t.Error("near-miss names are known")
 	}
-	for _, s := range []domain.Source{domain.SourceOktaHook, domain.SourceIdCSnapshot, domain.SourceReplay} {
+	for _, s := range []domain.Source{domain.SourceOktaHook, domain.SourceIdCSnapshot, domain.SourceReplay, domain.SourceOktaAPI, domain.SourceIdCLookup} {
 		if !s.Known() {
 			t.Errorf("%s not known", s)
 		}

@@ -206,6 +206,17 @@ func PlanConnect(cfg ConnectConfig, identity ConnectIdentity, p Person, last Tar
 	return Plan{Ops: ops, Next: next}, nil
 }
 
+// Username renders p's Connect username with the configured template, as
+// PlanConnect's create renders it (a create intent's pinned name aside);
+// the operator's adoption of existing agents matches agents by it.
+//
+// Errors: a failing template, Permanent wrapping ErrInvalidAttribute.
+func (k ConnectConfig) Username(p Person) (string, error) {
+	chk := attrCheck{target: TargetConnect}
+	username, _ := chk.render("username", k.usernameTemplate(), NewTemplateData(p, ""))
+	return username, chk.err()
+}
+
 // checkConnectUsername checks a create's username against the rules of an
 // instance of identity management type identity.
 func checkConnectUsername(chk *attrCheck, identity ConnectIdentity, username string) {

@@ -64,7 +64,7 @@ type Op struct {
 	DisplayName            string `json:"displayName,omitempty"`
 	FirstName              string `json:"firstName,omitempty"`
 	LastName               string `json:"lastName,omitempty"`
-	IdentityProviderUserID string `json:"identityProviderUserId,omitempty"` // WorkMail create: the IdC user id
+	IdentityProviderUserID string `json:"identityProviderUserId,omitempty"` // WorkMail create, update-attributes: the IdC user id to link (update: "" keeps the link)
 
 	SecurityProfileIDs []string `json:"securityProfileIds,omitempty"`
 	RoutingProfileID   string   `json:"routingProfileId,omitempty"`

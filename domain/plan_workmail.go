@@ -36,6 +36,12 @@ func (w WorkMailConfig) Qualifies(p Person) bool {
 //     never a new one – then update-attributes if they changed.
 //   - enabled: update-attributes (DisplayName, FirstName, LastName) and/or
 //     update-email when they changed (email compared case-insensitively).
+//     update-attributes also links the mailbox to p's IdC user
+//     (IdentityProviderUserID) when p.IdCUserID is known and differs from
+//     the link last recorded (last.IdentityProviderUserID, compared
+//     case-insensitively): the IdC user became known after the create (the
+//     SCIM push lags the hook), or the person was re-linked to a
+//     re-created IdC user. An unknown IdC user id never clears a link.
 //     WorkMail cannot rename a user, so a login rename changes the email and
 //     display attributes and keeps the Name the mailbox was created with.
 //
@@ -139,7 +145,8 @@ func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState,
 			Next: TargetState{
 				Target: TargetWorkMail, Managed: true, Status: RemoteEnabled,
 				Name: name, Email: email, DisplayName: d.DisplayName,
-				FirstName: d.FirstName, LastName: d.LastName, Version: last.Version,
+				FirstName: d.FirstName, LastName: d.LastName, IdentityProviderUserID: p.IdCUserID,
+				Version: last.Version,
 			},
 		}, nil
 	}
@@ -153,12 +160,19 @@ func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState,
 		next.DisabledAt = time.Time{}
 		next.Email = email
 	}
-	if last.DisplayName != d.DisplayName || last.FirstName != d.FirstName || last.LastName != d.LastName {
+	link := ""
+	if p.IdCUserID != "" && !strings.EqualFold(last.IdentityProviderUserID, p.IdCUserID) {
+		link = p.IdCUserID
+	}
+	if last.DisplayName != d.DisplayName || last.FirstName != d.FirstName || last.LastName != d.LastName || link != "" {
 		ops = append(ops, Op{
 			Target: TargetWorkMail, Kind: OpUpdateAttributes, RemoteID: last.RemoteID,
-			DisplayName: d.DisplayName, FirstName: d.FirstName, LastName: d.LastName,
+			DisplayName: d.DisplayName, FirstName: d.FirstName, LastName: d.LastName, IdentityProviderUserID: link,
 		})
 		next.DisplayName, next.FirstName, next.LastName = d.DisplayName, d.FirstName, d.LastName
+		if link != "" {
+			next.IdentityProviderUserID = link
+		}
 	}
 	if !strings.EqualFold(next.Email, email) {
 		ops = append(ops, Op{Target: TargetWorkMail, Kind: OpUpdateEmail, RemoteID: last.RemoteID, Email: email})

@@ -29,7 +29,7 @@ func fxMailbox() domain.TargetState {
 	return domain.TargetState{
 		Target: domain.TargetWorkMail, Managed: true, RemoteID: fxMailboxID, Status: domain.RemoteEnabled,
 		Name: "jane.doe", Email: "jane.doe@example.com", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe",
-		Version: 3,
+		IdentityProviderUserID: fxIdC, Version: 3,
 	}
 }
 
@@ -54,6 +54,7 @@ func TestPlanWorkMail(t *testing.T) {
 	created := domain.TargetState{
 		Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteEnabled,
 		Name: "jane.doe", Email: "jane.doe@example.com", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe",
+		IdentityProviderUserID: fxIdC,
 	}
 	createOps := []domain.Op{
 		wmOp(domain.OpCreate, domain.Op{Name: "jane.doe", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe", IdentityProviderUserID: fxIdC, Email: "jane.doe@example.com"}),
@@ -296,7 +297,8 @@ func TestPlanWorkMailCreateIntent(t *testing.T) {
 		{"login renamed after the intent: the create keeps the pinned name", renamed, intent,
 			[]domain.OpKind{domain.OpCreate, domain.OpRegister}, "jane.doe", "jane.smith@example.com",
 			domain.TargetState{Target: domain.TargetWorkMail, Managed: true, Status: domain.RemoteEnabled, Name: "jane.doe",
-				Email: "jane.smith@example.com", DisplayName: "Jane Smith", FirstName: "Jane", LastName: "Smith", Version: 2}},
+				Email: "jane.smith@example.com", DisplayName: "Jane Smith", FirstName: "Jane", LastName: "Smith",
+				IdentityProviderUserID: fxIdC, Version: 2}},
 		{"an intent on an existing mailbox is dropped", renamed,
 			func() domain.TargetState {
 				s := fxMailbox()
@@ -333,6 +335,59 @@ func TestPlanWorkMailCreateIntent(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.wantNext, plan.Next, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Next (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPlanWorkMailIdCLink: the mailbox is linked to the person's IdC user
+// at create; an IdC user id learned later (the SCIM push lags the hook),
+// or one that replaced the recorded link (a re-created IdC user, re-linked
+// by the snapshot), is set with update-attributes; an unknown id never
+// clears a link.
+func TestPlanWorkMailIdCLink(t *testing.T) {
+	member := fxJane([]domain.GroupRef{fxMail})
+	unlinked := func() domain.TargetState { s := fxMailbox(); s.IdentityProviderUserID = ""; return s }()
+	linkedTo := func(id string) domain.TargetState { s := fxMailbox(); s.IdentityProviderUserID = id; return s }
+	hookOnly := fxFold(domain.Person{}, fxFact(domain.KindMemberAdded, 0, "hook", withGroup(domain.GroupRef{OktaID: fxMail.OktaID}),
+		withSubject(domain.Subject{OktaID: fxOkta, Login: "jane.doe@example.com"}), withProfile(fxJaneProfile())))
+	link := func(id string) []domain.Op {
+		return []domain.Op{wmOp(domain.OpUpdateAttributes, domain.Op{RemoteID: fxMailboxID,
+			DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe", IdentityProviderUserID: id})}
+	}
+	tests := []struct {
+		name   string
+		person domain.Person
+		last   domain.TargetState
+		want   domain.Plan
+	}{
+		{"IdC user known after the create: linked by update-attributes", member, unlinked,
+			domain.Plan{Ops: link(fxIdC), Next: fxMailbox()}},
+		{"linked to another IdC user (re-created and re-linked): repaired", member, linkedTo("1111111111-aaaa"),
+			domain.Plan{Ops: link(fxIdC), Next: fxMailbox()}},
+		{"same IdC user id in another case: up to date", member, linkedTo(strings.ToUpper(fxIdC)),
+			domain.Plan{Next: linkedTo(strings.ToUpper(fxIdC)), Reason: domain.ReasonUpToDate}},
+		{"IdC user id unknown: the recorded link is kept", hookOnly, fxMailbox(),
+			domain.Plan{Next: fxMailbox(), Reason: domain.ReasonUpToDate}},
+		{"IdC user id unknown, never linked: nothing to do", hookOnly, unlinked,
+			domain.Plan{Next: unlinked, Reason: domain.ReasonUpToDate}},
+		{"rejoin: enabled again and linked", member, func() domain.TargetState {
+			s := fxMailboxDisabled(fxAt(5))
+			s.IdentityProviderUserID = ""
+			return s
+		}(), domain.Plan{
+			Ops:  append([]domain.Op{wmOp(domain.OpEnable, domain.Op{RemoteID: fxMailboxID, Email: "jane.doe@example.com"})}, link(fxIdC)...),
+			Next: fxMailbox(),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := domain.PlanWorkMail(fxWorkMail(), "example.com", tt.person, tt.last, fxAt(60))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, plan, cmpopts.EquateEmpty()); d != "" {
+				t.Errorf("plan (-want +got):\n%s", d)
 			}
 		})
 	}

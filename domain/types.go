@@ -21,6 +21,13 @@ const (
 	SourceOktaHook    Source = "okta-hook"
 	SourceIdCSnapshot Source = "idc-snapshot"
 	SourceReplay      Source = "replay"
+	// SourceOktaAPI is a profile a consumer read from Okta's Users API
+	// (GET /api/v1/users/{id}) before planning, occurred at the user's
+	// lastUpdated.
+	SourceOktaAPI Source = "okta-api"
+	// SourceIdCLookup is a link to an IAM Identity Center user a consumer
+	// looked up in IdentityStore (GetUserId) before planning.
+	SourceIdCLookup Source = "idc-lookup"
 )
 
 // Kind is what an event says happened to a person.
@@ -242,6 +249,12 @@ type TargetState struct {
 	RoutingProfileID   string   `json:"routingProfileId,omitempty"`
 	HierarchyGroupID   string   `json:"hierarchyGroupId,omitempty"`
 
+	// IdentityProviderUserID is the IAM Identity Center user id the
+	// WorkMail mailbox is linked to (WorkMail's IdentityProviderUserId), as
+	// idsync last set or found it; empty when the mailbox is not linked
+	// (or was created before idsync recorded links). WorkMail only.
+	IdentityProviderUserID string `json:"identityProviderUserId,omitempty"`
+
 	// DisabledAt is when idsync disabled the account (WorkMail grace period).
 	DisabledAt time.Time `json:"disabledAt,omitzero"`
 
@@ -292,7 +305,8 @@ func (s TargetState) Equal(o TargetState) bool {
 		s.Name == o.Name && s.Email == o.Email && s.DisplayName == o.DisplayName &&
 		s.FirstName == o.FirstName && s.LastName == o.LastName &&
 		slices.Equal(s.SecurityProfileIDs, o.SecurityProfileIDs) && s.RoutingProfileID == o.RoutingProfileID &&
-		s.HierarchyGroupID == o.HierarchyGroupID && s.DisabledAt.Equal(o.DisabledAt) &&
+		s.HierarchyGroupID == o.HierarchyGroupID && s.IdentityProviderUserID == o.IdentityProviderUserID &&
+		s.DisabledAt.Equal(o.DisabledAt) &&
 		s.PendingName == o.PendingName && s.PendingAt.Equal(o.PendingAt) &&
 		s.ExportJobID == o.ExportJobID && s.ExportState == o.ExportState && s.ExportStartedAt.Equal(o.ExportStartedAt) &&
 		s.ExportProgress == o.ExportProgress && s.ExportPath == o.ExportPath && s.ExportReason == o.ExportReason

@@ -190,6 +190,10 @@ type targetItem struct {
 	RoutingProfileID   string   `dynamodbav:"routingProfileId,omitempty"`
 	HierarchyGroupID   string   `dynamodbav:"hierarchyGroupId,omitempty"`
 
+	// IdentityProviderUserID is the IdC user a WorkMail mailbox is linked
+	// to; omitted when none.
+	IdentityProviderUserID string `dynamodbav:"identityProviderUserId,omitempty"`
+
 	DisabledAt time.Time `dynamodbav:"disabledAt,omitempty"`
 
 	// PendingName and PendingAt are the create intent; omitted when none.
@@ -214,7 +218,8 @@ func newTargetItem(key string, ts domain.TargetState) targetItem {
 		Target: string(ts.Target), Managed: ts.Managed, RemoteID: ts.RemoteID, Status: string(ts.Status),
 		Name: ts.Name, Email: ts.Email, DisplayName: ts.DisplayName, FirstName: ts.FirstName, LastName: ts.LastName,
 		SecurityProfileIDs: ts.SecurityProfileIDs, RoutingProfileID: ts.RoutingProfileID, HierarchyGroupID: ts.HierarchyGroupID,
-		DisabledAt: ts.DisabledAt, PendingName: ts.PendingName, PendingAt: ts.PendingAt,
+		IdentityProviderUserID: ts.IdentityProviderUserID,
+		DisabledAt:             ts.DisabledAt, PendingName: ts.PendingName, PendingAt: ts.PendingAt,
 		ExportJobID: ts.ExportJobID, ExportState: string(ts.ExportState), ExportStartedAt: ts.ExportStartedAt,
 		ExportProgress: ts.ExportProgress, ExportPath: ts.ExportPath, ExportReason: ts.ExportReason,
 		Version: ts.Version,
@@ -227,7 +232,8 @@ func (it targetItem) targetState() domain.TargetState {
 		Target: domain.Target(it.Target), Managed: it.Managed, RemoteID: it.RemoteID, Status: domain.RemoteStatus(it.Status),
 		Name: it.Name, Email: it.Email, DisplayName: it.DisplayName, FirstName: it.FirstName, LastName: it.LastName,
 		SecurityProfileIDs: it.SecurityProfileIDs, RoutingProfileID: it.RoutingProfileID, HierarchyGroupID: it.HierarchyGroupID,
-		DisabledAt: it.DisabledAt, PendingName: it.PendingName, PendingAt: it.PendingAt,
+		IdentityProviderUserID: it.IdentityProviderUserID,
+		DisabledAt:             it.DisabledAt, PendingName: it.PendingName, PendingAt: it.PendingAt,
 		ExportJobID: it.ExportJobID, ExportState: domain.ExportJobState(it.ExportState), ExportStartedAt: it.ExportStartedAt,
 		ExportProgress: it.ExportProgress, ExportPath: it.ExportPath, ExportReason: it.ExportReason,
 		Version: it.Version,

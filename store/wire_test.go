@@ -184,7 +184,8 @@ func TestItemAttributeNames(t *testing.T) {
 			Target: domain.TargetConnect, Managed: true, RemoteID: "cn-1", Status: domain.RemoteDisabled,
 			Name: "wire", Email: "wire@example.com", DisplayName: "Wi Re", FirstName: "Wi", LastName: "Re",
 			SecurityProfileIDs: []string{"sp-b", "sp-a"}, RoutingProfileID: "rp-1", HierarchyGroupID: "hg-1",
-			DisabledAt: t0.Add(time.Hour), PendingName: "wire", PendingAt: t0.Add(2 * time.Hour),
+			IdentityProviderUserID: "idc-wire",
+			DisabledAt:             t0.Add(time.Hour), PendingName: "wire", PendingAt: t0.Add(2 * time.Hour),
 			ExportJobID: "job-1", ExportState: domain.ExportFailed, ExportStartedAt: t0.Add(3 * time.Hour), ExportProgress: 50,
 			ExportPath: "bucket/prefix/job-1.zip", ExportReason: "Mailbox export failed",
 		}
@@ -195,7 +196,7 @@ func TestItemAttributeNames(t *testing.T) {
 		want := []string{
 			"PK:S", "SK:S", "target:S", "managed:BOOL", "remoteId:S", "status:S",
 			"name:S", "email:S", "displayName:S", "firstName:S", "lastName:S",
-			"securityProfileIds:L[S]", "routingProfileId:S", "hierarchyGroupId:S", "disabledAt:S",
+			"securityProfileIds:L[S]", "routingProfileId:S", "hierarchyGroupId:S", "identityProviderUserId:S", "disabledAt:S",
 			"pendingName:S", "pendingAt:S", "version:N",
 			"exportJobId:S", "exportState:S", "exportStartedAt:S", "exportProgress:N", "exportPath:S", "exportReason:S",
 		}
@@ -214,6 +215,9 @@ func TestItemAttributeNames(t *testing.T) {
 		}
 		if got := stringAttr(item, "exportState"); got != "FAILED" {
 			t.Errorf("exportState = %q, want the job state as WorkMail names it", got)
+		}
+		if got := stringAttr(item, "identityProviderUserId"); got != "idc-wire" {
+			t.Errorf("identityProviderUserId = %q, want the IdC user id", got)
 		}
 		sp := item["securityProfileIds"].(*types.AttributeValueMemberL).Value
 		if len(sp) != 2 || sp[0].(*types.AttributeValueMemberS).Value != "sp-b" {

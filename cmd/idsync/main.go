@@ -1,7 +1,8 @@
 // Command idsync is the operator CLI: it reads the audit ledger and tells
 // one fact's story (audit), moves dead-lettered messages back (redrive),
 // runs the snapshot now and re-emits recorded facts (replay; scripts/replay
-// wraps it), and finds the ids a configuration needs (discover).
+// wraps it), finds the ids a configuration needs (discover) and takes over
+// Connect agents made before idsync (adopt connect).
 //
 // Tables are printed for people and --output json|csv for scripts;
 // summaries and progress bars (only on a terminal, only for tables) go to
@@ -76,7 +77,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	g := &globals{stderr: stderr}
 	root := &cobra.Command{
 		Use:           "idsync",
-		Short:         "Operate idsync: audit the ledger, redrive dead letters, replay and backfill, discover a configuration (and run it all locally with make run)",
+		Short:         "Operate idsync: audit the ledger, redrive dead letters, replay and backfill, discover a configuration, adopt existing agents (and run it all locally with make run)",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -85,6 +86,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return fmt.Errorf("%w: %w", opscli.ErrUsage, err) })
 	root.PersistentFlags().StringVar(&g.envFile, "env-file", ".local/endpoints.env", "settings file read for whatever the environment does not set")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "table, json or csv")
-	root.AddCommand(newAudit(g), newRedrive(g), newReplay(g), newDiscover(g), newWorkMail(g), newLocal())
+	root.AddCommand(newAudit(g), newRedrive(g), newReplay(g), newDiscover(g), newWorkMail(g), newAdopt(g), newLocal())
 	return root
 }

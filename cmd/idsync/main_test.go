@@ -93,6 +93,8 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"discover help", []string{"discover", "--help"}, 0, "--connect-group"},
 		{"discover without groups", []string{"discover", "--env-file", empty}, 2, "name at least one group"},
 		{"discover with a bad group", []string{"discover", "--connect-group", "Agents=high", "--env-file", empty}, 2, `priority "high" is not an integer`},
+		{"adopt connect help", []string{"adopt", "connect", "--help"}, 0, "--apply"},
+		{"adopt connect without tables", []string{"adopt", "connect", "--env-file", empty}, 2, "STATE_TABLE and LEDGER_TABLE are required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,6 +150,8 @@ func TestCommandsAgainstTheLocalPipeline(t *testing.T) {
 		{"replay snapshot", []string{bin, "replay", "snapshot", "--output", "csv", "--env-file", envFile},
 			"RUN,OUTCOME,COMPLETE,MEMBERS", ""},
 		{"audit", []string{bin, "audit", "--system", "--env-file", envFile}, "snapshot-run", ""},
+		{"adopt connect dry run", []string{bin, "adopt", "connect", "--env-file", envFile},
+			"PERSON  LOGIN  USERNAME  AGENT ID  TAG  OUTCOME  REASON", "adopt connect (dry run): 0 agents"},
 		{"discover", []string{bin, "discover", "--workmail-group", "workmail_users",
 			"--connect-group", "Amazon Connect Agents=2:Agent:Basic Routing Profile", "--env-file", envFile},
 			`"identityStoreId": "` + s.Endpoint("IDENTITY_STORE_ID") + `"`, "WorkMail organisation"},

@@ -24,16 +24,19 @@ const (
 // byIdCUserID lists the users carrying op's IdC user id (ListUsers with
 // IdentityProviderUserIdPrefix, every page, then an exact match; DELETED
 // users ignored) and picks the one to adopt: the one with op's Name, else
-// the only one that was never enabled (so that a login renamed between a
-// crashed create and its retry does not make a second mailbox). others are
-// the ids of the remaining users carrying the id, when none was picked.
+// the only one, else the only enabled one. Whatever its Name: an IdC user
+// id is immutable and names one person, so a mailbox carrying it is that
+// person's (a retry after a crashed create under a login renamed since, or
+// a mailbox another tool, such as AWS's IdC → WorkMail sample, created).
+// others are the ids of the users carrying the id when none could be
+// picked (several, none of them named as planned, not exactly one enabled).
 func (r *run) byIdCUserID(ctx context.Context, op domain.Op) (own *user, others []string, err error) {
 	idc := op.IdentityProviderUserID
 	p := sdk.NewListUsersPaginator(r.a.api, &sdk.ListUsersInput{
 		OrganizationId: r.org(),
 		Filters:        &types.ListUsersFilters{IdentityProviderUserIdPrefix: aws.String(idc)},
 	})
-	var named, shells []string
+	var all, named, enabled []string
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -44,13 +47,12 @@ func (r *run) byIdCUserID(ctx context.Context, op domain.Op) (own *user, others 
 				continue
 			}
 			id := aws.ToString(u.Id)
-			switch {
-			case strings.EqualFold(aws.ToString(u.Name), op.Name):
+			all = append(all, id)
+			if strings.EqualFold(aws.ToString(u.Name), op.Name) {
 				named = append(named, id)
-			case u.State == types.EntityStateDisabled && u.EnabledDate == nil && aws.ToString(u.Email) == "":
-				shells = append(shells, id)
-			default:
-				others = append(others, id)
+			}
+			if u.State == types.EntityStateEnabled {
+				enabled = append(enabled, id)
 			}
 		}
 	}
@@ -58,10 +60,12 @@ func (r *run) byIdCUserID(ctx context.Context, op domain.Op) (own *user, others 
 	switch {
 	case len(named) > 0:
 		pick = named[0]
-	case len(shells) == 1 && len(others) == 0:
-		pick = shells[0]
+	case len(all) == 1:
+		pick = all[0]
+	case len(enabled) == 1:
+		pick = enabled[0]
 	default:
-		return nil, append(others, shells...), nil
+		return nil, all, nil
 	}
 	d, err := r.describe(ctx, pick)
 	if err != nil {
@@ -74,7 +78,7 @@ func (r *run) byIdCUserID(ctx context.Context, op domain.Op) (own *user, others 
 // idsync's (see the package documentation's adoption rules) and otherwise
 // fails permanently with ErrUnmanaged naming the holder's entity id.
 func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
-	var others []string // users with the person's IdC id but another name
+	var others []string // users with the person's IdC id, none of them picked
 	if op.IdentityProviderUserID != "" {
 		own, o, err := r.byIdCUserID(ctx, op)
 		if err != nil {
@@ -104,7 +108,7 @@ func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 	}
 	detail := ""
 	if len(others) > 0 {
-		detail = fmt.Sprintf(" (the person's IdC user id is on user %s under another name)", strings.Join(others, ", "))
+		detail = fmt.Sprintf(" (the person's IdC user id is on users %s, none of them adoptable alone)", strings.Join(others, ", "))
 	}
 	return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by user %s; left untouched%s",
 		ErrUnmanaged, holder.id, detail))

@@ -174,14 +174,18 @@ func TestClashLeftUntouched(t *testing.T) {
 				return seeded{[]string{u.UserID}}
 			},
 			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
-		{"the person's IdC id already on an enabled user under another name: no second mailbox",
+		{"the person's IdC id on two enabled users under other names: neither chosen, no third mailbox",
 			func(t *testing.T, f *fixture) seeded {
-				mine, err := f.sim.AddUser(f.org, simworkmail.User{Name: "jdoe", DisplayName: "Jane Doe", Email: "jdoe@example.com",
-					IdentityProviderUserID: janeIdC})
-				if err != nil {
-					t.Fatal(err)
+				var ids []string
+				for _, name := range []string{"jdoe", "jane"} {
+					u, err := f.sim.AddUser(f.org, simworkmail.User{Name: name, DisplayName: "Jane Doe", Email: name + "@example.com",
+						IdentityProviderUserID: janeIdC})
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids = append(ids, u.UserID)
 				}
-				return seeded{[]string{mine.UserID}}
+				return seeded{ids}
 			},
 			func(t *testing.T) domain.Person { return person(t, "jane_01_observed") }, workmail.ErrUnmanaged, false},
 		{"address held by another user (SeedUser)",
@@ -465,5 +469,51 @@ func TestCrashAfterRegisterAdoptsByIntent(t *testing.T) {
 				t.Errorf("re-plan = %v, %v; want nothing", kinds(again.Ops), err)
 			}
 		})
+	}
+}
+
+// TestSampleCreatedMailboxAdopted: a mailbox another tool made for the
+// person (AWS's IdC → WorkMail sample creates every user with its
+// IdentityProviderUserId and a Name of its own, and enables it) is adopted
+// by the IdC user id whatever its Name: no second mailbox, the Name kept,
+// the address and names brought in line with the plan, and nothing left
+// to do afterwards.
+func TestSampleCreatedMailboxAdopted(t *testing.T) {
+	f := setup(t, simworkmail.Options{})
+	a := f.applier(t, f.cfg, workmail.Options{})
+	sample, err := f.sim.AddUser(f.org, simworkmail.User{Name: "Jane_Doe_7f3a", DisplayName: "Jane", Email: "jdoe@example.com",
+		IdentityProviderUserID: janeIdC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sample.State != simworkmail.StateEnabled {
+		t.Fatalf("seeded user %+v is not enabled", sample)
+	}
+	p := person(t, "jane_01_observed")
+	plan, state, res := step(t, a, p, domain.TargetState{}, t0)
+	if got := kinds(plan.Ops); !cmp.Equal(got, []domain.OpKind{domain.OpCreate, domain.OpRegister}) {
+		t.Fatalf("ops = %v", got)
+	}
+	if !res[0].Adopted || res[0].RemoteID != sample.UserID || !strings.Contains(res[0].Reason, "IdC user id") {
+		t.Errorf("create result = %+v, want an adoption by IdC user id", res[0])
+	}
+	live := f.live()
+	if len(live) != 1 {
+		t.Fatalf("users = %+v, want the sample's only", live)
+	}
+	u := live[0]
+	if u.UserID != sample.UserID || u.Name != "Jane_Doe_7f3a" || u.State != simworkmail.StateEnabled ||
+		u.Email != "jane.doe@example.com" || u.DisplayName != "Jane Doe" || u.IdentityProviderUserID != janeIdC {
+		t.Errorf("user = %+v", u)
+	}
+	want := domain.TargetState{Target: domain.TargetWorkMail, Managed: true, RemoteID: sample.UserID, Status: domain.RemoteEnabled,
+		Name: "Jane_Doe_7f3a", Email: "jane.doe@example.com", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe",
+		IdentityProviderUserID: janeIdC}
+	if d := cmp.Diff(want, state); d != "" {
+		t.Errorf("state (-want +got):\n%s", d)
+	}
+	again, err := a.Plan(context.Background(), p, state, t0)
+	if err != nil || len(again.Ops) != 0 {
+		t.Errorf("re-plan = %v, %v; want nothing", kinds(again.Ops), err)
 	}
 }

@@ -24,7 +24,9 @@
 //     follows and a primary address other than the planned one is changed
 //     (UpdatePrimaryEmailAddress). After an adoption of an ENABLED user no
 //     RegisterToWorkMail is sent: only the address is changed when needed.
-//   - update-attributes: UpdateUser(DisplayName, FirstName, LastName).
+//   - update-attributes: UpdateUser(DisplayName, FirstName, LastName, and
+//     IdentityProviderUserId when the plan links the mailbox to the
+//     person's IdC user: learned after the create, or re-linked).
 //   - update-email: UpdatePrimaryEmailAddress.
 //   - disable: DeregisterFromWorkMail; a user already DISABLED is success.
 //   - delete: DescribeUser first; only a DISABLED user is deleted
@@ -85,14 +87,17 @@
 //     page), keeping users that are not DELETED and whose
 //     IdentityProviderUserId equals the id (IdC ids are hexadecimal:
 //     compared without regard to case). The one with the planned Name is
-//     adopted; failing that, the only one that was never enabled (no email,
-//     no enabled date), keeping its Name. WorkMail records an IdC user id
-//     only when a create set it or when the person signed in to the
-//     mailbox, so such a user is the person's (this includes a mailbox the
-//     person already had under the planned Name and signed in to: theirs,
-//     and named as idsync would name it). A user carrying the id under
-//     another name that was enabled before is refused (ErrUnmanaged):
-//     idsync does not create a second mailbox next to it.
+//     adopted; failing that, the only one, whatever its Name and state;
+//     failing that, the only ENABLED one. The adopted user keeps its Name.
+//     An IdC user id is immutable and names one person, and WorkMail
+//     records one only when a create set it or the person signed in to the
+//     mailbox, so such a user is the person's mailbox: one a crashed create
+//     made under a login renamed since, or one another tool made (AWS's
+//     IdC → WorkMail sample creates every mailbox with the IdC user id, so
+//     its mailboxes are adopted, not refused). Several users carrying the
+//     id, none named as planned and not exactly one enabled, are refused
+//     (ErrUnmanaged, naming them): idsync neither picks one nor creates
+//     another.
 //  2. Otherwise, and also when rule 1 finds nothing (the first create may
 //     have run before the IdC user id was known), the user holding the Name
 //     is adopted when it is in exactly the state idsync's own create leaves

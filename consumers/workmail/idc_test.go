@@ -191,3 +191,60 @@ func latestFactOf(p domain.Person) time.Time {
 	}
 	return latest
 }
+
+// TestLinkSetLaterByUpdateUser: a mailbox created before the person's IdC
+// user was known (the SCIM push lags the hook) is linked with UpdateUser
+// once the IdC user id is folded in, and the link is recorded; while the
+// organisation refuses the link (the IdC user not assigned to its
+// application yet) it is retried within the assignment grace and the
+// mailbox stays as it is.
+func TestLinkSetLaterByUpdateUser(t *testing.T) {
+	ctx := context.Background()
+	f := setupIdC(t)
+	const okta = "00u1ab2cd3EF4gh5IJ6k7"
+	hookOnly := observed(t, okta, "", "jane.doe@example.com")
+	linked := observed(t, okta, f.janeIdC, "jane.doe@example.com")
+	now := latestFactOf(linked).Add(time.Minute)
+	a := f.applier(t, f.cfg, workmail.Options{Clock: func() time.Time { return now }})
+
+	_, state, _ := step(t, a, hookOnly, domain.TargetState{}, now)
+	if u := f.user(t, state.RemoteID); state.IdentityProviderUserID != "" || u.IdentityProviderUserID != "" || u.State != simworkmail.StateEnabled {
+		t.Fatalf("hook-only mailbox: state %+v, user %+v; want enabled and unlinked", state, u)
+	}
+	plan, err := a.Plan(ctx, linked, state, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Ops) != 1 || plan.Ops[0].Kind != domain.OpUpdateAttributes || plan.Ops[0].IdentityProviderUserID != f.janeIdC {
+		t.Fatalf("plan = %+v, want update-attributes linking the IdC user", plan.Ops)
+	}
+
+	updates := f.sim.Control().Counters()["UpdateUser"].Requests
+	_, _, err = consumers.Execute(ctx, a, linked, state, plan, nil)
+	if !errors.Is(err, workmail.ErrNotAssigned) || domain.KindOf(err) != domain.ErrorRetryable ||
+		!strings.Contains(err.Error(), "workmail UpdateUser: InvalidParameterException (HTTP 400)") || !strings.Contains(err.Error(), f.janeIdC) {
+		t.Fatalf("err = %v (%s), want retryable ErrNotAssigned from UpdateUser naming the IdC user", err, domain.KindOf(err))
+	}
+	if u := f.user(t, state.RemoteID); u.IdentityProviderUserID != "" || u.State != simworkmail.StateEnabled {
+		t.Errorf("user %+v changed by a refused link", u)
+	}
+
+	f.assign(t, f.janeIdC)
+	next, res, err := consumers.Execute(ctx, a, linked, state, plan, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.sim.Control().Counters()["UpdateUser"].Requests - updates; n != 2 {
+		t.Errorf("%d UpdateUser calls, want 2 (refused, then linked)", n)
+	}
+	u := f.user(t, state.RemoteID)
+	if u.IdentityProviderUserID != f.janeIdC || u.State != simworkmail.StateEnabled || len(f.live()) != 1 {
+		t.Errorf("user %+v, want the one mailbox linked to the IdC user", u)
+	}
+	if next.IdentityProviderUserID != f.janeIdC || next.RemoteID != state.RemoteID || !strings.Contains(res[0].Reason, f.janeIdC) {
+		t.Errorf("state %+v / result %+v do not record the link", next, res[0])
+	}
+	if again, err := a.Plan(ctx, linked, next, now); err != nil || len(again.Ops) != 0 {
+		t.Errorf("re-plan = %v, %v; want nothing", kinds(again.Ops), err)
+	}
+}

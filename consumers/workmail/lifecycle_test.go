@@ -47,7 +47,8 @@ func TestLifecycle(t *testing.T) {
 						aws.ToString(d.DisplayName), aws.ToString(d.FirstName), aws.ToString(d.LastName), aws.ToString(d.IdentityProviderUserId))
 				}
 				want := domain.TargetState{Target: domain.TargetWorkMail, Managed: true, RemoteID: s.RemoteID, Status: domain.RemoteEnabled,
-					Name: "jane.doe", Email: "jane.doe@example.com", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe"}
+					Name: "jane.doe", Email: "jane.doe@example.com", DisplayName: "Jane Doe", FirstName: "Jane", LastName: "Doe",
+					IdentityProviderUserID: janeIdC}
 				if s.RemoteID == "" || !cmp.Equal(s, want) {
 					t.Errorf("state: %s", cmp.Diff(want, s))
 				}

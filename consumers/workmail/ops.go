@@ -46,9 +46,16 @@ func (r *run) do(ctx context.Context, op domain.Op) (consumers.Step, error) {
 			r.state.Status, r.state.Email, r.state.DisabledAt = domain.RemoteEnabled, op.Email, time.Time{}
 		}
 	case domain.OpUpdateAttributes:
-		err = r.updateAttributes(ctx, id, op.DisplayName, op.FirstName, op.LastName, "")
-		if err == nil {
+		err = r.updateAttributes(ctx, id, op.DisplayName, op.FirstName, op.LastName, op.IdentityProviderUserID)
+		switch {
+		case err == nil:
 			r.state.DisplayName, r.state.FirstName, r.state.LastName = op.DisplayName, op.FirstName, op.LastName
+			if op.IdentityProviderUserID != "" {
+				r.state.IdentityProviderUserID = op.IdentityProviderUserID
+				res.Note = "linked to IdC user " + op.IdentityProviderUserID
+			}
+		case op.IdentityProviderUserID != "" && notAssigned(err):
+			err = r.unassigned("link user "+id, op.IdentityProviderUserID, err)
 		}
 	case domain.OpUpdateEmail:
 		res.Note, err = r.updateEmail(ctx, id, op.Email)
@@ -91,7 +98,7 @@ func (r *run) create(ctx context.Context, op domain.Op) (consumers.Step, error) 
 		}
 		if len(others) > 0 {
 			return consumers.Step{}, domain.Permanent(fmt.Errorf(
-				"%w: create: the person's IdC user id is already on user %s under another name, enabled before; not creating a second mailbox",
+				"%w: create: the person's IdC user id is already on users %s, none named as planned and not exactly one enabled; not choosing one and not creating another mailbox",
 				ErrUnmanaged, strings.Join(others, ", ")))
 		}
 	}
@@ -145,6 +152,9 @@ func (r *run) adopt(ctx context.Context, op domain.Op, u user, how string) (cons
 		status = domain.RemoteEnabled
 	}
 	op.Name = u.name // WorkMail cannot rename: the adopted user's Name stays
+	if setIdP == "" {
+		op.IdentityProviderUserID = u.idpUserID
+	}
 	r.created(op, u.id, status, u.email)
 	return res, nil
 }
@@ -154,7 +164,7 @@ func (r *run) created(op domain.Op, id string, status domain.RemoteStatus, email
 	r.state = domain.TargetState{
 		Target: domain.TargetWorkMail, Managed: true, RemoteID: id, Status: status,
 		Name: op.Name, Email: email, DisplayName: op.DisplayName, FirstName: op.FirstName, LastName: op.LastName,
-		Version: r.state.Version,
+		IdentityProviderUserID: op.IdentityProviderUserID, Version: r.state.Version,
 	}
 }
 

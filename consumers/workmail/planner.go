@@ -77,6 +77,22 @@ func (pl *Planner) Plan(ctx context.Context, p domain.Person, last domain.Target
 	return domain.PlanWorkMail(pl.cfg, mailDomain, p, last, now)
 }
 
+// Check runs the pre-flight now (once per Planner, until it passes): the
+// organisation is Active with a mail domain and, with an IdentityCenter,
+// its identity provider configuration names that IAM Identity Center
+// instance and application. The composition root calls it at cold start,
+// so that a consumer of a misconfigured organisation fails to start with
+// the reason instead of dead-lettering every message.
+//
+// Errors: as Plan's pre-flight: Permanent wrapping ErrOrganization or
+// ErrIdentityCenter (the latter saying what is configured and what was
+// expected, or that the organisation has no IAM Identity Center
+// configuration); retryable for transient failures.
+func (pl *Planner) Check(ctx context.Context) error {
+	_, err := pl.preflight(ctx)
+	return err
+}
+
 // preflight checks the organisation and returns the mail domain; the
 // result is cached once it passes.
 func (pl *Planner) preflight(ctx context.Context) (string, error) {
@@ -119,13 +135,17 @@ func (pl *Planner) checkIdentityCenter(ctx context.Context) error {
 		&sdk.DescribeIdentityProviderConfigurationInput{OrganizationId: aws.String(org)})
 	if err != nil {
 		if awsclient.ErrorCode(err) == "ResourceNotFoundException" {
-			return domain.Permanent(fmt.Errorf("%w: organisation %s has none: %w", ErrIdentityCenter, org, awsclient.Failure(err)))
+			return domain.Permanent(fmt.Errorf("%w: organisation %s is not linked to IAM Identity Center (no identity provider configuration; enable the IAM Identity Center integration in the WorkMail console, or PutIdentityProviderConfiguration): %w",
+				ErrIdentityCenter, org, awsclient.Failure(err)))
 		}
 		return awsclient.Failure(err)
 	}
 	var instance, application string
 	if c := out.IdentityCenterConfiguration; c != nil {
 		instance, application = aws.ToString(c.InstanceArn), aws.ToString(c.ApplicationArn)
+	}
+	if instance == "" && application == "" {
+		return domain.Permanent(fmt.Errorf("%w: organisation %s has an identity provider configuration without IAM Identity Center", ErrIdentityCenter, org))
 	}
 	if want := pl.idc.InstanceARN; want != "" && want != instance {
 		return domain.Permanent(fmt.Errorf("%w: organisation %s uses instance %q, want %q", ErrIdentityCenter, org, instance, want))

@@ -13,34 +13,36 @@ import (
 // Context keys read by PropsFromContext (cdk.json "context", or
 // `cdk synth -c key=value`). Durations are Go durations ("15m", "90s").
 const (
-	CtxPrefix                 = "prefix"                 // Prefix
-	CtxConfigFile             = "configFile"             // ConfigFile (relative to infra/)
-	CtxConfigParameter        = "configParameter"        // ConfigParameter
-	CtxWorkMailOrganizationID = "workmailOrganizationId" // WorkMailOrganizationID (with configParameter)
-	CtxConnectInstanceID      = "connectInstanceId"      // ConnectInstanceID (with configParameter)
-	CtxIdentityStoreID        = "identityStoreId"        // IdentityStoreID (with configParameter)
-	CtxHookSecretName         = "hookSecretName"         // HookSecretName
-	CtxHookSecretKeyARN       = "hookSecretKeyArn"       // HookSecretKeyARN
-	CtxHookAuthHeader         = "hookAuthHeader"         // HookAuthHeader
-	CtxHookSecretTTL          = "hookSecretTtl"          // HookSecretTTL
-	CtxScheduleRate           = "scheduleRate"           // ScheduleRate
-	CtxIdCRate                = "idcRate"                // IdCRate
-	CtxConsumerTimeout        = "consumerTimeout"        // ConsumerTimeout
-	CtxMaxConcurrency         = "maxConcurrency"         // MaxConcurrency
-	CtxWorkMailRate           = "workmailRate"           // WorkMailRate
-	CtxConnectRate            = "connectRate"            // ConnectRate
-	CtxCodeDir                = "codeDir"                // CodeDir
-	CtxLogLevel               = "logLevel"               // LogLevel
-	CtxLogRetentionDays       = "logRetentionDays"       // LogRetention, in days (a value CloudWatch Logs offers)
-	CtxHookConcurrency        = "hookConcurrency"        // HookConcurrency
-	CtxAlarmEmail             = "alarmEmail"             // AlarmEmails, comma-separated
-	CtxAlarmTopicARN          = "alarmTopicArn"          // AlarmTopicARN
-	CtxQueueAgeAlarm          = "queueAgeAlarm"          // QueueAgeAlarm
-	CtxArchiveRetentionDays   = "archiveRetentionDays"   // ArchiveRetentionDays
-	CtxExportBucketEncryption = "exportBucketEncryption" // ExportBucketEncryption
-	CtxExportTransitionDays   = "exportTransitionDays"   // ExportTransitionDays
-	CtxExportExpireDays       = "exportExpireDays"       // ExportExpireDays
-	CtxExportNoncurrentDays   = "exportNoncurrentDays"   // ExportNoncurrentDays
+	CtxPrefix                 = "prefix"                  // Prefix
+	CtxConfigFile             = "configFile"              // ConfigFile (relative to infra/)
+	CtxConfigParameter        = "configParameter"         // ConfigParameter
+	CtxWorkMailOrganizationID = "workmailOrganizationId"  // WorkMailOrganizationID (with configParameter)
+	CtxConnectInstanceID      = "connectInstanceId"       // ConnectInstanceID (with configParameter)
+	CtxIdentityStoreID        = "identityStoreId"         // IdentityStoreID (with configParameter)
+	CtxHookSecretName         = "hookSecretName"          // HookSecretName
+	CtxHookSecretKeyARN       = "hookSecretKeyArn"        // HookSecretKeyARN
+	CtxHookAuthHeader         = "hookAuthHeader"          // HookAuthHeader
+	CtxHookSecretTTL          = "hookSecretTtl"           // HookSecretTTL
+	CtxScheduleRate           = "scheduleRate"            // ScheduleRate
+	CtxIdCRate                = "idcRate"                 // IdCRate
+	CtxConsumerTimeout        = "consumerTimeout"         // ConsumerTimeout
+	CtxMaxConcurrency         = "maxConcurrency"          // MaxConcurrency
+	CtxWorkMailRate           = "workmailRate"            // WorkMailRate
+	CtxConnectRate            = "connectRate"             // ConnectRate
+	CtxCodeDir                = "codeDir"                 // CodeDir
+	CtxLogLevel               = "logLevel"                // LogLevel
+	CtxLogRetentionDays       = "logRetentionDays"        // LogRetention, in days (a value CloudWatch Logs offers)
+	CtxHookConcurrency        = "hookConcurrency"         // HookConcurrency
+	CtxAlarmEmail             = "alarmEmail"              // AlarmEmails, comma-separated
+	CtxAlarmTopicARN          = "alarmTopicArn"           // AlarmTopicARN
+	CtxQueueAgeAlarm          = "queueAgeAlarm"           // QueueAgeAlarm
+	CtxArchiveRetentionDays   = "archiveRetentionDays"    // ArchiveRetentionDays
+	CtxExportBucketEncryption = "exportBucketEncryption"  // ExportBucketEncryption
+	CtxExportTransitionDays   = "exportTransitionDays"    // ExportTransitionDays
+	CtxExportExpireDays       = "exportExpireDays"        // ExportExpireDays
+	CtxExportNoncurrentDays   = "exportNoncurrentDays"    // ExportNoncurrentDays
+	CtxOktaAPISecretName      = "oktaApiSecretName"       // OktaAPISecretName
+	CtxSkipWorkMailAssign     = "skipWorkMailAssignments" // SkipWorkMailAssignments ("true" or "false")
 )
 
 // PropsFromContext builds Props (without StackProps) from CDK context
@@ -128,6 +130,20 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 	p.ExportExpireDays = whole(CtxExportExpireDays)
 	p.ExportNoncurrentDays = whole(CtxExportNoncurrentDays)
 	p.AlarmTopicARN = str(CtxAlarmTopicARN)
+	p.OktaAPISecretName = str(CtxOktaAPISecretName)
+	switch v := get(CtxSkipWorkMailAssign).(type) {
+	case nil:
+	case bool:
+		p.SkipWorkMailAssignments = v
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			bad(CtxSkipWorkMailAssign, v, "true or false")
+		}
+		p.SkipWorkMailAssignments = b
+	default:
+		bad(CtxSkipWorkMailAssign, v, "true or false")
+	}
 	p.QueueAgeAlarm = dur(CtxQueueAgeAlarm)
 	for _, e := range strings.Split(str(CtxAlarmEmail), ",") {
 		if e = strings.TrimSpace(e); e != "" {

@@ -12,6 +12,8 @@ import (
 	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/consumers/workmail"
 	"github.com/idsync/idsync/infra/internal/iamop"
+	"github.com/idsync/idsync/internal/idcresolve"
+	"github.com/idsync/idsync/internal/oktaapi"
 	"github.com/idsync/idsync/producers/idcsnapshot"
 	"github.com/idsync/idsync/producers/oktahook"
 	"github.com/idsync/idsync/producers/publish"
@@ -64,6 +66,8 @@ type clientActions struct {
 	publish       []string // producers/publish.SQS (SendMessageBatch is sqs:SendMessage)
 	deadLetter    []string // consumers.DLQ
 	hookSecret    []string // producers/oktahook.SecretsManagerAPI
+	idcLookup     []string // internal/idcresolve.IdentityStore (the WorkMail consumer's IdC user lookups)
+	oktaSecret    []string // internal/oktaapi.SecretsManagerAPI (the Connect consumer's Okta API credentials)
 }
 
 // newClientActions reflects over the interfaces.
@@ -85,6 +89,8 @@ func newClientActions() (clientActions, error) {
 		publish:       of(reflect.TypeFor[publish.SQS]()),
 		deadLetter:    of(reflect.TypeFor[consumers.DLQ]()),
 		hookSecret:    of(reflect.TypeFor[oktahook.SecretsManagerAPI]()),
+		idcLookup:     of(reflect.TypeFor[idcresolve.IdentityStore]()),
+		oktaSecret:    of(reflect.TypeFor[oktaapi.SecretsManagerAPI]()),
 	}
 	return c, errors.Join(errs...)
 }
@@ -160,9 +166,16 @@ func (b *builder) allowItems(role awsiam.Role, items dynamoItems) {
 }
 
 // allowWorkMail grants the WorkMail user APIs on the one organisation,
-// and, when mailboxes are exported, passing the export role.
+// the IdC user lookups (GetUserId, DescribeUser) of a person known from
+// Okta only, in the one identity store, and, when mailboxes are exported,
+// passing the export role.
 func (b *builder) allowWorkMail(role awsiam.Role) {
 	b.allowWorkMailActions(role, "WorkMail", b.actions.workMail)
+	b.allowPassExportRole(role)
+	allow(role, "IdentityStoreLookup", b.actions.idcLookup, []*string{
+		b.identityStoreARN(*b.stack.Account(), "identitystore", b.s.IdentityStoreID),
+		b.identityStoreARN("", "user", "*"),
+	}, nil)
 }
 
 // allowWorkMailActions grants actions on the one organisation.
@@ -171,7 +184,15 @@ func (b *builder) allowWorkMailActions(role awsiam.Role, id string, actions []st
 		Service: jsii.String("workmail"), Resource: jsii.String("organization"),
 		ResourceName: jsii.String(b.s.WorkMailOrganizationID), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
 	})}, nil)
-	b.allowPassExportRole(role)
+}
+
+// identityStoreARN is an IdentityStore ARN (region-less; the store's with
+// the account, its users', groups' and memberships' without).
+func (b *builder) identityStoreARN(account, resource, name string) *string {
+	return b.stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("identitystore"), Region: jsii.String(""), Account: jsii.String(account),
+		Resource: jsii.String(resource), ResourceName: jsii.String(name), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
 }
 
 // allowConnect grants the Connect user APIs on the one instance (the
@@ -182,6 +203,14 @@ func (b *builder) allowConnect(role awsiam.Role) {
 	b.allowConnectActions(role, "Connect", b.actions.connect)
 	allow(role, "ConnectOwnershipTag", []string{"connect:TagResource"}, []*string{b.connectARN(b.s.ConnectInstanceID + "/agent/*")},
 		map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{ConnectOwnershipTagKey}}})
+	if name := b.s.OktaAPISecretName; name != "" {
+		// A name-referenced secret's ARN ends in six random characters.
+		secret := b.stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("secretsmanager"), Resource: jsii.String("secret"),
+			ResourceName: jsii.String(name + "-??????"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
+		allow(role, "OktaAPISecret", b.actions.oktaSecret, []*string{secret}, nil)
+	}
 }
 
 // allowConnectActions grants actions on the one instance and below it.
@@ -214,12 +243,7 @@ func (b *builder) allowPlanning(role awsiam.Role) {
 // known at deploy time) and the user and membership ARNs, which carry ids
 // IdC mints and so cannot be narrowed further.
 func (b *builder) allowIdentityStore(role awsiam.Role) {
-	arn := func(account, resource, name string) *string {
-		return b.stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("identitystore"), Region: jsii.String(""), Account: jsii.String(account),
-			Resource: jsii.String(resource), ResourceName: jsii.String(name), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
-		})
-	}
+	arn := b.identityStoreARN
 	resources := []*string{
 		arn(*b.stack.Account(), "identitystore", b.s.IdentityStoreID),
 		arn("", "user", "*"),

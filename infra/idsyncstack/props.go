@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
 	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/enrich"
 )
 
 // ErrInvalidProps is matched (errors.Is) by every problem New finds in its
@@ -172,6 +173,29 @@ type Props struct {
 	// alarms (whole minutes, at least 5; default DefaultQueueAgeAlarm).
 	QueueAgeAlarm time.Duration
 
+	// OktaAPISecretName names an existing Secrets Manager secret holding
+	// the credentials of Okta's Users API (one JSON object, see
+	// internal/oktaapi.ParseCredentials: an OAuth 2.0 API service app with
+	// a private key and the okta.users.read scope, or an SSWS token). The
+	// Connect consumer reads it (OKTA_API_SECRET_ID; GetSecretValue on that
+	// secret only) to give new agents their names from Okta seconds after
+	// the hook; the hook and every consumer get the variable, so that
+	// their configuration check knows Okta API access is configured. Empty:
+	// no Okta API access; every Connect group then needs an idcId (agents
+	// get provisional names until the snapshot brings the real ones). The
+	// secret must use the account's aws/secretsmanager key.
+	OktaAPISecretName string
+	// SkipWorkMailAssignments leaves the WorkMail groups' assignments to
+	// WorkMail's IAM Identity Center application alone. By default, when
+	// the document names workmail.identityCenter.applicationArn, the stack
+	// assigns every WorkMail group that has an idcId to that application
+	// (AWS::SSO::ApplicationAssignment, principal type GROUP, kept when the
+	// stack is deleted so that people keep signing in to WorkMail). Set it
+	// when the groups are assigned already (by AWS's IdC → WorkMail
+	// sample, by idsync discover --assign, in the console): CloudFormation
+	// does not adopt an existing assignment.
+	SkipWorkMailAssignments bool
+
 	// ArchiveRetentionDays is the ledger archive's Object Lock retention in
 	// COMPLIANCE mode (1 to 36500; default DefaultArchiveRetentionDays): for
 	// that long after it is written, no one can delete or overwrite an
@@ -204,6 +228,11 @@ type resolved struct {
 	// idcGroupIDs are the configured IdC groups; nil when not known at
 	// synth (ConfigParameter).
 	idcGroupIDs []string
+	// workmailApp is the document's workmail.identityCenter.applicationArn
+	// and workmailIdCGroups its WorkMail groups' idcIds (known at synth
+	// with ConfigFile only).
+	workmailApp       string
+	workmailIdCGroups []string
 	// perInstanceWM and perInstanceCon are each consumer instance's rate
 	// (Connect's per operation).
 	perInstanceWM, perInstanceCon float64
@@ -220,6 +249,7 @@ var (
 	reIdentityStore = regexp.MustCompile(`^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
 	reEmail         = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 	reTopicARN      = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$`)
+	reSecretName    = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 )
 
 // resolve applies defaults and validates p, reading ConfigFile when set.
@@ -279,6 +309,10 @@ func resolve(p Props) (resolved, error) {
 	}
 
 	s.HookSecretName = strings.TrimSpace(s.HookSecretName)
+	s.OktaAPISecretName = strings.TrimSpace(s.OktaAPISecretName)
+	if s.OktaAPISecretName != "" && !reSecretName.MatchString(s.OktaAPISecretName) {
+		bad("OktaAPISecretName %q is not a Secrets Manager secret name", s.OktaAPISecretName)
+	}
 	if s.HookSecretKeyARN != "" && s.HookSecretName == "" {
 		bad("HookSecretKeyARN is for an existing secret: set HookSecretName too (a generated secret uses aws/secretsmanager)")
 	}
@@ -429,6 +463,17 @@ func (s *resolved) fromConfigFile() []error {
 	}
 	if len(s.idcGroupIDs) == 0 {
 		bad("ConfigFile: no configured group has an idcId, so the snapshot has nothing to read")
+	}
+	if err := enrich.CheckConfig(cfg, s.OktaAPISecretName != ""); err != nil {
+		errs = append(errs, fmt.Errorf("%w: ConfigFile %s: %w (set OktaAPISecretName, or give the group its idcId)", ErrInvalidProps, s.ConfigFile, err))
+	}
+	if cfg.WorkMail != nil {
+		s.workmailApp = cfg.WorkMail.IdentityCenter.ApplicationARN
+		for _, g := range cfg.WorkMail.Groups {
+			if g.IdCID != "" {
+				s.workmailIdCGroups = append(s.workmailIdCGroups, g.IdCID)
+			}
+		}
 	}
 	return append(errs, s.resolveExport(exportTo)...)
 }

@@ -136,7 +136,11 @@ func TestPropsFromContext(t *testing.T) {
 			"alarmEmail": "oncall@example.org, idm-team@example.org", "alarmTopicArn": "arn:aws:sns:eu-west-1:111122223333:oncall",
 			"queueAgeAlarm": "45m", "hookConcurrency": "5", "archiveRetentionDays": "2557",
 			"exportBucketEncryption": "S3", "exportTransitionDays": "90", "exportExpireDays": "3650", "exportNoncurrentDays": "7",
+			"oktaApiSecretName": " idsync/okta-api ", "skipWorkMailAssignments": "true",
 		}, func(t *testing.T, p idsyncstack.Props) {
+			if p.OktaAPISecretName != "idsync/okta-api" || !p.SkipWorkMailAssignments {
+				t.Errorf("Okta API and assignments: %q %v", p.OktaAPISecretName, p.SkipWorkMailAssignments)
+			}
 			if p.ExportBucketEncryption != idsyncstack.ExportBucketS3 || p.ExportTransitionDays != 90 || p.ExportExpireDays != 3650 || p.ExportNoncurrentDays != 7 {
 				t.Errorf("export settings: %q %d %d %d", p.ExportBucketEncryption, p.ExportTransitionDays, p.ExportExpireDays, p.ExportNoncurrentDays)
 			}
@@ -175,9 +179,9 @@ func TestPropsFromContext(t *testing.T) {
 		{"malformed values, all reported", map[string]any{
 			"scheduleRate": "fortnightly", "maxConcurrency": 2.5, "logRetentionDays": 10.0, "idcRate": "fast",
 			"hookSecretName": 7.0, "hookConcurrency": "many", "archiveRetentionDays": 1.5, "queueAgeAlarm": "soon",
-			"exportExpireDays": "ten years",
+			"exportExpireDays": "ten years", "skipWorkMailAssignments": "maybe",
 		}, nil, []string{"scheduleRate=fortnightly", "maxConcurrency=2.5", "logRetentionDays=10", "idcRate=fast", "hookSecretName=7",
-			"hookConcurrency=many", "archiveRetentionDays=1.5", "queueAgeAlarm=soon", "exportExpireDays=ten years"}},
+			"hookConcurrency=many", "archiveRetentionDays=1.5", "queueAgeAlarm=soon", "exportExpireDays=ten years", "skipWorkMailAssignments=maybe"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := idsyncstack.PropsFromContext(func(k string) any { return c.ctx[k] })

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssso"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -57,6 +58,9 @@ type Stack struct {
 	// MailExport is the mailbox export bucket and role; nil unless the
 	// configuration document has workmail.onLeave.exportTo.
 	MailExport *MailExport
+	// WorkMailAssignments assign the WorkMail groups to WorkMail's IAM
+	// Identity Center application (see Props.SkipWorkMailAssignments).
+	WorkMailAssignments []awssso.CfnApplicationAssignment
 }
 
 // Target is one target's pipeline end: its FIFO queue, that queue's FIFO
@@ -132,6 +136,7 @@ func New(scope constructs.Construct, id string, p Props) (*Stack, error) {
 		queues = append(queues, queueRef{t.fn.Target, tgt.Queue})
 	}
 
+	out.WorkMailAssignments = b.workMailAssignments()
 	out.Hook, out.HookURL, out.HookSecret = b.hook(queues)
 	out.Snapshot = b.snapshot(queues)
 	out.Archive = b.archive(out.LedgerTable)
@@ -267,12 +272,14 @@ func (b *builder) target(fn Function, rate float64, grant func(awsiam.Role)) Tar
 
 	// The one consumer binary serves every target: IDSYNC_TARGET chooses
 	// this one, and it reads only its own target's DLQ and rate variables.
+	env := map[string]*string{
+		settings.EnvTarget:            jsii.String(string(fn.Target)),
+		settings.DLQURLVar(fn.Target): dlq.QueueUrl(),
+		settings.RateVar(fn.Target):   jsii.String(formatRate(rate)),
+	}
+	b.oktaAPIAccess(env)
 	consumer, role := b.function(title+"Consumer", fn, "idsync "+name+" consumer (SQS FIFO, partial batch responses)",
-		b.s.ConsumerTimeout, consumerMemory, map[string]*string{
-			settings.EnvTarget:            jsii.String(string(fn.Target)),
-			settings.DLQURLVar(fn.Target): dlq.QueueUrl(),
-			settings.RateVar(fn.Target):   jsii.String(formatRate(rate)),
-		}, nil)
+		b.s.ConsumerTimeout, consumerMemory, env, nil)
 	// The mapping is declared directly (not through SqsEventSource, whose
 	// grant adds ChangeMessageVisibility and GetQueueUrl, which the poller
 	// does not need); the role gets the poller's actions on this queue only.
@@ -319,6 +326,7 @@ func (b *builder) hook(queues []queueRef) (awslambda.Function, awslambda.Functio
 		settings.EnvHookAuthHeader: jsii.String(b.s.HookAuthHeader),
 		settings.EnvHookSecretTTL:  jsii.String(b.s.HookSecretTTL.String()),
 	}
+	b.oktaAPIAccess(env)
 	queueARNs := publishTo(env, queues)
 	fn, role := b.function("OktaHook", function(FnOktaHook), "idsync Okta event hook (Function URL)", hookTimeout, hookMemory,
 		env, func(p *awslambda.FunctionProps) {
@@ -372,4 +380,35 @@ func (b *builder) snapshot(queues []queueRef) awslambda.Function {
 	b.allowIdentityStore(role)
 	b.allowPlanning(role)
 	return fn
+}
+
+// oktaAPIAccess names the Okta API credentials' secret in a function's
+// environment when one is configured: the Connect consumer reads it; the
+// hook and the consumers' configuration check needs to know it is there.
+func (b *builder) oktaAPIAccess(env map[string]*string) {
+	if b.s.OktaAPISecretName != "" {
+		env[settings.EnvOktaAPISecretID] = jsii.String(b.s.OktaAPISecretName)
+	}
+}
+
+// workMailAssignments assigns every WorkMail group that has an idcId to
+// WorkMail's IAM Identity Center application (the document's
+// workmail.identityCenter.applicationArn), as WorkMail requires before it
+// links a mailbox to an IdC user. The assignments are kept when the stack
+// is deleted: removing idsync must not stop people signing in to WorkMail.
+func (b *builder) workMailAssignments() []awssso.CfnApplicationAssignment {
+	if b.s.workmailApp == "" || b.s.SkipWorkMailAssignments || !b.s.workmail {
+		return nil
+	}
+	var out []awssso.CfnApplicationAssignment
+	for _, g := range b.s.workmailIdCGroups {
+		a := awssso.NewCfnApplicationAssignment(b.stack, jsii.String("WorkMailAssignment"+g), &awssso.CfnApplicationAssignmentProps{
+			ApplicationArn: jsii.String(b.s.workmailApp),
+			PrincipalType:  jsii.String("GROUP"),
+			PrincipalId:    jsii.String(g),
+		})
+		a.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+		out = append(out, a)
+	}
+	return out
 }

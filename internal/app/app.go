@@ -203,9 +203,12 @@ func (a *App) hookSecrets() (*oktahook.SecretCache, error) {
 
 // Hook returns the Okta event-hook handler.
 //
-// Errors: ErrInvalid without a secret source or a queue; the
-// constructors'.
+// Errors: ErrInvalid without a secret source or a queue, or for a
+// configuration CheckConfig refuses; the constructors'.
 func (a *App) Hook() (*oktahook.Handler, error) {
+	if err := a.CheckConfig(); err != nil {
+		return nil, err
+	}
 	secrets, err := a.hookSecrets()
 	if err != nil {
 		return nil, err
@@ -251,12 +254,21 @@ func (a *App) Snapshotter() (*idcsnapshot.Snapshotter, error) {
 	})
 }
 
-// Runner returns the SQS batch runner for target t.
+// Runner returns the SQS batch runner for target t, with t's Enricher
+// between the fold and the plan.
 //
 // Errors: ErrInvalid for a target that is unknown, not configured or has
-// no dead-letter queue; the target's constructor's.
+// no dead-letter queue, or for a configuration CheckConfig refuses; the
+// target's and the enricher's constructors'.
 func (a *App) Runner(t domain.Target) (*consumers.Runner, error) {
+	if err := a.CheckConfig(); err != nil {
+		return nil, err
+	}
 	target, err := a.Target(t)
+	if err != nil {
+		return nil, err
+	}
+	enricher, err := a.Enricher(t)
 	if err != nil {
 		return nil, err
 	}
@@ -264,9 +276,12 @@ func (a *App) Runner(t domain.Target) (*consumers.Runner, error) {
 	if q.DLQURL == "" {
 		return nil, fmt.Errorf("%w: no dead-letter queue for target %s (%s)", ErrInvalid, t, settings.DLQURLVar(t))
 	}
+	if err := a.coldStartCheck(target); err != nil {
+		return nil, err
+	}
 	component := "consumer-" + string(t)
 	return consumers.NewRunner(consumers.RunnerOptions{
-		Target: target, Store: a.Store, DLQ: awsclient.SQS(a.AWS, a.Settings.Endpoints.SQS), DLQURL: q.DLQURL,
+		Target: target, Store: a.Store, DLQ: awsclient.SQS(a.AWS, a.Settings.Endpoints.SQS), DLQURL: q.DLQURL, Enricher: enricher,
 		DryRun: a.Settings.DryRun, Logger: a.log.With("component", component), Metrics: a.metricsFor(component),
 		Clock: a.now, NewID: a.newID,
 	})
@@ -294,4 +309,37 @@ func (a *App) Target(t domain.Target) (consumers.Target, error) {
 		return def.build(a)
 	}
 	return nil, fmt.Errorf("%w: unknown target %q", ErrInvalid, t)
+}
+
+// checker is a target that can check its account at cold start
+// (workmail.Applier: the organisation and its IAM Identity Center link).
+type checker interface {
+	Check(ctx context.Context) error
+}
+
+// coldStartCheckTimeout bounds the cold-start check.
+const coldStartCheckTimeout = 30 * time.Second
+
+// coldStartCheck runs target's Check, when it has one. A permanent failure
+// (a misconfigured organisation) stops the consumer from starting, with
+// the reason; a transient one is logged and left to the first plan, which
+// checks again.
+//
+// Errors: the check's permanent failure, wrapped with ErrInvalid.
+func (a *App) coldStartCheck(target consumers.Target) error {
+	c, ok := target.(checker)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), coldStartCheckTimeout)
+	defer cancel()
+	err := c.Check(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case domain.KindOf(err) == domain.ErrorPermanent:
+		return fmt.Errorf("%w: %s target: %w", ErrInvalid, target.Name(), err)
+	}
+	a.log.Warn("cold-start check failed; the first plan checks again", "target", string(target.Name()), "err", err.Error())
+	return nil
 }

@@ -25,7 +25,12 @@ func targets() []targetDef {
 	return []targetDef{
 		{domain.TargetWorkMail, func(c domain.Config) bool { return c.WorkMail != nil }, func(a *App) (consumers.Target, error) {
 			api := awsclient.WorkMail(a.AWS, a.Settings.Endpoints.WorkMail, a.meter(domain.TargetWorkMail, workmail.DefaultQuota()).Install)
-			return workmail.New(workmail.Options{API: api, Config: *a.Settings.Config.WorkMail, Logger: a.targetLog(domain.TargetWorkMail), Clock: a.now})
+			cfg := *a.Settings.Config.WorkMail
+			var idc *workmail.IdentityCenter
+			if ic := cfg.IdentityCenter; ic.InstanceARN != "" || ic.ApplicationARN != "" {
+				idc = &workmail.IdentityCenter{InstanceARN: ic.InstanceARN, ApplicationARN: ic.ApplicationARN}
+			}
+			return workmail.New(workmail.Options{API: api, Config: cfg, IdentityCenter: idc, Logger: a.targetLog(domain.TargetWorkMail), Clock: a.now})
 		}},
 		{domain.TargetConnect, func(c domain.Config) bool { return c.Connect != nil }, func(a *App) (consumers.Target, error) {
 			api := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)

@@ -168,9 +168,13 @@ func targetOptions(base, extra []func(*middleware.Stack) error) []func(*middlewa
 	return slices.Concat(base, []func(*middleware.Stack) error{Classify}, extra)
 }
 
-// IdentityStore returns an IdentityStore client; endpoint "" means AWS's.
-func IdentityStore(cfg aws.Config, url string) *identitystore.Client {
-	return identitystore.NewFromConfig(cfg, func(o *identitystore.Options) { o.BaseEndpoint = endpoint(url) })
+// IdentityStore returns an IdentityStore client with apiOptions (e.g. a
+// Meter's Install) added; endpoint "" means AWS's.
+func IdentityStore(cfg aws.Config, url string, apiOptions ...func(*middleware.Stack) error) *identitystore.Client {
+	return identitystore.NewFromConfig(cfg, func(o *identitystore.Options) {
+		o.BaseEndpoint = endpoint(url)
+		o.APIOptions = slices.Concat(o.APIOptions, apiOptions)
+	})
 }
 
 // SSOAdmin returns an SSO Admin client; endpoint "" means AWS's. (Used by the SSO Admin

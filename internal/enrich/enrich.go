@@ -63,17 +63,13 @@ import (
 	"github.com/idsync/idsync/internal/oktaapi"
 )
 
-// Sources of the facts. Until domain has sources of their own ("okta-api",
-// "idc-lookup"), profile facts read from Okta are okta-hook facts and
-// links read from IdentityStore idc-snapshot facts; their source event ids
-// (the prefixes below) tell them apart. Switching is a change of these
-// constants only.
+// Sources of the facts.
 const (
 	// SourceOktaAPI is the source of profile facts read from Okta's Users
 	// API.
-	SourceOktaAPI = domain.SourceOktaHook
+	SourceOktaAPI = domain.SourceOktaAPI
 	// SourceIdCLookup is the source of IdC links read from IdentityStore.
-	SourceIdCLookup = domain.SourceIdCSnapshot
+	SourceIdCLookup = domain.SourceIdCLookup
 	// SourceProvisional is the source of provisional names: they come from
 	// what the hooks told (display name, login).
 	SourceProvisional = domain.SourceOktaHook
@@ -108,8 +104,8 @@ type Options struct {
 	// Config says who qualifies for which target; at least one target
 	// must be configured. Required.
 	Config domain.Config
-	// Okta is Okta API access (okta.apiSecretId / okta.apiSecretParameter
-	// configured). Leave it nil when there is none (not a nil *Client):
+	// Okta is Okta API access (OKTA_API_SECRET_ID or
+	// OKTA_API_SECRET_PARAMETER set, internal/settings). Leave it nil when there is none (not a nil *Client):
 	// names are then provisional.
 	Okta OktaUsers
 	// IdC resolves IdC user ids for WorkMail links. Nil: no lookups.
@@ -168,7 +164,7 @@ func CheckConfig(cfg domain.Config, oktaAPI bool) error {
 	if len(bad) == 0 {
 		return nil
 	}
-	return domain.Permanent(fmt.Errorf("%w: %s: no idcId and no Okta API access (okta.apiSecretId): members would never get real first and last names",
+	return domain.Permanent(fmt.Errorf("%w: %s: no idcId and no Okta API access: members would never get real first and last names",
 		ErrInvalid, strings.Join(bad, ", ")))
 }
 

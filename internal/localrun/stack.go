@@ -49,6 +49,10 @@ type Options struct {
 	SnapshotEvery time.Duration
 	// MirrorLag delays the Okta stand-in's SCIM push into IdentityStore.
 	MirrorLag time.Duration
+	// OktaClock is the Okta stand-in's clock (default time.Now): its
+	// users' and events' times, its answers' Date and its per-minute
+	// rate-limit windows.
+	OktaClock func() time.Time
 	// RetryDelay is how long a failed record waits before it is delivered
 	// again (default 2 s).
 	RetryDelay time.Duration
@@ -60,6 +64,13 @@ type Options struct {
 	// demo's WorkMail group is assigned; facts about IdC users the stand-in
 	// does not hold are then refused. Off by default; make run turns it on.
 	RequireIdCAssignment bool
+	// NoOktaAPI leaves the consumers without Okta API access: Connect
+	// agents then get provisional names split from the hook's display name
+	// until a snapshot brings the real ones. By default a service app is
+	// registered in the Okta stand-in (a generated key, okta.users.read, a
+	// read-only admin role) and its credentials given to the consumers
+	// (settings.OktaAPIAccess, local value).
+	NoOktaAPI bool
 	// Rates are the targets' client-side request rates (requests/s;
 	// settings.RateVar), for the consumers; a target not listed keeps its
 	// default quota.
@@ -173,6 +184,13 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	for t, r := range o.Rates {
 		s.Settings.Rates[t] = r
+	}
+	if !o.NoOktaAPI {
+		creds, err := s.registerServiceApp()
+		if err != nil {
+			return nil, err
+		}
+		s.Settings.OktaUsers = settings.OktaAPIAccess{Value: creds}
 	}
 	build := func(c settings.Component) (*app.App, error) {
 		return app.New(ctx, app.Options{Settings: s.Settings, Component: c, Logger: o.Log, Metrics: o.Metrics})

@@ -2,6 +2,8 @@ package localrun
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -19,9 +21,11 @@ import (
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/aws-sdk-go-v2/service/workmail"
 	wmtypes "github.com/aws/aws-sdk-go-v2/service/workmail/types"
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
+	"github.com/idsync/idsync/internal/oktaapi"
 	"github.com/idsync/idsync/internal/sim/simconnect"
 	"github.com/idsync/idsync/internal/sim/simidentitystore"
 	"github.com/idsync/idsync/internal/sim/simokta"
@@ -124,7 +128,7 @@ func (s *Stack) startStandIns(o Options, ids func(url string) *identitystore.Cli
 	s.oktaToken = "00" + randomHex(20)
 	s.Okta = simokta.New(simokta.Options{OrgURL: s.urls.okta, APIToken: s.oktaToken,
 		Mirror: ids(s.urls.identityStore), IdentityStoreID: s.storeID,
-		MirrorLag: o.MirrorLag, Logger: o.Log.With("component", "okta-standin")})
+		MirrorLag: o.MirrorLag, Clock: o.OktaClock, Logger: o.Log.With("component", "okta-standin")})
 	oktaSrv := &http.Server{Handler: s.Okta, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, oktaSrv)
 	go func() { _ = oktaSrv.Serve(oktaLn) }()
@@ -208,6 +212,7 @@ func (s *Stack) seedDemo(ctx context.Context, awsCfg aws.Config, ids *identityst
 		}}},
 		Snapshot: domain.SnapshotConfig{IdentityStoreID: d.storeID, SettleWindow: domain.Duration(domain.DefaultSettleWindow)},
 	}
+	cfg.WorkMail.IdentityCenter = domain.WorkMailIdentityCenter{InstanceARN: d.idcInstanceArn, ApplicationARN: d.appArn}
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		return d, fmt.Errorf("demo configuration: %w", err)
@@ -233,3 +238,38 @@ func idcGroupID(ctx context.Context, ids *identitystore.Client, storeID, name st
 
 // discard is a logger that writes nothing.
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// registerServiceApp registers an OAuth 2.0 API service app for idsync in
+// the Okta stand-in, as an admin sets one up for the Users API: a key pair
+// generated here (ES256, the public key registered with a kid), the
+// okta.users.read scope, a read-only admin role and DPoP not required. It
+// returns the credentials document (oktaapi.ParseCredentials) the
+// consumers read: one line of JSON holding the private key.
+//
+// Errors: key generation, registration.
+func (s *Stack) registerServiceApp() (string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", fmt.Errorf("the Okta service app's key: %w", err)
+	}
+	kid := "idsync-local-" + randomHex(4)
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"}}})
+	if err != nil {
+		return "", fmt.Errorf("the Okta service app's key: %w", err)
+	}
+	clientID, err := s.Okta.RegisterServiceApp(simokta.ServiceApp{JWKS: jwks, Scopes: []string{oktaapi.ScopeUsersRead},
+		AdminRoles: []string{simokta.RoleReadOnlyAdmin}})
+	if err != nil {
+		return "", fmt.Errorf("register the Okta service app: %w", err)
+	}
+	private, err := jose.JSONWebKey{Key: key, KeyID: kid, Algorithm: string(jose.ES256), Use: "sig"}.MarshalJSON()
+	if err != nil {
+		return "", fmt.Errorf("the Okta service app's key: %w", err)
+	}
+	doc, err := json.Marshal(map[string]any{"orgUrl": s.urls.okta, "clientId": clientID, "keyId": kid,
+		"privateKeyJwk": json.RawMessage(private), "scopes": []string{oktaapi.ScopeUsersRead}})
+	if err != nil {
+		return "", fmt.Errorf("the Okta service app's credentials: %w", err)
+	}
+	return string(doc), nil
+}

@@ -43,27 +43,28 @@ const (
 // maxBody bounds the answers read.
 const maxBody = 1 << 20
 
-// Options configures a Client. The configuration keys named are those
-// the composition root reads them from.
+// Options configures a Client. The settings named are the environment
+// variables the composition root (internal/app) builds them from.
 type Options struct {
 	// Credentials returns the Okta API credentials; required. Use
-	// FromSecretsManager (okta.apiSecretId) or FromSSM
-	// (okta.apiSecretParameter), Static in tests. It is called lazily
-	// (never by New) and again once CredentialsTTL has passed.
+	// FromSecretsManager (OKTA_API_SECRET_ID) or FromSSM
+	// (OKTA_API_SECRET_PARAMETER), Static in tests and local runs. It is
+	// called lazily (never by New) and again once CredentialsTTL has
+	// passed.
 	Credentials func(context.Context) (Credentials, error)
 	// CredentialsTTL is how long fetched credentials are kept; when a
-	// refresh fails, the last good ones are used for up to one more TTL
-	// (okta.apiSecretTtl). Default DefaultCredentialsTTL.
+	// refresh fails, the last good ones are used for up to one more TTL.
+	// Default DefaultCredentialsTTL.
 	CredentialsTTL time.Duration
 	// OrgURL is the org's base URL when the secret has no "orgUrl"; when
 	// both are set they must agree, a guard against a secret of another
-	// org (okta.orgUrl). Optional.
+	// org. Optional.
 	OrgURL string
 	// HTTPClient makes the calls. Default: a client with DefaultTimeout.
 	HTTPClient *http.Client
 	// Rate is the client-side request rate per second shared by every
-	// call (token requests included), with bursts of Burst (okta.rate,
-	// okta.burst). Zero means DefaultRate / DefaultBurst; a negative Rate
+	// call (token requests included), with bursts of Burst (Rate:
+	// OKTA_API_RATE). Zero means DefaultRate / DefaultBurst; a negative Rate
 	// turns the limiter off.
 	Rate  float64
 	Burst int

@@ -408,6 +408,10 @@ func (d *discoverer) workMail(ctx context.Context, idcInstance string) (workMail
 		note := "IAM Identity Center application"
 		if in := aws.ToString(idp.IdentityCenterConfiguration.InstanceArn); in != idcInstance {
 			note += "; WARNING: of instance " + in + ", not " + idcInstance
+		} else {
+			// The consumer checks the link at cold start; the stack assigns
+			// the WorkMail groups to the application.
+			res.IdentityCenter.InstanceARN, res.IdentityCenter.ApplicationARN = in, res.appArn
 		}
 		d.found = append(d.found, Found{"WorkMail application", "", res.appArn, note})
 	case err == nil, errors.As(err, &api) && api.ErrorCode() == "ResourceNotFoundException":

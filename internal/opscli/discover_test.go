@@ -74,6 +74,8 @@ func TestDiscoverWritesTheConfigurationTheDemoNeeds(t *testing.T) {
 		{"organisation", parsed.WorkMail.OrganizationID, want.WorkMail.OrganizationID},
 		{"mail domain", parsed.WorkMail.MailDomain, want.WorkMail.MailDomain},
 		{"WorkMail groups", parsed.WorkMail.Groups, want.WorkMail.Groups},
+		{"WorkMail IdC instance and application", []string{parsed.WorkMail.IdentityCenter.InstanceARN, parsed.WorkMail.IdentityCenter.ApplicationARN},
+			[]string{s.Endpoint("IDC_INSTANCE_ARN"), s.Endpoint("WORKMAIL_APPLICATION_ARN")}},
 		{"Connect instance", parsed.Connect.InstanceID, want.Connect.InstanceID},
 	} {
 		if !equalJSON(t, cmp.got, cmp.want) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/idsync/idsync/consumers/connect"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/app"
 	"github.com/idsync/idsync/internal/awsclient"
@@ -114,4 +115,22 @@ func DiscoverClientsOf(ctx context.Context, s settings.Settings) (DiscoverClient
 		c.Okta = OktaGroups{OrgURL: s.Okta.OrgURL, APIToken: s.Okta.APIToken}
 	}
 	return c, nil
+}
+
+// AdoptConnectDepsOf builds adopt connect's collaborators: the store, a
+// Connect client behind the Connect consumer's quota (one bucket per
+// operation) and the configuration's Connect section.
+//
+// Errors: ErrUsage when the settings carry no configuration or it has no
+// connect section.
+func AdoptConnectDepsOf(a *app.App) (AdoptConnectDeps, error) {
+	if !a.Settings.HasConfig || a.Settings.Config.Connect == nil {
+		return AdoptConnectDeps{}, fmt.Errorf("%w: adopt connect needs the configuration document with a connect section (%s or %s)",
+			ErrUsage, settings.EnvConfigFile, settings.EnvConfig)
+	}
+	meter := awsclient.NewMeter(awsclient.MeterOptions{Quota: connect.DefaultQuota()})
+	return AdoptConnectDeps{
+		Connect: awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, meter.Install),
+		Store:   a.Store, Config: *a.Settings.Config.Connect, TagKey: connect.DefaultTagKey,
+	}, nil
 }

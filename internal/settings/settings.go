@@ -57,6 +57,18 @@ const (
 	// Okta groups it maps.
 	EnvOktaOrgURL   = "OKTA_ORG_URL"
 	EnvOktaAPIToken = "OKTA_API_TOKEN"
+	// Okta API access for the consumers (and the configuration check of
+	// the hook): the credentials of Okta's Users API, one JSON object
+	// (oktaapi.ParseCredentials: an OAuth 2.0 service app with a private
+	// key and okta.users.read, or an SSWS token) in a Secrets Manager
+	// secret (EnvOktaAPISecretID) or an SSM SecureString
+	// (EnvOktaAPISecretParameter); EnvOktaAPISecret holds the JSON itself,
+	// honoured only with EnvLocal. EnvOktaAPIRate is the client-side
+	// request rate (requests/s; default oktaapi.DefaultRate).
+	EnvOktaAPISecretID        = "OKTA_API_SECRET_ID"
+	EnvOktaAPISecretParameter = "OKTA_API_SECRET_PARAMETER"
+	EnvOktaAPISecret          = "OKTA_API_SECRET"
+	EnvOktaAPIRate            = "OKTA_API_RATE"
 )
 
 // Endpoint override variables, one per AWS service idsync calls ("" or
@@ -148,6 +160,21 @@ type OktaAPI struct {
 	OrgURL, APIToken string
 }
 
+// OktaAPIAccess says where the credentials of Okta's Users API come
+// from; the zero value means there is no Okta API access.
+type OktaAPIAccess struct {
+	// SecretID (Secrets Manager) or Parameter (SSM SecureString); with
+	// Local, Value may carry the credentials JSON itself instead.
+	SecretID, Parameter, Value string
+	// Rate is the client-side request rate (0: the client's default).
+	Rate float64
+}
+
+// Configured reports whether a credentials source is set.
+func (o OktaAPIAccess) Configured() bool {
+	return o.SecretID != "" || o.Parameter != "" || o.Value != ""
+}
+
 // Settings is everything a component reads from its environment.
 type Settings struct {
 	Config      domain.Config
@@ -173,6 +200,10 @@ type Settings struct {
 	// Okta is the Okta management API (EnvOktaOrgURL, EnvOktaAPIToken),
 	// when both are set.
 	Okta OktaAPI
+	// OktaUsers is the consumers' access to Okta's Users API
+	// (EnvOktaAPISecretID, EnvOktaAPISecretParameter, EnvOktaAPISecret,
+	// EnvOktaAPIRate).
+	OktaUsers OktaAPIAccess
 }
 
 // Targets lists the targets the configuration enables, in a fixed order.
@@ -331,6 +362,14 @@ func FromEnv(getenv func(string) string, c Component) (Settings, error) {
 	if o := (OktaAPI{OrgURL: r.str(EnvOktaOrgURL), APIToken: r.str(EnvOktaAPIToken)}); o.OrgURL != "" && o.APIToken != "" {
 		s.Okta = o
 	}
+	s.OktaUsers = OktaAPIAccess{SecretID: r.str(EnvOktaAPISecretID), Parameter: r.str(EnvOktaAPISecretParameter),
+		Rate: r.positive(EnvOktaAPIRate)}
+	if s.Local {
+		s.OktaUsers.Value = r.str(EnvOktaAPISecret)
+	}
+	if s.OktaUsers.SecretID != "" && s.OktaUsers.Parameter != "" {
+		r.problem("give %s or %s, not both", EnvOktaAPISecretID, EnvOktaAPISecretParameter)
+	}
 	switch c {
 	case Hook, Snapshot:
 		if s.HasConfig {
@@ -409,7 +448,8 @@ func LoadFile(path string, getenv func(string) string) (func(string) string, err
 // KEY=value pairs in a fixed order, for a settings file or a child
 // process's environment. configFile, when not empty, is written as
 // EnvConfigFile (the configuration document itself is not rendered).
-// Secrets other than a local EnvHookSecret are never written.
+// Secrets other than a local EnvHookSecret and EnvOktaAPISecret are never
+// written.
 func (s Settings) Environ(configFile string) [][2]string {
 	var out [][2]string
 	add := func(k, v string) {
@@ -444,6 +484,14 @@ func (s Settings) Environ(configFile string) [][2]string {
 	add(EnvHookSecretParameter, s.Hook.Parameter)
 	if s.Local {
 		add(EnvHookSecret, s.Hook.Value)
+	}
+	add(EnvOktaAPISecretID, s.OktaUsers.SecretID)
+	add(EnvOktaAPISecretParameter, s.OktaUsers.Parameter)
+	if s.Local {
+		add(EnvOktaAPISecret, s.OktaUsers.Value)
+	}
+	if s.OktaUsers.Rate > 0 {
+		add(EnvOktaAPIRate, strconv.FormatFloat(s.OktaUsers.Rate, 'f', -1, 64))
 	}
 	return out
 }

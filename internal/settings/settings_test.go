@@ -78,6 +78,31 @@ func TestFromEnvReadsEveryComponentsVariables(t *testing.T) {
 					t.Errorf("hook %+v", s.Hook)
 				}
 			}},
+		{name: "consumer with Okta API access", c: settings.Consumer,
+			env: with(map[string]string{settings.EnvTarget: "connect", settings.EnvOktaAPISecretID: "idsync/okta-api", settings.EnvOktaAPIRate: "4",
+				settings.EnvOktaAPISecret: `{"ssws":"ignored without IDSYNC_LOCAL"}`}),
+			check: func(t *testing.T, s settings.Settings) {
+				if s.OktaUsers != (settings.OktaAPIAccess{SecretID: "idsync/okta-api", Rate: 4}) || !s.OktaUsers.Configured() {
+					t.Errorf("Okta API access %+v", s.OktaUsers)
+				}
+			}},
+		{name: "local plain Okta API credentials", c: settings.Consumer,
+			env: with(map[string]string{settings.EnvTarget: "connect", settings.EnvLocal: "true", settings.EnvOktaAPISecret: `{"ssws":"00x"}`}),
+			check: func(t *testing.T, s settings.Settings) {
+				if s.OktaUsers != (settings.OktaAPIAccess{Value: `{"ssws":"00x"}`}) || !s.OktaUsers.Configured() {
+					t.Errorf("Okta API access %+v", s.OktaUsers)
+				}
+			}},
+		{name: "no Okta API access", c: settings.Consumer, env: with(map[string]string{settings.EnvTarget: "connect"}),
+			check: func(t *testing.T, s settings.Settings) {
+				if s.OktaUsers.Configured() {
+					t.Errorf("Okta API access %+v", s.OktaUsers)
+				}
+			}},
+		{name: "Okta API secret and parameter both", c: settings.Consumer,
+			env: with(map[string]string{settings.EnvTarget: "connect", settings.EnvOktaAPISecretID: "a", settings.EnvOktaAPISecretParameter: "/b",
+				settings.EnvOktaAPIRate: "0"}),
+			fails: []string{"give OKTA_API_SECRET_ID or OKTA_API_SECRET_PARAMETER, not both", `OKTA_API_RATE="0"`}},
 		{name: "everything wrong at once", c: settings.Snapshot,
 			env: map[string]string{settings.EnvConfig: both, "CONNECT_RATE": "fast", settings.EnvLogLevel: "loud"},
 			fails: []string{"STATE_TABLE is required", "LEDGER_TABLE is required", `CONNECT_RATE="fast"`, "LOG_LEVEL",
@@ -142,6 +167,7 @@ func TestEnvironRoundTripsThroughFromEnv(t *testing.T) {
 	in.Rates = map[domain.Target]float64{domain.TargetConnect: 2}
 	in.Endpoints = settings.Endpoints{DynamoDB: "http://ddb", Connect: "http://cn"}
 	in.Hook = settings.HookSecret{Value: "local-only", Header: "X-Hook", TTL: settings.DefaultSecretTTL}
+	in.OktaUsers = settings.OktaAPIAccess{SecretID: "idsync/okta-api", Value: `{"orgUrl":"http://127.0.0.1:1","ssws":"00x"}`, Rate: 3}
 	env := map[string]string{}
 	for _, kv := range in.Environ(cfgFile) {
 		env[kv[0]] = kv[1]
@@ -155,8 +181,8 @@ func TestEnvironRoundTripsThroughFromEnv(t *testing.T) {
 	}
 	in.Local = false
 	for _, kv := range in.Environ(cfgFile) {
-		if kv[0] == settings.EnvHookSecret {
-			t.Error("a non-local Environ writes the hook secret")
+		if kv[0] == settings.EnvHookSecret || kv[0] == settings.EnvOktaAPISecret {
+			t.Errorf("a non-local Environ writes %s", kv[0])
 		}
 	}
 }

@@ -168,6 +168,7 @@ type handler func(ctx context.Context, c *call) (any, error)
 type call struct {
 	instance string
 	user     string
+	resource string // TagResource's resourceArn
 	query    url.Values
 	body     []byte
 }
@@ -265,6 +266,9 @@ func (s *Server) route(r *http.Request) (string, handler, *call, bool) {
 	case len(seg) == 2 && seg[0] == "routing-profiles-summary" && m == http.MethodGet:
 		c.instance = seg[1]
 		return "ListRoutingProfiles", s.listRoutingProfiles, c, true
+	case len(seg) == 2 && seg[0] == "tags" && m == http.MethodPost:
+		c.resource = seg[1]
+		return "TagResource", s.tagResource, c, true
 	case len(seg) == 1 && seg[0] == "instance" && m == http.MethodGet:
 		return "ListInstances", s.listInstances, c, true
 	case len(seg) == 2 && seg[0] == "instance" && m == http.MethodGet:

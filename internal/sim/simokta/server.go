@@ -438,7 +438,12 @@ func (s *Server) routes() {
 
 // ServeHTTP implements http.Handler: Okta's API under /api/v1 (errors as
 // Okta's error object) and the /_sim control surface.
+//
+// Every answer's Date header is the stand-in's clock (Options.Clock), as a
+// server's Date is its own clock: clients that compute waits from
+// X-Rate-Limit-Reset minus Date, as Okta's SDKs do, see one clock.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	s.mux.ServeHTTP(w, r)
 }
 
