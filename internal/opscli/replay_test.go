@@ -67,7 +67,7 @@ func TestReplaySnapshotProvisionsADirectoryOf500OnceWhenInterruptedAndRerun(t *t
 	s := startStack(t, localrun.Options{Rates: map[domain.Target]float64{domain.TargetWorkMail: 1000, domain.TargetConnect: 1000}})
 	s.WorkMail.Control().SetQuota(simkit.EachOp, simkit.Quota{})
 	s.Connect.Control().SetQuota(simkit.EachOp, simkit.Quota{})
-	ctx := testenv.Context(t)
+	ctx := testenv.LongContext(t, 10*time.Minute)
 	start := time.Now().Add(-time.Minute)
 
 	// A directory that exists before idsync: 500 people in the WorkMail

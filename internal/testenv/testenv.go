@@ -85,6 +85,15 @@ func reachable(endpoint string) bool {
 	return true
 }
 
+// LongContext returns a context that ends with the test or after d, for
+// tests that drive a whole pipeline through quotas (on a loaded machine,
+// under the race detector, these take minutes).
+func LongContext(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // Context returns a context that ends with the test (or after 2 minutes).
 func Context(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
