@@ -40,6 +40,7 @@ const (
 	HookEventsQueued      = "EventsQueued"      // Count: events recorded and queued for every target
 	HookDeliveryMs        = "DeliveryMs"        // Milliseconds: one delivery's handling time
 	HookDeliveryFailures  = "DeliveryFailures"  // Count: deliveries not recorded or not queued (answered 503; Okta retries)
+	HookShed              = "Shed"              // Count: requests refused at once (503) because the hook had MaxInFlight requests in flight
 	HookEventsUnknownUser = "EventsUnknownUser" // Count: lifecycle and profile events about Okta users idsync does not manage (dropped)
 	// HookRemovalsHeld counts removals the hook-path removal brake held back
 	// instead of queueing them (Count).
