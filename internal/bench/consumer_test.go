@@ -50,6 +50,25 @@ func (c *dynamoCalls) take() (int, map[string]int) {
 	return total, ops
 }
 
+// moverRecord is the SQS record of a known person's profile change (a new
+// title): the consumer updates the mailbox.
+func moverRecord(b *testing.B, i int, at time.Time) events.SQSMessage {
+	b.Helper()
+	title := fmt.Sprintf("Title at %d", at.UnixNano())
+	sub := domain.Subject{OktaID: fmt.Sprintf("00u1cs%012d", i), IdCUserID: fmt.Sprintf("90676c7a1e-%08x-aaaa-4bbb-8ccc-%012d", i, i)}
+	e := domain.Event{
+		Source: domain.SourceIdCSnapshot, SourceEventID: fmt.Sprintf("bench-moved-%d-%d", i, at.UnixNano()), Kind: domain.KindProfileChanged,
+		Subject: sub, OccurredAt: at, ReceivedAt: at, Profile: &domain.Profile{Title: &title},
+	}
+	e.ID = domain.NewEventID(e.Source, e.SourceEventID, sub.Key(), at)
+	body, err := domain.EncodeEvent(e)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return events.SQSMessage{MessageId: e.ID, Body: string(body), Attributes: map[string]string{"MessageGroupId": sub.Key()},
+		EventSource: "aws:sqs"}
+}
+
 // joinerRecord is the SQS record of a joiner's observed event (as the
 // snapshot emits for a new member of the mapped group).
 func joinerRecord(b *testing.B, i int, group domain.GroupRef, at time.Time) events.SQSMessage {
@@ -72,12 +91,14 @@ func joinerRecord(b *testing.B, i int, group domain.GroupRef, at time.Time) even
 }
 
 // BenchmarkConsumer: the WorkMail consumer's runner as the Lambda runs it
-// (built by internal/app, batches of 10 SQS records) applying joiners'
-// observed events (fold, idempotency check, plan, create intent,
-// CreateUser + RegisterToWorkMail at the stand-in without a quota,
-// commit) against DynamoDB Local. It reports DynamoDB round trips per
-// applied event, counted on the wire by SDK middleware (target ≤ 4), and
-// events applied per second by one consumer instance.
+// (built by internal/app, batches of 10 SQS records, one instance) against
+// DynamoDB Local and the WorkMail stand-in without a quota: first 300
+// joiners' observed events (fold a new person, idempotency check, plan,
+// create intent, CreateUser + RegisterToWorkMail, commit), then a profile
+// change of each (fold, idempotency check, plan, UpdateUser, commit). It
+// reports DynamoDB round trips per applied event, counted on the wire by
+// SDK middleware (target ≤ 4), and events applied per second, for the
+// profile changes (roundtrips/event, events/s) and the joiners.
 func BenchmarkConsumer(b *testing.B) {
 	wm := simworkmail.New(simworkmail.Options{NoQuota: true})
 	org := wm.AddOrganization("bench", "example.com")
@@ -106,16 +127,7 @@ func BenchmarkConsumer(b *testing.B) {
 		b.Fatal(err)
 	}
 	const batches = 30
-	for i := 0; b.Loop(); i++ {
-		now := time.Now().UTC()
-		var recs [][]events.SQSMessage
-		for k := range batches {
-			var batch []events.SQSMessage
-			for j := range 10 {
-				batch = append(batch, joinerRecord(b, (i*batches+k)*10+j, group, now))
-			}
-			recs = append(recs, batch)
-		}
+	apply := func(recs [][]events.SQSMessage) (float64, float64, map[string]int) {
 		calls.take()
 		start := time.Now()
 		for _, batch := range recs {
@@ -128,10 +140,27 @@ func BenchmarkConsumer(b *testing.B) {
 		}
 		elapsed := time.Since(start)
 		total, ops := calls.take()
-		n := batches * 10
-		b.ReportMetric(float64(total)/float64(n), "roundtrips/event")
-		b.ReportMetric(float64(n)/elapsed.Seconds(), "events/s")
-		b.Logf("%d events: %d DynamoDB requests %v", n, total, ops)
+		n := float64(batches * 10)
+		return float64(total) / n, n / elapsed.Seconds(), ops
+	}
+	for i := 0; b.Loop(); i++ {
+		now := time.Now().UTC()
+		var joiners, movers [][]events.SQSMessage
+		for k := range batches {
+			var j, m []events.SQSMessage
+			for r := range 10 {
+				j = append(j, joinerRecord(b, (i*batches+k)*10+r, group, now.Add(-time.Minute)))
+				m = append(m, moverRecord(b, (i*batches+k)*10+r, now))
+			}
+			joiners, movers = append(joiners, j), append(movers, m)
+		}
+		jTrips, jRate, jOps := apply(joiners)
+		mTrips, mRate, mOps := apply(movers)
+		b.ReportMetric(mTrips, "roundtrips/event")
+		b.ReportMetric(mRate, "events/s")
+		b.ReportMetric(jTrips, "joiner-roundtrips/event")
+		b.ReportMetric(jRate, "joiner-events/s")
+		b.Logf("%d joiners: %v; %d profile changes: %v (DynamoDB requests by operation)", batches*10, jOps, batches*10, mOps)
 	}
 	if got := len(wm.Users(org)); got == 0 {
 		b.Fatal("no mailbox created")
