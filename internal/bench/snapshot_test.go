@@ -197,6 +197,9 @@ type runSummary struct {
 	Changes  int    `json:"changes"`
 	Joiners  int    `json:"joiners"`
 	Leavers  int    `json:"leavers"`
+	// Continued: the invocation stopped with the run unfinished.
+	Continued   bool `json:"continued"`
+	Invocations int  `json:"invocations"`
 }
 
 func lastRun(b *testing.B, stdout string) runSummary {
@@ -276,5 +279,71 @@ func BenchmarkSnapshot(b *testing.B) {
 		b.ReportMetric(float64(minimum)/20, "quota-min-s")
 		b.ReportMetric(float64(run.Events), "events")
 		b.Logf("measured run: %+v", run)
+	}
+}
+
+// BenchmarkSnapshot1MResumable: a first run over a directory of 1,000,000
+// users, 50,000 of them in the mapped group, with the Identity Store quota
+// and the Lambda time limit both scaled by IDSYNC_BENCH_1M_SCALE (default
+// 50: 1,000 requests/s and 18 s invocations instead of 20/s and 15
+// minutes), the stand-in in its own process. The snapshot binary is
+// invoked (one warm process, as Lambda reuses it) until the run no longer
+// continues. It reports the invocations, the requests against the minimum
+// pages, the wall time, the events and the process's peak RSS.
+func BenchmarkSnapshot1MResumable(b *testing.B) {
+	const users, members = 1000000, 50000
+	scale := 50.0
+	if f, err := strconv.ParseFloat(os.Getenv("IDSYNC_BENCH_1M_SCALE"), 64); err == nil && f > 0 {
+		scale = f
+	}
+	d := identityStoreChild(b, users, members)
+	dep := deploy(b, mailConfig(b, d), settings.Endpoints{IdentityStore: d.URL})
+	bin := buildLambda(b, "idcsnapshot")
+	limit := time.Duration(float64(15*time.Minute) / scale)
+	for b.Loop() {
+		d.post(b, fmt.Sprintf("/_bench/quota?rate=%g", 20*scale))
+		d.post(b, "/_bench/reset")
+		srv := lambdart.New(lambdart.WithFunction("idcsnapshot", "us-east-1"))
+		proc, err := srv.RunBinary(context.Background(), bin, append(dep.environ(), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024",
+			fmt.Sprintf("IDC_RATE=%g", 20*scale)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		var run runSummary
+		for inv := 1; ; inv++ {
+			if inv > 200 {
+				b.Fatal("run not finished after 200 invocations")
+			}
+			res, err := srv.Invoke(context.Background(), []byte(`{"version":"0","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`), limit)
+			if err == nil && res.Error != nil {
+				err = res.Error
+			}
+			if err != nil {
+				b.Fatalf("invocation %d: %v\n%s", inv, err, proc.Stderr())
+			}
+			run = lastRun(b, proc.Stdout())
+			if !run.Continued {
+				break
+			}
+		}
+		wall := time.Since(start)
+		rss := vmHWM(b, proc.Pid())
+		_ = proc.Close()
+		_ = srv.Close()
+		calls, throttled := d.requests(b)
+		minimum := int64((members+99)/100 + (users+99)/100)
+		b.ReportMetric(float64(run.Invocations), "invocations")
+		b.ReportMetric(limit.Seconds(), "invocation-limit-s")
+		b.ReportMetric(float64(calls), "requests")
+		b.ReportMetric(float64(minimum), "min-requests")
+		b.ReportMetric(float64(calls)/float64(minimum), "requests/min")
+		b.ReportMetric(float64(throttled), "throttled")
+		b.ReportMetric(wall.Seconds(), "wall-s")
+		b.ReportMetric(float64(minimum)/(20*scale), "quota-min-s")
+		b.ReportMetric(float64(run.Events), "events")
+		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(scale, "scale")
+		b.Logf("last run line: %+v", run)
 	}
 }
