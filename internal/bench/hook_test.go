@@ -185,7 +185,7 @@ func rawLimit(b *testing.B, dep deployment, ds *deliveries, workers int, d time.
 
 // BenchmarkHook: the hook as make run serves it (built by internal/app,
 // over HTTP, against the local engines) under open-loop load of
-// deliveries of 1 and of 20 events at rising rates (×1.25 from 10/s,
+// deliveries of 1 and of 20 events at rising rates (×1.25 from 2/s,
 // 3 s each); held-rate is the highest rate answered with a p99 under
 // 250 ms and no 5xx. raw-rate is what the same engines reach, in the same
 // run, for the hook's own DynamoDB and SQS calls made directly (32
@@ -208,7 +208,7 @@ func BenchmarkHook(b *testing.B) {
 				raw := rawLimit(b, dep, ds, 32, 3*time.Second)
 				held := step{}
 				var last step
-				for rate := 10.0; rate < 4*raw+20; rate *= 1.25 {
+				for rate := 2.0; rate < 4*raw+20; rate *= 1.25 {
 					last = openLoop(srv.URL, client, ds, rate, 3*time.Second)
 					b.Logf("%d events: %.0f/s sent %d, p99 %v, %d failed", n, rate, last.sent, last.p99, last.failures)
 					if last.p99 >= 250*time.Millisecond || last.failures > 0 {
