@@ -46,8 +46,10 @@ lint: ## gofmt check, go vet, staticcheck
 	go run $(STATICCHECK) $(TAGS) ./...
 
 .PHONY: bench
-bench: ## benchmarks against the stand-ins (numbers go in README.md)
-	@$(WITH_STANDINS) go test $(TAGS) -run='^$$' -bench=. -benchmem ./...
+bench: ## benchmarks against the limits, one `name value unit ...` line each, then the ratios against their targets (README.md, Performance)
+	@$(WITH_STANDINS) go test $(TAGS) -timeout=120m -run='^$$' -bench=. -benchtime=1x ./internal/bench/ | tee .bench.out | grep -E '^(Benchmark|ok|FAIL|--- FAIL)'
+	@go test -run='^$$' -bench=HookCPU -cpu=1 ./producers/oktahook/ | tee -a .bench.out | grep -E '^(Benchmark|FAIL)'
+	@awk -f scripts/bench-targets.awk .bench.out
 
 .PHONY: build
 build: ## Lambda bootstrap binaries (provided.al2023, linux/arm64) into dist/

@@ -22,7 +22,9 @@
 //     change" (200, the primary address kept) or, as the model also lists,
 //     answers EntityAlreadyRegisteredException; either way DescribeUser
 //     follows and a primary address other than the planned one is changed
-//     (UpdatePrimaryEmailAddress). After an adoption of an ENABLED user no
+//     (UpdatePrimaryEmailAddress). A user idsync created DISABLED and never
+//     registered (no address recorded) has no address to keep: a plain
+//     success needs no DescribeUser. After an adoption of an ENABLED user no
 //     RegisterToWorkMail is sent: only the address is changed when needed.
 //   - update-attributes: UpdateUser(DisplayName, FirstName, LastName, and
 //     IdentityProviderUserId when the plan links the mailbox to the

@@ -233,6 +233,12 @@ func (r *run) register(ctx context.Context, id, email string) (string, error) {
 		if err != nil {
 			return "", awsclient.Failure(err)
 		}
+		if r.state.Status == domain.RemoteDisabled && r.state.RemoteID == id && r.state.Email == "" {
+			// A user idsync created DISABLED and never registered has no
+			// address to keep: a plain success set the planned one, so no
+			// DescribeUser (one call fewer per joiner on the shared budget).
+			return "", nil
+		}
 		return r.ensurePrimary(ctx, id, email, "")
 	case codeAlreadyRegistered:
 		return r.ensurePrimary(ctx, id, email, "already registered")

@@ -17,6 +17,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -145,6 +147,7 @@ func FromEnv(ctx context.Context, getenv func(string) string, c settings.Compone
 //
 // Errors: FromEnv's and build's, for main to report before exiting.
 func Main[T any](c settings.Component, build func(*App) (T, error), start func(T)) error {
+	memoryLimit(os.Getenv)
 	a, err := FromEnv(context.Background(), os.Getenv, c)
 	if err != nil {
 		return err
@@ -155,6 +158,21 @@ func Main[T any](c settings.Component, build func(*App) (T, error), start func(T
 	}
 	start(v)
 	return nil
+}
+
+// memoryLimit gives the Go runtime a soft memory limit of 90 % of the
+// function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MiB) unless GOMEMLIMIT
+// sets one: the collector then works harder near the limit instead of
+// letting the heap double past it and the function be killed.
+func memoryLimit(getenv func(string) string) {
+	if getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	mb, err := strconv.Atoi(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
+	if err != nil || mb <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(mb) << 20 / 10 * 9)
 }
 
 // Logger is the App's logger.

@@ -41,6 +41,7 @@ const (
 	HookDeliveryMs        = "DeliveryMs"        // Milliseconds: one delivery's handling time
 	HookDeliveryFailures  = "DeliveryFailures"  // Count: deliveries not recorded or not queued (answered 503; Okta retries)
 	HookLargeDeliveries   = "LargeDeliveries"   // Count: deliveries over oktahook.LargeBody (1 MiB), towards the 6 MiB limit
+	HookShed              = "Shed"              // Count: requests refused at once (503) because the hook had MaxInFlight requests in flight
 	HookEventsUnknownUser = "EventsUnknownUser" // Count: lifecycle and profile events about Okta users idsync does not manage (dropped)
 	// HookRemovalsHeld counts removals the hook-path removal brake held back
 	// instead of queueing them (Count).

@@ -171,6 +171,10 @@ func tail(s string, n int) string {
 	return s
 }
 
+// Pid is the process id (for reading its /proc entries, such as its peak
+// resident memory).
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Stdout returns what the process wrote to stdout so far.
 func (p *Process) Stdout() string { return p.stdout.String() }
 

@@ -64,6 +64,33 @@
 //     refused or broken run; skipped when the lease was held) with the
 //     counts in Detail.
 //
+// # Runs longer than one invocation
+//
+// A directory too large to read in one invocation (at 20 requests/s,
+// 1,000,000 users are 10,000 ListUsers pages plus the membership pages,
+// more than Lambda's 15 minutes) is read over several. When the handler's
+// context has a deadline, a run stops reading, or queueing, TimeReserve
+// before it (at most a third of the invocation), saves its progress in
+// the state table under the lease's name (store.SaveRunProgress: the
+// cursor of every membership walk and of the ListUsers walk, the members
+// and profiles read so far in compressed chunks, the count of events
+// queued) and returns with Summary.Continued set; the next invocation (the
+// next scheduled one) takes the lease, loads the progress and continues
+// with the same run id and TakenAt, so its event ids, times and marks are
+// those of a run that was never interrupted. Nothing is diffed, and so
+// nobody is removed, until every read is over. Events are then recorded,
+// queued and marked EmitBatch at a time; an invocation that stops between
+// batches leaves the marks of exactly what it queued, and the next one,
+// deciding again from the same reads, skips what this run already queued
+// (a mark written at the run's own TakenAt) and queues the rest. A saved
+// run older than MaxRunAge, or saved under other configured groups, is
+// abandoned and a new one starts. The summary row is written once, when
+// the run ends.
+//
+// Memory: an invocation holds the member ids with their groups and the
+// compact profiles read, and, once the reads are over, the last-known
+// records it diffs against; the SDK pages are not kept.
+//
 // # Cost of a run
 //
 // Identity Store: the membership pages plus the profile reads (about
@@ -82,10 +109,4 @@
 // (Options.Rate, default 20/s) and for any pause a ThrottlingException's
 // RetryAfterSeconds asked for; the SDK's retryer (built by awsclient with
 // NoRetryRateLimit and MaxAttempts 8) retries throttles and 5xx.
-//
-// # Memory
-//
-// SDK pages are converted to compact domain.SnapshotUser values page by
-// page and not kept, so a run over 100,000 users holds the member index,
-// the snapshot users and the last-known records, not the SDK responses.
 package idcsnapshot

@@ -186,6 +186,9 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 		}
 		d := factsDigest(evs)
 		same := hasMark && m.Digest == d && m.PersonVersion == version
+		if same && m.At.Equal(now) {
+			continue // queued by an earlier invocation of this run
+		}
 		if same && now.Sub(m.At) < s.redeliver {
 			sum.InFlight += len(evs)
 			continue
@@ -285,6 +288,13 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 			d := planDigest(t, plan)
 			same := hasMark && m.Digest == d && m.PersonVersion == p.Version && m.TargetVersion == last.Version
 			switch {
+			case same && m.At.Equal(now) && !m.Failed():
+				// Queued by an earlier invocation of this run.
+				sum.Reconciled++
+				if leaves {
+					em.removing[r.Key] = true
+				}
+				continue
 			case same && m.Failed() && now.Sub(m.FailedAt) < s.retryFailed:
 				sum.InFlight++
 				continue

@@ -545,6 +545,40 @@ type memStore struct {
 	marks      int
 	totalUsers int
 	records    []store.Record // what AllRecords returns
+	progress   []byte
+	chunks     []store.RunChunk
+}
+
+func (m *memStore) RunProgress(context.Context, string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.progress, m.progress != nil, nil
+}
+
+func (m *memStore) SaveRunProgress(_ context.Context, _ string, state []byte, chunks []store.RunChunk) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.progress, m.chunks = state, chunks
+	return nil
+}
+
+func (m *memStore) RunChunks(_ context.Context, _ string, fn func(store.RunChunk) error) error {
+	m.mu.Lock()
+	chunks := slices.Clone(m.chunks)
+	m.mu.Unlock()
+	for _, c := range chunks {
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *memStore) ClearRun(context.Context, string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.progress, m.chunks = nil, nil
+	return nil
 }
 
 func (m *memStore) AcquireLease(_ context.Context, _, owner string, d time.Duration) (store.LeaseHold, error) {

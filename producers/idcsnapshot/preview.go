@@ -27,11 +27,12 @@ import (
 func (s *Snapshotter) Preview(ctx context.Context) (Summary, []domain.Event, error) {
 	start := s.now()
 	sum := Summary{RunID: s.newID(), TakenAt: start.UTC(), ProfileRead: ReadNone, Groups: len(s.groups), Outcome: domain.OutcomeWould}
-	rd := s.read(ctx, &sum, 0)
+	rs := newReadState(s.groups)
+	s.read(ctx, &sum, rs, 0)
 	if err := ctx.Err(); err != nil {
 		return sum, nil, fmt.Errorf("idcsnapshot: preview: reading: %w", err)
 	}
-	em, _, err := s.decide(ctx, &sum, rd, start)
+	em, _, err := s.decide(ctx, &sum, rs.result(s.groups), sum.TakenAt)
 	sum.Duration = s.now().Sub(start)
 	if err != nil {
 		return sum, nil, fmt.Errorf("idcsnapshot: preview: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/identitystore/types"
 
 	"github.com/idsync/idsync/domain"
+	"github.com/idsync/idsync/internal/awsclient"
 )
 
 // IdentityStore is the part of the Identity Store client the snapshotter
@@ -65,9 +66,103 @@ func chooseProfileRead(members, totalUsers, describeMax int) ProfileRead {
 	}
 }
 
-// reader performs one run's reads. Every failed read is kept in errs and
-// makes the snapshot incomplete; reading goes on wherever it still can, so
-// that additions and profile changes are still found.
+// readState is where a run's reads stand: the cursors of every walk, what
+// they found, and what could not be read. A run that cannot finish its
+// reads in one invocation saves it (see progress.go) and the next
+// invocation continues from it.
+type readState struct {
+	// Groups are the configured groups' membership walks, in the
+	// snapshotter's group order.
+	Groups []groupRead `json:"groups"`
+	// Members maps each member's user id to the indexes of their groups
+	// (kept in chunks, not in the cursor).
+	Members map[string][]int `json:"-"`
+	// ProfileRead is chosen once every membership walk has ended.
+	ProfileRead ProfileRead `json:"profileRead,omitempty"`
+	// List is the ListUsers walk (ReadListUsers).
+	List listRead `json:"list"`
+	// Users are the profiles read so far (kept in chunks).
+	Users []domain.SnapshotUser `json:"-"`
+	// Gone are members DescribeUser no longer found (deleted since their
+	// membership was listed); Unread those whose profile could not be read.
+	Gone   []string `json:"gone,omitempty"`
+	Unread []string `json:"unread,omitempty"`
+	// Described: every profile the walk did not provide has been asked
+	// for with DescribeUser; the reads are over.
+	Described bool `json:"described,omitempty"`
+	// Errors counts the failed reads; FirstError describes one.
+	Errors     int    `json:"errors,omitempty"`
+	FirstError string `json:"firstError,omitempty"`
+	// Calls and Throttled count Identity Store requests over every
+	// invocation of the run.
+	Calls     int64 `json:"calls,omitempty"`
+	Throttled int64 `json:"throttled,omitempty"`
+
+	found map[string]bool // user ids in Users or Gone
+}
+
+// groupRead is one group's membership walk.
+type groupRead struct {
+	ID    string `json:"id"`              // IdC group id
+	Token string `json:"token,omitempty"` // next page, when started and not done
+	Pages int    `json:"pages,omitempty"`
+	Done  bool   `json:"done,omitempty"`
+	// Unread says why the walk failed ("" when it did not): the group's
+	// removals are withheld.
+	Unread string `json:"unread,omitempty"`
+}
+
+// listRead is the ListUsers walk.
+type listRead struct {
+	Token string `json:"token,omitempty"`
+	Pages int    `json:"pages,omitempty"`
+	Seen  int    `json:"seen,omitempty"` // users on the pages read
+	Done  bool   `json:"done,omitempty"`
+	// Complete: the walk ended without a failure (at its last page, or
+	// once every member had been seen); Total is then the store's size when
+	// it reached the last page (else 0).
+	Complete bool `json:"complete,omitempty"`
+	Total    int  `json:"total,omitempty"`
+}
+
+func newReadState(groups []domain.GroupRef) *readState {
+	rs := &readState{Members: map[string][]int{}, found: map[string]bool{}}
+	for _, g := range groups {
+		rs.Groups = append(rs.Groups, groupRead{ID: g.IdCID})
+	}
+	return rs
+}
+
+// membershipsDone reports whether every group's walk has ended.
+func (rs *readState) membershipsDone() bool {
+	for _, g := range rs.Groups {
+		if !g.Done {
+			return false
+		}
+	}
+	return true
+}
+
+// done reports whether the reads are over.
+func (rs *readState) done() bool {
+	return rs.membershipsDone() && (rs.ProfileRead == ReadNone || rs.Described)
+}
+
+// addUser keeps a profile read, once per user id.
+func (rs *readState) addUser(u domain.SnapshotUser) bool {
+	if rs.found[u.UserID] {
+		return false
+	}
+	rs.found[u.UserID] = true
+	rs.Users = append(rs.Users, u)
+	return true
+}
+
+// reader performs one invocation's reads on a readState. Every failed read
+// is counted in the state and makes the snapshot incomplete; reading goes
+// on wherever it still can, so that additions and profile changes are
+// still found. A read cut short because ctx ended is no failure: the walk
+// keeps its cursor and continues in the next invocation.
 type reader struct {
 	client     IdentityStore
 	storeID    string
@@ -75,188 +170,252 @@ type reader struct {
 	workers    int
 	scimIssuer string // exact SCIM issuer, or "" for any under domain.DefaultSCIMIssuerPrefix
 
-	mu   sync.Mutex
-	errs []error
+	mu  sync.Mutex
+	rs  *readState
+	cut bool // a read was cut short: the reads continue next invocation
 }
 
+// cutShort reports whether err ended a read because ctx ended (or the
+// quota's next token would come after it): no failure, the read is asked
+// again next invocation. It notes the cut.
+func (r *reader) cutShort(ctx context.Context, err error) bool {
+	if ctx.Err() == nil && !errors.Is(err, awsclient.ErrRateLimited) &&
+		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		return false
+	}
+	r.mu.Lock()
+	r.cut = true
+	r.mu.Unlock()
+	return true
+}
+
+// fail counts a failed read.
 func (r *reader) fail(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.errs = append(r.errs, err)
+	r.rs.Errors++
+	if r.rs.FirstError == "" {
+		r.rs.FirstError = truncate(err.Error())
+	}
 }
 
-func (r *reader) failures() []error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.errs)
+// run continues the reads from where r.rs stands until they are over or
+// ctx ends. chooseProfile picks the profile read once the memberships are
+// known.
+func (r *reader) run(ctx context.Context, groups []domain.GroupRef, chooseProfile func(members int) ProfileRead) {
+	if !r.rs.membershipsDone() {
+		r.memberships(ctx, groups)
+		if !r.rs.membershipsDone() || r.cut {
+			return
+		}
+	}
+	if r.rs.ProfileRead == "" {
+		r.rs.ProfileRead = chooseProfile(len(r.rs.Members))
+	}
+	switch r.rs.ProfileRead {
+	case ReadNone:
+		return
+	case ReadListUsers:
+		if !r.rs.List.Done {
+			r.listUsers(ctx)
+			if !r.rs.List.Done || r.cut {
+				return
+			}
+		}
+	}
+	if !r.rs.Described {
+		r.describeMissing(ctx)
+	}
 }
 
-// memberships reads every group's memberships, groups in parallel, and
-// returns, per member user id, the indexes of the groups they are in, and
-// the groups that could not be read to the end, with why: "not found: the
+// memberships continues every group's membership walk, groups in parallel,
+// recording per member user id the indexes of the groups they are in. A
+// group whose walk fails is done and unread, with why: "not found: the
 // group no longer exists" (ResourceNotFoundException) or the failed page's
 // error. A failure of one group does not stop the others.
-func (r *reader) memberships(ctx context.Context, groups []domain.GroupRef) (map[string][]int, map[int]string) {
-	members := map[string][]int{}
-	unread := map[int]string{}
-	var mu sync.Mutex
+func (r *reader) memberships(ctx context.Context, groups []domain.GroupRef) {
 	r.each(ctx, len(groups), func(ctx context.Context, gi int) {
-		p := identitystore.NewListGroupMembershipsPaginator(r.client, &identitystore.ListGroupMembershipsInput{
-			IdentityStoreId: aws.String(r.storeID),
-			GroupId:         aws.String(groups[gi].IdCID),
-			MaxResults:      aws.Int32(PageSize),
-		})
-		for page := 1; p.HasMorePages(); page++ {
-			out, err := p.NextPage(ctx, r.opt)
-			if err != nil {
-				r.fail(fmt.Errorf("list memberships of group %s, page %d: %w", groups[gi].IdCID, page, err))
-				reason := fmt.Sprintf("page %d: %v", page, err)
+		r.mu.Lock()
+		g := r.rs.Groups[gi]
+		r.mu.Unlock()
+		for !g.Done && ctx.Err() == nil {
+			in := &identitystore.ListGroupMembershipsInput{
+				IdentityStoreId: aws.String(r.storeID),
+				GroupId:         aws.String(groups[gi].IdCID),
+				MaxResults:      aws.Int32(PageSize),
+			}
+			if g.Token != "" {
+				in.NextToken = aws.String(g.Token)
+			}
+			out, err := r.client.ListGroupMemberships(ctx, in, r.opt)
+			if err != nil && r.cutShort(ctx, err) {
+				break // continued next invocation
+			}
+			r.mu.Lock()
+			switch {
+			case err != nil:
+				r.mu.Unlock()
+				r.fail(fmt.Errorf("list memberships of group %s, page %d: %w", groups[gi].IdCID, g.Pages+1, err))
+				r.mu.Lock()
+				reason := fmt.Sprintf("page %d: %v", g.Pages+1, err)
 				var nf *types.ResourceNotFoundException
 				if errors.As(err, &nf) {
 					reason = "not found: the group no longer exists"
 				}
-				mu.Lock()
-				unread[gi] = truncate(reason)
-				mu.Unlock()
-				return
-			}
-			mu.Lock()
-			for _, m := range out.GroupMemberships {
-				if u, ok := m.MemberId.(*types.MemberIdMemberUserId); ok && u.Value != "" {
-					if gs := members[u.Value]; !slices.Contains(gs, gi) {
-						members[u.Value] = append(gs, gi)
+				g.Done, g.Unread, g.Token = true, truncate(reason), ""
+			default:
+				for _, m := range out.GroupMemberships {
+					if u, ok := m.MemberId.(*types.MemberIdMemberUserId); ok && u.Value != "" {
+						if gs := r.rs.Members[u.Value]; !slices.Contains(gs, gi) {
+							r.rs.Members[u.Value] = append(gs, gi)
+						}
 					}
 				}
+				g.Pages++
+				g.Token = aws.ToString(out.NextToken)
+				g.Done = g.Token == ""
 			}
-			mu.Unlock()
+			r.rs.Groups[gi] = g
+			r.mu.Unlock()
 		}
 	})
-	return members, unread
 }
 
-// profiles reads the profiles of members with the given strategy and
-// returns them as snapshot users (groups filled in from members), sorted by
-// user id, the store's user count when a ListUsers walk reached the end
-// (else 0), and the ids of the members whose profile could not be read
-// (sorted): a failed DescribeUser, or every member a failed ListUsers walk
-// had not reached. A member whose user no longer exists is left out: they
-// are gone.
-func (r *reader) profiles(ctx context.Context, how ProfileRead, members map[string][]int, groups []domain.GroupRef) ([]domain.SnapshotUser, int, []string) {
-	users := make([]domain.SnapshotUser, 0, len(members))
-	total := 0
-	var missing, unread []string
-	switch how {
-	case ReadNone:
-		return nil, 0, nil
-	case ReadDescribeUser:
-		missing = make([]string, 0, len(members))
-		for id := range members {
-			missing = append(missing, id)
+// listUsers continues the ListUsers walk until every member has been seen
+// or the pages end (or ctx ends), keeping only members.
+func (r *reader) listUsers(ctx context.Context) {
+	l := &r.rs.List
+	for !l.Done && ctx.Err() == nil {
+		if l.Pages > 0 && len(r.rs.found) >= len(r.rs.Members) && r.allMembersFound() {
+			l.Done, l.Complete, l.Token = true, true, "" // every member seen: the rest of the store is irrelevant
+			return
 		}
-	case ReadListUsers:
-		var complete bool
-		users, total, complete = r.listUsers(ctx, members, users)
-		seen := make(map[string]bool, len(users))
-		for _, u := range users {
-			seen[u.UserID] = true
+		in := &identitystore.ListUsersInput{
+			IdentityStoreId: aws.String(r.storeID),
+			MaxResults:      aws.Int32(PageSize),
+			Extensions:      []string{enterpriseExtension},
 		}
-		for id := range members {
-			switch {
-			case seen[id]:
-			case complete:
-				missing = append(missing, id) // created or renamed after the walk passed them
-			default:
-				unread = append(unread, id) // the walk failed before reaching them
-			}
+		if l.Token != "" {
+			in.NextToken = aws.String(l.Token)
 		}
-	}
-	described, failed := r.describeUsers(ctx, missing)
-	users = append(users, described...)
-	unread = append(unread, failed...)
-	slices.Sort(unread)
-	for i := range users {
-		for _, gi := range members[users[i].UserID] {
-			users[i].Groups = append(users[i].Groups, groups[gi])
+		out, err := r.client.ListUsers(ctx, in, r.opt)
+		if err != nil && r.cutShort(ctx, err) {
+			return // continued next invocation
 		}
-	}
-	slices.SortFunc(users, func(a, b domain.SnapshotUser) int { return cmp.Compare(a.UserID, b.UserID) })
-	return users, total, unread
-}
-
-// listUsers walks ListUsers until every member has been seen or the pages
-// end, keeping only members; complete is false when a page failed. total
-// counts every user when the walk reached the last page, else 0.
-func (r *reader) listUsers(ctx context.Context, members map[string][]int, users []domain.SnapshotUser) (_ []domain.SnapshotUser, total int, complete bool) {
-	p := identitystore.NewListUsersPaginator(r.client, &identitystore.ListUsersInput{
-		IdentityStoreId: aws.String(r.storeID),
-		MaxResults:      aws.Int32(PageSize),
-		Extensions:      []string{enterpriseExtension},
-	})
-	found := map[string]bool{}
-	seen := 0
-	for page := 1; p.HasMorePages(); page++ {
-		if len(found) == len(members) {
-			return users, 0, true // every member seen: the rest of the store is irrelevant
-		}
-		out, err := p.NextPage(ctx, r.opt)
 		if err != nil {
-			r.fail(fmt.Errorf("list users, page %d: %w", page, err))
-			return users, 0, false
+			r.fail(fmt.Errorf("list users, page %d: %w", l.Pages+1, err))
+			l.Done, l.Token = true, ""
+			return
 		}
-		seen += len(out.Users)
+		l.Pages++
+		l.Seen += len(out.Users)
 		for i := range out.Users {
 			u := &out.Users[i]
 			id := aws.ToString(u.UserId)
-			if _, ok := members[id]; !ok || found[id] {
+			if _, ok := r.rs.Members[id]; !ok || r.rs.found[id] {
 				continue
 			}
-			found[id] = true
-			users = append(users, r.snapshotUser(id, userFields{
+			r.rs.addUser(r.snapshotUser(id, userFields{
 				userName: u.UserName, displayName: u.DisplayName, name: u.Name, emails: u.Emails,
 				title: u.Title, extensions: u.Extensions, externalIDs: u.ExternalIds,
 			}))
 		}
+		l.Token = aws.ToString(out.NextToken)
+		if l.Token == "" {
+			l.Done, l.Complete, l.Total = true, true, l.Seen
+		}
 	}
-	return users, seen, true
 }
 
-// describeUsers reads each user with DescribeUser, in parallel, and
-// returns the users read and the ids whose read failed.
-func (r *reader) describeUsers(ctx context.Context, ids []string) ([]domain.SnapshotUser, []string) {
-	out := make([]domain.SnapshotUser, len(ids))
-	ok := make([]bool, len(ids))
-	failed := make([]bool, len(ids))
-	r.each(ctx, len(ids), func(ctx context.Context, i int) {
+// allMembersFound reports whether every member's profile is in hand.
+func (r *reader) allMembersFound() bool {
+	for id := range r.rs.Members {
+		if !r.rs.found[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// describeMissing reads with DescribeUser, in parallel, every member whose
+// profile is not in hand: all of them for ReadDescribeUser, those a
+// complete ListUsers walk did not meet (created or renamed after it
+// passed them) for ReadListUsers. After a failed walk the rest are unread.
+// A member DescribeUser does not find is gone (deleted since their
+// membership was listed).
+func (r *reader) describeMissing(ctx context.Context) {
+	var missing []string
+	for id := range r.rs.Members {
+		if !r.rs.found[id] {
+			missing = append(missing, id)
+		}
+	}
+	slices.Sort(missing)
+	if r.rs.ProfileRead == ReadListUsers && !r.rs.List.Complete {
+		r.rs.Unread = append(r.rs.Unread, missing...) // the walk failed before reaching them
+		r.rs.Described = true
+		return
+	}
+	r.each(ctx, len(missing), func(ctx context.Context, i int) {
+		if ctx.Err() != nil {
+			return
+		}
 		u, err := r.client.DescribeUser(ctx, &identitystore.DescribeUserInput{
 			IdentityStoreId: aws.String(r.storeID),
-			UserId:          aws.String(ids[i]),
+			UserId:          aws.String(missing[i]),
 			Extensions:      []string{enterpriseExtension},
 		}, r.opt)
 		var nf *types.ResourceNotFoundException
 		switch {
+		case err != nil && r.cutShort(ctx, err):
+			return // asked again next invocation
 		case errors.As(err, &nf):
-			return // deleted since its membership was listed
+			r.mu.Lock()
+			r.rs.found[missing[i]] = true
+			r.rs.Gone = append(r.rs.Gone, missing[i])
+			r.mu.Unlock()
+			return
 		case err != nil:
-			r.fail(fmt.Errorf("describe user %s: %w", ids[i], err))
-			failed[i] = true
+			r.fail(fmt.Errorf("describe user %s: %w", missing[i], err))
+			r.mu.Lock()
+			r.rs.found[missing[i]] = true
+			r.rs.Unread = append(r.rs.Unread, missing[i])
+			r.mu.Unlock()
 			return
 		}
-		out[i], ok[i] = r.snapshotUser(ids[i], userFields{
+		su := r.snapshotUser(missing[i], userFields{
 			userName: u.UserName, displayName: u.DisplayName, name: u.Name, emails: u.Emails,
 			title: u.Title, extensions: u.Extensions, externalIDs: u.ExternalIds,
-		}), true
+		})
+		r.mu.Lock()
+		r.rs.addUser(su)
+		r.mu.Unlock()
 	})
-	kept := out[:0]
-	var unread []string
-	for i := range out {
-		if ok[i] {
-			kept = append(kept, out[i])
-		}
-		if failed[i] {
-			unread = append(unread, ids[i])
+	if ctx.Err() == nil && !r.cut {
+		r.rs.Described = true
+	}
+}
+
+// result is what the reads found, for the diff: the users (groups filled
+// in from the memberships) sorted by user id, the unread groups and the
+// unread users (sorted), and the store's size when a ListUsers walk
+// reached its end (else 0). Members whose user is gone are left out.
+func (rs *readState) result(groups []domain.GroupRef) readResult {
+	users := slices.Clone(rs.Users)
+	for i := range users {
+		users[i].Groups = nil
+		for _, gi := range rs.Members[users[i].UserID] {
+			users[i].Groups = append(users[i].Groups, groups[gi])
 		}
 	}
-	return kept, unread
+	slices.SortFunc(users, func(a, b domain.SnapshotUser) int { return cmp.Compare(a.UserID, b.UserID) })
+	res := readResult{users: users, unreadUsers: slices.Sorted(slices.Values(rs.Unread)), total: rs.List.Total}
+	for gi, g := range rs.Groups {
+		if g.Unread != "" {
+			res.unreadGroups = append(res.unreadGroups, groups[gi])
+		}
+	}
+	return res
 }
 
 // each runs fn(0..n-1) on up to r.workers goroutines.

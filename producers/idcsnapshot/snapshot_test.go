@@ -38,7 +38,7 @@ func TestRunFindsJoinersLeaversAndChanges(t *testing.T) {
 	}
 	events1 := f.drain(t)
 	want1 := idcsnapshot.Summary{
-		RunID: sum1.RunID, TakenAt: f.clock.Now(), Outcome: domain.OutcomeSnapshot, Complete: true,
+		RunID: sum1.RunID, TakenAt: f.clock.Now(), Invocations: 1, Outcome: domain.OutcomeSnapshot, Complete: true,
 		Groups: 2, Members: 6, Users: 6, ProfileRead: idcsnapshot.ReadDescribeUser,
 		Joiners: 6, Events: 6, APICalls: 8,
 	}

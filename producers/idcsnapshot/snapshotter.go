@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +34,12 @@ type Store interface {
 	Append(ctx context.Context, entries ...domain.LedgerEntry) ([]domain.LedgerEntry, error)
 	AcquireLease(ctx context.Context, name, owner string, d time.Duration) (store.LeaseHold, error)
 	ReleaseLease(ctx context.Context, name, owner string, totalUsers int) error
+	// A run that cannot finish in one invocation keeps its progress under
+	// the lease's name (see store.SaveRunProgress).
+	RunProgress(ctx context.Context, name string) ([]byte, bool, error)
+	SaveRunProgress(ctx context.Context, name string, state []byte, chunks []store.RunChunk) error
+	RunChunks(ctx context.Context, name string, fn func(store.RunChunk) error) error
+	ClearRun(ctx context.Context, name string) error
 }
 
 // Publisher queues events (*publish.Publisher with a queue per target): an
@@ -63,9 +68,19 @@ const (
 	// DefaultLeaseDuration is longer than Lambda's 15-minute maximum, so a
 	// lease outlives the run that took it unless released.
 	DefaultLeaseDuration = 16 * time.Minute
-	// summaryTimeout bounds writing the run summary after the run's own
-	// context has ended.
+	// DefaultTimeReserve is how long before the invocation's deadline a
+	// run stops reading or queueing, saves its progress and returns (at
+	// most a third of the time the invocation has).
+	DefaultTimeReserve = 60 * time.Second
+	// DefaultMaxRunAge is how old an unfinished run may be and still be
+	// continued; an older one is abandoned and a new run starts.
+	DefaultMaxRunAge = 6 * time.Hour
+	// summaryTimeout bounds writing the run summary (and saving progress)
+	// after the run's own context has ended.
 	summaryTimeout = 10 * time.Second
+	// DefaultEmitBatch is how many events are recorded, queued and marked
+	// at a time.
+	DefaultEmitBatch = 1000
 	// maxReasonLen bounds error text kept in a ledger row.
 	maxReasonLen = 1000
 )
@@ -108,6 +123,19 @@ type Options struct {
 	// DescribeUser while the store's size is unknown (no earlier full
 	// ListUsers walk). Default DefaultDescribeUserMax.
 	DescribeUserMax int
+	// TimeReserve is how long before the invocation's deadline (the
+	// context's) a run stops, saves its progress and returns, to continue
+	// in the next invocation (default DefaultTimeReserve, at most a third of
+	// the time left when the invocation starts). Without a deadline a run
+	// always finishes in one invocation.
+	TimeReserve time.Duration
+	// MaxRunAge is how old an unfinished run may be and still be continued
+	// (default DefaultMaxRunAge).
+	MaxRunAge time.Duration
+	// EmitBatch is how many events are recorded as received, queued and
+	// marked at a time (default DefaultEmitBatch; a person's events are
+	// never split): an invocation that must stop does so between batches.
+	EmitBatch int
 	// Clock gives TakenAt and durations (default time.Now). The lease's
 	// times are the Store's.
 	Clock func() time.Time
@@ -141,6 +169,9 @@ type Snapshotter struct {
 	burst       int
 	workers     int
 	describeMax int
+	reserve     time.Duration
+	maxRunAge   time.Duration
+	emitBatch   int
 	scimIssuer  string
 	linkByLogin bool
 	now         func() time.Time
@@ -173,6 +204,7 @@ func New(o Options) (*Snapshotter, error) {
 		planners:  map[domain.Target]Planner{},
 		leaseName: o.LeaseName, leaseDur: o.LeaseDuration,
 		rate: o.Rate, burst: o.Burst, workers: o.Workers, describeMax: o.DescribeUserMax,
+		reserve: o.TimeReserve, maxRunAge: o.MaxRunAge, emitBatch: o.EmitBatch,
 		scimIssuer: o.Config.Snapshot.SCIMIssuer, linkByLogin: o.Config.Snapshot.LoginLink != domain.LoginLinkOff, now: o.Clock, newID: o.NewID, log: o.Logger, metrics: o.Metrics,
 	}
 	for t, p := range o.Planners {
@@ -201,6 +233,15 @@ func New(o Options) (*Snapshotter, error) {
 	if s.describeMax <= 0 {
 		s.describeMax = DefaultDescribeUserMax
 	}
+	if s.reserve <= 0 {
+		s.reserve = DefaultTimeReserve
+	}
+	if s.maxRunAge <= 0 {
+		s.maxRunAge = DefaultMaxRunAge
+	}
+	if s.emitBatch <= 0 {
+		s.emitBatch = DefaultEmitBatch
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -228,6 +269,12 @@ func New(o Options) (*Snapshotter, error) {
 type Summary struct {
 	RunID   string
 	TakenAt time.Time
+	// Continued is set when the invocation stopped before its deadline with
+	// the run unfinished: its progress is saved and the next invocation
+	// continues it (no summary row yet; the run's one row is written when
+	// it finishes). Invocations counts the invocations the run has taken.
+	Continued   bool
+	Invocations int
 	// Outcome: OutcomeSnapshot for a run that read, diffed and queued
 	// (complete or not); OutcomeFailed for a run refused by the removal cap
 	// or broken by an error; OutcomeSkipped when another run held the
@@ -328,8 +375,10 @@ func (s Summary) Entry() domain.LedgerEntry {
 
 // Handle is the Lambda handler for the EventBridge schedule: one Run. A run
 // refused because another holds the lease succeeds (the other run does the
-// work); every other Run error is returned, so the invocation fails and
-// shows in the function's Errors metric. Idempotent in effect, as Run.
+// work), and so does an invocation that stopped before its deadline with
+// the run unfinished (the next scheduled invocation continues it); every
+// other Run error is returned, so the invocation fails and shows in the
+// function's Errors metric. Idempotent in effect, as Run.
 func (s *Snapshotter) Handle(ctx context.Context, _ events.CloudWatchEvent) error {
 	_, err := s.Run(ctx)
 	if errors.Is(err, store.ErrLeaseHeld) {
@@ -338,9 +387,15 @@ func (s *Snapshotter) Handle(ctx context.Context, _ events.CloudWatchEvent) erro
 	return err
 }
 
-// Run takes one snapshot: lease, read, diff, reconcile, record, queue,
-// mark, summarise (see the package documentation). The summary row is
-// appended whatever happens, even after ctx has ended.
+// Run takes one snapshot, or continues the one an earlier invocation left
+// unfinished: lease, read, diff, reconcile, record, queue, mark, summarise
+// (see the package documentation). When ctx has a deadline, the run stops
+// reading or queueing TimeReserve before it, saves its progress (cursors
+// and partial results) and returns a summary with Continued set; the next
+// Run continues with the same run id and time, so it emits the same
+// events and marks as a run that was never interrupted. Removals are only
+// ever decided once every read is over. The summary row is appended when
+// the run ends, whatever happens, even after ctx has ended.
 //
 // An incomplete snapshot is not an error: Run returns nil and the summary
 // says Complete false (and which groups and how many profiles were
@@ -354,9 +409,10 @@ func (s *Snapshotter) Handle(ctx context.Context, _ events.CloudWatchEvent) erro
 // flight.
 func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	start := s.now()
-	sum := Summary{RunID: s.newID(), TakenAt: start.UTC(), ProfileRead: ReadNone, Groups: len(s.groups)}
+	owner := s.newID()
+	sum := Summary{RunID: owner, TakenAt: start.UTC(), ProfileRead: ReadNone, Groups: len(s.groups)}
 
-	hold, err := s.store.AcquireLease(ctx, s.leaseName, sum.RunID, s.leaseDur)
+	hold, err := s.store.AcquireLease(ctx, s.leaseName, owner, s.leaseDur)
 	if err != nil {
 		if errors.Is(err, store.ErrLeaseHeld) {
 			s.metrics.Add(emf.SnapshotLeaseHeld, 1)
@@ -368,54 +424,168 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
 		defer cancel()
-		if err := s.store.ReleaseLease(rctx, s.leaseName, sum.RunID, totalUsers); err != nil {
+		if err := s.store.ReleaseLease(rctx, s.leaseName, owner, totalUsers); err != nil {
 			s.log.Warn("snapshot lease not released", "runId", sum.RunID, "error", err)
 		}
 	}()
 
-	rd := s.read(ctx, &sum, hold.TotalUsers)
-	totalUsers = rd.total
+	p, err := s.loadProgress(ctx, start)
+	if err != nil {
+		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
+	}
+	if p == nil {
+		p = &progress{Version: progressVersion, RunID: owner, TakenAt: start.UTC(), Groups: s.groupIDs(), Read: newReadState(s.groups)}
+	}
+	p.Invocations++
+	sum.RunID, sum.TakenAt, sum.Invocations = p.RunID, p.TakenAt, p.Invocations
+	work, cancel := s.workContext(ctx)
+	defer cancel()
+
+	s.read(work, &sum, p.Read, hold.TotalUsers)
 	if err := ctx.Err(); err != nil {
 		return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: reading: %w", err))
 	}
+	if !p.Read.done() {
+		return s.pause(ctx, &sum, start, p)
+	}
+	totalUsers = p.Read.List.Total
 
-	em, snap, err := s.decide(ctx, &sum, rd, start)
+	em, snap, err := s.decide(work, &sum, p.Read.result(s.groups), p.TakenAt)
+	if err != nil && work.Err() != nil && ctx.Err() == nil {
+		return s.pause(ctx, &sum, start, p) // decided again next invocation
+	}
 	if err != nil {
 		var capErr *domain.RemovalCapError
 		if errors.As(err, &capErr) {
 			s.metrics.Add(emf.SnapshotRemovalCapTripped, 1)
 		}
+		s.clearProgress(ctx, p)
 		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
 	}
 
-	// Record and queue.
-	if len(em.events) > 0 {
-		for i, err := range s.store.RecordReceivedAll(ctx, em.events) {
-			if err != nil && !errors.Is(err, store.ErrDuplicate) {
-				return s.finish(ctx, &sum, start, domain.OutcomeFailed,
-					fmt.Errorf("idcsnapshot: record event %s as received: %w", em.events[i].ID, err))
+	// Record, queue and mark, a chunk at a time.
+	sent, err := s.emit(ctx, work, em)
+	sum.Events = p.Emitted + sent
+	if err != nil {
+		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
+	}
+	if sent < len(em.events) {
+		p.Emitted += sent
+		return s.pause(ctx, &sum, start, p)
+	}
+	p.Emitted += sent
+	// Marks resolved, and the bookkeeping (only a complete snapshot says
+	// who is no longer there): both idempotent, so an invocation that runs
+	// out of time here leaves them to the next, which decides again (with
+	// nothing left to queue) and writes them.
+	if len(em.removeMarks) > 0 {
+		if err := s.store.WriteMarks(work, nil, em.removeMarks); err != nil {
+			if work.Err() != nil && ctx.Err() == nil {
+				return s.pause(ctx, &sum, start, p)
 			}
-		}
-		if err := s.pub.Publish(ctx, em.events); err != nil {
-			return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: queue events: %w", err))
-		}
-		sum.Events = len(em.events)
-	}
-	// Marks: what was queued, and what is resolved.
-	if len(em.putMarks)+len(em.removeMarks) > 0 {
-		if err := s.store.WriteMarks(ctx, em.putMarks, em.removeMarks); err != nil {
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed,
-				fmt.Errorf("idcsnapshot: write %d marks, delete %d: %w", len(em.putMarks), len(em.removeMarks), err))
+				fmt.Errorf("idcsnapshot: delete %d marks: %w", len(em.removeMarks), err))
 		}
 	}
-
-	// Bookkeeping: only a complete snapshot says who is no longer there.
 	if sum.Complete {
-		if err := s.writeRecords(ctx, snap); err != nil {
+		if err := s.writeRecords(work, snap); err != nil {
+			if work.Err() != nil && ctx.Err() == nil {
+				return s.pause(ctx, &sum, start, p)
+			}
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
 		}
 	}
+	s.clearProgress(ctx, p)
 	return s.finish(ctx, &sum, start, domain.OutcomeSnapshot, nil)
+}
+
+// workContext is ctx less the time reserve: reading and queueing stop
+// when it ends, leaving time to save the progress. Without a deadline it
+// is ctx.
+func (s *Snapshotter) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	reserve := min(s.reserve, time.Until(deadline)/3)
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
+}
+
+// pause saves an unfinished run's progress and ends the invocation: the
+// next one continues the run.
+func (s *Snapshotter) pause(ctx context.Context, sum *Summary, start time.Time, p *progress) (Summary, error) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
+	defer cancel()
+	if err := s.saveProgress(sctx, p); err != nil {
+		return s.finish(ctx, sum, start, domain.OutcomeFailed, err)
+	}
+	sum.Continued = true
+	return s.finish(ctx, sum, start, domain.OutcomeSnapshot, nil)
+}
+
+// clearProgress deletes what an earlier invocation of the run saved.
+func (s *Snapshotter) clearProgress(ctx context.Context, p *progress) {
+	if p.Invocations <= 1 {
+		return // nothing was saved
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
+	defer cancel()
+	if err := s.store.ClearRun(cctx, s.leaseName); err != nil {
+		s.log.Warn("finished run's progress not cleared", "runId", p.RunID, "error", err)
+	}
+}
+
+// emit records, queues and marks em's events a chunk at a time (never
+// splitting a person's events), until they are all queued or work ends;
+// it returns how many were queued. The marks of a chunk are written once
+// its events are queued, so an invocation that stops part-way leaves the
+// marks of exactly what it queued.
+//
+// Errors: recording, queueing or marking failed (not because work ended).
+func (s *Snapshotter) emit(ctx, work context.Context, em emission) (int, error) {
+	markOf := make(map[string]int, len(em.putMarks))
+	for i, m := range em.putMarks {
+		markOf[m.EventID] = i
+	}
+	sent := 0
+	for sent < len(em.events) {
+		if work.Err() != nil {
+			return sent, nil
+		}
+		end := min(sent+s.emitBatch, len(em.events))
+		for end < len(em.events) && em.events[end].Subject.Key() == em.events[end-1].Subject.Key() {
+			end++
+		}
+		chunk := em.events[sent:end]
+		for i, err := range s.store.RecordReceivedAll(work, chunk) {
+			if err != nil && !errors.Is(err, store.ErrDuplicate) {
+				if work.Err() != nil && ctx.Err() == nil {
+					return sent, nil
+				}
+				return sent, fmt.Errorf("idcsnapshot: record event %s as received: %w", chunk[i].ID, err)
+			}
+		}
+		if err := s.pub.Publish(work, chunk); err != nil {
+			if work.Err() != nil && ctx.Err() == nil {
+				return sent, nil
+			}
+			return sent, fmt.Errorf("idcsnapshot: queue events: %w", err)
+		}
+		var marks []store.Mark
+		for _, e := range chunk {
+			if i, ok := markOf[e.ID]; ok {
+				marks = append(marks, em.putMarks[i])
+			}
+		}
+		if len(marks) > 0 {
+			// Written even when work has just ended: the events are queued.
+			if err := s.store.WriteMarks(ctx, marks, nil); err != nil {
+				return sent, fmt.Errorf("idcsnapshot: write %d marks: %w", len(marks), err)
+			}
+		}
+		sent = end
+	}
+	return sent, nil
 }
 
 // decide diffs what a run read against the last-known people, reconciles
@@ -426,12 +596,12 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 //
 // Errors: reading the last-known people; a *domain.RemovalCapError
 // (sum.Removals is then what the run would have removed).
-func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, start time.Time) (emission, domain.Snapshot, error) {
+func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, takenAt time.Time) (emission, domain.Snapshot, error) {
 	records, err := s.store.AllRecords(ctx)
 	if err != nil {
 		return emission{}, domain.Snapshot{}, fmt.Errorf("idcsnapshot: read last-known people: %w", err)
 	}
-	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: start, Lag: s.lag, LinkByLogin: s.linkByLogin, Complete: true, Users: rd.users,
+	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: takenAt, Lag: s.lag, LinkByLogin: s.linkByLogin, Complete: true, Users: rd.users,
 		Groups: s.groups, UnreadGroups: rd.unreadGroups, UnreadUsers: rd.unreadUsers}
 	st := newRunState(records)
 	diff, err := domain.DiffSnapshot(st.prev, snap, s.cap)
@@ -481,37 +651,45 @@ func (s *Snapshotter) readGroups(rd readResult) []domain.GroupRef {
 	return out
 }
 
-// read reads the members of every group and their profiles, filling in
-// sum's read counts, and returns what it read and what it could not. It
-// logs each unread group, every run until it is fixed.
-func (s *Snapshotter) read(ctx context.Context, sum *Summary, totalUsers int) readResult {
+// read continues the reads of rs (every group's members, then their
+// profiles) until they are over or ctx ends, and fills in sum's read
+// counts. Once the reads are over it logs each unread group, every run
+// until it is fixed.
+func (s *Snapshotter) read(ctx context.Context, sum *Summary, rs *readState, totalUsers int) {
 	m := newMeter(s.rate, s.burst)
-	r := &reader{client: s.ids, storeID: s.storeID, opt: meterOption(m), workers: s.workers, scimIssuer: s.scimIssuer}
-	members, unread := r.memberships(ctx, s.groups)
-	sum.Members = len(members)
-	sum.ProfileRead = chooseProfileRead(len(members), totalUsers, s.describeMax)
-	users, total, unreadUsers := r.profiles(ctx, sum.ProfileRead, members, s.groups)
-	sum.Users = len(users)
+	r := &reader{client: s.ids, storeID: s.storeID, opt: meterOption(m), workers: s.workers, scimIssuer: s.scimIssuer, rs: rs}
+	r.run(ctx, s.groups, func(members int) ProfileRead { return chooseProfileRead(members, totalUsers, s.describeMax) })
 	counts := m.Total()
-	sum.APICalls, sum.Throttled = counts.Calls, counts.Throttled
-	errs := r.failures()
-	sum.ReadErrors = len(errs)
-	sum.Complete = len(errs) == 0
-	res := readResult{users: users, unreadUsers: unreadUsers, total: total}
-	for _, gi := range slices.Sorted(maps.Keys(unread)) {
-		g := s.groups[gi]
-		res.unreadGroups = append(res.unreadGroups, g)
-		sum.UnreadGroups = append(sum.UnreadGroups, g.IdCID+": "+unread[gi])
+	rs.Calls += counts.Calls
+	rs.Throttled += counts.Throttled
+
+	sum.Members = len(rs.Members)
+	if rs.ProfileRead != "" {
+		sum.ProfileRead = rs.ProfileRead
+	}
+	sum.Users = len(rs.Users)
+	sum.APICalls, sum.Throttled = rs.Calls, rs.Throttled
+	sum.ReadErrors = rs.Errors
+	sum.Complete = rs.Errors == 0
+	sum.UnreadUsers = len(rs.Unread)
+	if !rs.done() {
+		return
+	}
+	unreadGroups := 0
+	for gi, g := range rs.Groups {
+		if g.Unread == "" {
+			continue
+		}
+		unreadGroups++
+		sum.UnreadGroups = append(sum.UnreadGroups, g.ID+": "+g.Unread)
 		s.log.Warn("group could not be read; removals withheld for its members", "runId", sum.RunID,
-			"groupId", g.IdCID, "oktaGroupId", g.OktaID, "reason", unread[gi])
+			"groupId", g.ID, "oktaGroupId", s.groups[gi].OktaID, "reason", g.Unread)
 	}
-	sum.UnreadUsers = len(unreadUsers)
 	if !sum.Complete {
-		sum.FirstReadError = truncate(errs[0].Error())
+		sum.FirstReadError = rs.FirstError
 		sum.Reason = fmt.Sprintf("incomplete snapshot: %d reads failed, %d groups and %d profiles unread; removals withheld for them",
-			len(errs), len(res.unreadGroups), len(unreadUsers))
+			rs.Errors, unreadGroups, len(rs.Unread))
 	}
-	return res
 }
 
 // writeRecords stores what this complete run observed, writing only the
@@ -563,13 +741,18 @@ func Record(u domain.SnapshotUser, runID string, at time.Time) store.SnapshotRec
 func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time, outcome domain.Outcome, runErr error) (Summary, error) {
 	sum.Outcome = outcome
 	sum.Duration = s.now().Sub(start)
+	if !sum.Continued && sum.Invocations > 1 {
+		sum.Duration = s.now().Sub(sum.TakenAt) // the whole run, over its invocations
+	}
 	if runErr != nil {
 		sum.Reason = truncate(runErr.Error())
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
 	defer cancel()
-	if _, err := s.store.Append(actx, sum.Entry()); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("idcsnapshot: append run summary %s: %w", sum.RunID, err))
+	if !sum.Continued {
+		if _, err := s.store.Append(actx, sum.Entry()); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("idcsnapshot: append run summary %s: %w", sum.RunID, err))
+		}
 	}
 
 	if outcome != domain.OutcomeSkipped {
@@ -604,6 +787,7 @@ func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time,
 
 	attrs := []any{
 		"runId", sum.RunID, "outcome", sum.Outcome, "complete", sum.Complete,
+		"continued", sum.Continued, "invocations", sum.Invocations,
 		"members", sum.Members, "users", sum.Users, "profileRead", sum.ProfileRead,
 		"joiners", sum.Joiners, "leavers", sum.Leavers, "changes", sum.Changes, "removals", sum.Removals,
 		"withheld", sum.Withheld, "conflicts", sum.Conflicts, "reconciled", sum.Reconciled,

@@ -73,6 +73,10 @@ const (
 	// growing towards the limit.
 	LargeBody       = 1 << 20
 	DefaultDeadline = 2500 * time.Millisecond // well inside Okta's 3 s
+	// DefaultMaxInFlight bounds the deliveries one Handler works on at
+	// once; past it a delivery is answered 503 at once (see
+	// Options.MaxInFlight).
+	DefaultMaxInFlight = 64
 )
 
 // Ledger records facts as received (store.Store satisfies it), several at
@@ -137,8 +141,19 @@ type Options struct {
 	// answered 413.
 	MaxBody int64
 	// Deadline is the work budget per request (default DefaultDeadline,
-	// 2.5 s, inside Okta's 3 s).
+	// 2.5 s, inside Okta's 3 s). Every downstream call (secret, lookups,
+	// brake, ledger, queue) runs under it, so a request past its budget is
+	// answered 503 instead of late.
 	Deadline time.Duration
+	// MaxInFlight bounds the requests the Handler works on at once (default
+	// DefaultMaxInFlight). A request arriving while that many are in
+	// flight is answered 503 with Retry-After at once, before its body is
+	// read or the secret looked at: past its capacity the hook sheds load
+	// within Okta's 3 s instead of answering everything late (Okta retries
+	// a 503 once; the snapshot corrects anything still missing). In Lambda
+	// an execution environment serves one request at a time, so the bound
+	// matters where one process serves many (the local runner).
+	MaxInFlight int
 	// GroupMapped says which Okta groups idsync maps
 	// (domain.Config.GroupMapped); membership events of other groups are
 	// ignored. Default: no group is mapped.
@@ -173,6 +188,7 @@ type Handler struct {
 	authHeader  string
 	maxBody     int64
 	deadline    time.Duration
+	inflight    chan struct{} // admission: one slot per request being worked on
 	groupMapped func(domain.GroupRef) bool
 	secrets     SecretSource
 	ledger      Ledger
@@ -212,6 +228,10 @@ func New(o Options) (*Handler, error) {
 	if h.deadline <= 0 {
 		h.deadline = DefaultDeadline
 	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	h.inflight = make(chan struct{}, o.MaxInFlight)
 	if h.groupMapped == nil {
 		h.groupMapped = func(domain.GroupRef) bool { return false }
 	}
@@ -225,7 +245,20 @@ func New(o Options) (*Handler, error) {
 }
 
 // ServeHTTP implements http.Handler.
+//
+// Admission comes first: a request beyond Options.MaxInFlight is answered
+// 503 (Retry-After: 1) without any other work.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case h.inflight <- struct{}{}:
+		defer func() { <-h.inflight }()
+	default:
+		h.metrics.Add(emf.HookShed, 1)
+		_ = h.metrics.Flush()
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "overloaded; retry"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.deadline)
 	defer cancel()
 	defer func() { _ = h.metrics.Flush() }()

@@ -191,7 +191,7 @@ func (f *fixture) do(t *testing.T, method, secret string, body []byte, hdr map[s
 
 // delivery builds an Okta event-hook delivery of n membership-add events
 // spread over people, from the documented sample payload.
-func delivery(t *testing.T, n, people int) []byte {
+func delivery(t testing.TB, n, people int) []byte {
 	t.Helper()
 	raw, err := os.ReadFile("../../domain/testdata/okta/group_membership_add.json")
 	if err != nil {
