@@ -37,17 +37,8 @@ until Ctrl-C; alone it follows everyone from now.`,
 			if a.Format, err = opscli.ParseFormat(g.output); err != nil {
 				return err
 			}
-			if a.From, err = parseTime(from); err != nil {
+			if a.From, a.To, err = timeRange(from, to, since); err != nil {
 				return err
-			}
-			if a.To, err = parseTime(to); err != nil {
-				return err
-			}
-			if since > 0 {
-				if !a.From.IsZero() {
-					return fmt.Errorf("%w: --since and --from exclude each other", opscli.ErrUsage)
-				}
-				a.From = time.Now().Add(-since)
 			}
 			a.Sources, a.Kinds = convert[domain.Source](sources), convert[domain.Kind](kinds)
 			a.Targets, a.Outcomes = convert[domain.Target](targets), convert[domain.Outcome](outcomes)
@@ -142,6 +133,28 @@ func convert[T ~string](vs []string) []T {
 		out[i] = T(v)
 	}
 	return out
+}
+
+// timeRange reads --from, --to (RFC 3339 or a date) and --since (a
+// duration back from now, instead of --from).
+//
+// Errors: ErrUsage for a malformed time or --since with --from.
+func timeRange(from, to string, since time.Duration) (time.Time, time.Time, error) {
+	f, err := parseTime(from)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	t, err := parseTime(to)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if since > 0 {
+		if !f.IsZero() {
+			return time.Time{}, time.Time{}, fmt.Errorf("%w: --since and --from exclude each other", opscli.ErrUsage)
+		}
+		f = time.Now().Add(-since)
+	}
+	return f, t, nil
 }
 
 func parseTime(s string) (time.Time, error) {

@@ -97,17 +97,8 @@ when a completed replay must be repeated deliberately.`,
 			if a.Format, err = opscli.ParseFormat(g.output); err != nil {
 				return err
 			}
-			if a.From, err = parseTime(from); err != nil {
+			if a.From, a.To, err = timeRange(from, to, since); err != nil {
 				return err
-			}
-			if a.To, err = parseTime(to); err != nil {
-				return err
-			}
-			if since > 0 {
-				if !a.From.IsZero() {
-					return fmt.Errorf("%w: --since and --from exclude each other", opscli.ErrUsage)
-				}
-				a.From = time.Now().Add(-since)
 			}
 			if a.Person == "" && a.From.IsZero() {
 				return fmt.Errorf("%w: give --person, --from or --since", opscli.ErrUsage)
