@@ -157,7 +157,7 @@ func newFixture(t *testing.T) *fixture {
 		// Okta's 3 s: a loaded machine under the race detector must not
 		// turn them into deadline answers.
 		Deadline: time.Minute,
-		Logger: slog.New(slog.NewJSONHandler(f.logs, nil)), Metrics: emf.New(f.metrics, "oktahook", clock), Clock: clock,
+		Logger:   slog.New(slog.NewJSONHandler(f.logs, nil)), Metrics: emf.New(f.metrics, "oktahook", clock), Clock: clock,
 	})
 	if err != nil {
 		t.Fatal(err)
