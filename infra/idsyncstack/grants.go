@@ -109,7 +109,9 @@ type dynamoItems struct {
 //	             TakeRemovals (state UpdateItem: the removal brake)
 //	idcsnapshot  AllRecords (state Scan), SnapshotRecords (state Query),
 //	             WriteSnapshotRecords (state BatchWriteItem), AcquireLease
-//	             and ReleaseLease (state UpdateItem), RecordReceivedAll and
+//	             and ReleaseLease (state UpdateItem), RunProgress and
+//	             SaveRunProgress (state GetItem, PutItem: a run continued in
+//	             the next invocation), RecordReceivedAll and
 //	             Append (ledger PutItem)
 //	consumers    Fold (state Query of the person's partition and of the
 //	             indexes, state PutItem), PutTarget (state PutItem), Commit
@@ -122,7 +124,7 @@ var (
 		ledger:       []string{"dynamodb:PutItem"},
 	}
 	snapshotItems = dynamoItems{
-		state:  []string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"},
+		state:  []string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem"},
 		ledger: []string{"dynamodb:PutItem"},
 	}
 	consumerItems = dynamoItems{

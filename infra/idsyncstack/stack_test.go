@@ -484,7 +484,7 @@ func leastPrivilege(t *testing.T, s synthed) {
 			each([]string{"dynamodb:Query", "dynamodb:UpdateItem"}, "State.Arn"),
 			each([]string{"dynamodb:Query"}, "State.Arn/index/*")),
 		"snapshot": concat(logs("snapshot"), publish,
-			each([]string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}, "State.Arn"),
+			each([]string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem"}, "State.Arn"),
 			[]string{"dynamodb:PutItem Ledger.Arn"},
 			each([]string{"identitystore:DescribeUser", "identitystore:ListGroupMemberships", "identitystore:ListUsers"},
 				"arn:${AWS::Partition}:identitystore::${AWS::AccountId}:identitystore/d-90670a1b2c",
