@@ -441,6 +441,13 @@ func (x *exporter) export(ctx context.Context, it *exportItem) {
 	job := it.follow
 	if job.ID != "" {
 		it.row.Outcome = resumedOutcome
+		if it.state.ExportJobID != job.ID {
+			// A start whose answer was lost (the run interrupted while the
+			// call was on the wire): WorkMail runs the job, and the ledger
+			// gets its start now.
+			x.ledgerRow(ctx, it, domain.OpExportStart, domain.OutcomeApplied,
+				"bulk export: export job "+job.ID+" found running, started by an interrupted run", job.ID)
+		}
 		x.recordState(ctx, it, func(s *domain.TargetState) {
 			started := job.Started
 			if s.ExportJobID == job.ID && !s.ExportStartedAt.IsZero() {
