@@ -244,6 +244,10 @@ func ExportMailboxes(ctx context.Context, st ExportStore, api WorkMailExportAPI,
 	if !a.DryRun {
 		for _, it := range items {
 			if j := it.found; j != nil {
+				if it.state.ExportJobID != j.ID {
+					x.ledgerRow(ctx, it, domain.OpExportStart, domain.OutcomeApplied,
+						"bulk export: export job "+j.ID+" found in WorkMail's job list, started by an interrupted run", j.ID)
+				}
 				x.recordState(ctx, it, func(s *domain.TargetState) {
 					s.ExportJobID, s.ExportState, s.ExportStartedAt = j.ID, domain.ExportCompleted, j.Started
 					s.ExportProgress, s.ExportPath, s.ExportReason = 100, j.Path, ""

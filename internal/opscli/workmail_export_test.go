@@ -34,15 +34,17 @@ func bulkTo() domain.MailboxExportTo {
 }
 
 // countingAPI is the WorkMail client with the starts and the
-// LimitExceededException answers counted; cancel, when set, is called
-// once after the cancelAfter-th start, and listed, when set, after every
-// ListMailboxExportJobs.
+// LimitExceededException answers counted; pause, when set, is called
+// once before the cancelAfter-th start is sent, cancel once after it
+// returned, and listed, when set, after every ListMailboxExportJobs.
 type countingAPI struct {
 	*sdk.Client
 	mu          sync.Mutex
+	sent        int
 	starts      int
 	limits      int
 	cancelAfter int
+	pause       func()
 	cancel      func()
 	listed      func()
 	// onLimit, when set, is called once, after the first start refused
@@ -51,6 +53,12 @@ type countingAPI struct {
 }
 
 func (c *countingAPI) StartMailboxExportJob(ctx context.Context, in *sdk.StartMailboxExportJobInput, opts ...func(*sdk.Options)) (*sdk.StartMailboxExportJobOutput, error) {
+	c.mu.Lock()
+	c.sent++
+	if c.pause != nil && c.sent == c.cancelAfter {
+		c.pause()
+	}
+	c.mu.Unlock()
 	out, err := c.Client.StartMailboxExportJob(ctx, in, opts...)
 	c.mu.Lock()
 	c.starts++
@@ -276,7 +284,10 @@ func TestBulkExport300(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(testenv.Context(t))
 	defer cancel()
-	api := &countingAPI{Client: f.client, cancelAfter: 120, cancel: func() { clk.Pause(); cancel() }}
+	// The clock stops before the 120th start is sent, so that job at
+	// least is still running when the resumed run lists the jobs, however
+	// slowly the machine answers.
+	api := &countingAPI{Client: f.client, cancelAfter: 120, pause: clk.Pause, cancel: cancel}
 	var out bytes.Buffer
 	rep, err := opscli.ExportMailboxes(ctx, f.st, api, &out, f.args(nil))
 	if !errors.Is(err, context.Canceled) {
