@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -29,7 +30,10 @@ type SQSHandler func(ctx context.Context, batch events.SQSEvent) (events.SQSEven
 // FunctionTimeout, successful records deleted, records the handler reports
 // as failed (or the whole batch when it returns an error) left on the queue
 // to come back after RetryDelay; the queue's redrive policy moves a record
-// to the DLQ after maxReceiveCount.
+// to the DLQ after maxReceiveCount. Concurrency pollers run at once, as
+// Lambda runs up to the event source mapping's maximum concurrency of
+// instances for a FIFO queue: each receive gets message groups no other
+// poller holds in flight, so each person's events stay in order.
 type Poller struct {
 	SQS             PollerSQS
 	QueueURL        string
@@ -40,6 +44,7 @@ type Poller struct {
 	Visibility      time.Duration // default 6 × FunctionTimeout, as AWS advises
 	FunctionTimeout time.Duration // default 30 s
 	RetryDelay      time.Duration // default 2 s
+	Concurrency     int           // default 1
 	Log             *slog.Logger
 }
 
@@ -57,12 +62,18 @@ func (p *Poller) Run(ctx context.Context) error {
 	if p.RetryDelay == 0 {
 		p.RetryDelay = 2 * time.Second
 	}
-	for ctx.Err() == nil {
-		if err := p.poll(ctx); err != nil && ctx.Err() == nil {
-			p.Log.WarnContext(ctx, "poll failed", "queue", p.QueueURL, "err", err.Error())
-			sleep(ctx, time.Second)
-		}
+	var wg sync.WaitGroup
+	for range max(p.Concurrency, 1) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if err := p.poll(ctx); err != nil && ctx.Err() == nil {
+					p.Log.WarnContext(ctx, "poll failed", "queue", p.QueueURL, "err", err.Error())
+					sleep(ctx, time.Second)
+				}
+			}
+		})
 	}
+	wg.Wait()
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package localrun
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,11 @@ type Options struct {
 	// RetryDelay is how long a failed record waits before it is delivered
 	// again (default 2 s).
 	RetryDelay time.Duration
+	// ConsumerConcurrency is how many batches of a target's queue are
+	// handled at once (default 2, the deployed stack's maxConcurrency):
+	// Lambda runs that many instances, each on message groups the others
+	// do not hold.
+	ConsumerConcurrency int
 	// Dir receives endpoints.env and config.json ("" writes nothing).
 	Dir string
 	// RequireIdCAssignment makes the WorkMail stand-in refuse, as WorkMail
@@ -230,7 +236,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			return nil, err
 		}
 		p := &Poller{SQS: sq, QueueURL: queues[t].URL, QueueARN: arns[t], Region: awsCfg.Region, Handler: runner.Handle,
-			RetryDelay: o.RetryDelay, Log: o.Log}
+			RetryDelay: o.RetryDelay, Concurrency: cmp.Or(o.ConsumerConcurrency, 2), Log: o.Log}
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); _ = p.Run(runCtx) }()
 	}
