@@ -60,7 +60,7 @@ func TestInventoryListsUsers(t *testing.T) {
 		want domain.Observed
 	}{
 		{ids[0], domain.Observed{
-			State: domain.TargetState{Target: domain.TargetWorkMail, RemoteID: ids[0], Status: domain.RemoteEnabled, DisplayName: "user000", Email: "user000@example.com"},
+			State:  domain.TargetState{Target: domain.TargetWorkMail, RemoteID: ids[0], Status: domain.RemoteEnabled, DisplayName: "user000", Email: "user000@example.com"},
 			Fields: []domain.AccountField{domain.FieldStatus, domain.FieldDisplayName, domain.FieldIdentityProviderUserID, domain.FieldEmail}}},
 		{disabled, domain.Observed{
 			State:  domain.TargetState{Target: domain.TargetWorkMail, RemoteID: disabled, Status: domain.RemoteDisabled, DisplayName: "user007"},
