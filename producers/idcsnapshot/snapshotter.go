@@ -214,7 +214,7 @@ func New(o Options) (*Snapshotter, error) {
 		lag:       time.Duration(cfg.Snapshot.SettleWindow),
 		redeliver: cfg.Snapshot.RedeliverAfterOrDefault(), retryFailed: cfg.Snapshot.RetryFailedAfterOrDefault(),
 		ids: o.IdentityStore, store: o.Store, pub: o.Publisher, mapped: cfg.MappedGroups(),
-		planners:  map[domain.Target]Planner{}, inventories: map[domain.Target]Inventory{},
+		planners: map[domain.Target]Planner{}, inventories: map[domain.Target]Inventory{},
 		driftMode: cfg.Snapshot.DriftOrDefault(), driftEvery: cfg.Snapshot.DriftEveryOrDefault(),
 		leaseName: o.LeaseName, leaseDur: o.LeaseDuration,
 		rate: o.Rate, burst: o.Burst, workers: o.Workers, describeMax: o.DescribeUserMax,
