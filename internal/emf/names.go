@@ -90,4 +90,5 @@ const (
 	ConsumerThrottled       = "Throttled"       // Count: retryable failures that were throttling
 	ConsumerFailedPermanent = "FailedPermanent" // Count: records dead-lettered for a permanent failure
 	ConsumerAPILatencyMs    = "ApiLatencyMs"    // Milliseconds: each target API call's latency (samples)
+	ConsumerDriftRepaired   = "DriftRepaired"   // Count: drifted accounts repaired (a drift event's plan applied)
 )
