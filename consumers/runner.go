@@ -267,10 +267,12 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 		// period that started when idsync first disabled it.
 		reached.DisabledAt = last.DisabledAt
 	}
-	rows := r.opRows(e, key, results)
+	var rows []domain.LedgerEntry
 	if drift != nil {
-		rows = append([]domain.LedgerEntry{r.driftRow(e, key, drift, "repairing")}, rows...)
+		// First, so that its id sorts before the op rows'.
+		rows = append(rows, r.driftRow(e, key, drift, "repairing"))
 	}
+	rows = append(rows, r.opRows(e, key, results)...)
 	r.observe(results)
 	if applyErr != nil {
 		// Keep what was reached (e.g. a created account) without marking the
