@@ -124,8 +124,8 @@ func TestDriftRepairEndToEnd(t *testing.T) {
 	var unmanaged []string
 	for i, tags := range []map[string]string{nil, {idconnect.DefaultTagKey: "00unobody0000000001"}} {
 		out, err := tg.cn.CreateUser(ctx, &connect.CreateUserInput{InstanceId: aws.String(tg.instance), Username: aws.String(fmt.Sprintf("legacy%d", i)),
-			IdentityInfo: &cntypes.UserIdentityInfo{FirstName: aws.String("Leg"), LastName: aws.String("Acy")},
-			PhoneConfig:  &cntypes.UserPhoneConfig{PhoneType: cntypes.PhoneTypeSoftPhone},
+			IdentityInfo:       &cntypes.UserIdentityInfo{FirstName: aws.String("Leg"), LastName: aws.String("Acy")},
+			PhoneConfig:        &cntypes.UserPhoneConfig{PhoneType: cntypes.PhoneTypeSoftPhone},
 			SecurityProfileIds: group.SecurityProfileIDs, RoutingProfileId: aws.String(group.RoutingProfileID), Tags: tags})
 		if err != nil {
 			t.Fatal(err)
