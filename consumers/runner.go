@@ -223,7 +223,11 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 		return r.failed(ctx, msg, e, key, fmt.Errorf("enrich: %w", err))
 	}
 	last := folded.Target(t)
-	plan, err := r.target.Plan(ctx, folded.Person, last, r.now())
+	from, drift, stale := driftState(e, last)
+	if stale != "" {
+		return r.skip(ctx, e, key, stale)
+	}
+	plan, err := r.target.Plan(ctx, folded.Person, from, r.now())
 	if err != nil {
 		return r.failed(ctx, msg, e, key, fmt.Errorf("plan: %w", err))
 	}
@@ -233,9 +237,15 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 				return r.failed(ctx, msg, e, key, fmt.Errorf("store target state: %w", err))
 			}
 		}
+		if drift != nil {
+			r.appendRow(ctx, r.driftRow(e, key, drift, "not repaired: "+plan.Reason))
+		}
 		return r.skip(ctx, e, key, "no change: "+plan.Reason)
 	}
 	if r.dryRun {
+		if drift != nil {
+			r.appendRow(ctx, r.driftRow(e, key, drift, "would repair (dry run)"))
+		}
 		return r.would(ctx, msg, e, key, plan)
 	}
 	if intent, ok := Intent(t, last, plan, r.now()); ok {
@@ -247,9 +257,22 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 			return r.failed(ctx, msg, e, key, fmt.Errorf("store create intent: %w", err))
 		}
 		last = stored
+		if drift == nil {
+			from = stored
+		}
 	}
-	reached, results, applyErr := Execute(ctx, r.target, folded.Person, last, plan, r.now)
-	rows := r.opRows(e, key, results)
+	reached, results, applyErr := Execute(ctx, r.target, folded.Person, from, plan, r.now)
+	if drift != nil && reached.Status == domain.RemoteDisabled && last.Status == domain.RemoteDisabled && !last.DisabledAt.IsZero() {
+		// Disabling again what was re-enabled by hand keeps the grace
+		// period that started when idsync first disabled it.
+		reached.DisabledAt = last.DisabledAt
+	}
+	var rows []domain.LedgerEntry
+	if drift != nil {
+		// First, so that its id sorts before the op rows'.
+		rows = append(rows, r.driftRow(e, key, drift, "repairing"))
+	}
+	rows = append(rows, r.opRows(e, key, results)...)
 	r.observe(results)
 	if applyErr != nil {
 		// Keep what was reached (e.g. a created account) without marking the
@@ -277,8 +300,38 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 		return r.failed(ctx, msg, e, key, fmt.Errorf("commit: %w", err))
 	}
 	r.metrics.Add(emf.ConsumerApplied, 1)
+	if drift != nil {
+		r.metrics.Add(emf.ConsumerDriftRepaired, 1)
+	}
 	r.logOutcome(ctx, e, key, domain.OutcomeApplied, len(results), "")
 	return nil
+}
+
+// driftState returns the state to plan e from: last, or, for a drift
+// event (a reconcile event with a Drift), the account as the drift check
+// found it (Drift.Observed over last), with the fields that differ. A
+// drift observed on another recorded state than last (its version or
+// account moved since: the consumer applied something, or idsync no
+// longer manages it) is stale: its reason is returned and nothing is
+// planned from it; the next drift check looks again.
+func driftState(e domain.Event, last domain.TargetState) (from domain.TargetState, drift *domain.Drift, stale string) {
+	d := e.Drift
+	if d == nil || e.Kind != domain.KindReconcile {
+		return last, nil, ""
+	}
+	if !last.Managed || last.RemoteID != d.RemoteID || last.Version != d.TargetVersion {
+		return last, nil, "drift observation stale: the account's recorded state moved since the drift check; the next check looks again"
+	}
+	return d.Observed.Over(last), d, ""
+}
+
+// driftRow is the ledger row of a drift event: what drifted (no names or
+// addresses) and what the consumer does about it.
+func (r *Runner) driftRow(e domain.Event, key string, d *domain.Drift, action string) domain.LedgerEntry {
+	row := r.row(e, key, domain.OutcomeDrift, domain.DescribeDrift(d.Fields)+"; "+action)
+	row.RemoteID = d.RemoteID
+	row.Detail = map[string]string{"fields": domain.DriftFieldNames(d.Fields), "action": action}
+	return row
 }
 
 // enrich folds the facts the Enricher supplies into the person (see

@@ -109,6 +109,10 @@ const (
 	// RetryFailedAfter (inclusive) when set.
 	MinRedelivery = time.Minute
 	MaxRedelivery = 7 * 24 * time.Hour
+	// DefaultDriftEvery is SnapshotConfig.DriftEvery's default; MinDriftEvery
+	// its least value when set.
+	DefaultDriftEvery = 24 * time.Hour
+	MinDriftEvery     = 15 * time.Minute
 	// DefaultBrakeMax and DefaultBrakeWindow are RemovalBrake's defaults:
 	// 50 hook removals per target per 10 minutes.
 	DefaultBrakeMax    = 50
@@ -335,6 +339,49 @@ type SnapshotConfig struct {
 	// people are an identity conflict, reported and left unlinked.
 	// LoginLinkOff never links by login.
 	LoginLink LoginLink `json:"loginLink,omitempty"`
+	// Drift says what a drift check does with a managed account found
+	// changed in its target behind idsync's back (see DriftMode): repair it
+	// (DriftRepair, the default when empty), only report it
+	// (DriftReportOnly), or never read the targets (DriftOff).
+	Drift DriftMode `json:"drift,omitempty"`
+	// DriftEvery is how often a snapshot run also reads every target's
+	// accounts to compare the managed ones with their recorded state: the
+	// first complete run at least DriftEvery after the last drift check
+	// does it. Zero means DefaultDriftEvery; otherwise
+	// MinDriftEvery–MaxRedelivery.
+	DriftEvery Duration `json:"driftEvery,omitzero"`
+}
+
+// DriftMode is SnapshotConfig.Drift's setting.
+type DriftMode string
+
+// Drift modes.
+const (
+	// DriftRepair reports every drifted managed account (a ledger row) and
+	// queues a repair to its target's consumer, which plans from the
+	// account as found.
+	DriftRepair DriftMode = "repair"
+	// DriftReportOnly writes the ledger rows, logs and metrics and queues
+	// nothing.
+	DriftReportOnly DriftMode = "report-only"
+	// DriftOff never reads the targets' accounts.
+	DriftOff DriftMode = "off"
+)
+
+// DriftOrDefault returns Drift, DriftRepair when empty.
+func (c SnapshotConfig) DriftOrDefault() DriftMode {
+	if c.Drift == "" {
+		return DriftRepair
+	}
+	return c.Drift
+}
+
+// DriftEveryOrDefault returns DriftEvery, or its default when zero.
+func (c SnapshotConfig) DriftEveryOrDefault() time.Duration {
+	if c.DriftEvery <= 0 {
+		return DefaultDriftEvery
+	}
+	return time.Duration(c.DriftEvery)
 }
 
 // RedeliverAfterOrDefault returns RedeliverAfter, or its default when zero.
@@ -600,6 +647,14 @@ func (c Config) Validate() error {
 	case "", LoginLinkGuarded, LoginLinkOff:
 	default:
 		bad("snapshot.loginLink", "%q must be %q or %q", c.Snapshot.LoginLink, LoginLinkGuarded, LoginLinkOff)
+	}
+	switch c.Snapshot.Drift {
+	case "", DriftRepair, DriftReportOnly, DriftOff:
+	default:
+		bad("snapshot.drift", "%q must be %q, %q or %q", c.Snapshot.Drift, DriftRepair, DriftReportOnly, DriftOff)
+	}
+	if w := time.Duration(c.Snapshot.DriftEvery); w != 0 && (w < MinDriftEvery || w > MaxRedelivery) {
+		bad("snapshot.driftEvery", "%s must be between %s and %s", w, MinDriftEvery, MaxRedelivery)
 	}
 	for _, d := range []struct {
 		path string

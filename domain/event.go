@@ -106,7 +106,8 @@ const targetPattern = `^[a-z][a-z0-9-]{0,31}$`
 // names a group, an observed event's Groups and NotGroups name groups and
 // do not overlap, a Target (when set) is a target name (lower case letters,
 // digits and '-', at most 32), a reconcile event names a Target and carries
-// no facts (no group, groups, profile, relink or subject login), and a
+// no facts (no group, groups, profile, relink or subject login), a Drift
+// is on a reconcile event and names its account and drifted fields, and a
 // relink (ReplacesIdCUserID) is a profile-changed event whose subject has
 // both ids, the IdC one differing from the replaced one. The result is
 // marked Permanent; nil when valid.
@@ -166,6 +167,16 @@ func (e Event) Validate() error {
 					bad("notGroups[%d] %s is also in groups", i, k)
 				}
 			}
+		}
+	}
+	if d := e.Drift; d != nil {
+		switch {
+		case e.Kind != KindReconcile:
+			bad("drift on a %s event (only reconcile events carry one)", e.Kind)
+		case d.RemoteID == "" || d.Observed.State.RemoteID != d.RemoteID:
+			bad("drift without the account's remote id")
+		case len(d.Fields) == 0:
+			bad("drift without drifted fields")
 		}
 	}
 	if e.Target != "" && !matches(targetPattern, string(e.Target)) {

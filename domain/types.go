@@ -149,9 +149,14 @@ type Event struct {
 	// this id (the IdC user was re-created). Fold accepts the new IdC user
 	// id only from such a fact, and only while the person is still linked
 	// to the replaced id. Only on profile-changed events.
-	ReplacesIdCUserID string    `json:"replacesIdcUserId,omitempty"`
-	OccurredAt        time.Time `json:"occurredAt"`
-	ReceivedAt        time.Time `json:"receivedAt"`
+	ReplacesIdCUserID string `json:"replacesIdcUserId,omitempty"`
+	// Drift, on a reconcile event only, is what the snapshot's drift check
+	// found on the person's account in Target: the consumer then plans
+	// from the account as found. Added within envelope version 1: an older
+	// consumer ignores it and plans from the recorded state (a no-op).
+	Drift      *Drift    `json:"drift,omitempty"`
+	OccurredAt time.Time `json:"occurredAt"`
+	ReceivedAt time.Time `json:"receivedAt"`
 }
 
 // Status is a person's lifecycle status as last reported.

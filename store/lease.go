@@ -49,6 +49,10 @@ type LeaseHold struct {
 	// stored (the snapshotter: how many users its last full ListUsers walk
 	// saw); 0 when none did.
 	TotalUsers int
+	// DriftCheckedAt is what the last MarkDriftChecked stored: when the
+	// snapshotter last compared the targets' accounts with their recorded
+	// state; zero when it never did.
+	DriftCheckedAt time.Time
 }
 
 // leaseItem is a lease's item in the state table: PK=LEASE#<name>,
@@ -63,6 +67,8 @@ type leaseItem struct {
 	ExpiresAt  int64  `dynamodbav:"expiresAt"`
 	AcquiredAt string `dynamodbav:"acquiredAt,omitempty"`
 	TotalUsers int    `dynamodbav:"totalUsers,omitempty"`
+	// DriftCheckedAt is in epoch milliseconds.
+	DriftCheckedAt int64 `dynamodbav:"driftCheckedAt,omitempty"`
 }
 
 // Lease attribute names.
@@ -71,6 +77,7 @@ const (
 	attrLeaseExpiresAt  = "expiresAt"
 	attrLeaseAcquiredAt = "acquiredAt"
 	attrLeaseTotalUsers = "totalUsers"
+	attrLeaseDriftAt    = "driftCheckedAt"
 )
 
 func leaseKey(name string) (map[string]types.AttributeValue, error) {
@@ -141,7 +148,11 @@ func (s *Store) AcquireLease(ctx context.Context, name, owner string, d time.Dur
 	if err := unmarshal(out.Attributes, &it); err != nil {
 		return LeaseHold{}, err
 	}
-	return LeaseHold{Owner: owner, ExpiresAt: time.UnixMilli(exp.UnixMilli()).UTC(), TotalUsers: it.TotalUsers}, nil
+	hold := LeaseHold{Owner: owner, ExpiresAt: time.UnixMilli(exp.UnixMilli()).UTC(), TotalUsers: it.TotalUsers}
+	if it.DriftCheckedAt != 0 {
+		hold.DriftCheckedAt = time.UnixMilli(it.DriftCheckedAt).UTC()
+	}
+	return hold, nil
 }
 
 // ReleaseLease gives the lease name back so that the next owner need not
@@ -184,4 +195,40 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string, totalUsers
 		return fmt.Errorf("store: release lease %s for %s: %w", name, owner, ErrLeaseLost)
 	}
 	return sdkErr(err, "release lease %s", name)
+}
+
+// MarkDriftChecked records on the lease name, held by owner, that a drift
+// check was made at at; the next AcquireLease returns it as
+// LeaseHold.DriftCheckedAt. One UpdateItem conditional on owner holding
+// the lease; idempotent.
+//
+// Errors: ErrLeaseLost when owner does not hold the lease; ErrInvalid
+// (Permanent) for an empty name or owner or a zero time; SDK errors.
+func (s *Store) MarkDriftChecked(ctx context.Context, name, owner string, at time.Time) error {
+	if name == "" || owner == "" || at.IsZero() {
+		return invalid("drift check mark needs a lease name, an owner and a time (got %q, %q, %v)", name, owner, at)
+	}
+	key, err := leaseKey(name)
+	if err != nil {
+		return err
+	}
+	upd := expression.Set(expression.Name(attrLeaseDriftAt), expression.Value(at.UnixMilli()))
+	cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
+	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
+	if err != nil {
+		return fmt.Errorf("store: build drift check mark: %w", err)
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.state),
+		Key:                       key,
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("store: mark drift check on lease %s for %s: %w", name, owner, ErrLeaseLost)
+	}
+	return sdkErr(err, "mark drift check on lease %s", name)
 }

@@ -166,3 +166,33 @@ func TestLeaseRejectsInvalidArguments(t *testing.T) {
 		t.Errorf("invalid lease calls sent requests: %v", ops)
 	}
 }
+
+// TestMarkDriftChecked: the time of the last drift check comes back with
+// the next hold, survives releases, and only the holder may record it.
+func TestMarkDriftChecked(t *testing.T) {
+	f := newFixture(t)
+	ctx := testenv.Context(t)
+	hold, err := f.st.AcquireLease(ctx, "snap", "run-a", leaseFor)
+	if err != nil || !hold.DriftCheckedAt.IsZero() {
+		t.Fatalf("first hold %+v, %v: want no drift check yet", hold, err)
+	}
+	at := t0.Add(3 * time.Minute)
+	if err := f.st.MarkDriftChecked(ctx, "snap", "run-b", at); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("a non-holder's mark: %v, want ErrLeaseLost", err)
+	}
+	for range 2 { // idempotent
+		if err := f.st.MarkDriftChecked(ctx, "snap", "run-a", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.st.ReleaseLease(ctx, "snap", "run-a", 12); err != nil {
+		t.Fatal(err)
+	}
+	next, err := f.st.AcquireLease(ctx, "snap", "run-b", leaseFor)
+	if err != nil || !next.DriftCheckedAt.Equal(at) || next.TotalUsers != 12 {
+		t.Errorf("next hold %+v, %v: want the drift check at %v and 12 users", next, err, at)
+	}
+	if err := f.st.MarkDriftChecked(ctx, "snap", "run-b", time.Time{}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("a zero time: %v, want ErrInvalid", err)
+	}
+}

@@ -3,6 +3,7 @@ package idsyncstack
 import (
 	"errors"
 	"reflect"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -62,6 +63,8 @@ type clientActions struct {
 	connect       []string // consumers/connect.API
 	workMailPlan  []string // consumers/workmail.PlanAPI (the snapshot's reconciliation plans)
 	connectPlan   []string // consumers/connect.PlanAPI (the snapshot's reconciliation plans)
+	workMailInv   []string // consumers/workmail.InventoryAPI (the snapshot's drift check)
+	connectInv    []string // consumers/connect.InventoryAPI (the snapshot's drift check)
 	identityStore []string // producers/idcsnapshot.IdentityStore
 	publish       []string // producers/publish.SQS (SendMessageBatch is sqs:SendMessage)
 	deadLetter    []string // consumers.DLQ
@@ -85,6 +88,8 @@ func newClientActions() (clientActions, error) {
 		connect:       of(reflect.TypeFor[connect.API]()),
 		workMailPlan:  of(reflect.TypeFor[workmail.PlanAPI]()),
 		connectPlan:   of(reflect.TypeFor[connect.PlanAPI]()),
+		workMailInv:   of(reflect.TypeFor[workmail.InventoryAPI]()),
+		connectInv:    of(reflect.TypeFor[connect.InventoryAPI]()),
 		identityStore: of(reflect.TypeFor[idcsnapshot.IdentityStore]()),
 		publish:       of(reflect.TypeFor[publish.SQS]()),
 		deadLetter:    of(reflect.TypeFor[consumers.DLQ]()),
@@ -112,7 +117,8 @@ type dynamoItems struct {
 //	             and ReleaseLease (state UpdateItem), RunProgress and
 //	             SaveRunProgress (state GetItem, PutItem: a run continued in
 //	             the next invocation), RecordReceivedAll and
-//	             Append (ledger PutItem)
+//	             Append (ledger PutItem), MarkDriftChecked (state
+//	             UpdateItem of the lease)
 //	consumers    Fold (state Query of the person's partition and of the
 //	             indexes, state PutItem), PutTarget (state PutItem), Commit
 //	             (a transaction of state and ledger Puts), Applied (ledger
@@ -230,13 +236,15 @@ func (b *builder) connectARN(name string) *string {
 }
 
 // allowPlanning grants the snapshot the read-only calls its
-// reconciliation's planners make on each configured target.
+// reconciliation's planners and its drift check's inventories make on
+// each configured target (granted whatever snapshot.drift says: the
+// document may only be known at deploy time).
 func (b *builder) allowPlanning(role awsiam.Role) {
 	if b.s.WorkMailOrganizationID != "" {
-		b.allowWorkMailActions(role, "WorkMailPlan", b.actions.workMailPlan)
+		b.allowWorkMailActions(role, "WorkMailPlan", append(slices.Clone(b.actions.workMailPlan), b.actions.workMailInv...))
 	}
 	if b.s.ConnectInstanceID != "" {
-		b.allowConnectActions(role, "ConnectPlan", b.actions.connectPlan)
+		b.allowConnectActions(role, "ConnectPlan", append(slices.Clone(b.actions.connectPlan), b.actions.connectInv...))
 	}
 }
 

@@ -243,7 +243,8 @@ func (a *App) Hook() (*oktahook.Handler, error) {
 }
 
 // Snapshotter returns the IdC snapshotter, reconciling with every enabled
-// target's planner.
+// target's planner and, unless snapshot.drift is off, checking drift with
+// every enabled target's inventory.
 //
 // Errors: ErrInvalid without a queue; the targets' constructors';
 // idcsnapshot.New's (no identity store id, no group with an IdC id).
@@ -263,10 +264,21 @@ func (a *App) Snapshotter() (*idcsnapshot.Snapshotter, error) {
 		}
 		byTarget[def.name] = pl
 	}
+	invs := map[domain.Target]idcsnapshot.Inventory{}
+	for _, def := range inventories() {
+		if !def.configured(a.Settings.Config) || a.Settings.Config.Snapshot.DriftOrDefault() == domain.DriftOff {
+			continue
+		}
+		inv, err := def.build(a)
+		if err != nil {
+			return nil, err
+		}
+		invs[def.name] = inv
+	}
 	return idcsnapshot.New(idcsnapshot.Options{
 		Config:        a.Settings.Config,
 		IdentityStore: awsclient.IdentityStore(a.AWS, a.Settings.Endpoints.IdentityStore),
-		Store:         a.Store, Publisher: pub, Planners: byTarget, Rate: a.Settings.IdCRate,
+		Store:         a.Store, Publisher: pub, Planners: byTarget, Inventories: invs, Rate: a.Settings.IdCRate,
 		Logger: a.log.With("component", "idcsnapshot"), Metrics: a.metricsFor("idcsnapshot"),
 		Clock: a.now, NewID: a.newID,
 	})

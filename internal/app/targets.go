@@ -61,6 +61,28 @@ func planners() []plannerDef {
 	}
 }
 
+// inventoryDef is how the snapshot's drift check lists a target's
+// accounts: an inventory over a read-only client, so the snapshot's role
+// needs no target write.
+type inventoryDef struct {
+	name       domain.Target
+	configured func(domain.Config) bool
+	build      func(a *App) (idcsnapshot.Inventory, error)
+}
+
+func inventories() []inventoryDef {
+	return []inventoryDef{
+		{domain.TargetWorkMail, func(c domain.Config) bool { return c.WorkMail != nil }, func(a *App) (idcsnapshot.Inventory, error) {
+			api := awsclient.WorkMail(a.AWS, a.Settings.Endpoints.WorkMail, a.meter(domain.TargetWorkMail, workmail.DefaultQuota()).Install)
+			return workmail.NewInventory(api, *a.Settings.Config.WorkMail)
+		}},
+		{domain.TargetConnect, func(c domain.Config) bool { return c.Connect != nil }, func(a *App) (idcsnapshot.Inventory, error) {
+			api := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)
+			return connect.NewInventory(api, *a.Settings.Config.Connect, "")
+		}},
+	}
+}
+
 // targetLog is the logger of target t's applier.
 func (a *App) targetLog(t domain.Target) *slog.Logger { return a.log.With("component", string(t)) }
 

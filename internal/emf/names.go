@@ -72,6 +72,11 @@ const (
 	SnapshotReconcileWithheld = "ReconcileWithheld" // Count: reconcile leave plans withheld by unread groups or profiles
 	SnapshotReconcileErrors   = "ReconcileErrors"   // Count: people a target could not plan
 	SnapshotInFlight          = "InFlight"          // Count: differences still in flight, not emitted again
+	SnapshotDriftChecks       = "DriftChecks"       // Count: runs that compared the targets' accounts with their recorded state
+	SnapshotDrifted           = "Drifted"           // Count: managed accounts found different from their recorded state
+	SnapshotDriftRepairs      = "DriftRepairs"      // Count: drift repairs queued (one account, one target)
+	SnapshotDriftMissing      = "DriftMissing"      // Count: managed accounts not found in their target (reported, never re-created)
+	SnapshotDriftErrors       = "DriftErrors"       // Count: targets whose accounts a drift check could not read
 )
 
 // Consumers (component ConsumerComponent(target)).
@@ -85,4 +90,5 @@ const (
 	ConsumerThrottled       = "Throttled"       // Count: retryable failures that were throttling
 	ConsumerFailedPermanent = "FailedPermanent" // Count: records dead-lettered for a permanent failure
 	ConsumerAPILatencyMs    = "ApiLatencyMs"    // Milliseconds: each target API call's latency (samples)
+	ConsumerDriftRepaired   = "DriftRepaired"   // Count: drifted accounts repaired (a drift event's plan applied)
 )

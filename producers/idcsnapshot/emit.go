@@ -83,6 +83,10 @@ type emission struct {
 	putMarks    []store.Mark
 	removeMarks []store.Mark
 	removing    map[string]bool
+	// driftRows are the drift rows the run writes itself (reported,
+	// missing, deferred or withheld drifts); a queued repair's row is its
+	// consumer's.
+	driftRows []domain.LedgerEntry
 }
 
 // digest is 16 hex digits of a SHA-256 of v's JSON.
@@ -141,7 +145,11 @@ func planDigest(t domain.Target, plan domain.Plan) string {
 //     conflict. A reconcile mark whose plan is empty is deleted.
 //   - removing collects the people who lose a membership or, through a
 //     leave op, an account.
-func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Diff, snap domain.Snapshot, sum *Summary) emission {
+//   - With obs (a drift check), every managed account of a read target is
+//     compared with the account as found (Snapshotter.observe); a drifted
+//     one is reported or repaired (Snapshotter.repair): its drift event
+//     replaces the target's reconcile event.
+func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Diff, snap domain.Snapshot, sum *Summary, obs observations) emission {
 	now := snap.TakenAt.UTC()
 	em := emission{removing: map[string]bool{}}
 
@@ -255,6 +263,10 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 		}
 		for _, t := range s.targets {
 			last := r.Target(t)
+			if d := s.observe(&em, sum, r.Key, t, last, obs); d != nil &&
+				s.repair(ctx, &em, sum, r, p, t, last, d, hasDiff, conflicted[r.Key], now) {
+				continue
+			}
 			plan, err := s.planners[t].Plan(ctx, p, last, now)
 			if err != nil {
 				// A plan that fails here fails for the consumer too, which

@@ -596,6 +596,8 @@ func (m *memStore) ReleaseLease(_ context.Context, _, _ string, totalUsers int) 
 	return nil
 }
 
+func (m *memStore) MarkDriftChecked(context.Context, string, string, time.Time) error { return nil }
+
 func (m *memStore) AllRecords(context.Context) ([]store.Record, error) { return m.records, nil }
 func (m *memStore) WriteMarks(_ context.Context, put, _ []store.Mark) error {
 	m.mu.Lock()

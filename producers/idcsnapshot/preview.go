@@ -15,6 +15,8 @@ import (
 // writes nothing: no received rows, no queued events, no bookkeeping, no
 // summary row. The summary's Outcome is domain.OutcomeWould.
 //
+// It makes no drift check (Run's reads of the targets' accounts).
+//
 // Without the lease it does not know the store's user count from earlier
 // runs, so it may read profiles the costlier way for large groups; the
 // events are the same.
@@ -32,7 +34,7 @@ func (s *Snapshotter) Preview(ctx context.Context) (Summary, []domain.Event, err
 	if err := ctx.Err(); err != nil {
 		return sum, nil, fmt.Errorf("idcsnapshot: preview: reading: %w", err)
 	}
-	em, _, err := s.decide(ctx, &sum, rs.result(s.groups), sum.TakenAt)
+	em, _, err := s.decide(ctx, &sum, rs.result(s.groups), sum.TakenAt, nil)
 	sum.Duration = s.now().Sub(start)
 	if err != nil {
 		return sum, nil, fmt.Errorf("idcsnapshot: preview: %w", err)

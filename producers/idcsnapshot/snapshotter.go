@@ -40,6 +40,9 @@ type Store interface {
 	SaveRunProgress(ctx context.Context, name string, state []byte, chunks []store.RunChunk) error
 	RunChunks(ctx context.Context, name string, fn func(store.RunChunk) error) error
 	ClearRun(ctx context.Context, name string) error
+	// MarkDriftChecked records when the last drift check was made; the
+	// lease's next hold returns it (LeaseHold.DriftCheckedAt).
+	MarkDriftChecked(ctx context.Context, name, owner string, at time.Time) error
 }
 
 // Publisher queues events (*publish.Publisher with a queue per target): an
@@ -106,6 +109,12 @@ type Options struct {
 	// reconciles each managed person with each of them (see the package
 	// documentation). None: no reconciliation, only the diff.
 	Planners map[domain.Target]Planner
+	// Inventories are the targets' account listings, by target, for the
+	// drift check (Config.Snapshot.Drift, DriftEvery): a complete run at
+	// least DriftEvery after the last check lists them and compares every
+	// managed account with its recorded state. A target needs a planner
+	// too. None, or drift off: no drift check.
+	Inventories map[domain.Target]Inventory
 	// LeaseName names the lease runs take (default DefaultLeaseName).
 	LeaseName string
 	// LeaseDuration is how long a run's lease lasts unless released
@@ -163,6 +172,9 @@ type Snapshotter struct {
 	pub         Publisher
 	planners    map[domain.Target]Planner
 	targets     []domain.Target // the planners' targets, sorted
+	inventories map[domain.Target]Inventory
+	driftMode   domain.DriftMode
+	driftEvery  time.Duration
 	leaseName   string
 	leaseDur    time.Duration
 	rate        float64
@@ -186,7 +198,8 @@ type Snapshotter struct {
 // Config.Snapshot.SettleWindow becomes every snapshot's domain.Snapshot.Lag.
 //
 // Errors: ErrInvalid when a collaborator (IdentityStore, Store, Publisher)
-// is nil, a planner is nil or has no target, Config has no identity store
+// is nil, a planner is nil or has no target, an inventory is nil or its
+// target has no planner, Config has no identity store
 // id, or no mapped group has an IdC id.
 func New(o Options) (*Snapshotter, error) {
 	if o.IdentityStore == nil || o.Store == nil || o.Publisher == nil {
@@ -201,7 +214,8 @@ func New(o Options) (*Snapshotter, error) {
 		lag:       time.Duration(cfg.Snapshot.SettleWindow),
 		redeliver: cfg.Snapshot.RedeliverAfterOrDefault(), retryFailed: cfg.Snapshot.RetryFailedAfterOrDefault(),
 		ids: o.IdentityStore, store: o.Store, pub: o.Publisher, mapped: cfg.MappedGroups(),
-		planners:  map[domain.Target]Planner{},
+		planners: map[domain.Target]Planner{}, inventories: map[domain.Target]Inventory{},
+		driftMode: cfg.Snapshot.DriftOrDefault(), driftEvery: cfg.Snapshot.DriftEveryOrDefault(),
 		leaseName: o.LeaseName, leaseDur: o.LeaseDuration,
 		rate: o.Rate, burst: o.Burst, workers: o.Workers, describeMax: o.DescribeUserMax,
 		reserve: o.TimeReserve, maxRunAge: o.MaxRunAge, emitBatch: o.EmitBatch,
@@ -215,6 +229,12 @@ func New(o Options) (*Snapshotter, error) {
 		s.targets = append(s.targets, t)
 	}
 	slices.Sort(s.targets)
+	for t, inv := range o.Inventories {
+		if inv == nil || s.planners[t] == nil {
+			return nil, fmt.Errorf("%w: inventory %v for target %q without a planner", ErrInvalid, inv, t)
+		}
+		s.inventories[t] = inv
+	}
 	if s.leaseName == "" {
 		s.leaseName = DefaultLeaseName
 	}
@@ -317,6 +337,14 @@ type Summary struct {
 	// failed less than snapshot.retryFailedAfter ago) and the state it was
 	// computed from has not moved since.
 	InFlight int
+	// DriftChecked is set when the run compared the targets' accounts
+	// with their recorded state (see Options.Inventories). Drifted counts
+	// the managed accounts found different, DriftRepairs the repairs
+	// queued (or in flight, counted in InFlight instead), DriftMissing the
+	// managed accounts not found, DriftErrors the targets whose accounts
+	// could not be read.
+	DriftChecked                                     bool
+	Drifted, DriftRepairs, DriftMissing, DriftErrors int
 	// Events is how many events were queued (diff facts and reconcile
 	// events).
 	Events int
@@ -355,6 +383,13 @@ func (s Summary) Entry() domain.LedgerEntry {
 		"throttled":          fmt.Sprint(s.Throttled),
 		"durationMs":         fmt.Sprint(s.Duration.Milliseconds()),
 		"readErrors":         fmt.Sprint(s.ReadErrors),
+	}
+	if s.DriftChecked {
+		d["driftChecked"] = "true"
+		d["drifted"] = fmt.Sprint(s.Drifted)
+		d["driftRepairs"] = fmt.Sprint(s.DriftRepairs)
+		d["driftMissing"] = fmt.Sprint(s.DriftMissing)
+		d["driftErrors"] = fmt.Sprint(s.DriftErrors)
 	}
 	if len(s.UnreadGroups) > 0 {
 		d["unreadGroups"] = truncate(strings.Join(s.UnreadGroups, "; "))
@@ -450,7 +485,15 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	}
 	totalUsers = p.Read.List.Total
 
-	em, snap, err := s.decide(work, &sum, p.Read.result(s.groups), p.TakenAt)
+	var obs observations
+	driftDone := false
+	if sum.Complete && s.driftDue(hold.DriftCheckedAt, p.TakenAt) {
+		obs, driftDone = s.readInventories(work, &sum)
+		if work.Err() != nil && ctx.Err() == nil {
+			return s.pause(ctx, &sum, start, p) // checked again next invocation
+		}
+	}
+	em, snap, err := s.decide(work, &sum, p.Read.result(s.groups), p.TakenAt, obs)
 	if err != nil && work.Err() != nil && ctx.Err() == nil {
 		return s.pause(ctx, &sum, start, p) // decided again next invocation
 	}
@@ -493,6 +536,20 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 				return s.pause(ctx, &sum, start, p)
 			}
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
+		}
+	}
+	if sum.DriftChecked {
+		if err := s.writeDriftRows(work, em.driftRows); err != nil {
+			if work.Err() != nil && ctx.Err() == nil {
+				return s.pause(ctx, &sum, start, p)
+			}
+			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
+		}
+	}
+	if driftDone {
+		if err := s.store.MarkDriftChecked(work, s.leaseName, owner, p.TakenAt); err != nil {
+			// The next run checks again: more reads, never less safety.
+			s.log.Warn("drift check not recorded", "runId", sum.RunID, "error", err)
 		}
 	}
 	s.clearProgress(ctx, p)
@@ -596,7 +653,10 @@ func (s *Snapshotter) emit(ctx, work context.Context, em emission) (int, error) 
 //
 // Errors: reading the last-known people; a *domain.RemovalCapError
 // (sum.Removals is then what the run would have removed).
-func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, takenAt time.Time) (emission, domain.Snapshot, error) {
+//
+// obs, when set, is what a drift check read: every managed account found
+// is compared with its recorded state (see Snapshotter.repair).
+func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, takenAt time.Time, obs observations) (emission, domain.Snapshot, error) {
 	records, err := s.store.AllRecords(ctx)
 	if err != nil {
 		return emission{}, domain.Snapshot{}, fmt.Errorf("idcsnapshot: read last-known people: %w", err)
@@ -619,13 +679,13 @@ func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, t
 		s.log.Warn("identity conflict; the people involved are left as they are", "runId", sum.RunID,
 			"oktaId", c.OktaID, "idcUserIds", c.IdCUserIDs, "people", c.PersonKeys, "reason", c.Reason)
 	}
-	em := s.emission(ctx, st, diff, snap, sum)
+	em := s.emission(ctx, st, diff, snap, sum, obs)
 	if err := domain.CheckRemovalCap(s.cap, len(em.removing), st.members(s.readGroups(rd))); err != nil {
 		var capErr *domain.RemovalCapError
 		if errors.As(err, &capErr) {
 			sum.Removals = capErr.Removals
 		}
-		sum.Reconciled, sum.InFlight = 0, 0
+		sum.Reconciled, sum.InFlight, sum.DriftRepairs = 0, 0, 0
 		return emission{}, snap, err
 	}
 	sum.Removals = len(em.removing)
@@ -769,6 +829,7 @@ func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time,
 		s.metrics.Add(emf.SnapshotReconcileWithheld, float64(sum.ReconcileWithheld))
 		s.metrics.Add(emf.SnapshotReconcileErrors, float64(sum.ReconcileErrors))
 		s.metrics.Add(emf.SnapshotInFlight, float64(sum.InFlight))
+		s.driftMetrics(sum)
 		s.metrics.Add(emf.SnapshotAPICalls, float64(sum.APICalls))
 		s.metrics.Add(emf.SnapshotThrottled, float64(sum.Throttled))
 		s.metrics.Set(emf.SnapshotDurationMs, "Milliseconds", float64(sum.Duration.Milliseconds()))
@@ -792,6 +853,7 @@ func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time,
 		"joiners", sum.Joiners, "leavers", sum.Leavers, "changes", sum.Changes, "removals", sum.Removals,
 		"withheld", sum.Withheld, "conflicts", sum.Conflicts, "reconciled", sum.Reconciled,
 		"reconcileWithheld", sum.ReconcileWithheld, "inFlight", sum.InFlight,
+		"driftChecked", sum.DriftChecked, "drifted", sum.Drifted, "driftRepairs", sum.DriftRepairs, "driftMissing", sum.DriftMissing,
 		"events", sum.Events, "apiCalls", sum.APICalls, "throttled", sum.Throttled,
 		"durationMs", sum.Duration.Milliseconds(),
 	}
