@@ -169,3 +169,47 @@ func (s *Store) AppliedRecord(ctx context.Context, key string, t domain.Target, 
 	}
 	return it.entry(), true, nil
 }
+
+// JoinReceived reports whether an event that makes the person stored
+// under key a member of a mapped group (a member-added or an observed
+// event) was received and recorded, whether or not a consumer has folded
+// it yet: the hook's test of a person who is about to be managed, so
+// that a suspension a moment after a join is not dropped as being about
+// an unknown user. It is one query of the person's timeline partition
+// with a filter, stopping at the first match; for an Okta user idsync
+// never received a join for, the partition is empty.
+//
+// Errors: ErrInvalid (Permanent) for an empty key; SDK errors. Read-only.
+func (s *Store) JoinReceived(ctx context.Context, key string) (bool, error) {
+	if key == "" {
+		return false, invalid("join received needs a person key")
+	}
+	lowID, highID := ulidBound(0, false), ulidBound(ulid.MaxTime(), true)
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(ledgerPK(key))).
+			And(expression.Key(attrSK).Between(expression.Value(lowID), expression.Value(highID+"~")))).
+		WithFilter(expression.Name("outcome").Equal(expression.Value(string(domain.OutcomeReceived))).
+			And(expression.Name("kind").In(expression.Value(string(domain.KindMemberAdded)), expression.Value(string(domain.KindObserved))))).
+		WithProjection(expression.NamesList(expression.Name(attrPK))).
+		Build()
+	if err != nil {
+		return false, fmt.Errorf("store: build join-received query: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.ledger), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+		ProjectionExpression:     expr.Projection(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return false, sdkErr(err, "read received joins of %s", key)
+		}
+		if len(out.Items) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -23,7 +23,8 @@ import (
 // Least privilege, per function (each has its own role), from what its
 // code calls:
 //
-//	oktahook     ledger PutItem; sqs:SendMessage on the target queues;
+//	oktahook     ledger PutItem and Query (a join received but not yet
+//	             folded); sqs:SendMessage on the target queues;
 //	             secretsmanager:GetSecretValue on the hook secret
 //	idcsnapshot  state Query, Scan, BatchWriteItem and the lease's
 //	             UpdateItem; ledger PutItem; sqs:SendMessage on the target
@@ -111,7 +112,9 @@ type dynamoItems struct {
 //	oktahook     RecordReceivedAll and Append (ledger PutItem),
 //	             FindByOktaID (state Query of the partition and of the
 //	             indexes: only managed people's events are queued),
-//	             TakeRemovals (state UpdateItem: the removal brake)
+//	             JoinReceived (ledger Query of the person's partition: a
+//	             person whose join is not folded yet is about to be
+//	             managed), TakeRemovals (state UpdateItem: the removal brake)
 //	idcsnapshot  AllRecords (state Scan), SnapshotRecords (state Query),
 //	             WriteSnapshotRecords (state BatchWriteItem), AcquireLease
 //	             and ReleaseLease (state UpdateItem), RunProgress and
@@ -127,7 +130,7 @@ var (
 	hookItems = dynamoItems{
 		state:        []string{"dynamodb:Query", "dynamodb:UpdateItem"},
 		stateIndexes: []string{"dynamodb:Query"},
-		ledger:       []string{"dynamodb:PutItem"},
+		ledger:       []string{"dynamodb:PutItem", "dynamodb:Query"},
 	}
 	snapshotItems = dynamoItems{
 		state:  []string{"dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem"},

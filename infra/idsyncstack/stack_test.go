@@ -480,7 +480,7 @@ func leastPrivilege(t *testing.T, s synthed) {
 
 	want := map[string][]string{
 		"hook": concat(logs("hook"), publish,
-			[]string{"secretsmanager:GetSecretValue HookSecret", "dynamodb:PutItem Ledger.Arn"},
+			[]string{"secretsmanager:GetSecretValue HookSecret", "dynamodb:PutItem Ledger.Arn", "dynamodb:Query Ledger.Arn"},
 			each([]string{"dynamodb:Query", "dynamodb:UpdateItem"}, "State.Arn"),
 			each([]string{"dynamodb:Query"}, "State.Arn/index/*")),
 		"snapshot": concat(logs("snapshot"), publish,

@@ -12,7 +12,6 @@ import (
 
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/producers/oktahook"
-	"github.com/idsync/idsync/store"
 )
 
 type noLedger struct{}
@@ -26,11 +25,6 @@ type noPublisher struct{}
 
 func (noPublisher) Publish(context.Context, []domain.Event) error { return nil }
 
-type noPeople struct{}
-
-func (noPeople) FindByOktaID(context.Context, string) (store.Record, error) {
-	return store.Record{}, store.ErrNotFound
-}
 
 type noBrake struct{}
 
@@ -57,7 +51,7 @@ func authHandler(t *testing.T, src *countingSource, now *time.Time) *oktahook.Ha
 	clock := func() time.Time { return *now }
 	h, err := oktahook.New(oktahook.Options{
 		Secrets: oktahook.NewSecretCache(src.fetch, time.Minute, clock),
-		Ledger:  noLedger{}, Publisher: noPublisher{}, People: noPeople{}, Brake: noBrake{}, Clock: clock,
+		Ledger:  noLedger{}, Publisher: noPublisher{}, People: nopPeople{}, Brake: noBrake{}, Clock: clock,
 	})
 	if err != nil {
 		t.Fatal(err)

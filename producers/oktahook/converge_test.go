@@ -148,6 +148,32 @@ func TestUnknownUsersAreDroppedWithoutTrace(t *testing.T) {
 	}
 }
 
+// TestJoinedUsersAreKeptBeforeTheirFold: a lifecycle event about a person
+// whose join (a mapped group's member-added) was recorded by an earlier
+// delivery, or comes earlier in the same one, is queued although no
+// consumer has folded the join yet: a suspension seconds after a join is
+// not lost.
+func TestJoinedUsersAreKeptBeforeTheirFold(t *testing.T) {
+	f := newFixture(t)
+	for _, d := range []struct {
+		file, want string
+	}{
+		{"unknown_users.json", "member-added 00uSTRANGER00000002"},
+		{"suspend_after_join.json", "suspended 00uSTRANGER00000002"},
+		{"join_and_suspend.json", "member-added 00uSTRANGER00000004\nsuspended 00uSTRANGER00000004"},
+	} {
+		code, body := f.do(t, http.MethodPost, "s3cret-current", readDelivery(t, d.file), nil)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %s", d.file, code, body)
+		}
+		for _, q := range f.queues {
+			if got := sortedStrings(queuedEvents(t, f.sqs, q.URL)); got != d.want {
+				t.Errorf("%s, queue %s:\n%s\nwant\n%s", d.file, q.URL, got, d.want)
+			}
+		}
+	}
+}
+
 // TestRemovalBrakeHoldsRemovalsPerTarget: with a brake of 2 per 10
 // minutes, WorkMail's third removal and the suspension of a person with
 // both accounts are held for WorkMail only: not queued to its queue,

@@ -98,9 +98,11 @@ type Publisher interface {
 
 // People finds the person an Okta user id belongs to (*store.Store). It
 // returns an error matching store.ErrNotFound for a user idsync does not
-// manage.
+// manage. JoinReceived reports whether a join of the person (a
+// member-added of a mapped group) was recorded and may not be folded yet.
 type People interface {
 	FindByOktaID(ctx context.Context, id string) (store.Record, error)
+	JoinReceived(ctx context.Context, key string) (bool, error)
 }
 
 // Brake grants removals per target (*store.Store's TakeRemovals): how many
@@ -399,26 +401,39 @@ func (h *Handler) deliver(ctx context.Context, w http.ResponseWriter, r *http.Re
 // has no person for, and returns the rest with the person record of each
 // event that was looked up (nil when not). Membership events of mapped
 // groups are kept unlooked-up: a member-added is how a person becomes
-// managed. Lookups run in parallel; any lookup error (but not-found) is
-// returned.
+// managed. A person with no record yet whose join is earlier in the same
+// delivery, or was recorded by an earlier one and not folded yet, is about
+// to be managed: their events are kept (a suspension a moment after the
+// join must not be lost). Lookups run in parallel; any lookup error (but
+// not-found) is returned.
 func (h *Handler) managed(ctx context.Context, events []domain.Event) ([]domain.Event, []*store.Record, error) {
 	recs := make([]*store.Record, len(events))
 	unknown := make([]bool, len(events))
 	errs := make([]error, len(events))
 	sem := make(chan struct{}, lookupWorkers)
 	var wg sync.WaitGroup
+	joined := map[string]bool{} // subjects with a member-added earlier in this delivery
 	for i, e := range events {
 		if e.Kind == domain.KindMemberAdded || e.Kind == domain.KindMemberRemoved {
+			if e.Kind == domain.KindMemberAdded {
+				joined[e.Subject.Key()] = true
+			}
 			continue
 		}
+		joinedHere := joined[e.Subject.Key()]
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			rec, err := h.people.FindByOktaID(ctx, e.Subject.OktaID)
 			switch {
+			case errors.Is(err, store.ErrNotFound) && joinedHere:
 			case errors.Is(err, store.ErrNotFound):
-				unknown[i] = true
+				var pending bool
+				if pending, err = h.people.JoinReceived(ctx, e.Subject.Key()); err != nil {
+					errs[i] = err
+				}
+				unknown[i] = !pending
 			case err != nil:
 				errs[i] = err
 			default:

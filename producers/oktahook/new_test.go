@@ -31,6 +31,8 @@ func (nopPeople) FindByOktaID(_ context.Context, id string) (store.Record, error
 	return store.Record{}, fmt.Errorf("person %s: %w", id, store.ErrNotFound)
 }
 
+func (nopPeople) JoinReceived(context.Context, string) (bool, error) { return false, nil }
+
 type nopBrake struct{}
 
 func (nopBrake) TakeRemovals(_ context.Context, _ domain.Target, want int, _ domain.RemovalBrake) (int, error) {
