@@ -25,7 +25,6 @@ type noPublisher struct{}
 
 func (noPublisher) Publish(context.Context, []domain.Event) error { return nil }
 
-
 type noBrake struct{}
 
 func (noBrake) TakeRemovals(context.Context, domain.Target, int, domain.RemovalBrake) (int, error) {
