@@ -144,19 +144,11 @@ func TestConnectOutageThenHeal(t *testing.T) {
 	if u, _ := tg.agent(ctx, login); u != nil {
 		t.Fatalf("an agent exists during the outage: %+v", u)
 	}
-	// The outage's failures, with their reason, are in Ben's ledger; so is
-	// each dead letter's, when its consumer could record it.
+	// Each dead letter's failure, with its reason, is in Ben's ledger: the
+	// consumer records why a record failed even when the record's time ran
+	// out inside the SDK's retries (consumers.Runner keeps time back for
+	// it), so a message the redrive policy moved still has its story.
 	rows := audit(t, s, ben)
-	outage := 0
-	for _, e := range rows {
-		if e.Target == domain.TargetConnect && e.Outcome == domain.OutcomeFailed &&
-			(strings.Contains(e.Reason, "500") || strings.Contains(strings.ToLower(e.Reason), "internal")) {
-			outage++
-		}
-	}
-	if outage == 0 {
-		t.Errorf("no failed Connect row naming the outage in Ben's ledger: %+v", rows)
-	}
 	for id, attr := range dead {
 		reason := ""
 		for _, e := range rows {
@@ -165,13 +157,10 @@ func TestConnectOutageThenHeal(t *testing.T) {
 			}
 		}
 		switch {
+		case reason == "":
+			t.Errorf("dead letter %s (reason attribute %q) has no failed Connect row in the ledger", id, attr)
 		case attr != "" && !strings.Contains(reason, attr):
 			t.Errorf("dead letter %s: reason attribute %q, ledger %q", id, attr, reason)
-		case reason == "":
-			// Known gap (reported): every receive of this message ran into
-			// the invocation's time limit inside the SDK's retries, so the
-			// runner's failure row was never written.
-			t.Logf("dead letter %s (moved by the redrive policy) has no failed row of its own; %d outage rows for Ben", id, outage)
 		default:
 			t.Logf("dead letter %s: ledger reason %q", id, reason)
 		}
