@@ -343,7 +343,7 @@ func runChaos(tb testing.TB, people, actions int) (fig chaosFigures) {
 			break
 		}
 		if time.Now().After(deadline) {
-			fig.wall = time.Since(began)
+			fig.wall, fig.convergence = time.Since(began), time.Since(stopped)
 			collectFigures(s, &fig)
 			sort.Strings(last)
 			tb.Fatalf("not converged %s after the faults stopped (%d snapshot runs since): %d differences, first: %s",
