@@ -49,6 +49,7 @@ lint: ## gofmt check, go vet, staticcheck
 bench: ## benchmarks against the limits, one `name value unit ...` line each, then the ratios against their targets (README.md, Performance)
 	@$(WITH_STANDINS) go test $(TAGS) -timeout=120m -run='^$$' -bench=. -benchtime=1x ./internal/bench/ | tee .bench.out | grep -E '^(Benchmark|ok|FAIL|--- FAIL)'
 	@go test -run='^$$' -bench=HookCPU -cpu=1 ./producers/oktahook/ | tee -a .bench.out | grep -E '^(Benchmark|FAIL)'
+	@$(WITH_STANDINS) go test $(TAGS) -timeout=90m -run='^$$' -bench=Chaos -benchtime=1x ./internal/localrun/ | tee -a .bench.out | grep -E '^(Benchmark|ok|FAIL|--- FAIL)|chaos'
 	@awk -f scripts/bench-targets.awk .bench.out
 
 .PHONY: build

@@ -183,13 +183,28 @@ func (r *Runner) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 			report(reasonNoTime)
 			continue
 		}
-		if err := r.handle(ctx, msg); err != nil {
+		if err := r.handleBounded(ctx, msg); err != nil {
 			held[group] = true
 			r.metrics.Add(emf.ConsumerRetried, 1)
 			report(err.Error())
 		}
 	}
 	return resp, nil
+}
+
+// handleBounded handles one record within the invocation's deadline less
+// half the time reserve, so that a record whose target calls are still
+// retrying when the time runs out fails with time left to record why (a
+// record that fails on every receive this way reaches the DLQ through the
+// redrive policy with its reason in the ledger).
+func (r *Runner) handleBounded(ctx context.Context, msg events.SQSMessage) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return r.handle(ctx, msg)
+	}
+	recCtx, cancel := context.WithDeadline(ctx, deadline.Add(-r.timeReserve/2))
+	defer cancel()
+	return r.handle(recCtx, msg)
 }
 
 // handle processes one record. It returns an error only when the record
@@ -451,6 +466,13 @@ func (r *Runner) skip(ctx context.Context, e domain.Event, key, reason string) e
 // appendRow writes one ledger row; a failure to write an audit row for an
 // outcome that is otherwise settled is logged, not retried.
 func (r *Runner) appendRow(ctx context.Context, row domain.LedgerEntry) {
+	if ctx.Err() != nil {
+		// The record's own time is up (handleBounded): the row is written
+		// in the time kept back for it.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), r.timeReserve/2)
+		defer cancel()
+	}
 	if _, err := r.store.Append(ctx, row); err != nil {
 		r.log.ErrorContext(ctx, "ledger row not written", "eventId", row.EventID, "person", row.PersonKey, "outcome", string(row.Outcome), "err", err.Error())
 	}

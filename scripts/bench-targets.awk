@@ -22,4 +22,5 @@ END {
 	check("BenchmarkSnapshot", "requests/min", "<=", 1.05, "requests ÷ minimum")
 	check("BenchmarkConsumer", "roundtrips/event", "<=", 4, "DynamoDB round trips")
 	check("BenchmarkConsumer", "joiner-roundtrips/event", "<=", 4, "joiner round trips")
+	check("BenchmarkChaos", "dlq", "<=", 0, "dead letters")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/idsync/idsync/internal/localaws"
 	"github.com/idsync/idsync/internal/localrun"
 	"github.com/idsync/idsync/internal/settings"
+	"github.com/idsync/idsync/internal/sim/simokta"
 )
 
 func newLocal() *cobra.Command {
@@ -27,6 +28,7 @@ func newLocal() *cobra.Command {
 		mirrorLag     time.Duration
 		keepEngines   bool
 		json          bool
+		hookFaults    bool
 	}
 	def := 10 * time.Second
 	if v := os.Getenv("IDSYNC_SNAPSHOT_EVERY"); v != "" {
@@ -71,10 +73,14 @@ everything.`,
 					defer func() { _ = localaws.Stop(stderr) }() // stop only what this run started
 				}
 			}
+			var faults simokta.HookFaults
+			if o.hookFaults {
+				faults = localrun.DefaultHookFaults()
+			}
 			s, err := localrun.Start(ctx, localrun.Options{
 				DynamoDBEndpoint: engines.DynamoDB, SQSEndpoint: engines.SQS, Prefix: o.prefix, RequireIdCAssignment: true,
 				BasePort: o.basePort, SnapshotEvery: o.snapshotEvery, MirrorLag: o.mirrorLag, Dir: o.dir,
-				Log: log,
+				Log: log, HookFaults: faults,
 			})
 			if err != nil {
 				return err
@@ -84,6 +90,10 @@ everything.`,
 			fmt.Fprintf(stderr, "\nidsync is running locally. Endpoints (also in %s):\n\n", filepath.Join(o.dir, "endpoints.env"))
 			for _, kv := range s.Endpoints {
 				fmt.Fprintf(stderr, "  %s=%s\n", kv[0], kv[1])
+			}
+			if o.hookFaults {
+				fmt.Fprintf(stderr, "\nOkta hook delivery faults on: %.0f %% duplicated, %.0f %% reordered, %.0f %% dropped (--hook-faults=false turns them off)\n",
+					100*faults.DuplicateRate, 100*faults.ReorderRate, 100*faults.DropRate)
 			}
 			fmt.Fprintf(stderr, "\nJSON logs: %s, %s\n", filepath.Join(logDir, localrun.IdsyncLogFile), filepath.Join(logDir, localrun.OktaLogFile))
 			fmt.Fprintf(stderr, "Try: see README.md, \"Local walkthrough\". Ctrl-C stops everything.\n\n")
@@ -100,6 +110,7 @@ everything.`,
 	f.DurationVar(&o.mirrorLag, "mirror-lag", time.Second, "delay of the Okta stand-in's push into IdentityStore")
 	f.BoolVar(&o.keepEngines, "keep-engines", false, "leave DynamoDB Local and fauxqs running on exit (engines that were already running are always left)")
 	f.BoolVar(&o.json, "json", false, "print the JSON log lines on the terminal instead of the feed")
+	f.BoolVar(&o.hookFaults, "hook-faults", true, "the Okta stand-in duplicates (5 %), reorders (5 %) and drops (1 %) hook deliveries, as Okta's at-least-once, unordered delivery may; false for demos")
 	return cmd
 }
 

@@ -59,6 +59,14 @@ type Options struct {
 	// AWS, when set, is used instead of loading a configuration from
 	// Settings (tests count requests with their own HTTP client).
 	AWS *aws.Config
+	// WrapHTTPClient, when set and AWS is not, wraps the HTTP client of
+	// the configuration loaded from Settings, which then carries every AWS
+	// request (the local runner injects queue outages through it).
+	WrapHTTPClient func(aws.HTTPClient) aws.HTTPClient
+	// WrapConsumerStore, when set, wraps the store each consumer runner
+	// works through (the local runner's chaos run injects crashes between
+	// a target call and its commit there). Nil: the store itself.
+	WrapConsumerStore func(domain.Target, consumers.Store) consumers.Store
 }
 
 // App holds what every builder shares. Build it with New or FromEnv.
@@ -72,6 +80,7 @@ type App struct {
 	metrics   io.Writer
 	now       func() time.Time
 	newID     func() string
+	wrapStore func(domain.Target, consumers.Store) consumers.Store
 }
 
 // NewULID returns a new ULID string; the default id generator.
@@ -94,7 +103,8 @@ func retryProfile(c settings.Component) awsclient.Options {
 //
 // Errors: loading the AWS configuration; store.New's (missing tables).
 func New(ctx context.Context, o Options) (*App, error) {
-	a := &App{Settings: o.Settings, component: o.Component, log: o.Logger, metrics: o.Metrics, now: o.Clock, newID: o.NewID}
+	a := &App{Settings: o.Settings, component: o.Component, log: o.Logger, metrics: o.Metrics, now: o.Clock, newID: o.NewID,
+		wrapStore: o.WrapConsumerStore}
 	if a.log == nil {
 		a.log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: o.Settings.LogLevel}))
 	}
@@ -112,6 +122,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		cfg, err := awsclient.Config(ctx, ao)
 		if err != nil {
 			return nil, err
+		}
+		if o.WrapHTTPClient != nil {
+			cfg.HTTPClient = o.WrapHTTPClient(cfg.HTTPClient)
 		}
 		a.AWS = cfg
 	}
@@ -310,8 +323,12 @@ func (a *App) Runner(t domain.Target) (*consumers.Runner, error) {
 		return nil, err
 	}
 	component := "consumer-" + string(t)
+	var st consumers.Store = a.Store
+	if a.wrapStore != nil {
+		st = a.wrapStore(t, st)
+	}
 	return consumers.NewRunner(consumers.RunnerOptions{
-		Target: target, Store: a.Store, DLQ: awsclient.SQS(a.AWS, a.Settings.Endpoints.SQS), DLQURL: q.DLQURL, Enricher: enricher,
+		Target: target, Store: st, DLQ: awsclient.SQS(a.AWS, a.Settings.Endpoints.SQS), DLQURL: q.DLQURL, Enricher: enricher,
 		DryRun: a.Settings.DryRun, Logger: a.log.With("component", component), Metrics: a.metricsFor(component),
 		Clock: a.now, NewID: a.newID,
 	})

@@ -117,12 +117,16 @@ func oktaUserID(t *testing.T, s *localrun.Stack, login string) string {
 
 // start starts a stack with o's other options for the hook path alone:
 // no scheduled snapshot, WorkMail's IdC assignment rule on, make run's
-// mirror lag.
+// mirror lag, and Okta's duplicated and reordered deliveries as make run
+// has them (not its drops: without a snapshot nothing repairs a drop;
+// the tests that run the snapshot have them).
 func start(t *testing.T, o localrun.Options) *localrun.Stack {
 	t.Helper()
 	env := testenv.Get(t)
 	o.DynamoDBEndpoint, o.SQSEndpoint = env.DynamoDBEndpoint, env.SQSEndpoint
 	o.Prefix, o.RequireIdCAssignment, o.SnapshotEvery = testenv.UniqueName(t, "lh", 60), true, 0
+	o.HookFaults = localrun.DefaultHookFaults()
+	o.HookFaults.DropRate = 0
 	if o.MirrorLag == 0 {
 		o.MirrorLag = time.Second
 	}

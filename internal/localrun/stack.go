@@ -12,8 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -21,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/app"
 	"github.com/idsync/idsync/internal/awsclient"
@@ -85,6 +88,21 @@ type Options struct {
 	Log *slog.Logger
 	// Metrics receives EMF records (nil: none).
 	Metrics io.Writer
+	// HookFaults are the Okta stand-in's event hook delivery faults
+	// (duplicates, reordering, drops); the zero value delivers every event
+	// once, in order. `idsync local` starts with DefaultHookFaults.
+	HookFaults simokta.HookFaults
+	// Seed seeds the Okta stand-in (ids, event uuids, delivery faults) and
+	// the consumer crashes, so a run repeats.
+	Seed uint64
+	// ConsumerCrashRate is the share of consumer invocations that crash
+	// between a target call and its commit (the commit and every later
+	// write of the invocation are lost; the batch comes back). Zero: none.
+	ConsumerCrashRate float64
+	// Configure, when set, adjusts the demo configuration before it is
+	// validated (a chaos run raises the removal limits and shortens the
+	// settle window).
+	Configure func(*domain.Config)
 }
 
 // Stack is a running local pipeline. Close stops everything it started.
@@ -108,9 +126,34 @@ type Stack struct {
 	storeID   string
 	oktaToken string
 
+	gate    *queueGate
+	crasher *crasher
+	handled atomic.Int64
+
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	servers servers
+}
+
+// SetQueueUnavailable makes target t's queue refuse every send from the
+// stack's components (down) or accept them again, as an SQS outage of
+// that one queue would; receives go on. It is safe for concurrent use.
+func (s *Stack) SetQueueUnavailable(t domain.Target, down bool) {
+	s.gate.set(s.Settings.Queues[t].URL, down)
+}
+
+// Handled counts the queue messages the consumers were handed (every
+// receive, redeliveries included).
+func (s *Stack) Handled() int64 { return s.handled.Load() }
+
+// Faults counts what the stack injected itself: sends refused by a queue
+// made unavailable, and consumer invocations crashed between a target call
+// and its commit.
+func (s *Stack) Faults() (refusedSends, crashes int64) {
+	if s.crasher != nil {
+		crashes = s.crasher.crashes.Load()
+	}
+	return s.gate.refused.Load(), crashes
 }
 
 // Endpoint returns one endpoint value by key ("" when unknown).
@@ -139,7 +182,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		o.Log = discard()
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &Stack{cancel: cancel}
+	s := &Stack{cancel: cancel, gate: &queueGate{}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -154,7 +197,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err := s.startStandIns(o, idsClient); err != nil {
 		return nil, err
 	}
-	d, err := s.seedDemo(ctx, awsCfg, idsClient(s.urls.identityStore))
+	d, err := s.seedDemo(ctx, awsCfg, idsClient(s.urls.identityStore), o.Configure)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +242,11 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.Settings.OktaUsers = settings.OktaAPIAccess{Value: creds}
 	}
 	build := func(c settings.Component) (*app.App, error) {
-		return app.New(ctx, app.Options{Settings: s.Settings, Component: c, Logger: o.Log, Metrics: o.Metrics})
+		ao := app.Options{Settings: s.Settings, Component: c, Logger: o.Log, Metrics: o.Metrics, WrapHTTPClient: s.gate.wrap}
+		if c == settings.Consumer && o.ConsumerCrashRate > 0 {
+			ao.WrapConsumerStore = func(_ domain.Target, st consumers.Store) consumers.Store { return crashStore{st} }
+		}
+		return app.New(ctx, ao)
 	}
 
 	// The hook, registered and verified in the Okta org.
@@ -230,12 +277,24 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.ConsumerCrashRate > 0 {
+		s.crasher = newCrasher(o.ConsumerCrashRate, o.Seed)
+	}
 	for _, t := range settings.Targets(s.Config) {
 		runner, err := consumerApp.Runner(t)
 		if err != nil {
 			return nil, err
 		}
-		p := &Poller{SQS: sq, QueueURL: queues[t].URL, QueueARN: arns[t], Region: awsCfg.Region, Handler: runner.Handle,
+		handler := SQSHandler(runner.Handle)
+		if s.crasher != nil {
+			handler = s.crasher.handler(handler)
+		}
+		counted := handler
+		handler = func(ctx context.Context, b events.SQSEvent) (events.SQSEventResponse, error) {
+			s.handled.Add(int64(len(b.Records)))
+			return counted(ctx, b)
+		}
+		p := &Poller{SQS: sq, QueueURL: queues[t].URL, QueueARN: arns[t], Region: awsCfg.Region, Handler: handler,
 			RetryDelay: o.RetryDelay, Concurrency: cmp.Or(o.ConsumerConcurrency, 2), Log: o.Log}
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); _ = p.Run(runCtx) }()

@@ -62,6 +62,12 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
 		Prefix: testenv.UniqueName(t, "ls", 60), Dir: dir, RetryDelay: time.Second, SnapshotEvery: 2 * time.Second,
 		Log: slog.New(feed.Handler()), RequireIdCAssignment: true,
+		// Okta's delivery faults, as make run has them. A dropped removal
+		// is repaired by a snapshot once the settle window has passed: a
+		// short one here (the mirror pushes at once), so that a scheduled
+		// run repairs it within the test's wait.
+		HookFaults: localrun.DefaultHookFaults(),
+		Configure:  func(c *domain.Config) { c.Snapshot.SettleWindow = domain.Duration(3 * time.Second) },
 	})
 	if err != nil {
 		t.Fatalf("start: %v", err)
@@ -194,13 +200,21 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 	}
 	lines := term.String()
 	t.Logf("feed:\n%s", lines)
-	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +member-added workmail_users \(Okta hook\)$`),
-		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +member-added +→ workmail +applied create, register$`),
-		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +member-removed +→ workmail +applied disable$`),
+	wants := []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +\S+ +→ connect +applied create$`),
 		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  IdC snapshot: \d+ members, `),
-	} {
+	}
+	// The lines of the hook's facts, unless Okta dropped a delivery (then
+	// the snapshot brought that fact, under its own kind).
+	if dropped := droppedDeliveries(s); dropped == 0 {
+		wants = append(wants,
+			regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +member-added workmail_users \(Okta hook\)$`),
+			regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +member-added +→ workmail +applied create, register$`),
+			regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +member-removed +→ workmail +applied disable$`))
+	} else {
+		t.Logf("Okta dropped %d deliveries: the hook's own feed lines are not asserted", dropped)
+	}
+	for _, want := range wants {
 		if !want.MatchString(lines) {
 			t.Errorf("the feed lacks a line matching %s:\n%s", want, lines)
 		}
@@ -214,6 +228,17 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 			t.Errorf("%s lacks %s (%v)", file, want, err)
 		}
 	}
+}
+
+// droppedDeliveries counts the hook deliveries the Okta stand-in dropped.
+func droppedDeliveries(s *localrun.Stack) int {
+	n := 0
+	for _, d := range s.Okta.Deliveries() {
+		if d.Dropped {
+			n++
+		}
+	}
+	return n
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.

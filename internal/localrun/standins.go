@@ -128,7 +128,8 @@ func (s *Stack) startStandIns(o Options, ids func(url string) *identitystore.Cli
 	s.oktaToken = "00" + randomHex(20)
 	s.Okta = simokta.New(simokta.Options{OrgURL: s.urls.okta, APIToken: s.oktaToken,
 		Mirror: ids(s.urls.identityStore), IdentityStoreID: s.storeID,
-		MirrorLag: o.MirrorLag, Clock: o.OktaClock, Logger: o.Log.With("component", "okta-standin")})
+		MirrorLag: o.MirrorLag, Clock: o.OktaClock, Logger: o.Log.With("component", "okta-standin"),
+		Seed: o.Seed, Faults: o.HookFaults})
 	oktaSrv := &http.Server{Handler: s.Okta, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, oktaSrv)
 	go func() { _ = oktaSrv.Serve(oktaLn) }()
@@ -141,7 +142,7 @@ func (s *Stack) startStandIns(o Options, ids func(url string) *identitystore.Cli
 // supervisor profiles, three Okta users and three groups pushed to
 // IdentityStore, the WorkMail group assigned to the WorkMail application,
 // and the configuration mapping them.
-func (s *Stack) seedDemo(ctx context.Context, awsCfg aws.Config, ids *identitystore.Client) (demo, error) {
+func (s *Stack) seedDemo(ctx context.Context, awsCfg aws.Config, ids *identitystore.Client, configure func(*domain.Config)) (demo, error) {
 	d := demo{storeID: s.storeID}
 	d.idcInstanceArn = s.SSOAdmin.AddInstance(s.storeID)
 	d.appArn = s.SSOAdmin.AddApplication(d.idcInstanceArn, "Amazon WorkMail", WorkMailProviderARN)
@@ -213,6 +214,9 @@ func (s *Stack) seedDemo(ctx context.Context, awsCfg aws.Config, ids *identityst
 		Snapshot: domain.SnapshotConfig{IdentityStoreID: d.storeID, SettleWindow: domain.Duration(domain.DefaultSettleWindow)},
 	}
 	cfg.WorkMail.IdentityCenter = domain.WorkMailIdentityCenter{InstanceARN: d.idcInstanceArn, ApplicationARN: d.appArn}
+	if configure != nil {
+		configure(&cfg)
+	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		return d, fmt.Errorf("demo configuration: %w", err)

@@ -490,3 +490,28 @@ func (s *Server) mirrorMembership(ctx context.Context, op mirrorOp) error {
 	}
 	return wrap("delete group membership", err)
 }
+
+// RepushUser stands in for an admin re-provisioning a pushed user into IAM
+// Identity Center (unassigned from the IdC app, then assigned again): the
+// mirrored user is deleted and pushed anew with its memberships of pushed
+// groups, so that IdentityStore holds it under a new UserId carrying the
+// same external id. Okta's own user does not change and no event is
+// logged.
+//
+// Errors: *APIError wrapping ErrNotFound (no such user); ErrInvalid when
+// the user was never pushed. Not idempotent: each call re-creates.
+func (s *Server) RepushUser(userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.findUserLocked(userID)
+	if u == nil {
+		return userNotFound(userID)
+	}
+	if !u.mirrored {
+		return fmt.Errorf("re-push user %s: %w: never pushed", userID, ErrInvalid)
+	}
+	s.mirrorDeleteUserLocked(u)
+	u.mirrored = false
+	s.mirrorPushUserLocked(u)
+	return nil
+}
