@@ -112,7 +112,7 @@ const (
 	// DefaultDriftEvery is SnapshotConfig.DriftEvery's default; MinDriftEvery
 	// its least value when set.
 	DefaultDriftEvery = 24 * time.Hour
-	MinDriftEvery     = 15 * time.Minute
+	MinDriftEvery     = time.Minute
 	// DefaultBrakeMax and DefaultBrakeWindow are RemovalBrake's defaults:
 	// 50 hook removals per target per 10 minutes.
 	DefaultBrakeMax    = 50

@@ -304,6 +304,14 @@ func TestValidateCases(t *testing.T) {
 		{"redelivery out of bounds", func(c *domain.Config) {
 			c.Snapshot.RedeliverAfter, c.Snapshot.RetryFailedAfter = domain.Duration(59*time.Second), domain.Duration(-time.Hour)
 		}, []string{"snapshot.redeliverAfter", "snapshot.retryFailedAfter"}},
+		{"drift modes", func(c *domain.Config) { c.Snapshot.Drift = domain.DriftReportOnly }, nil},
+		{"drift off", func(c *domain.Config) { c.Snapshot.Drift = domain.DriftOff }, nil},
+		{"unknown drift mode", func(c *domain.Config) { c.Snapshot.Drift = "fix" }, []string{"snapshot.drift"}},
+		{"drift check at its bounds", func(c *domain.Config) { c.Snapshot.DriftEvery = domain.Duration(time.Minute) }, nil},
+		{"drift check too often", func(c *domain.Config) { c.Snapshot.DriftEvery = domain.Duration(59 * time.Second) },
+			[]string{"snapshot.driftEvery"}},
+		{"drift check too rare", func(c *domain.Config) { c.Snapshot.DriftEvery = domain.Duration(7*24*time.Hour + time.Second) },
+			[]string{"snapshot.driftEvery"}},
 		{"negative brake window", func(c *domain.Config) { c.Hook.RemovalBrake.Window = domain.Duration(-time.Minute) },
 			[]string{"hook.removalBrake.window"}},
 		{"export before delete", func(c *domain.Config) {
