@@ -346,6 +346,7 @@ func runChaos(tb testing.TB, people, actions int) (fig chaosFigures) {
 			fig.wall, fig.convergence = time.Since(began), time.Since(stopped)
 			collectFigures(s, &fig)
 			sort.Strings(last)
+			tb.Logf("what Okta sent about the people who differ:\n%s", oktaStory(s, pop, last[:min(len(last), 5)]))
 			tb.Fatalf("not converged %s after the faults stopped (%d snapshot runs since): %d differences, first: %s",
 				time.Since(stopped).Round(time.Second), runs, len(last), strings.Join(last[:min(len(last), 30)], "; "))
 		}
@@ -449,6 +450,53 @@ func snapshotRunsSince(ctx context.Context, tb testing.TB, s *localrun.Stack, t 
 		}
 	}
 	return n
+}
+
+// oktaStory tells, for the people the differences name (by any login),
+// each Okta event about them and every delivery attempt that carried it
+// (attempt, the hook's status, faults): what a failed run needs to tell a
+// lost delivery from a pipeline fault.
+func oktaStory(s *localrun.Stack, pop []*chaosPerson, diffs []string) string {
+	ids := map[string]string{}
+	for _, d := range diffs {
+		for _, p := range pop {
+			for _, l := range p.logins {
+				if strings.HasPrefix(d, l+":") || strings.HasPrefix(d, l+" ") {
+					ids[p.id] = p.login
+				}
+			}
+		}
+	}
+	carried := map[string][]string{}
+	for _, d := range s.Okta.Deliveries() {
+		if d.Kind != simokta.KindDelivery {
+			continue
+		}
+		desc := fmt.Sprintf("%s attempt %d status %d", d.At.Format("15:04:05.000"), d.Attempt, d.Status)
+		if d.Error != "" {
+			desc += " (" + d.Error + ")"
+		}
+		for _, f := range []struct {
+			on   bool
+			name string
+		}{{d.Duplicate, " duplicate"}, {d.Reordered, " reordered"}, {d.Dropped, " dropped"}} {
+			if f.on {
+				desc += f.name
+			}
+		}
+		for _, u := range d.Events {
+			carried[u] = append(carried[u], desc)
+		}
+	}
+	var b strings.Builder
+	for _, e := range s.Okta.LogEvents() {
+		for _, t := range e.Target {
+			if login, ok := ids[t.ID]; ok && t.Type == "User" {
+				fmt.Fprintf(&b, "  %s %s %s %s: %s\n", login, e.Published, e.EventType, e.UUID, strings.Join(carried[e.UUID], "; "))
+			}
+		}
+	}
+	return b.String()
 }
 
 // lostStatus returns the people whose last lifecycle event Okta never
