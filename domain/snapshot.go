@@ -76,6 +76,10 @@ type Snapshot struct {
 	// no removal of anyone who might be one of them: while any profile is
 	// unread, people without a known IdC user id are not removed either).
 	UnreadUsers []string `json:"unreadUsers,omitempty"`
+	// Status is what the run read of Okta's user statuses (nil: the run
+	// has no Okta API access, and the diff says nothing about status). See
+	// OktaStatus and DiffSnapshot.
+	Status *OktaStatus `json:"status,omitempty"`
 }
 
 // Diff is what a snapshot says changed since the last-known state.
@@ -92,9 +96,13 @@ type Diff struct {
 	// end with none; Changes are the other people with events (movers,
 	// profile changes, newly linked ids, relinks).
 	Joiners, Leavers, Changes int
-	// Removals counts the people who lose at least one membership; it is
+	// Removals counts the people who lose at least one membership, or
+	// are last-known members of a read group and get a status fact that
+	// takes their accounts away (suspended, deactivated, deleted); it is
 	// what the removal cap limits.
 	Removals int
+	// StatusFacts counts the status events made from Snapshot.Status.
+	StatusFacts int
 	// RemovalsSuppressed is set when the snapshot was not Complete, so no
 	// member-removed events were made.
 	RemovalsSuppressed bool
@@ -230,6 +238,18 @@ func CheckRemovalCap(limit RemovalCap, removals, members int) error {
 // after the read. Such a membership gets no member-added or member-removed
 // event and such a profile field no change; the next run re-examines them.
 //
+// Status: with snap.Status Complete, every person (joiners included) for
+// whom StatusFact gives a kind, from their last-known status and the
+// status snap.Status.Users gives their Okta id, gets that lifecycle event
+// (suspended, unsuspended, deactivated, reactivated, deleted), after
+// their other events, stamped like them; a person absent from the
+// snapshot gets it even when the snapshot is not Complete. A last-known
+// status stamped after TakenAt − Lag is never contradicted. People held
+// (conflicts, unread profiles) get none. A status fact that takes
+// accounts away counts in Removals for a last-known member of a read
+// group. Without snap.Status, or with it incomplete, there are no status
+// events.
+//
 // Groups in snap.UnreadGroups and users in snap.UnreadUsers are handled as
 // documented on Snapshot and counted in Withheld. When snap.Complete is
 // false no member-removed events are made at all and RemovalsSuppressed
@@ -281,7 +301,9 @@ func DiffSnapshot(prev []Person, snap Snapshot, limit RemovalCap) (Diff, error) 
 		}
 		d.diffUser(u, in[ui], pi, relink)
 	}
-	if snap.Complete {
+	// Absent people: removals only from a complete snapshot (diffUser
+	// checks), status facts whenever Okta's statuses were read.
+	if snap.Complete || (snap.Status != nil && snap.Status.Complete) {
 		for pi := range prev {
 			if !matched[pi] {
 				d.diffUser(nil, nil, pi, "")
@@ -676,6 +698,10 @@ func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int, relink string) {
 			return
 		}
 		d.emit(Event{Kind: KindObserved, Subject: subject, Groups: groups, Profile: fullProfile(u)}, key)
+		if k := d.statusFact(nil, subject.OktaID); k != "" {
+			d.emit(Event{Kind: k, Subject: subject}, key)
+			d.out.StatusFacts++
+		}
 		d.out.Joiners++
 		return
 	}
@@ -714,6 +740,14 @@ func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int, relink string) {
 		stillIn = d.memberOfUnreadGroup(p)
 	}
 
+	// Status, from Okta.
+	disabled := false
+	if k := d.statusFact(p, subject.OktaID); k != "" {
+		d.emit(Event{Kind: k, Subject: subject}, key)
+		d.out.StatusFacts++
+		disabled = disables(k) && d.memberOfRead(p)
+	}
+
 	switch {
 	case len(d.out.Events) == start:
 	case added > 0 && !had:
@@ -723,9 +757,19 @@ func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int, relink string) {
 	default:
 		d.out.Changes++
 	}
-	if removed > 0 {
+	if removed > 0 || disabled {
 		d.out.Removals++
 	}
+}
+
+// memberOfRead reports whether p is a last-known member of a read group.
+func (d *differ) memberOfRead(p *Person) bool {
+	for g := range d.groups {
+		if m, _ := d.prevMember(p, g); m {
+			return true
+		}
+	}
+	return false
 }
 
 // memberOfUnreadGroup reports whether p holds a membership in a group this
