@@ -49,7 +49,8 @@ var (
 
 // Operations named in an Error.
 const (
-	OpGetUser = "GetUser" // GET /api/v1/users/{id}
+	OpGetUser   = "GetUser"   // GET /api/v1/users/{id}
+	OpListUsers = "ListUsers" // GET /api/v1/users?filter=…
 	OpToken   = "Token"   // POST /oauth2/v1/token
 )
 
