@@ -51,7 +51,7 @@ var (
 const (
 	OpGetUser   = "GetUser"   // GET /api/v1/users/{id}
 	OpListUsers = "ListUsers" // GET /api/v1/users?filter=…
-	OpToken   = "Token"   // POST /oauth2/v1/token
+	OpToken     = "Token"     // POST /oauth2/v1/token
 )
 
 // Error is a failed Okta call. Its text names the operation, Okta's error
