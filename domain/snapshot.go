@@ -96,10 +96,9 @@ type Diff struct {
 	// end with none; Changes are the other people with events (movers,
 	// profile changes, newly linked ids, relinks).
 	Joiners, Leavers, Changes int
-	// Removals counts the people who lose at least one membership, or
-	// are last-known members of a read group and get a status fact that
-	// takes their accounts away (suspended, deactivated, deleted); it is
-	// what the removal cap limits.
+	// Removals counts the people who lose at least one membership or get
+	// a status fact that takes their accounts away (suspended,
+	// deactivated, deleted); it is what the removal cap limits.
 	Removals int
 	// StatusFacts counts the status events made from Snapshot.Status.
 	StatusFacts int
@@ -246,8 +245,7 @@ func CheckRemovalCap(limit RemovalCap, removals, members int) error {
 // snapshot gets it even when the snapshot is not Complete. A last-known
 // status stamped after TakenAt − Lag is never contradicted. People held
 // (conflicts, unread profiles) get none. A status fact that takes
-// accounts away counts in Removals for a last-known member of a read
-// group. Without snap.Status, or with it incomplete, there are no status
+// accounts away counts in Removals. Without snap.Status, or with it incomplete, there are no status
 // events.
 //
 // Groups in snap.UnreadGroups and users in snap.UnreadUsers are handled as
@@ -745,7 +743,7 @@ func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int, relink string) {
 	if k := d.statusFact(p, subject.OktaID); k != "" {
 		d.emit(Event{Kind: k, Subject: subject}, key)
 		d.out.StatusFacts++
-		disabled = disables(k) && d.memberOfRead(p)
+		disabled = k.Disables()
 	}
 
 	switch {
@@ -760,16 +758,6 @@ func (d *differ) diffUser(u *SnapshotUser, in []bool, pi int, relink string) {
 	if removed > 0 || disabled {
 		d.out.Removals++
 	}
-}
-
-// memberOfRead reports whether p is a last-known member of a read group.
-func (d *differ) memberOfRead(p *Person) bool {
-	for g := range d.groups {
-		if m, _ := d.prevMember(p, g); m {
-			return true
-		}
-	}
-	return false
 }
 
 // memberOfUnreadGroup reports whether p holds a membership in a group this

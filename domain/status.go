@@ -91,8 +91,9 @@ func StatusFact(cur Status, curAt time.Time, okta Status, known bool, settled ti
 	return ""
 }
 
-// disables reports whether a status fact of kind k takes accounts away.
-func disables(k Kind) bool {
+// Disables reports whether a lifecycle event of kind k takes accounts
+// away (suspended, deactivated, deleted): what the removal cap counts.
+func (k Kind) Disables() bool {
 	return k == KindSuspended || k == KindDeactivated || k == KindDeleted
 }
 

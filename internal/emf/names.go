@@ -77,6 +77,9 @@ const (
 	SnapshotDriftRepairs      = "DriftRepairs"      // Count: drift repairs queued (one account, one target)
 	SnapshotDriftMissing      = "DriftMissing"      // Count: managed accounts not found in their target (reported, never re-created)
 	SnapshotDriftErrors       = "DriftErrors"       // Count: targets whose accounts a drift check could not read
+	SnapshotStatusPages       = "StatusReadPages"   // Count: Okta requests of the status reconciliation (list pages and users read one by one)
+	SnapshotStatusFacts       = "StatusFacts"       // Count: status events (suspended, unsuspended, deactivated, reactivated, deleted) made from Okta's statuses
+	SnapshotStatusReadFailed  = "StatusReadFailed"  // Count: 1 when the run's Okta status read failed (no status facts), else 0; only with Okta API access
 )
 
 // Consumers (component ConsumerComponent(target)).

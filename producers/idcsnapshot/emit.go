@@ -143,8 +143,10 @@ func planDigest(t domain.Target, plan domain.Plan) string {
 //     that would take an account away (a leave op) is withheld while any
 //     group or profile is unread, or from a person in an identity
 //     conflict. A reconcile mark whose plan is empty is deleted.
-//   - removing collects the people who lose a membership or, through a
-//     leave op, an account.
+//   - removing collects the people who lose a membership, get a status
+//     fact that takes their accounts away (suspended, deactivated,
+//     deleted: Okta's statuses, see readStatus) or, through a leave op,
+//     lose an account.
 //   - With obs (a drift check), every managed account of a read target is
 //     compared with the account as found (Snapshotter.observe); a drifted
 //     one is reported or repaired (Snapshotter.repair): its drift event
@@ -170,7 +172,7 @@ func (s *Snapshotter) emission(ctx context.Context, st *runState, diff domain.Di
 		} else {
 			runs = append(runs, run{k, span{i, i + 1}})
 		}
-		if e.Kind == domain.KindMemberRemoved {
+		if e.Kind == domain.KindMemberRemoved || e.Kind.Disables() {
 			em.removing[k] = true
 		}
 	}

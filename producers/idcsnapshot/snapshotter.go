@@ -155,6 +155,16 @@ type Options struct {
 	// Metrics gets the run's EMF metrics, flushed at the end of each run
 	// (nil: none).
 	Metrics *emf.Metrics
+	// Okta, when set (the settings give Okta API access), makes every run
+	// reconcile statuses, which IAM Identity Center does not carry: it
+	// lists Okta's suspended and deactivated users and reads one by one
+	// (at most StatusConfirmMax) the people held as suspended or
+	// deactivated whom the list leaves out, and the diff gives the status
+	// facts (domain.OktaStatus). Nil: statuses come from the hook only.
+	Okta OktaUsers
+	// StatusConfirmMax bounds those reads one by one per run (default
+	// DefaultStatusConfirmMax).
+	StatusConfirmMax int
 }
 
 // Snapshotter runs snapshots. It is safe for concurrent use, though the
@@ -190,6 +200,9 @@ type Snapshotter struct {
 	newID       func() string
 	log         *slog.Logger
 	metrics     *emf.Metrics
+	okta        OktaUsers
+	// statusConfirmMax bounds a run's reads of single Okta users.
+	statusConfirmMax int
 }
 
 // New returns a Snapshotter for o.Config's snapshot settings and mapped
@@ -220,6 +233,10 @@ func New(o Options) (*Snapshotter, error) {
 		rate: o.Rate, burst: o.Burst, workers: o.Workers, describeMax: o.DescribeUserMax,
 		reserve: o.TimeReserve, maxRunAge: o.MaxRunAge, emitBatch: o.EmitBatch,
 		scimIssuer: o.Config.Snapshot.SCIMIssuer, linkByLogin: o.Config.Snapshot.LoginLink != domain.LoginLinkOff, now: o.Clock, newID: o.NewID, log: o.Logger, metrics: o.Metrics,
+		okta: o.Okta, statusConfirmMax: o.StatusConfirmMax,
+	}
+	if s.statusConfirmMax <= 0 {
+		s.statusConfirmMax = DefaultStatusConfirmMax
 	}
 	for t, p := range o.Planners {
 		if t == "" || p == nil {
@@ -345,6 +362,12 @@ type Summary struct {
 	// could not be read.
 	DriftChecked                                     bool
 	Drifted, DriftRepairs, DriftMissing, DriftErrors int
+	// StatusRead is set when the run read Okta's statuses (Options.Okta).
+	// StatusPages counts its Okta requests (list pages and users read one
+	// by one); StatusReadFailed says one failed, so the run made no
+	// status facts; StatusFacts counts the status events the diff made.
+	StatusRead, StatusReadFailed bool
+	StatusPages, StatusFacts     int
 	// Events is how many events were queued (diff facts and reconcile
 	// events).
 	Events int
@@ -390,6 +413,12 @@ func (s Summary) Entry() domain.LedgerEntry {
 		d["driftRepairs"] = fmt.Sprint(s.DriftRepairs)
 		d["driftMissing"] = fmt.Sprint(s.DriftMissing)
 		d["driftErrors"] = fmt.Sprint(s.DriftErrors)
+	}
+	if s.StatusRead {
+		d["statusRead"] = "true"
+		d["statusPages"] = fmt.Sprint(s.StatusPages)
+		d["statusFacts"] = fmt.Sprint(s.StatusFacts)
+		d["statusReadFailed"] = fmt.Sprint(s.StatusReadFailed)
 	}
 	if len(s.UnreadGroups) > 0 {
 		d["unreadGroups"] = truncate(strings.Join(s.UnreadGroups, "; "))
@@ -664,6 +693,11 @@ func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, t
 	snap := domain.Snapshot{RunID: sum.RunID, TakenAt: takenAt, Lag: s.lag, LinkByLogin: s.linkByLogin, Complete: true, Users: rd.users,
 		Groups: s.groups, UnreadGroups: rd.unreadGroups, UnreadUsers: rd.unreadUsers}
 	st := newRunState(records)
+	settled := takenAt.UTC()
+	if s.lag > 0 {
+		settled = settled.Add(-s.lag)
+	}
+	snap.Status = s.readStatus(ctx, sum, st.prev, settled)
 	diff, err := domain.DiffSnapshot(st.prev, snap, s.cap)
 	if err != nil {
 		var capErr *domain.RemovalCapError
@@ -675,6 +709,7 @@ func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, t
 	sum.Joiners, sum.Leavers, sum.Changes, sum.Removals = diff.Joiners, diff.Leavers, diff.Changes, diff.Removals
 	sum.RemovalsSuppressed = diff.RemovalsSuppressed
 	sum.Withheld, sum.Conflicts = diff.Withheld, len(diff.Conflicts)
+	sum.StatusFacts = diff.StatusFacts
 	for _, c := range diff.Conflicts {
 		s.log.Warn("identity conflict; the people involved are left as they are", "runId", sum.RunID,
 			"oktaId", c.OktaID, "idcUserIds", c.IdCUserIDs, "people", c.PersonKeys, "reason", c.Reason)
@@ -830,6 +865,15 @@ func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time,
 		s.metrics.Add(emf.SnapshotReconcileErrors, float64(sum.ReconcileErrors))
 		s.metrics.Add(emf.SnapshotInFlight, float64(sum.InFlight))
 		s.driftMetrics(sum)
+		if sum.StatusRead {
+			s.metrics.Add(emf.SnapshotStatusPages, float64(sum.StatusPages))
+			s.metrics.Add(emf.SnapshotStatusFacts, float64(sum.StatusFacts))
+			failed := 0.0
+			if sum.StatusReadFailed {
+				failed = 1
+			}
+			s.metrics.Add(emf.SnapshotStatusReadFailed, failed)
+		}
 		s.metrics.Add(emf.SnapshotAPICalls, float64(sum.APICalls))
 		s.metrics.Add(emf.SnapshotThrottled, float64(sum.Throttled))
 		s.metrics.Set(emf.SnapshotDurationMs, "Milliseconds", float64(sum.Duration.Milliseconds()))
@@ -854,6 +898,7 @@ func (s *Snapshotter) finish(ctx context.Context, sum *Summary, start time.Time,
 		"withheld", sum.Withheld, "conflicts", sum.Conflicts, "reconciled", sum.Reconciled,
 		"reconcileWithheld", sum.ReconcileWithheld, "inFlight", sum.InFlight,
 		"driftChecked", sum.DriftChecked, "drifted", sum.Drifted, "driftRepairs", sum.DriftRepairs, "driftMissing", sum.DriftMissing,
+		"statusRead", sum.StatusRead, "statusPages", sum.StatusPages, "statusFacts", sum.StatusFacts, "statusReadFailed", sum.StatusReadFailed,
 		"events", sum.Events, "apiCalls", sum.APICalls, "throttled", sum.Throttled,
 		"durationMs", sum.Duration.Milliseconds(),
 	}
