@@ -257,9 +257,12 @@ func (a *App) Hook() (*oktahook.Handler, error) {
 
 // Snapshotter returns the IdC snapshotter, reconciling with every enabled
 // target's planner and, unless snapshot.drift is off, checking drift with
-// every enabled target's inventory.
+// every enabled target's inventory; with Okta API access (the settings'
+// OktaUsers, as the consumers'), every run also reconciles statuses with
+// Okta's non-active users.
 //
-// Errors: ErrInvalid without a queue; the targets' constructors';
+// Errors: ErrInvalid without a queue, or with unusable local Okta API
+// credentials; the targets' constructors';
 // idcsnapshot.New's (no identity store id, no group with an IdC id).
 func (a *App) Snapshotter() (*idcsnapshot.Snapshotter, error) {
 	pub, err := a.Publisher()
@@ -288,7 +291,16 @@ func (a *App) Snapshotter() (*idcsnapshot.Snapshotter, error) {
 		}
 		invs[def.name] = inv
 	}
+	okta, err := a.oktaUsers()
+	if err != nil {
+		return nil, err
+	}
+	var statuses idcsnapshot.OktaUsers // nil without Okta API access (not a nil *Client)
+	if okta != nil {
+		statuses = okta
+	}
 	return idcsnapshot.New(idcsnapshot.Options{
+		Okta:          statuses,
 		Config:        a.Settings.Config,
 		IdentityStore: awsclient.IdentityStore(a.AWS, a.Settings.Endpoints.IdentityStore),
 		Store:         a.Store, Publisher: pub, Planners: byTarget, Inventories: invs, Rate: a.Settings.IdCRate,

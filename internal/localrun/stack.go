@@ -73,11 +73,14 @@ type Options struct {
 	// demo's WorkMail group is assigned; facts about IdC users the stand-in
 	// does not hold are then refused. Off by default; make run turns it on.
 	RequireIdCAssignment bool
-	// NoOktaAPI leaves the consumers without Okta API access: Connect
-	// agents then get provisional names split from the hook's display name
-	// until a snapshot brings the real ones. By default a service app is
-	// registered in the Okta stand-in (a generated key, okta.users.read, a
-	// read-only admin role) and its credentials given to the consumers
+	// NoOktaAPI leaves the consumers and the snapshot without Okta API
+	// access: Connect agents then get provisional names split from the
+	// hook's display name until a snapshot brings the real ones, and a
+	// lifecycle change whose hook deliveries are lost is never repaired
+	// (the snapshot reconciles statuses with Okta's non-active users only
+	// with access). By default a service app is registered in the Okta
+	// stand-in (a generated key, okta.users.read, a read-only admin role)
+	// and its credentials given to the consumers and the snapshot
 	// (settings.OktaAPIAccess, local value).
 	NoOktaAPI bool
 	// Rates are the targets' client-side request rates (requests/s;

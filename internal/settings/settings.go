@@ -57,8 +57,9 @@ const (
 	// Okta groups it maps.
 	EnvOktaOrgURL   = "OKTA_ORG_URL"
 	EnvOktaAPIToken = "OKTA_API_TOKEN"
-	// Okta API access for the consumers (and the configuration check of
-	// the hook): the credentials of Okta's Users API, one JSON object
+	// Okta API access for the consumers' enrichment, the snapshot's status
+	// reconciliation (Okta's suspended and deactivated users; IdC has no
+	// status) and the configuration check of the hook: the credentials of Okta's Users API, one JSON object
 	// (oktaapi.ParseCredentials: an OAuth 2.0 service app with a private
 	// key and okta.users.read, or an SSWS token) in a Secrets Manager
 	// secret (EnvOktaAPISecretID) or an SSM SecureString
@@ -200,7 +201,8 @@ type Settings struct {
 	// Okta is the Okta management API (EnvOktaOrgURL, EnvOktaAPIToken),
 	// when both are set.
 	Okta OktaAPI
-	// OktaUsers is the consumers' access to Okta's Users API
+	// OktaUsers is the consumers' and the snapshot's access to Okta's
+	// Users API
 	// (EnvOktaAPISecretID, EnvOktaAPISecretParameter, EnvOktaAPISecret,
 	// EnvOktaAPIRate).
 	OktaUsers OktaAPIAccess
