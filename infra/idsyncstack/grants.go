@@ -71,7 +71,7 @@ type clientActions struct {
 	deadLetter    []string // consumers.DLQ
 	hookSecret    []string // producers/oktahook.SecretsManagerAPI
 	idcLookup     []string // internal/idcresolve.IdentityStore (the WorkMail consumer's IdC user lookups)
-	oktaSecret    []string // internal/oktaapi.SecretsManagerAPI (the Connect consumer's Okta API credentials)
+	oktaSecret    []string // internal/oktaapi.SecretsManagerAPI (the Connect consumer's and the snapshot's Okta API credentials)
 }
 
 // newClientActions reflects over the interfaces.
@@ -214,6 +214,13 @@ func (b *builder) allowConnect(role awsiam.Role) {
 	b.allowConnectActions(role, "Connect", b.actions.connect)
 	allow(role, "ConnectOwnershipTag", []string{"connect:TagResource"}, []*string{b.connectARN(b.s.ConnectInstanceID + "/agent/*")},
 		map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{ConnectOwnershipTagKey}}})
+	b.allowOktaAPISecret(role)
+}
+
+// allowOktaAPISecret grants reading the Okta API credentials' secret, when
+// one is configured: the Connect consumer's enrichment and the snapshot's
+// status reconciliation read it.
+func (b *builder) allowOktaAPISecret(role awsiam.Role) {
 	if name := b.s.OktaAPISecretName; name != "" {
 		// A name-referenced secret's ARN ends in six random characters.
 		secret := b.stack.FormatArn(&awscdk.ArnComponents{

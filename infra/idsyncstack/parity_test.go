@@ -72,17 +72,18 @@ func TestWorkMailApplicationAssignment(t *testing.T) {
 	})
 }
 
-// TestOktaAPISecret: the Connect consumer reads the Okta API credentials'
-// secret (named in its environment, GetSecretValue on that secret only);
-// the hook and the WorkMail consumer are told it exists (their
-// configuration check) and may not read it; every role still holds only
-// what its code calls.
+// TestOktaAPISecret: the Connect consumer and the snapshot (status
+// reconciliation) read the Okta API credentials' secret (named in their
+// environment, GetSecretValue on that secret only); the hook and the
+// WorkMail consumer are told it exists (their configuration check) and
+// may not read it; every role still holds only what its code calls.
 func TestOktaAPISecret(t *testing.T) {
 	s := synth(t, idcOktaProps(t))
 	secretARN := "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:idsync/okta-api-??????"
 	for name, id := range map[string]string{
 		"hook": s.id(s.stack.Hook), "workmail": s.id(s.stack.Targets[idsyncstack.FnWorkMail].Consumer),
-		"connect": s.id(s.stack.Targets[idsyncstack.FnConnect].Consumer),
+		"connect":  s.id(s.stack.Targets[idsyncstack.FnConnect].Consumer),
+		"snapshot": s.id(s.stack.Snapshot),
 	} {
 		vars := props(s.resource(t, id))["Environment"].(obj)["Variables"].(obj)
 		if vars[settings.EnvOktaAPISecretID] != "idsync/okta-api" {
@@ -90,13 +91,10 @@ func TestOktaAPISecret(t *testing.T) {
 		}
 		grants := s.grants(t, refID(props(s.resource(t, id))["Role"]), nil)
 		has := slices.Contains(grants, "secretsmanager:GetSecretValue "+secretARN)
-		if has != (name == "connect") {
-			t.Errorf("%s: may read the Okta API secret: %v, want %v (grants %v)", name, has, name == "connect", grants)
+		reads := name == "connect" || name == "snapshot"
+		if has != reads {
+			t.Errorf("%s: may read the Okta API secret: %v, want %v (grants %v)", name, has, reads, grants)
 		}
-	}
-	vars := props(s.resource(t, s.id(s.stack.Snapshot)))["Environment"].(obj)["Variables"].(obj)
-	if _, ok := vars[settings.EnvOktaAPISecretID]; ok {
-		t.Errorf("the snapshot is given %s", settings.EnvOktaAPISecretID)
 	}
 	settingsAccept(t, s)
 	grantsMatchCode(t, s)

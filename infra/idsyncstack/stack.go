@@ -358,6 +358,7 @@ func (b *builder) snapshot(queues []queueRef) awslambda.Function {
 	// An invocation older than one period is superseded by the next run.
 	maxAge := min(max(b.s.ScheduleRate, time.Minute), 6*time.Hour)
 	env := map[string]*string{settings.EnvIdCRate: jsii.String(formatRate(b.s.IdCRate))}
+	b.oktaAPIAccess(env) // the status reconciliation with Okta's non-active users
 	queueARNs := publishTo(env, queues)
 	fn, role := b.function("IdcSnapshot", function(FnIdCSnapshot), "idsync IAM Identity Center snapshot (scheduled)",
 		snapshotTimeout, snapshotMemory, env, func(p *awslambda.FunctionProps) {
@@ -379,12 +380,14 @@ func (b *builder) snapshot(queues []queueRef) awslambda.Function {
 	b.allowItems(role, snapshotItems)
 	b.allowIdentityStore(role)
 	b.allowPlanning(role)
+	b.allowOktaAPISecret(role)
 	return fn
 }
 
 // oktaAPIAccess names the Okta API credentials' secret in a function's
-// environment when one is configured: the Connect consumer reads it; the
-// hook and the consumers' configuration check needs to know it is there.
+// environment when one is configured: the Connect consumer and the
+// snapshot (status reconciliation) read it; the hook and the consumers'
+// configuration check needs to know it is there.
 func (b *builder) oktaAPIAccess(env map[string]*string) {
 	if b.s.OktaAPISecretName != "" {
 		env[settings.EnvOktaAPISecretID] = jsii.String(b.s.OktaAPISecretName)
