@@ -34,7 +34,7 @@ var (
 	chaosSeed    = flag.Uint64("chaos.seed", 1, "the chaos run's seed (0: one from the clock); printed on failure")
 	chaosPeople  = flag.Int("chaos.people", 0, "people in the chaos run (default 150 for TestChaos, 2000 for BenchmarkChaos)")
 	chaosActions = flag.Int("chaos.actions", 0, "random directory actions (default 600 for TestChaos, 10000 for BenchmarkChaos)")
-	chaosDrift   = flag.Bool("chaos.drift", false, "change a handful of managed accounts behind idsync's back and expect them repaired; needs drift repair (issue 12, branch h15-drift)")
+	chaosDrift   = flag.Bool("chaos.drift", true, "change a handful of managed accounts behind idsync's back and expect them repaired (drift repair, checked every minute)")
 )
 
 // chaosFigures are what a chaos run reports.
@@ -157,10 +157,16 @@ func (p *chaosPerson) managedOnce() bool {
 // dead letter was dead-lettered by a consumer (a permanent failure) with
 // its reason in the ledger.
 //
-// IdC has no user status, so a suspension or deactivation whose every
-// delivery Okta dropped cannot be repaired by the snapshot (README, hook):
-// people whose last lifecycle event was never delivered are counted
-// (statusLost) and their accounts not compared.
+// IdC has no user status: a suspension or deactivation whose every
+// delivery Okta dropped (or that reached the hook before the person's
+// join and was dropped as about an unknown user) is repaired by the
+// snapshot's status reconciliation, which reads Okta's non-active users.
+// People whose last lifecycle event was never delivered are counted
+// (statusLost) and compared like everyone else.
+//
+// A handful of managed accounts are changed behind idsync's back once the
+// actions are over (-chaos.drift); the drift check runs every minute here
+// and must repair them.
 func runChaos(tb testing.TB, people, actions int) (fig chaosFigures) {
 	seed := *chaosSeed
 	if seed == 0 {
@@ -185,6 +191,7 @@ func runChaos(tb testing.TB, people, actions int) (fig chaosFigures) {
 		ConsumerCrashRate: 0.01,
 		Configure: func(c *domain.Config) {
 			c.Snapshot.SettleWindow = domain.Duration(5 * time.Second)
+			c.Snapshot.DriftEvery = domain.Duration(time.Minute)
 			c.Snapshot.RemovalCap = domain.RemovalCap{Max: 10 * (people + actions), MaxPercent: 100, MinForPercent: 1}
 			c.Hook.RemovalBrake = domain.RemovalBrake{Max: 10 * (people + actions), Window: domain.Duration(time.Minute)}
 		},
@@ -313,9 +320,8 @@ func runChaos(tb testing.TB, people, actions int) (fig chaosFigures) {
 		time.Sleep(pace)
 	}
 
-	// A handful of managed accounts changed behind idsync's back. Off
-	// until drift repair lands (issue 12, branch h15-drift): with it on,
-	// the comparison below expects them repaired.
+	// A handful of managed accounts changed behind idsync's back: the
+	// comparison below expects them repaired.
 	if *chaosDrift {
 		driftAccounts(ctx, tb, s, rng)
 	}
@@ -331,13 +337,12 @@ func runChaos(tb testing.TB, people, actions int) (fig chaosFigures) {
 	stopped := time.Now()
 	settled := stopped.Add(5 * time.Second)
 
-	lost := lostStatus(s, pop)
-	fig.statusLost = len(lost)
+	fig.statusLost = len(lostStatus(s, pop))
 	deadline := time.Now().Add(time.Duration(10+people/50) * time.Minute)
 	var last []string
 	for {
 		runs := snapshotRunsSince(ctx, tb, s, settled)
-		last = compareChaos(s, pop, lost, unmanagedWM, unmanagedCN)
+		last = compareChaos(s, pop, unmanagedWM, unmanagedCN)
 		if runs >= 2 && len(last) == 0 {
 			fig.convergence = time.Since(stopped)
 			break
@@ -501,7 +506,8 @@ func oktaStory(s *localrun.Stack, pop []*chaosPerson, diffs []string) string {
 
 // lostStatus returns the people whose last lifecycle event Okta never
 // delivered (every delivery carrying it dropped): IdC does not show a
-// user's status, so nothing can bring it to idsync.
+// user's status, so only the snapshot's read of Okta's non-active users
+// brings it to idsync.
 func lostStatus(s *localrun.Stack, pop []*chaosPerson) map[string]bool {
 	delivered := map[string]bool{}
 	for _, d := range s.Okta.Deliveries() {
@@ -533,7 +539,7 @@ func lostStatus(s *localrun.Stack, pop []*chaosPerson) map[string]bool {
 
 // compareChaos lists every difference between the targets' accounts and
 // what the final directory implies.
-func compareChaos(s *localrun.Stack, pop []*chaosPerson, lost map[string]bool, unmanagedWM []simworkmail.User, unmanagedCN []simconnect.User) []string {
+func compareChaos(s *localrun.Stack, pop []*chaosPerson, unmanagedWM []simworkmail.User, unmanagedCN []simconnect.User) []string {
 	var diffs []string
 	cfg := s.Config
 	byLogin := map[string]*chaosPerson{}
@@ -591,9 +597,6 @@ func compareChaos(s *localrun.Stack, pop []*chaosPerson, lost map[string]bool, u
 		mb, ag := mailboxes[p], agents[p]
 		if len(mb) > 1 || len(ag) > 1 {
 			diffs = append(diffs, fmt.Sprintf("%s has %d mailboxes and %d agents", p.login, len(mb), len(ag)))
-			continue
-		}
-		if lost[p.id] {
 			continue
 		}
 		active := p.status == simokta.StatusActive
