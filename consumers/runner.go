@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,6 +94,14 @@ type RunnerOptions struct {
 	// back: a record is started only with more than this left (default
 	// 10 s).
 	TimeReserve time.Duration
+	// MaxReceives is the queue's maxReceiveCount (default
+	// DefaultMaxReceives, what the stack and the local runner set). A
+	// retryable failure after the event's facts were folded, on the record's
+	// last receive, is not left to SQS's redrive policy: it is recorded
+	// ("retries exhausted") and acknowledged, and the next scheduled
+	// reconciliation plans the person for this target again from the stored
+	// facts (level-triggered). The DLQ holds permanent failures only.
+	MaxReceives int
 	// Logger receives one line per record outcome; nil discards.
 	Logger *slog.Logger
 	// Metrics receives counts and op latencies; nil records none.
@@ -112,6 +121,7 @@ type Runner struct {
 	enricher    Enricher
 	dryRun      bool
 	timeReserve time.Duration
+	maxReceives int
 	log         *slog.Logger
 	metrics     *emf.Metrics
 	now         func() time.Time
@@ -136,9 +146,12 @@ func NewRunner(o RunnerOptions) (*Runner, error) {
 		return nil, fmt.Errorf("%w: %s missing", ErrInvalid, strings.Join(missing, ", "))
 	}
 	r := &Runner{target: o.Target, store: o.Store, dlq: o.DLQ, dlqURL: o.DLQURL, enricher: o.Enricher, dryRun: o.DryRun,
-		timeReserve: o.TimeReserve, log: o.Logger, metrics: o.Metrics, now: o.Clock, newID: o.NewID}
+		timeReserve: o.TimeReserve, maxReceives: o.MaxReceives, log: o.Logger, metrics: o.Metrics, now: o.Clock, newID: o.NewID}
 	if r.timeReserve == 0 {
 		r.timeReserve = 10 * time.Second
+	}
+	if r.maxReceives == 0 {
+		r.maxReceives = DefaultMaxReceives
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -417,9 +430,30 @@ func (r *Runner) failed(ctx context.Context, msg events.SQSMessage, e domain.Eve
 	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
 		r.metrics.Add(emf.ConsumerThrottled, 1)
 	}
+	if n := receiveCount(msg); key != "" && !r.dryRun && n >= r.maxReceives {
+		// The facts are folded: the target is behind, not the person. The
+		// next reconciliation plans them again; the DLQ is for what no
+		// retry can fix.
+		reason := fmt.Sprintf("retries exhausted (receive %d of %d), left to the next reconciliation: %s", n, r.maxReceives, err.Error())
+		r.metrics.Add(emf.ConsumerRetriesExhausted, 1)
+		r.appendRow(ctx, r.row(e, key, domain.OutcomeFailed, reason))
+		r.logOutcome(ctx, e, key, domain.OutcomeFailed, 0, reason)
+		return nil
+	}
 	r.appendRow(ctx, r.row(e, key, domain.OutcomeFailed, "retryable: "+err.Error()))
 	r.logOutcome(ctx, e, key, domain.OutcomeFailed, 0, "retryable: "+err.Error())
 	return err
+}
+
+// DefaultMaxReceives is RunnerOptions.MaxReceives's default: the
+// maxReceiveCount of the queues the stack and the local runner create.
+const DefaultMaxReceives = 5
+
+// receiveCount is how often SQS has delivered msg (1 on the first
+// receive; 0 when the attribute is missing).
+func receiveCount(msg events.SQSMessage) int {
+	n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
+	return n
 }
 
 // poison records a permanent failure and dead-letters the message with its

@@ -261,6 +261,50 @@ func TestRetryableFailureHoldsOnlyItsGroup(t *testing.T) {
 	}
 }
 
+// TestLastReceiveHandsRetryableFailureToReconciliation: a retryable
+// failure is returned to the queue until the record's last receive
+// (MaxReceives); then it is recorded as retries exhausted and
+// acknowledged, not dead-lettered: the facts are folded, and the next
+// reconciliation plans the person again. The DLQ stays empty.
+func TestLastReceiveHandsRetryableFailureToReconciliation(t *testing.T) {
+	f := newFixture(t, consumers.RunnerOptions{MaxReceives: 3})
+	ctx := testenv.Context(t)
+	for _, c := range []struct {
+		receive string
+		want    string // batch item failures
+	}{{"", "[e1]"}, {"2", "[e1]"}, {"3", "[]"}} {
+		f.target.failNext["00ueve"] = domain.Retryable(errors.New("ServiceUnavailableException: try later"))
+		rec := record(t, "e1", event("00ueve", domain.KindMemberAdded, 1))
+		if c.receive != "" {
+			rec.Attributes["ApproximateReceiveCount"] = c.receive
+		}
+		resp, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{rec}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(failures(resp)); got != c.want {
+			t.Errorf("receive %q: batch item failures %s, want %s", c.receive, got, c.want)
+		}
+	}
+	rows := ledgerRows(t, f.st, "00ueve")
+	last := rows[len(rows)-1]
+	if last.Outcome != domain.OutcomeFailed || !strings.Contains(last.Reason, "retries exhausted (receive 3 of 3), left to the next reconciliation") ||
+		!strings.Contains(last.Reason, "try later") {
+		t.Errorf("last row %+v, want the hand-over with its cause", last)
+	}
+	rec, err := f.st.Person(ctx, "00ueve")
+	if err != nil || len(rec.Person.Groups) == 0 {
+		t.Errorf("the facts are not folded: %+v, %v", rec.Person, err)
+	}
+	out, err := f.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(f.dlq.DLQURL), MaxNumberOfMessages: 10})
+	if err != nil || len(out.Messages) != 0 {
+		t.Errorf("DLQ holds %d messages (%v), want none", len(out.Messages), err)
+	}
+	if n := strings.Count(f.logs.String(), "retries exhausted"); n != 1 {
+		t.Errorf("%d log lines say retries exhausted, want 1:\n%s", n, f.logs.String())
+	}
+}
+
 func TestPoisonMessageIsDeadLetteredWithReasonAndPersonGoesOn(t *testing.T) {
 	f := newFixture(t, consumers.RunnerOptions{})
 	ctx := testenv.Context(t)

@@ -93,6 +93,9 @@ func (b *builder) alarms(st *Stack) []awscloudwatch.Alarm {
 			description: fmt.Sprintf("idsync %s: the oldest queued event is older than %s (consumer failing or throttled, or a backlog beyond the target's rate)", name, b.s.QueueAgeAlarm),
 			metric:      t.Queue.MetricApproximateAgeOfOldestMessage(opts("Maximum", alarmPeriod)),
 			threshold:   b.s.QueueAgeAlarm.Seconds(), above: true})
+		count(title+"RetriesExhaustedAlarm", p+name+"-retries-exhausted",
+			"idsync "+name+": events still failing on their last receive (a target outage or a lasting transient error); left to the next reconciliation, see the ledger's failed rows",
+			emfMetric(emf.ComponentConsumerPrefix+name, emf.ConsumerRetriesExhausted, "Sum", alarmPeriod))
 	}
 
 	fns := []struct {

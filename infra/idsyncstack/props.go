@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/enrich"
 )
@@ -48,8 +49,10 @@ const (
 	// times its consumer's timeout (AWS's guidance for SQS event sources).
 	VisibilityFactor = 6
 	// MaxReceiveCount is how often a message is received before it moves to
-	// the dead-letter queue.
-	MaxReceiveCount = 5
+	// the dead-letter queue: the consumers' own count (on the last receive a
+	// retryable failure is left to reconciliation, see
+	// consumers.RunnerOptions.MaxReceives).
+	MaxReceiveCount = consumers.DefaultMaxReceives
 	// Retention of every queue and dead-letter queue.
 	Retention = 14 * 24 * time.Hour
 	// BatchSize of the consumers' event source mappings (FIFO's maximum).

@@ -84,14 +84,15 @@ const (
 
 // Consumers (component ConsumerComponent(target)).
 const (
-	ConsumerApplied         = "Applied"         // Count: events applied to the target
-	ConsumerOpsApplied      = "OpsApplied"      // Count: target API writes made
-	ConsumerSkipped         = "Skipped"         // Count: stale events (superseded or already applied), acknowledged with a ledger row
-	ConsumerDeferred        = "Deferred"        // Count: records returned unprocessed because the invocation reached its time reserve
-	ConsumerRetried         = "Retried"         // Count: records returned to the queue after a retryable failure
-	ConsumerFailedRetryable = "FailedRetryable" // Count: retryable failures
-	ConsumerThrottled       = "Throttled"       // Count: retryable failures that were throttling
-	ConsumerFailedPermanent = "FailedPermanent" // Count: records dead-lettered for a permanent failure
-	ConsumerAPILatencyMs    = "ApiLatencyMs"    // Milliseconds: each target API call's latency (samples)
-	ConsumerDriftRepaired   = "DriftRepaired"   // Count: drifted accounts repaired (a drift event's plan applied)
+	ConsumerApplied          = "Applied"          // Count: events applied to the target
+	ConsumerOpsApplied       = "OpsApplied"       // Count: target API writes made
+	ConsumerSkipped          = "Skipped"          // Count: stale events (superseded or already applied), acknowledged with a ledger row
+	ConsumerDeferred         = "Deferred"         // Count: records returned unprocessed because the invocation reached its time reserve
+	ConsumerRetried          = "Retried"          // Count: records returned to the queue after a retryable failure
+	ConsumerFailedRetryable  = "FailedRetryable"  // Count: retryable failures
+	ConsumerThrottled        = "Throttled"        // Count: retryable failures that were throttling
+	ConsumerFailedPermanent  = "FailedPermanent"  // Count: records dead-lettered for a permanent failure
+	ConsumerRetriesExhausted = "RetriesExhausted" // Count: retryable failures on a record's last receive, acknowledged and left to the next reconciliation
+	ConsumerAPILatencyMs     = "ApiLatencyMs"     // Milliseconds: each target API call's latency (samples)
+	ConsumerDriftRepaired    = "DriftRepaired"    // Count: drifted accounts repaired (a drift event's plan applied)
 )

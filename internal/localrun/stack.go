@@ -445,7 +445,7 @@ func recreateQueue(ctx context.Context, sq *sqs.Client, name string) (queue, err
 	}
 	q.dlqURL = dlqURL
 	q.url, q.arn, err = create(name+".fifo", map[string]string{
-		string(sqstypes.QueueAttributeNameRedrivePolicy):     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"5"}`, dlqARN),
+		string(sqstypes.QueueAttributeNameRedrivePolicy):     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"%d"}`, dlqARN, consumers.DefaultMaxReceives),
 		string(sqstypes.QueueAttributeNameVisibilityTimeout): "180",
 	})
 	return q, err
