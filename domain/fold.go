@@ -234,6 +234,14 @@ func CheckSubject(p Person, e Event) error {
 		return Stale(fmt.Errorf("%w: event %s names IdC user %s, which person %s was re-linked away from (now %s)",
 			ErrSupersededLink, e.ID, s.IdCUserID, p.Key, p.IdCUserID))
 	}
+	if !p.Relinked.At.IsZero() && !newer(e.OccurredAt.UTC(), e.ID, p.Relinked.At, p.Relinked.By) {
+		// Made before the person's last relink: it names a link that was
+		// current then (an IdC user re-created more than once, or one
+		// target's queue behind the other's, which folded the relink
+		// first), not a contradiction.
+		return Stale(fmt.Errorf("%w: event %s names IdC user %s and predates person %s's relink to %s at %s",
+			ErrSupersededLink, e.ID, s.IdCUserID, p.Key, p.IdCUserID, p.Relinked.At.Format(time.RFC3339Nano)))
+	}
 	if e.ReplacesIdCUserID != "" {
 		return Permanent(fmt.Errorf("%w: event %s re-links person %s from IdC user %s to %s, but the person is linked to %s",
 			ErrIdentityConflict, e.ID, p.Key, e.ReplacesIdCUserID, s.IdCUserID, p.IdCUserID))

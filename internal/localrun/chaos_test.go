@@ -405,6 +405,8 @@ func runChaos(tb testing.TB, people, actions int) (fig chaosFigures) {
 				tb.Errorf("%s dead letter %s was moved by SQS's redrive policy (a transient failure outlived the queue's retries); ledger: %q", t, id, ledger)
 			case !strings.HasPrefix(ledger, "permanent") || !strings.Contains(ledger, reason):
 				tb.Errorf("%s dead letter %s (reason %q): the ledger's failure is %q", t, id, reason, ledger)
+			default:
+				tb.Logf("%s dead letter %s: %s", t, id, reason)
 			}
 		}
 	}
