@@ -506,10 +506,10 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	defer cancel()
 
 	s.read(work, &sum, p.Read, hold.TotalUsers)
-	if err := ctx.Err(); err != nil {
-		return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: reading: %w", err))
-	}
-	if !p.Read.done() {
+	// Past the work deadline (or the invocation's own, on a machine too
+	// slow to notice in time) the run pauses: its progress is saved without
+	// the invocation's context, and the next invocation decides again.
+	if !p.Read.done() || ctx.Err() != nil {
 		return s.pause(ctx, &sum, start, p)
 	}
 	totalUsers = p.Read.List.Total
@@ -518,12 +518,12 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	driftDone := false
 	if sum.Complete && s.driftDue(hold.DriftCheckedAt, p.TakenAt) {
 		obs, driftDone = s.readInventories(work, &sum)
-		if work.Err() != nil && ctx.Err() == nil {
+		if work.Err() != nil {
 			return s.pause(ctx, &sum, start, p) // checked again next invocation
 		}
 	}
 	em, snap, err := s.decide(work, &sum, p.Read.result(s.groups), p.TakenAt, obs)
-	if err != nil && work.Err() != nil && ctx.Err() == nil {
+	if err != nil && work.Err() != nil {
 		return s.pause(ctx, &sum, start, p) // decided again next invocation
 	}
 	if err != nil {
@@ -552,7 +552,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	// nothing left to queue) and writes them.
 	if len(em.removeMarks) > 0 {
 		if err := s.store.WriteMarks(work, nil, em.removeMarks); err != nil {
-			if work.Err() != nil && ctx.Err() == nil {
+			if work.Err() != nil {
 				return s.pause(ctx, &sum, start, p)
 			}
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed,
@@ -561,7 +561,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	}
 	if sum.Complete {
 		if err := s.writeRecords(work, snap); err != nil {
-			if work.Err() != nil && ctx.Err() == nil {
+			if work.Err() != nil {
 				return s.pause(ctx, &sum, start, p)
 			}
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
@@ -569,7 +569,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	}
 	if sum.DriftChecked {
 		if err := s.writeDriftRows(work, em.driftRows); err != nil {
-			if work.Err() != nil && ctx.Err() == nil {
+			if work.Err() != nil {
 				return s.pause(ctx, &sum, start, p)
 			}
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
@@ -645,14 +645,14 @@ func (s *Snapshotter) emit(ctx, work context.Context, em emission) (int, error) 
 		chunk := em.events[sent:end]
 		for i, err := range s.store.RecordReceivedAll(work, chunk) {
 			if err != nil && !errors.Is(err, store.ErrDuplicate) {
-				if work.Err() != nil && ctx.Err() == nil {
+				if work.Err() != nil {
 					return sent, nil
 				}
 				return sent, fmt.Errorf("idcsnapshot: record event %s as received: %w", chunk[i].ID, err)
 			}
 		}
 		if err := s.pub.Publish(work, chunk); err != nil {
-			if work.Err() != nil && ctx.Err() == nil {
+			if work.Err() != nil {
 				return sent, nil
 			}
 			return sent, fmt.Errorf("idcsnapshot: queue events: %w", err)
