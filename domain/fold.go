@@ -40,15 +40,25 @@ func newer(at time.Time, by string, curAt time.Time, curBy string) bool {
 // greater event id, so folding any permutation of a set of events, with any
 // duplicates, gives the same person.
 //
-//   - Ids: OktaID and IdCUserID are filled in when unknown; Key is the
-//     OktaID when known, else the IdCUserID (so it can change from an IdC id
-//     to the Okta id when the Okta id first becomes known). The OktaID never
-//     changes. The IdCUserID changes only through a relink: an event with
-//     ReplacesIdCUserID equal to p's IdC user id and p's Okta id in its
-//     subject sets the subject's IdC user id and records the old one in
-//     Relinked. Any other event whose subject names a different Okta or IdC
-//     id than p already has changes nothing: Fold returns (p, false), and
-//     CheckSubject says why (the store reports it as an error).
+//   - Ids: OktaID and IdCUserID are filled in when unknown; Key is the OktaID when known, else the
+//     IdCUserID (so it can change from an IdC id to the Okta id when the
+//     Okta id first becomes known). The OktaID never changes. The IdCUserID
+//     changes only through a relink, which sets the subject's IdC user id
+//     and records the old one in Relinked: an explicit relink
+//     (an event with ReplacesIdCUserID equal to p's IdC user id and p's Okta
+//     id in its subject), or an implicit one (an event whose subject has
+//     p's Okta id and another IdC user id, newer than p's link fact
+//     (Linked) and not naming the IdC user p was re-linked away from: the
+//     Okta id is authoritative and the newest observation of which IdC user
+//     carries it wins). Any other event whose subject names a different
+//     Okta or IdC id than p already has changes nothing: Fold returns
+//     (p, false), and CheckSubject says why (the store reports it as an
+//     error). Since an event older than the link is refused as a whole,
+//     the order in which a relink and the facts of the IdC user it
+//     replaced are folded can decide whether those facts are kept (and
+//     whether Relinked is set).
+//   - Link: Linked is the newest fact (same ordering) whose subject names
+//     the person's current IdC user id, a relink included.
 //   - A reconcile event carries no facts and changes nothing.
 //   - Profile: each non-nil field of e.Profile is a fact; the subject's Login
 //     is a login fact when e.Profile.Login is nil.
@@ -64,7 +74,7 @@ func Fold(p Person, e Event) (Person, bool) {
 		return p, false
 	}
 	s := e.Subject
-	relink := isRelink(p, e)
+	relink := isRelink(p, e) || isImplicitRelink(p, e)
 	if (s.OktaID != "" && p.OktaID != "" && s.OktaID != p.OktaID) ||
 		(!relink && s.IdCUserID != "" && p.IdCUserID != "" && s.IdCUserID != p.IdCUserID) {
 		return p, false
@@ -83,6 +93,11 @@ func Fold(p Person, e Event) (Person, bool) {
 	if relink {
 		out.Relinked = Stamped{Value: out.IdCUserID, At: e.OccurredAt.UTC(), By: e.ID}
 		out.IdCUserID = s.IdCUserID
+		out.Linked = Stamped{Value: s.IdCUserID, At: e.OccurredAt.UTC(), By: e.ID}
+		changed = true
+	}
+	if l := linkStamp(out); s.IdCUserID != "" && s.IdCUserID == out.IdCUserID && newer(e.OccurredAt.UTC(), e.ID, l.At, l.By) {
+		out.Linked = Stamped{Value: out.IdCUserID, At: e.OccurredAt.UTC(), By: e.ID}
 		changed = true
 	}
 	if key := (Subject{OktaID: out.OktaID, IdCUserID: out.IdCUserID}).Key(); out.Key != key {
@@ -198,53 +213,106 @@ func isRelink(p Person, e Event) bool {
 		p.IdCUserID == e.ReplacesIdCUserID && s.IdCUserID != "" && s.IdCUserID != p.IdCUserID
 }
 
+// ownOktaOtherIdC reports whether e's subject carries p's Okta id (set) and
+// an IdC user id other than p's (both set) that is not the one p was
+// re-linked away from: an implicit relink when newer than p's link,
+// stale when not.
+func ownOktaOtherIdC(p Person, e Event) bool {
+	s := e.Subject
+	return s.OktaID != "" && s.OktaID == p.OktaID && s.IdCUserID != "" && p.IdCUserID != "" &&
+		s.IdCUserID != p.IdCUserID && s.IdCUserID != p.Relinked.Value
+}
+
+// isImplicitRelink reports whether e re-links p to another IdC user without
+// naming the one it replaces: e's subject carries p's Okta id and another
+// IdC user id (see ownOktaOtherIdC), and e is newer than the fact that
+// linked p to their current IdC user (linkStamp).
+func isImplicitRelink(p Person, e Event) bool {
+	if !ownOktaOtherIdC(p, e) {
+		return false
+	}
+	l := linkStamp(p)
+	return newer(e.OccurredAt.UTC(), e.ID, l.At, l.By)
+}
+
+// linkStamp is the fact that linked p to their current IdC user: Linked
+// when it names that user, else (a person stored before Linked was
+// recorded) their last relink, else the zero time.
+func linkStamp(p Person) Stamped {
+	if p.Linked.Value != "" && p.Linked.Value == p.IdCUserID {
+		return p.Linked
+	}
+	if !p.Relinked.At.IsZero() {
+		return Stamped{Value: p.IdCUserID, At: p.Relinked.At, By: p.Relinked.By}
+	}
+	return Stamped{Value: p.IdCUserID}
+}
+
 // Identity errors, returned by CheckSubject and, wrapped, by the store's
 // Fold.
 var (
 	// ErrIdentityConflict: an event's subject contradicts the immutable ids
-	// of the person it resolves to in a way no fact resolves (another Okta
-	// user id; an IdC user id the person was never linked to, without a
-	// relink). Marked Permanent: the directory must be fixed.
+	// of the person it resolves to in a way no fact resolves: another Okta
+	// user id; an IdC user id other than the person's in a subject without
+	// the person's Okta id (an IdC-only subject); for the store, an
+	// implicit relink to an IdC user id another person is linked to. An
+	// IdC user id other than the person's with the person's own Okta id is
+	// not a conflict: a relink, or stale (ErrSupersededLink). Marked
+	// Permanent: the directory must be fixed.
 	ErrIdentityConflict = errors.New("identity conflict")
 	// ErrSupersededLink: the event names the IdC user id the person was
-	// re-linked away from (Person.Relinked): it was made before the relink
-	// and is out of date. Marked Stale.
+	// re-linked away from (Person.Relinked), or, with the person's Okta
+	// id, another IdC user id and is not newer than the fact that linked
+	// the person to their current IdC user (Person.Linked): it was made
+	// before the link and is out of date. Marked Stale.
 	ErrSupersededLink = errors.New("superseded IdC user id")
 )
 
 // CheckSubject reports whether e's subject may be folded into p, whose
 // ids are p.OktaID and p.IdCUserID. It returns nil when every id the
-// subject names agrees with p's (or p lacks it), and for a relink of p
-// (see Fold). Otherwise, with the ids in the message (no login or other
-// profile data): a Stale error wrapping ErrSupersededLink when the subject
-// names the IdC user id p was re-linked away from, and a Permanent error
-// wrapping ErrIdentityConflict for any other contradiction. A reconcile
-// event names the person it was planned for, so it is checked the same
-// way. Pure.
+// subject names agrees with p's (or p lacks it), and for a relink of p,
+// explicit or implicit (see Fold): a subject with p's Okta id naming
+// another IdC user id, newer than p's link, is the newest observation of
+// which IdC user carries the Okta id. Otherwise, with the ids in the message
+// (no login or other profile data):
+//
+//   - a Permanent error wrapping ErrIdentityConflict when the subject names
+//     another Okta user id;
+//   - a Stale error wrapping ErrSupersededLink when the subject names the
+//     IdC user id p was re-linked away from, or has p's Okta id and another
+//     IdC user id and is not newer than p's link (Person.Linked), or has no
+//     Okta id and predates p's last relink;
+//   - a Permanent error wrapping ErrIdentityConflict for any other
+//     contradiction (a subject without an Okta id naming another IdC user).
+//
+// A reconcile event names the person it was planned for, so it is checked
+// the same way. Pure.
 func CheckSubject(p Person, e Event) error {
 	s := e.Subject
 	if s.OktaID != "" && p.OktaID != "" && s.OktaID != p.OktaID {
 		return Permanent(fmt.Errorf("%w: event %s names Okta user %s, person %s is Okta user %s",
 			ErrIdentityConflict, e.ID, s.OktaID, p.Key, p.OktaID))
 	}
-	if s.IdCUserID == "" || p.IdCUserID == "" || s.IdCUserID == p.IdCUserID || isRelink(p, e) {
+	if s.IdCUserID == "" || p.IdCUserID == "" || s.IdCUserID == p.IdCUserID || isRelink(p, e) || isImplicitRelink(p, e) {
 		return nil
 	}
 	if s.IdCUserID == p.Relinked.Value {
 		return Stale(fmt.Errorf("%w: event %s names IdC user %s, which person %s was re-linked away from (now %s)",
 			ErrSupersededLink, e.ID, s.IdCUserID, p.Key, p.IdCUserID))
 	}
+	if ownOktaOtherIdC(p, e) {
+		// Not newer than the link: it names a link that was current when
+		// it was made (an IdC user re-created, or one target's queue behind
+		// the other's, which folded the newer link first).
+		l := linkStamp(p)
+		return Stale(fmt.Errorf("%w: event %s names IdC user %s and predates person %s's link to %s at %s",
+			ErrSupersededLink, e.ID, s.IdCUserID, p.Key, p.IdCUserID, l.At.Format(time.RFC3339Nano)))
+	}
 	if !p.Relinked.At.IsZero() && !newer(e.OccurredAt.UTC(), e.ID, p.Relinked.At, p.Relinked.By) {
 		// Made before the person's last relink: it names a link that was
-		// current then (an IdC user re-created more than once, or one
-		// target's queue behind the other's, which folded the relink
-		// first), not a contradiction.
+		// current then, not a contradiction.
 		return Stale(fmt.Errorf("%w: event %s names IdC user %s and predates person %s's relink to %s at %s",
 			ErrSupersededLink, e.ID, s.IdCUserID, p.Key, p.IdCUserID, p.Relinked.At.Format(time.RFC3339Nano)))
-	}
-	if e.ReplacesIdCUserID != "" {
-		return Permanent(fmt.Errorf("%w: event %s re-links person %s from IdC user %s to %s, but the person is linked to %s",
-			ErrIdentityConflict, e.ID, p.Key, e.ReplacesIdCUserID, s.IdCUserID, p.IdCUserID))
 	}
 	return Permanent(fmt.Errorf("%w: event %s names IdC user %s, person %s is linked to IdC user %s",
 		ErrIdentityConflict, e.ID, s.IdCUserID, p.Key, p.IdCUserID))

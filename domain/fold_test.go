@@ -22,7 +22,8 @@ func TestFoldFirstFact(t *testing.T) {
 	at := e.OccurredAt
 	want := domain.Person{
 		Key: fxOkta, OktaID: fxOkta, IdCUserID: fxIdC,
-		Login: domain.Stamped{Value: "jane.doe@example.com", At: at, By: e.ID},
+		Login:  domain.Stamped{Value: "jane.doe@example.com", At: at, By: e.ID},
+		Linked: domain.Stamped{Value: fxIdC, At: at, By: e.ID},
 		Groups: map[string]domain.Membership{
 			"okta:" + fxMail.OktaID: {Member: true, At: at, By: e.ID},
 			"idc:" + fxMail.IdCID:   {Member: true, At: at, By: e.ID},
@@ -415,22 +416,121 @@ func TestFoldRelink(t *testing.T) {
 		t.Error("folding the relink again changed the person")
 	}
 
-	// A relink of an id the person no longer has changes nothing (and
-	// CheckSubject calls it a conflict); a relink from the current id
-	// moves on.
-	if _, changed := domain.Fold(p, relinkFact(20, fxIdC, newerIdC)); changed {
-		t.Error("a relink from a replaced id changed the person")
+	if want := (domain.Stamped{Value: newIdC, At: relink.OccurredAt, By: relink.ID}); p.Linked != want {
+		t.Errorf("Linked = %+v, want %+v", p.Linked, want)
+	}
+
+	// A relink from an id the person no longer has, older than the link,
+	// changes nothing (CheckSubject calls it stale); a relink from the
+	// current id moves on.
+	if _, changed := domain.Fold(p, relinkFact(9, fxIdC, newerIdC)); changed {
+		t.Error("an older relink from a replaced id changed the person")
 	}
 	q, changed := domain.Fold(p, relinkFact(20, newIdC, newerIdC))
 	if !changed || q.IdCUserID != newerIdC || q.Relinked.Value != newIdC {
 		t.Errorf("second relink: changed=%v IdC %s relinked from %s", changed, q.IdCUserID, q.Relinked.Value)
 	}
+}
 
-	// Without the marker a fact naming another IdC id changes nothing.
-	other := fxFact(domain.KindProfileChanged, 30, "other", withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: newIdC}),
-		withProfile(domain.Profile{Title: ptr("Boss")}))
-	if got, changed := domain.Fold(jane, other); changed || got.IdCUserID != fxIdC {
-		t.Errorf("an unmarked fact re-linked the person (changed=%v, IdC %s)", changed, got.IdCUserID)
+// TestFoldImplicitRelink: a fact with the person's Okta id naming another
+// IdC user id re-links the person when it is newer than their link fact,
+// and changes nothing when it is not.
+func TestFoldImplicitRelink(t *testing.T) {
+	const newIdC, newerIdC = "idc-recreated-1", "idc-recreated-2"
+	jane := fxJane([]domain.GroupRef{fxMail}) // linked to fxIdC at minute 0
+	naming := func(minute int, sid, idc string) domain.Event {
+		return fxFact(domain.KindObserved, minute, sid, withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: idc}),
+			withGroups([]domain.GroupRef{fxMail}, []domain.GroupRef{fxAgents}), withProfile(domain.Profile{Title: ptr("Boss")}))
+	}
+
+	newer := naming(30, "snap-30", newIdC)
+	p, changed := domain.Fold(jane, newer)
+	if !changed || p.IdCUserID != newIdC || p.OktaID != fxOkta || p.Key != fxOkta {
+		t.Fatalf("newer fact: changed=%v ids %s/%s key %s; want IdC %s under the same Okta id and key", changed, p.OktaID, p.IdCUserID, p.Key, newIdC)
+	}
+	if want := (domain.Stamped{Value: fxIdC, At: newer.OccurredAt, By: newer.ID}); p.Relinked != want {
+		t.Errorf("Relinked = %+v, want %+v", p.Relinked, want)
+	}
+	if want := (domain.Stamped{Value: newIdC, At: newer.OccurredAt, By: newer.ID}); p.Linked != want {
+		t.Errorf("Linked = %+v, want %+v", p.Linked, want)
+	}
+	if p.Title.Value != "Boss" || !p.MemberOf(fxMail) || p.MemberOf(fxAgents) || p.Login.Value != jane.Login.Value {
+		t.Error("the relinking fact's facts were not folded, or the person's others were lost")
+	}
+	if err := domain.CheckSubject(jane, newer); err != nil {
+		t.Errorf("CheckSubject of the newer fact = %v, want nil", err)
+	}
+	if again, changed := domain.Fold(p, newer); changed || !cmp.Equal(again, p) {
+		t.Error("folding the fact again changed the person")
+	}
+
+	// An older fact naming another IdC user is stale: nothing changes.
+	older := naming(20, "snap-20", newerIdC)
+	if got, changed := domain.Fold(p, older); changed || !cmp.Equal(got, p) {
+		t.Errorf("an older fact changed the person (changed=%v):\n%s", changed, cmp.Diff(p, got))
+	}
+	if err := domain.CheckSubject(p, older); !errors.Is(err, domain.ErrSupersededLink) || domain.KindOf(err) != domain.ErrorStale {
+		t.Errorf("CheckSubject of the older fact = %v, want a stale ErrSupersededLink", err)
+	}
+	// The same fact first, then the newer one: the newest observation wins
+	// whichever order they are folded in.
+	for _, order := range [][]domain.Event{{older, newer}, {newer, older}} {
+		if got := fxFold(jane, order...); got.IdCUserID != newIdC {
+			t.Errorf("folding %s then %s: IdC %s, want %s", order[0].SourceEventID, order[1].SourceEventID, got.IdCUserID, newIdC)
+		}
+	}
+
+	// A later fact naming the current IdC user moves the link fact on, so
+	// that an older fact naming another one stays stale.
+	confirm := naming(40, "snap-40", newIdC)
+	r, changed := domain.Fold(p, confirm)
+	if !changed || r.Linked != (domain.Stamped{Value: newIdC, At: confirm.OccurredAt, By: confirm.ID}) {
+		t.Errorf("a newer fact naming the current IdC user: changed=%v Linked %+v", changed, r.Linked)
+	}
+	if _, changed := domain.Fold(r, naming(35, "snap-35", newerIdC)); changed {
+		t.Error("a fact older than the confirmed link re-linked the person")
+	}
+
+	// A fact naming the IdC user the person was re-linked away from stays
+	// stale even when newer.
+	if _, changed := domain.Fold(p, naming(50, "snap-50", fxIdC)); changed {
+		t.Error("a fact naming the replaced IdC user re-linked the person back")
+	}
+	// Without the person's Okta id a fact naming another IdC user changes
+	// nothing.
+	idcOnly := fxFact(domain.KindProfileChanged, 50, "idc-only", withSubject(domain.Subject{IdCUserID: newerIdC}),
+		withProfile(domain.Profile{Title: ptr("Other")}))
+	if got, changed := domain.Fold(jane, idcOnly); changed || got.IdCUserID != fxIdC {
+		t.Errorf("an IdC-only fact re-linked the person (changed=%v, IdC %s)", changed, got.IdCUserID)
+	}
+}
+
+// TestFoldUnstampedLink: a person stored before idsync recorded the link
+// fact counts as linked at the zero time (or at their last relink): any
+// fact with their Okta id naming another IdC user re-links them.
+func TestFoldUnstampedLink(t *testing.T) {
+	const newIdC = "idc-recreated-1"
+	legacy := fxJane([]domain.GroupRef{fxMail})
+	legacy.Linked = domain.Stamped{}
+	e := fxFact(domain.KindSuspended, 1, "s", withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: newIdC}))
+	p, changed := domain.Fold(legacy, e)
+	if !changed || p.IdCUserID != newIdC || p.Relinked.Value != fxIdC || p.Status.Value != string(domain.StatusSuspended) {
+		t.Errorf("unstamped link: changed=%v IdC %s relinked from %q status %q", changed, p.IdCUserID, p.Relinked.Value, p.Status.Value)
+	}
+	if err := domain.CheckSubject(legacy, e); err != nil {
+		t.Errorf("CheckSubject = %v, want nil", err)
+	}
+
+	// Relinked but without a link stamp: the relink's time counts.
+	relinked := fxFold(legacy, relinkFact(10, fxIdC, newIdC))
+	relinked.Linked = domain.Stamped{}
+	if _, changed := domain.Fold(relinked, fxFact(domain.KindSuspended, 5, "s5",
+		withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: "idc-recreated-2"}))); changed {
+		t.Error("a fact older than the relink re-linked the person")
+	}
+	if q, changed := domain.Fold(relinked, fxFact(domain.KindSuspended, 15, "s15",
+		withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: "idc-recreated-2"}))); !changed || q.IdCUserID != "idc-recreated-2" {
+		t.Errorf("a fact newer than the relink: changed=%v IdC %s", changed, q.IdCUserID)
 	}
 }
 
@@ -458,18 +558,33 @@ func TestCheckSubject(t *testing.T) {
 			domain.ErrSupersededLink, domain.ErrorStale, "re-linked away from"},
 		{"another okta user", jane, fxFact(domain.KindSuspended, 1, "s", withSubject(domain.Subject{OktaID: "00uSOMEONEELSE"})),
 			domain.ErrIdentityConflict, domain.ErrorPermanent, "names Okta user 00uSOMEONEELSE, person " + fxOkta + " is Okta user " + fxOkta},
-		{"an idc user never linked", jane, fxFact(domain.KindSuspended, 1, "s", withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: "idc-stranger"})),
+		{"an idc user never linked, newer: an implicit relink", jane, fxFact(domain.KindSuspended, 1, "s",
+			withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: "idc-stranger"})), nil, domain.ErrorNone, ""},
+		{"an idc user never linked, older: stale", fxFold(jane, fxFact(domain.KindSuspended, 5, "s5")), fxFact(domain.KindSuspended, 3, "s3",
+			withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: "idc-stranger"})),
+			domain.ErrSupersededLink, domain.ErrorStale, "names IdC user idc-stranger and predates person " + fxOkta + "'s link to " + fxIdC},
+		{"another okta user with another idc user", jane, fxFact(domain.KindSuspended, 1, "s",
+			withSubject(domain.Subject{OktaID: "00uSOMEONEELSE", IdCUserID: "idc-stranger"})),
+			domain.ErrIdentityConflict, domain.ErrorPermanent, "names Okta user 00uSOMEONEELSE"},
+		{"an idc-only subject naming another idc user", jane, fxFact(domain.KindSuspended, 1, "s",
+			withSubject(domain.Subject{IdCUserID: "idc-stranger"})),
 			domain.ErrIdentityConflict, domain.ErrorPermanent, "names IdC user idc-stranger, person " + fxOkta + " is linked to IdC user " + fxIdC},
 		{"before the relink, an earlier link is stale", fxFold(relinked, relinkFact(12, newIdC, "idc-recreated-2")),
 			fxFact(domain.KindMemberAdded, 9, "older", withGroup(fxAgents)),
 			domain.ErrSupersededLink, domain.ErrorStale, "predates person"},
 		{"before the relink, an older relink is stale", fxFold(relinked, relinkFact(12, newIdC, "idc-recreated-2")),
 			relinkFact(8, "idc-gone", fxIdC), domain.ErrSupersededLink, domain.ErrorStale, "predates person"},
-		{"after the relink, an idc user never linked", relinked, fxFact(domain.KindSuspended, 11, "s",
-			withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: "idc-stranger"})),
+		{"before the relink, an idc-only subject is stale", fxFold(relinked, relinkFact(12, newIdC, "idc-recreated-2")),
+			fxFact(domain.KindMemberAdded, 9, "older-idc", withGroup(fxAgents), withSubject(domain.Subject{IdCUserID: "idc-gone"})),
+			domain.ErrSupersededLink, domain.ErrorStale, "predates person"},
+		{"after the relink, an idc user never linked, newer: an implicit relink", relinked, fxFact(domain.KindSuspended, 11, "s",
+			withSubject(domain.Subject{OktaID: fxOkta, IdCUserID: "idc-stranger"})), nil, domain.ErrorNone, ""},
+		{"after the relink, an idc-only subject never linked", relinked, fxFact(domain.KindSuspended, 11, "s",
+			withSubject(domain.Subject{IdCUserID: "idc-stranger"})),
 			domain.ErrIdentityConflict, domain.ErrorPermanent, "names IdC user idc-stranger"},
-		{"a relink from another id", relinked, relinkFact(20, "idc-stranger", "idc-recreated-2"),
-			domain.ErrIdentityConflict, domain.ErrorPermanent, "re-links person " + fxOkta + " from IdC user idc-stranger"},
+		{"a newer relink from another id", relinked, relinkFact(20, "idc-stranger", "idc-recreated-2"), nil, domain.ErrorNone, ""},
+		{"an older relink from another id", relinked, relinkFact(9, "idc-stranger", "idc-recreated-2"),
+			domain.ErrSupersededLink, domain.ErrorStale, "predates person " + fxOkta + "'s link to " + newIdC},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -147,8 +147,11 @@ type Event struct {
 	// ReplacesIdCUserID marks a relink: the person with Subject.OktaID (the
 	// authoritative id) is now IdC user Subject.IdCUserID, which replaces
 	// this id (the IdC user was re-created). Fold accepts the new IdC user
-	// id only from such a fact, and only while the person is still linked
-	// to the replaced id. Only on profile-changed events.
+	// id from such a fact while the person is still linked to the replaced
+	// id, whatever its time; a fact without it that carries the person's
+	// Okta id and another IdC user id re-links the person only when it is
+	// newer than their link (Person.Linked). Only on profile-changed
+	// events.
 	ReplacesIdCUserID string `json:"replacesIdcUserId,omitempty"`
 	// Drift, on a reconcile event only, is what the snapshot's drift check
 	// found on the person's account in Target: the consumer then plans
@@ -209,6 +212,17 @@ type Person struct {
 	// Zero when never relinked. Events still naming the replaced id are
 	// stale (CheckSubject).
 	Relinked Stamped `json:"relinked,omitzero"`
+
+	// Linked is the person's link fact: the newest fact (by occurred-at,
+	// then event id) whose subject names their current IdC user id, a
+	// relink included. Value is that IdC user id (IdCUserID), At and By the
+	// fact's occurred-at and event id. Zero for a person without an IdC
+	// user id, and for one stored before idsync recorded it (such a link
+	// counts as made at the person's last relink, else at the zero time).
+	// An event naming another IdC user with the person's Okta id relinks
+	// the person when it is newer than the link fact, and is stale when not
+	// (CheckSubject).
+	Linked Stamped `json:"linked,omitzero"`
 
 	// Version is the optimistic-concurrency version kept by the store.
 	Version int64 `json:"version"`

@@ -143,12 +143,10 @@ func TestFoldRelinkAndIdentityConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, e := range map[string]domain.Event{
-		// An IdC user carrying Grace's Okta id whose IdC id is Bob's.
+		// An IdC user carrying Grace's Okta id whose IdC id is Bob's: an
+		// implicit relink to an IdC user another person is linked to.
 		"an IdC user linked to someone else": ev(domain.KindMemberAdded, domain.Subject{OktaID: grace.OktaID, IdCUserID: bob.IdCUserID}, "c1",
 			t0.Add(4*time.Minute), group("00gMAIL"), snap),
-		// A second IdC user carrying Grace's Okta id, without a relink.
-		"another IdC user with her Okta id": ev(domain.KindProfileChanged, domain.Subject{OktaID: grace.OktaID, IdCUserID: "idc-grace-twin"}, "c2",
-			t0.Add(4*time.Minute), snap),
 		// Bob's IdC user claiming another Okta id.
 		"another Okta id for Bob's IdC user": ev(domain.KindMemberAdded, domain.Subject{OktaID: "00uMALLORY", IdCUserID: bob.IdCUserID}, "c3",
 			t0.Add(4*time.Minute), group("00gMAIL"), snap),
@@ -174,6 +172,72 @@ func TestFoldRelinkAndIdentityConflicts(t *testing.T) {
 	}
 	if _, err := f.st.FindByOktaID(ctx, "00uMALLORY"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a conflicting event created a person: %v", err)
+	}
+}
+
+// TestFoldImplicitRelink: an event with a person's Okta id naming another
+// IdC user id, newer than the person's link, re-links the person without a
+// relink marker, and the IdC-id index follows; an older one is stale.
+func TestFoldImplicitRelink(t *testing.T) {
+	f := newFixture(t)
+	ctx := testenv.Context(t)
+	snap := func(e *domain.Event) { e.Source = domain.SourceIdCSnapshot }
+
+	// Hal is first seen by IdC id, then linked to his Okta id: his
+	// partition stays PERSON#idc-hal.
+	hal := domain.Subject{OktaID: "00uHAL", IdCUserID: "idc-hal", Login: "hal@example.com"}
+	if _, err := f.st.Fold(ctx, ev(domain.KindMemberAdded, domain.Subject{IdCUserID: hal.IdCUserID}, "h1", t0, group("00gMAIL"), snap)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.Fold(ctx, ev(domain.KindProfileChanged, hal, "h2", t0.Add(time.Minute), snap)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the IdC-id index finds Hal", func() string {
+		if rec, err := f.st.FindByIdCUserID(ctx, hal.IdCUserID); err != nil || rec.Key != "idc-hal" {
+			return errString(err)
+		}
+		return ""
+	})
+
+	// His IdC user is re-created as idc-hal-2; the snapshot names it
+	// without a relink marker (its view had no link yet).
+	recreated := domain.Subject{OktaID: hal.OktaID, IdCUserID: "idc-hal-2", Login: hal.Login}
+	r, err := f.st.Fold(ctx, ev(domain.KindObserved, recreated, "h3", t0.Add(2*time.Minute), snap,
+		func(e *domain.Event) { e.Groups = []domain.GroupRef{{OktaID: "00gMAIL"}} }))
+	if err != nil || !r.Changed || r.Key != "idc-hal" || r.Person.IdCUserID != "idc-hal-2" || r.Person.Relinked.Value != "idc-hal" {
+		t.Fatalf("implicit relink: %+v, %v; want partition idc-hal re-linked to idc-hal-2", r, err)
+	}
+	got, err := f.st.Person(ctx, "idc-hal")
+	if err != nil || got.Person.IdCUserID != "idc-hal-2" || got.Person.Linked.Value != "idc-hal-2" {
+		t.Fatalf("stored: %+v, %v", got.Person, err)
+	}
+	testenv.Eventually(t, "the IdC-id index follows the implicit relink", func() string {
+		if rec, err := f.st.FindByIdCUserID(ctx, "idc-hal-2"); err != nil || rec.Key != "idc-hal" {
+			return "new id: " + errString(err)
+		}
+		if _, err := f.st.FindByIdCUserID(ctx, "idc-hal"); !errors.Is(err, store.ErrNotFound) {
+			return "old id still finds him: " + errString(err)
+		}
+		return ""
+	})
+	if rec, err := f.st.FindByOktaID(ctx, hal.OktaID); err != nil || rec.Key != "idc-hal" {
+		t.Errorf("FindByOktaID after the relink: %+v, %v", rec.Key, err)
+	}
+
+	// A fact naming the new IdC user with his Okta id resolves to him; an
+	// older one naming a third IdC user is stale and writes nothing.
+	if r, err := f.st.Fold(ctx, ev(domain.KindMemberAdded, domain.Subject{OktaID: hal.OktaID, IdCUserID: "idc-hal-2"}, "h4",
+		t0.Add(3*time.Minute), group("00gAGENTS"), snap)); err != nil || !r.Changed || r.Key != "idc-hal" {
+		t.Fatalf("a fact naming the new IdC user: %+v, %v", r, err)
+	}
+	f.calls.Reset()
+	_, err = f.st.Fold(ctx, ev(domain.KindMemberRemoved, domain.Subject{OktaID: hal.OktaID, IdCUserID: "idc-hal-3"}, "h5",
+		t0.Add(90*time.Second), group("00gMAIL"), snap))
+	if !errors.Is(err, domain.ErrSupersededLink) || domain.KindOf(err) != domain.ErrorStale {
+		t.Fatalf("an older fact naming another IdC user: %v, want a stale ErrSupersededLink", err)
+	}
+	if n := f.calls.ByOp()["PutItem"]; n != 0 {
+		t.Errorf("%d writes for a stale fact", n)
 	}
 }
 

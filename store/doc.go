@@ -70,10 +70,15 @@
 // makes them a member of a mapped group (else ErrNotManaged, Stale,
 // nothing written). The Okta id is authoritative: a subject that
 // contradicts the stored person's ids is a Permanent
-// domain.ErrIdentityConflict, except a relink (the snapshot's fact that the
-// person's IdC user was re-created), which moves the person to the new IdC
-// user id, and events naming the replaced IdC user id, which are Stale
-// (domain.ErrSupersededLink).
+// domain.ErrIdentityConflict, except a relink, which moves the person (and
+// the IdC-id index) to the new IdC user id: the snapshot's explicit fact
+// that the person's IdC user was re-created (Event.ReplacesIdCUserID), or
+// any event with the person's Okta id naming another IdC user id that is
+// newer than the person's link (the newest observation of which IdC user
+// carries the Okta id wins; refused as a conflict when another person is
+// linked to that IdC user id). Events naming the replaced IdC user id, or
+// another IdC user id with the person's Okta id but older than the link,
+// are Stale (domain.ErrSupersededLink).
 //
 // # Snapshot bookkeeping and emission marks
 //

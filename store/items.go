@@ -124,7 +124,10 @@ type identityItem struct {
 	Groups map[string]membershipAttr `dynamodbav:"groups,omitempty"`
 	// Relinked is written only once the person was re-linked.
 	Relinked *stampedAttr `dynamodbav:"relinked,omitempty"`
-	Version  int64        `dynamodbav:"version"`
+	// Linked is written only once the person has an IdC user id (and
+	// idsync records the link's fact).
+	Linked  *stampedAttr `dynamodbav:"linked,omitempty"`
+	Version int64        `dynamodbav:"version"`
 }
 
 // newIdentityItem is the identity item of p stored under the person key key.
@@ -140,6 +143,10 @@ func newIdentityItem(key string, p domain.Person) identityItem {
 	if p.Relinked != (domain.Stamped{}) {
 		r := toStamped(p.Relinked)
 		it.Relinked = &r
+	}
+	if p.Linked != (domain.Stamped{}) {
+		l := toStamped(p.Linked)
+		it.Linked = &l
 	}
 	if p.Groups != nil {
 		it.Groups = make(map[string]membershipAttr, len(p.Groups))
@@ -161,6 +168,9 @@ func (it identityItem) person() domain.Person {
 	}
 	if it.Relinked != nil {
 		p.Relinked = it.Relinked.domain()
+	}
+	if it.Linked != nil {
+		p.Linked = it.Linked.domain()
 	}
 	if it.Groups != nil {
 		p.Groups = make(map[string]domain.Membership, len(it.Groups))

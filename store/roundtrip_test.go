@@ -52,7 +52,7 @@ func TestDomainTypesRoundTrip(t *testing.T) {
 			}
 		}
 		allFieldsSet(t, folded.Person)
-		for _, s := range []domain.Stamped{folded.Person.Login, folded.Person.Title, folded.Person.Status, folded.Person.Relinked} {
+		for _, s := range []domain.Stamped{folded.Person.Login, folded.Person.Title, folded.Person.Status, folded.Person.Relinked, folded.Person.Linked} {
 			allFieldsSet(t, s)
 		}
 		rec, err := f.st.Person(ctx, folded.Key)

@@ -94,7 +94,7 @@ func (s *Store) Preview(ctx context.Context, e domain.Event) (FoldResult, error)
 	if err != nil {
 		return FoldResult{}, fmt.Errorf("store: preview event %s: %w", e.ID, err)
 	}
-	next, changed, err := s.foldChecked(rec, found, e)
+	next, changed, err := s.foldChecked(ctx, rec, found, e)
 	if err != nil {
 		return FoldResult{}, fmt.Errorf("store: preview event %s: %w", e.ID, err)
 	}
@@ -103,15 +103,28 @@ func (s *Store) Preview(ctx context.Context, e domain.Event) (FoldResult, error)
 }
 
 // foldChecked folds e into the resolved record: the identity check of
-// domain.CheckSubject for a stored person, domain.Fold, and, for a person
-// not stored yet, the managed-people check.
-func (s *Store) foldChecked(rec Record, found bool, e domain.Event) (domain.Person, bool, error) {
+// domain.CheckSubject for a stored person, domain.Fold, for an implicit
+// relink (the IdC user id changes without Event.ReplacesIdCUserID) the
+// check that no other person is linked to the new IdC user id, and, for a
+// person not stored yet, the managed-people check.
+func (s *Store) foldChecked(ctx context.Context, rec Record, found bool, e domain.Event) (domain.Person, bool, error) {
 	if found {
 		if err := domain.CheckSubject(rec.Person, e); err != nil {
 			return rec.Person, false, fmt.Errorf("into %s: %w", rec.Key, err)
 		}
 	}
 	next, changed := domain.Fold(rec.Person, e)
+	if found && rec.Person.IdCUserID != "" && next.IdCUserID != rec.Person.IdCUserID && e.ReplacesIdCUserID == "" {
+		other, err := s.FindByIdCUserID(ctx, next.IdCUserID)
+		switch {
+		case err == nil && other.Key != rec.Key:
+			return rec.Person, false, fmt.Errorf("into %s: %w", rec.Key, domain.Permanent(fmt.Errorf(
+				"%w: event %s names IdC user %s for person %s (linked to IdC user %s), but person %s is linked to it",
+				domain.ErrIdentityConflict, e.ID, next.IdCUserID, rec.Person.Key, rec.Person.IdCUserID, other.Person.Key)))
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return rec.Person, false, fmt.Errorf("into %s: %w", rec.Key, err)
+		}
+	}
 	if !found && s.groupMapped != nil && !s.managed(next) {
 		return rec.Person, false, domain.Stale(ErrNotManaged)
 	}
@@ -146,11 +159,15 @@ func (s *Store) managed(p domain.Person) bool {
 // (its partition, then the IdC-id index). The Okta id is authoritative: a
 // person found by it is the event's person even when the IdC user id
 // differs. The subject is then checked against the person's ids
-// (domain.CheckSubject): a relink (Event.ReplacesIdCUserID) moves the
-// person to the new IdC user id, and the identity item's idcUserId (the
-// IdC-id index key) with it. A person found nowhere is created under
-// e.Subject.Key(), provided the event makes them a member of a mapped group
-// (Options.GroupMapped).
+// (domain.CheckSubject). A relink moves the person to the new IdC user id,
+// and the identity item's idcUserId (the IdC-id index key) with it: an
+// explicit one (Event.ReplacesIdCUserID), or an implicit one (the subject
+// has the person's Okta id and another IdC user id and is newer than the
+// person's link, Person.Linked), which is refused as an identity conflict
+// when another person is linked to the new IdC user id. The person keeps
+// their partition key, and the Okta-id index still finds them. A person
+// found nowhere is created under e.Subject.Key(), provided the event makes
+// them a member of a mapped group (Options.GroupMapped).
 //
 // The write is conditional on the version read (or on the item not
 // existing); when a concurrent writer got there first Fold re-reads,
@@ -162,10 +179,13 @@ func (s *Store) managed(p domain.Person) bool {
 // Errors: the event's validation error (Permanent, wrapping
 // domain.ErrInvalidEvent or domain.ErrUnknownKind); a Permanent error
 // wrapping domain.ErrIdentityConflict when the subject contradicts the
-// person's ids (another Okta user; an IdC user id the person was never
-// linked to, without a relink), with the ids in the message; a Stale error
-// wrapping domain.ErrSupersededLink for an event naming the IdC user id the
-// person was re-linked away from; a Stale error wrapping ErrNotManaged
+// person's ids (another Okta user; another IdC user id without the
+// person's Okta id; an implicit relink to an IdC user id another person is
+// linked to), with the ids in the message; a Stale error wrapping
+// domain.ErrSupersededLink for an event naming the IdC user id the person
+// was re-linked away from, or naming another IdC user id with the
+// person's Okta id that is not newer than the person's link; a Stale
+// error wrapping ErrNotManaged
 // when the event would create a person who is in no mapped group (nothing
 // is written); ErrConflict when every attempt lost a race; SDK errors.
 func (s *Store) Fold(ctx context.Context, e domain.Event) (FoldResult, error) {
@@ -177,7 +197,7 @@ func (s *Store) Fold(ctx context.Context, e domain.Event) (FoldResult, error) {
 		if err != nil {
 			return FoldResult{}, fmt.Errorf("store: fold event %s: %w", e.ID, err)
 		}
-		next, changed, err := s.foldChecked(rec, found, e)
+		next, changed, err := s.foldChecked(ctx, rec, found, e)
 		if err != nil {
 			return FoldResult{}, fmt.Errorf("store: fold event %s: %w", e.ID, err)
 		}

@@ -149,6 +149,7 @@ func TestItemAttributeNames(t *testing.T) {
 		item := rawItem(t, f, f.state, "PERSON#00uWIRE", "IDENTITY")
 		all := func(string) bool { return true }
 		want := identity(all, "oktaId:S", "idcUserId:S", "loginLower:S",
+			"linked:M", "linked.at:S", "linked.by:S", "linked.v:S",
 			"groups:M", "groups.*:M", "groups.*.member:BOOL", "groups.*.at:S", "groups.*.by:S")
 		if d := cmp.Diff(want, attrPaths(item, "groups")); d != "" {
 			t.Errorf("identity item attributes (-want +got):\n%s", d)
@@ -170,7 +171,7 @@ func TestItemAttributeNames(t *testing.T) {
 		}
 		item := rawItem(t, f, f.state, "PERSON#idc-only", "IDENTITY")
 		onlyEmail := func(f string) bool { return f == "email" }
-		if d := cmp.Diff(identity(onlyEmail, "idcUserId:S"), attrPaths(item)); d != "" {
+		if d := cmp.Diff(identity(onlyEmail, "idcUserId:S", "linked:M", "linked.at:S", "linked.by:S", "linked.v:S"), attrPaths(item)); d != "" {
 			t.Errorf("identity item attributes (-want +got):\n%s", d)
 		}
 		title := item["title"].(*types.AttributeValueMemberM).Value
