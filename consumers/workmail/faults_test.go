@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
 	"github.com/aws/aws-sdk-go-v2/service/workmail/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
@@ -227,6 +229,19 @@ func TestClassification(t *testing.T) {
 				return domain.Op{Kind: domain.OpUpdateEmail, RemoteID: id, Email: "jane@example.net"}
 			},
 			false, domain.ErrorPermanent, "MailDomainNotFoundException", nil, ""},
+		{"mailbox deregistered outside idsync: the address change waits for the drift check",
+			func(t *testing.T, f *fixture) {
+				for _, u := range f.sim.Users(f.org) {
+					if _, err := f.client.DeregisterFromWorkMail(context.Background(), &sdk.DeregisterFromWorkMailInput{
+						OrganizationId: aws.String(f.org), EntityId: aws.String(u.UserID)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			func(id string) domain.Op {
+				return domain.Op{Kind: domain.OpUpdateEmail, RemoteID: id, Email: "jane.new@example.com"}
+			},
+			false, domain.ErrorRetryable, "EntityStateException", nil, ""},
 		{"organisation no longer active",
 			func(t *testing.T, f *fixture) {
 				if err := f.sim.SetOrganizationState(f.org, "Deleting"); err != nil {

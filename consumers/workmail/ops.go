@@ -285,11 +285,19 @@ func (r *run) ensurePrimary(ctx context.Context, id, email, note string) (string
 
 // updateEmail changes user id's primary address. An address user id
 // already has as its primary address is done; one held by another entity
-// fails permanently.
+// fails permanently; a mailbox found not enabled (deregistered outside
+// idsync) is retryable: the drift check re-enables it.
 func (r *run) updateEmail(ctx context.Context, id, email string) (string, error) {
 	_, err := r.a.api.UpdatePrimaryEmailAddress(ctx, &sdk.UpdatePrimaryEmailAddressInput{
 		OrganizationId: r.org(), EntityId: aws.String(id), Email: aws.String(email),
 	})
+	if awsclient.ErrorCode(err) == codeEntityState {
+		// The mailbox is not enabled although idsync recorded it so: it was
+		// changed outside idsync. Not this event's fault: retried, then left
+		// to the drift check, which re-enables it, and the reconciliation
+		// after it, which changes the address.
+		return "", domain.Retryable(fmt.Errorf("workmail change address of %s: mailbox not enabled at WorkMail (changed outside idsync): %w", id, err))
+	}
 	if awsclient.ErrorCode(err) != codeEmailInUse {
 		return "", awsclient.Failure(err)
 	}
