@@ -181,8 +181,12 @@ func TestAuditFollowPrintsNewRowsUntilCancelled(t *testing.T) {
 	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
+	// Following starts from the command's now, which is before the rows
+	// are appended whenever the goroutine below gets to run.
+	begin := time.Now().Add(-time.Second)
 	go func() {
-		done <- opscli.Audit(ctx, st, pw, opscli.AuditArgs{Follow: true, Format: opscli.FormatJSON, PollEvery: 100 * time.Millisecond})
+		done <- opscli.Audit(ctx, st, pw, opscli.AuditArgs{Follow: true, Format: opscli.FormatJSON, PollEvery: 100 * time.Millisecond,
+			Now: func() time.Time { return begin }})
 		_ = pw.Close()
 	}()
 	lines := make(chan string)

@@ -506,6 +506,9 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	defer cancel()
 
 	s.read(work, &sum, p.Read, hold.TotalUsers)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return s.finish(ctx, &sum, start, domain.OutcomeFailed, fmt.Errorf("idcsnapshot: reading: %w", ctx.Err()))
+	}
 	// Past the work deadline (or the invocation's own, on a machine too
 	// slow to notice in time) the run pauses: its progress is saved without
 	// the invocation's context, and the next invocation decides again.
@@ -518,12 +521,12 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	driftDone := false
 	if sum.Complete && s.driftDue(hold.DriftCheckedAt, p.TakenAt) {
 		obs, driftDone = s.readInventories(work, &sum)
-		if work.Err() != nil {
+		if paused(ctx, work) {
 			return s.pause(ctx, &sum, start, p) // checked again next invocation
 		}
 	}
 	em, snap, err := s.decide(work, &sum, p.Read.result(s.groups), p.TakenAt, obs)
-	if err != nil && work.Err() != nil {
+	if err != nil && paused(ctx, work) {
 		return s.pause(ctx, &sum, start, p) // decided again next invocation
 	}
 	if err != nil {
@@ -552,7 +555,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	// nothing left to queue) and writes them.
 	if len(em.removeMarks) > 0 {
 		if err := s.store.WriteMarks(work, nil, em.removeMarks); err != nil {
-			if work.Err() != nil {
+			if paused(ctx, work) {
 				return s.pause(ctx, &sum, start, p)
 			}
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed,
@@ -561,7 +564,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	}
 	if sum.Complete {
 		if err := s.writeRecords(work, snap); err != nil {
-			if work.Err() != nil {
+			if paused(ctx, work) {
 				return s.pause(ctx, &sum, start, p)
 			}
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
@@ -569,7 +572,7 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	}
 	if sum.DriftChecked {
 		if err := s.writeDriftRows(work, em.driftRows); err != nil {
-			if work.Err() != nil {
+			if paused(ctx, work) {
 				return s.pause(ctx, &sum, start, p)
 			}
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
@@ -583,6 +586,13 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 	}
 	s.clearProgress(ctx, p)
 	return s.finish(ctx, &sum, start, domain.OutcomeSnapshot, nil)
+}
+
+// paused reports whether work ended by its deadline (or the invocation's
+// own), so that the run saves its progress and the next invocation goes
+// on; a caller's cancellation is no pause but the run's failure.
+func paused(ctx, work context.Context) bool {
+	return work.Err() != nil && !errors.Is(ctx.Err(), context.Canceled)
 }
 
 // workContext is ctx less the time reserve: reading and queueing stop
@@ -635,7 +645,7 @@ func (s *Snapshotter) emit(ctx, work context.Context, em emission) (int, error) 
 	}
 	sent := 0
 	for sent < len(em.events) {
-		if work.Err() != nil {
+		if paused(ctx, work) {
 			return sent, nil
 		}
 		end := min(sent+s.emitBatch, len(em.events))
@@ -645,14 +655,14 @@ func (s *Snapshotter) emit(ctx, work context.Context, em emission) (int, error) 
 		chunk := em.events[sent:end]
 		for i, err := range s.store.RecordReceivedAll(work, chunk) {
 			if err != nil && !errors.Is(err, store.ErrDuplicate) {
-				if work.Err() != nil {
+				if paused(ctx, work) {
 					return sent, nil
 				}
 				return sent, fmt.Errorf("idcsnapshot: record event %s as received: %w", chunk[i].ID, err)
 			}
 		}
 		if err := s.pub.Publish(work, chunk); err != nil {
-			if work.Err() != nil {
+			if paused(ctx, work) {
 				return sent, nil
 			}
 			return sent, fmt.Errorf("idcsnapshot: queue events: %w", err)
