@@ -177,24 +177,7 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string, totalUsers
 	if totalUsers > 0 {
 		upd = upd.Set(expression.Name(attrLeaseTotalUsers), expression.Value(totalUsers))
 	}
-	cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
-	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
-	if err != nil {
-		return fmt.Errorf("store: build lease release: %w", err)
-	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.state),
-		Key:                       key,
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return fmt.Errorf("store: release lease %s for %s: %w", name, owner, ErrLeaseLost)
-	}
-	return sdkErr(err, "release lease %s", name)
+	return s.updateHeldLease(ctx, name, owner, key, upd, "release lease")
 }
 
 // MarkDriftChecked records on the lease name, held by owner, that a drift
@@ -213,10 +196,18 @@ func (s *Store) MarkDriftChecked(ctx context.Context, name, owner string, at tim
 		return err
 	}
 	upd := expression.Set(expression.Name(attrLeaseDriftAt), expression.Value(at.UnixMilli()))
+	return s.updateHeldLease(ctx, name, owner, key, upd, "mark drift check on lease")
+}
+
+// updateHeldLease applies upd to the lease item key (of lease name), on
+// condition that owner holds it; what names the write in errors.
+//
+// Errors: ErrLeaseLost when owner does not hold the lease; SDK errors.
+func (s *Store) updateHeldLease(ctx context.Context, name, owner string, key map[string]types.AttributeValue, upd expression.UpdateBuilder, what string) error {
 	cond := expression.Name(attrLeaseOwner).Equal(expression.Value(owner))
 	expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(upd).Build()
 	if err != nil {
-		return fmt.Errorf("store: build drift check mark: %w", err)
+		return fmt.Errorf("store: build %s: %w", what, err)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.state),
@@ -228,7 +219,7 @@ func (s *Store) MarkDriftChecked(ctx context.Context, name, owner string, at tim
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return fmt.Errorf("store: mark drift check on lease %s for %s: %w", name, owner, ErrLeaseLost)
+		return fmt.Errorf("store: %s %s for %s: %w", what, name, owner, ErrLeaseLost)
 	}
-	return sdkErr(err, "mark drift check on lease %s", name)
+	return sdkErr(err, "%s %s", what, name)
 }

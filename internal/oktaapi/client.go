@@ -205,43 +205,16 @@ func (c *Client) GetUser(ctx context.Context, id string) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("okta %s: %w", OpGetUser, err)
 	}
-	target := creds.OrgURL + "/api/v1/users/" + url.PathEscape(id)
-	stale := ""
-	for refreshed := false; ; refreshed = true {
-		auth, err := c.authorization(ctx, creds, gen, stale)
-		if err != nil {
-			return User{}, err
-		}
-		a, err := c.exchange(ctx, OpGetUser, func() (*http.Request, error) {
-			req, err := http.NewRequest(http.MethodGet, target, nil)
-			if err != nil {
-				return nil, err
-			}
-			req.Header.Set("Authorization", auth)
-			req.Header.Set("Accept", "application/json")
-			return req, nil
-		})
-		if err != nil {
-			return User{}, err
-		}
-		switch {
-		case a.status == http.StatusOK:
-			u, err := decodeUser(a.body)
-			if err != nil {
-				return User{}, classified(&Error{Op: OpGetUser, Status: a.status, Kind: ErrUnavailable,
-					Detail: err.Error(), RequestID: a.requestID()})
-			}
-			return u, nil
-		case a.status == http.StatusUnauthorized && creds.Method() == MethodPrivateKeyJWT && !refreshed:
-			// The token may have been revoked or have expired early: get a
-			// new one and try once more.
-			c.log.InfoContext(ctx, "okta access token refused; getting a new one", "op", OpGetUser,
-				"requestId", a.requestID())
-			stale = auth
-			continue
-		}
-		return User{}, classified(answerError(OpGetUser, a))
+	a, err := c.get(ctx, OpGetUser, creds, gen, creds.OrgURL+"/api/v1/users/"+url.PathEscape(id))
+	if err != nil {
+		return User{}, err
 	}
+	u, err := decodeUser(a.body)
+	if err != nil {
+		return User{}, classified(&Error{Op: OpGetUser, Status: a.status, Kind: ErrUnavailable,
+			Detail: err.Error(), RequestID: a.requestID()})
+	}
+	return u, nil
 }
 
 // credentials returns the cached credentials, fetching them when the
