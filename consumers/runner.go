@@ -30,6 +30,7 @@ type Store interface {
 	PutTarget(ctx context.Context, key string, next domain.TargetState, expected int64) (domain.TargetState, error)
 	Append(ctx context.Context, entries ...domain.LedgerEntry) ([]domain.LedgerEntry, error)
 	RecordReceived(ctx context.Context, e domain.Event) (domain.LedgerEntry, error)
+	MarkFailed(ctx context.Context, key string, t domain.Target, eventID, reason string) error
 }
 
 // Enricher supplies, before planning, facts a person lacks for a target
@@ -463,6 +464,14 @@ func (r *Runner) poison(ctx context.Context, msg events.SQSMessage, e domain.Eve
 	reason := cause.Error()
 	r.metrics.Add(emf.ConsumerFailedPermanent, 1)
 	r.appendRow(ctx, r.row(e, key, domain.OutcomeFailed, "permanent: "+reason))
+	if e.Kind == domain.KindReconcile && key != "" && !r.dryRun {
+		// The snapshot retries this difference only after
+		// snapshot.retryFailedAfter: dead-lettered once per fact, not once
+		// per redelivery horizon. A mark that moved on is no error.
+		if err := r.store.MarkFailed(ctx, key, r.target.Name(), e.ID, truncate(reason, 1000)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			r.log.WarnContext(ctx, "permanent failure not recorded on the mark", "eventId", e.ID, "person", key, "err", err.Error())
+		}
+	}
 	group := msg.Attributes["MessageGroupId"]
 	if group == "" {
 		group = "poison"

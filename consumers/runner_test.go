@@ -305,6 +305,46 @@ func TestLastReceiveHandsRetryableFailureToReconciliation(t *testing.T) {
 	}
 }
 
+// TestPermanentReconcileFailureIsRecordedOnItsMark: a reconcile event
+// that fails permanently is dead-lettered and its failure recorded on the
+// person's reconcile mark for the target, so the snapshot does not send
+// the same difference again before snapshot.retryFailedAfter.
+func TestPermanentReconcileFailureIsRecordedOnItsMark(t *testing.T) {
+	f := newFixture(t, consumers.RunnerOptions{})
+	ctx := testenv.Context(t)
+	if _, err := f.st.Fold(ctx, event("00ufay", domain.KindMemberAdded, 1)); err != nil {
+		t.Fatal(err)
+	}
+	at := base.Add(2 * time.Minute)
+	recon := domain.Event{Source: domain.SourceIdCSnapshot, SourceEventID: "reconcile:workmail:d1", Kind: domain.KindReconcile,
+		Subject: domain.Subject{OktaID: "00ufay"}, Target: domain.TargetWorkMail, OccurredAt: at, ReceivedAt: at}
+	recon.ID = domain.NewEventID(recon.Source, recon.SourceEventID, "00ufay", at)
+	if err := f.st.WriteMarks(ctx, []store.Mark{{Key: "00ufay", Target: domain.TargetWorkMail, Digest: "d1", EventID: recon.ID,
+		Since: at, At: at}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.target.failNext["00ufay"] = domain.Permanent(errors.New("LimitExceededException: too many users"))
+	resp, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "r1", recon)}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("a permanent failure must be acknowledged: %v %v", err, failures(resp))
+	}
+	recs, err := f.st.AllRecords(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Key != "00ufay" {
+			continue
+		}
+		m := r.Marks[domain.TargetWorkMail]
+		if m.FailedEventID != recon.ID || !strings.Contains(m.FailedReason, "too many users") || m.FailedAt.IsZero() {
+			t.Errorf("mark %+v, want the failure of %s recorded", m, recon.ID)
+		}
+		return
+	}
+	t.Fatal("no record for 00ufay")
+}
+
 func TestPoisonMessageIsDeadLetteredWithReasonAndPersonGoesOn(t *testing.T) {
 	f := newFixture(t, consumers.RunnerOptions{})
 	ctx := testenv.Context(t)

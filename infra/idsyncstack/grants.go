@@ -123,7 +123,8 @@ type dynamoItems struct {
 //	             Append (ledger PutItem), MarkDriftChecked (state
 //	             UpdateItem of the lease)
 //	consumers    Fold (state Query of the person's partition and of the
-//	             indexes, state PutItem), PutTarget (state PutItem), Commit
+//	             indexes, state PutItem), PutTarget (state PutItem),
+//	             MarkFailed (state UpdateItem of a reconcile mark), Commit
 //	             (a transaction of state and ledger Puts), Applied (ledger
 //	             GetItem), Append (ledger PutItem)
 var (
@@ -137,7 +138,7 @@ var (
 		ledger: []string{"dynamodb:PutItem"},
 	}
 	consumerItems = dynamoItems{
-		state:        []string{"dynamodb:Query", "dynamodb:PutItem"},
+		state:        []string{"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		stateIndexes: []string{"dynamodb:Query"},
 		ledger:       []string{"dynamodb:PutItem", "dynamodb:GetItem"},
 	}
