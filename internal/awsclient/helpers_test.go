@@ -2,6 +2,7 @@ package awsclient_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,6 +68,10 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	switch {
 	case a.drop:
+		// Read the whole request first: closing while the client is still
+		// writing makes it fail the write (a network error) instead of
+		// reading the end of the connection, which is what this case is for.
+		_, _ = io.Copy(io.Discard, r.Body)
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err == nil {
 			_ = conn.Close()
