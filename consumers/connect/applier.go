@@ -219,6 +219,16 @@ func (a *Applier) created(id string) {
 	a.made[id] = now
 }
 
+// deleteSent records that a DeleteUser for agent id was accepted or may
+// have been carried out (answered with success, a 5xx, or not at all): from
+// then on a not-found answer about id means that delete landed, not that
+// the new agent is not visible yet, so this Applier forgets it created id.
+func (a *Applier) deleteSent(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.made, id)
+}
+
 // justCreated reports whether this Applier created agent id less than the
 // window ago. Only this Applier's own creates count: another process's, or
 // one before a restart, are not known, and a not-found answer about them

@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -253,12 +254,19 @@ func (a *Applier) setHierarchyGroup(ctx context.Context, id, groupID string) err
 }
 
 // delete removes the agent; one that is already gone counts as deleted,
-// unless this applier created it moments ago (see justCreated): then the
-// answer may only mean it is not visible yet, and the delete is retried.
+// unless this applier created it moments ago (see justCreated) and has
+// sent no delete for it that may have landed: then the answer may only
+// mean it is not visible yet, and the delete is retried. A delete carried
+// out whose answer was lost (a 5xx after the change, a dropped connection,
+// a crash before the commit) is therefore "already gone" on its retry, not
+// a retry until the visibility window ends.
 func (a *Applier) delete(ctx context.Context, id string) (consumers.Step, error) {
 	_, err := a.api.DeleteUser(ctx, &awsconnect.DeleteUserInput{
 		InstanceId: aws.String(a.cfg.InstanceID), UserId: aws.String(id),
 	})
+	if mayHaveLanded(err) {
+		a.deleteSent(id)
+	}
 	switch {
 	case err == nil:
 		return consumers.Step{}, nil
@@ -268,6 +276,17 @@ func (a *Applier) delete(ctx context.Context, id string) (consumers.Step, error)
 		return consumers.Step{Note: "already gone"}, nil
 	}
 	return consumers.Step{}, awsclient.Failure(err)
+}
+
+// mayHaveLanded reports whether a call that answered err may have been
+// carried out: it succeeded, or failed without a clear refusal (no answer,
+// or a 5xx). A 4xx answer (throttling, validation, not found) is a refusal.
+func mayHaveLanded(err error) bool {
+	if err == nil {
+		return true
+	}
+	ce, ok := errors.AsType[*awsclient.CallError](err)
+	return !ok || ce.Status == 0 || ce.Status >= 500
 }
 
 // updateErr reports the error of an update of user id. A

@@ -136,3 +136,62 @@ func TestNotFoundRightAfterCreate(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteWhoseAnswerWasLost: a delete of an agent this Applier created
+// moments ago lands, but its outcome is not recorded (the answer was lost,
+// or the consumer died before its commit), so the same delete runs again
+// and Connect answers ResourceNotFoundException. That retry is "already
+// gone", not ErrNotVisibleYet until the visibility window ends: a not-found
+// answer means "not visible yet" only until a delete may have landed.
+func TestDeleteWhoseAnswerWasLost(t *testing.T) {
+	tests := []struct {
+		name      string
+		firstLost bool // the first delete was carried out (else: refused as not found)
+		wantErr   error
+	}{
+		{name: "first delete carried out, its outcome lost", firstLost: true},
+		{name: "first delete answered not found (not visible yet)", wantErr: connect.ErrNotVisibleYet},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			nv := &notVisible{hidden: map[string]bool{}}
+			e := newEnv(t, withHandler(nv.wrap))
+			cfg := e.config(t, "config-delete.json")
+			a := e.applier(t, cfg, connect.Options{})
+			p := member(jane(t), agents, true, 1)
+			st, _, err := e.sync(ctx, a, p, domain.TargetState{}, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p = member(p, agents, false, 2)
+			plan, err := a.Plan(ctx, p, st, e.now)
+			if err != nil || len(plan.Ops) != 1 || plan.Ops[0].Kind != domain.OpDelete {
+				t.Fatalf("plan %v, %v; want one delete", kinds(plan), err)
+			}
+			if !tt.firstLost {
+				nv.hide(st.RemoteID, true)
+			}
+			first, _, err := consumers.Execute(ctx, a, p, st, plan, nil)
+			if tt.firstLost && (err != nil || first.Status != domain.RemoteDeleted) {
+				t.Fatalf("first delete: state %+v, %v", first, err)
+			}
+			if _, ok := e.user(t, p.Key); ok != !tt.firstLost {
+				t.Fatalf("agent exists %v after the first delete, want %v", ok, !tt.firstLost)
+			}
+			// The first outcome is not recorded: the retry starts from st,
+			// and Connect answers not found either way.
+			nv.hide(st.RemoteID, true)
+			got, rs, err := consumers.Execute(ctx, a, p, st, plan, nil)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || domain.KindOf(err) != domain.ErrorRetryable {
+					t.Fatalf("retry: %v (%s), want retryable %v", err, domain.KindOf(err), tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got.Status != domain.RemoteDeleted || len(rs) != 1 || rs[0].Reason != "already gone" {
+				t.Fatalf("retry: state %+v, results %+v, %v; want deleted, \"already gone\"", got, rs, err)
+			}
+		})
+	}
+}
