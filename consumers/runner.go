@@ -31,6 +31,7 @@ type Store interface {
 	Append(ctx context.Context, entries ...domain.LedgerEntry) ([]domain.LedgerEntry, error)
 	RecordReceived(ctx context.Context, e domain.Event) (domain.LedgerEntry, error)
 	MarkFailed(ctx context.Context, key string, t domain.Target, eventID, reason string) error
+	ReleaseMark(ctx context.Context, key string, t domain.Target, eventID string) error
 }
 
 // Enricher supplies, before planning, facts a person lacks for a target
@@ -101,7 +102,10 @@ type RunnerOptions struct {
 	// last receive, is not left to SQS's redrive policy: it is recorded
 	// ("retries exhausted") and acknowledged, and the next scheduled
 	// reconciliation plans the person for this target again from the stored
-	// facts (level-triggered). The DLQ holds permanent failures only.
+	// facts (level-triggered); for a reconcile event the runner releases
+	// the snapshot's mark of it (store.ReleaseMark), so that run does not
+	// hold it for snapshot.redeliverAfter. The DLQ holds permanent failures
+	// only.
 	MaxReceives int
 	// Logger receives one line per record outcome; nil discards.
 	Logger *slog.Logger
@@ -437,6 +441,14 @@ func (r *Runner) failed(ctx context.Context, msg events.SQSMessage, e domain.Eve
 		// retry can fix.
 		reason := fmt.Sprintf("retries exhausted (receive %d of %d), left to the next reconciliation: %s", n, r.maxReceives, err.Error())
 		r.metrics.Add(emf.ConsumerRetriesExhausted, 1)
+		if e.Kind == domain.KindReconcile {
+			// Nothing of this difference is in flight any more: the next
+			// scheduled run plans it again rather than holding it for
+			// snapshot.redeliverAfter. A mark that moved on is no error.
+			if err := r.store.ReleaseMark(ctx, key, r.target.Name(), e.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				r.log.WarnContext(ctx, "reconcile mark not released", "eventId", e.ID, "person", key, "err", err.Error())
+			}
+		}
 		r.appendRow(ctx, r.row(e, key, domain.OutcomeFailed, reason))
 		r.logOutcome(ctx, e, key, domain.OutcomeFailed, 0, reason)
 		return nil

@@ -2,6 +2,7 @@ package consumers_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -302,6 +303,54 @@ func TestLastReceiveHandsRetryableFailureToReconciliation(t *testing.T) {
 	}
 	if n := strings.Count(f.logs.String(), "retries exhausted"); n != 1 {
 		t.Errorf("%d log lines say retries exhausted, want 1:\n%s", n, f.logs.String())
+	}
+}
+
+// TestExhaustedReconcileReleasesItsMark: a reconcile event whose retries
+// run out releases the snapshot's mark of it, so the next scheduled run
+// plans that difference again instead of holding it as in flight for
+// snapshot.redeliverAfter; a mark that names a newer event stays.
+func TestExhaustedReconcileReleasesItsMark(t *testing.T) {
+	tests := []struct {
+		name      string
+		markEvent string // "": the mark names the failing event
+		wantMark  bool
+	}{
+		{name: "the mark of the event is released"},
+		{name: "a newer difference's mark stays", markEvent: "01NEWER", wantMark: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, consumers.RunnerOptions{MaxReceives: 2})
+			ctx := testenv.Context(t)
+			if _, err := f.st.Fold(ctx, event("00ugus", domain.KindMemberAdded, 1)); err != nil {
+				t.Fatal(err)
+			}
+			at := base.Add(2 * time.Minute)
+			recon := domain.Event{Source: domain.SourceIdCSnapshot, SourceEventID: "reconcile:workmail:d1", Kind: domain.KindReconcile,
+				Subject: domain.Subject{OktaID: "00ugus"}, Target: domain.TargetWorkMail, OccurredAt: at, ReceivedAt: at}
+			recon.ID = domain.NewEventID(recon.Source, recon.SourceEventID, "00ugus", at)
+			markEvent := cmp.Or(tt.markEvent, recon.ID)
+			if err := f.st.WriteMarks(ctx, []store.Mark{{Key: "00ugus", Target: domain.TargetWorkMail, Digest: "d1", EventID: markEvent,
+				Since: at, At: at}}, nil); err != nil {
+				t.Fatal(err)
+			}
+			f.target.failNext["00ugus"] = domain.Retryable(errors.New("ServiceUnavailableException: try later"))
+			rec := record(t, "r1", recon)
+			rec.Attributes["ApproximateReceiveCount"] = "2"
+			resp, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{rec}})
+			if err != nil || len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("the last receive must be acknowledged: %v %v", err, failures(resp))
+			}
+			got, err := f.st.Person(ctx, "00ugus")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, ok := got.Marks[domain.TargetWorkMail]
+			if ok != tt.wantMark || (ok && m.EventID != markEvent) {
+				t.Errorf("mark %+v (present %v), want present %v", m, ok, tt.wantMark)
+			}
+		})
 	}
 }
 

@@ -343,6 +343,26 @@ func TestMarks(t *testing.T) {
 		t.Errorf("failure on a missing mark: %v, want ErrNotFound", err)
 	}
 
+	// A consumer hands an event over: only the mark naming it is released.
+	if err := f.st.ReleaseMark(ctx, "00uANN", domain.TargetWorkMail, "01OTHER"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("release for another event: %v, want ErrNotFound", err)
+	}
+	if err := f.st.ReleaseMark(ctx, "00uANN", domain.TargetWorkMail, "01B"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err = f.st.Person(ctx, "00uANN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rec.Marks[domain.TargetWorkMail]; ok || !cmp.Equal(rec.Marks[""], diffMark) {
+		t.Errorf("after release: marks %+v, want only the diff mark", rec.Marks)
+	}
+	if err := f.st.ReleaseMark(ctx, "00uANN", domain.TargetWorkMail, "01B"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second release: %v, want ErrNotFound", err)
+	}
+	if err := f.st.ReleaseMark(ctx, "", domain.TargetWorkMail, "01B"); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("release without key: %v, want ErrInvalid", err)
+	}
+
 	// The snapshotter replaces and deletes marks.
 	wm2 := wmMark
 	wm2.Digest, wm2.EventID = "plan-2", "01D"

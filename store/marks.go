@@ -224,3 +224,38 @@ func (s *Store) MarkFailed(ctx context.Context, key string, t domain.Target, eve
 	}
 	return sdkErr(err, "mark %s failure of %s for %s", t, eventID, key)
 }
+
+// ReleaseMark deletes the person's reconcile mark for target t if it still
+// names event eventID: its consumer handed the event over to reconciliation
+// (its retries ran out with the cause still retryable), so nothing of that
+// difference is in flight any more and the next snapshot run plans it
+// again, instead of holding it for snapshot.redeliverAfter. One DeleteItem
+// conditional on the mark's event id, so a newer difference's mark is never
+// released by an older event. Idempotent.
+//
+// Errors: ErrNotFound when the mark is gone or names another event;
+// ErrInvalid (Permanent) for an empty key, target or event id; SDK errors.
+func (s *Store) ReleaseMark(ctx context.Context, key string, t domain.Target, eventID string) error {
+	if key == "" || t == "" || eventID == "" {
+		return invalid("mark release needs a person key, a target and an event id")
+	}
+	k, err := marshal(struct {
+		PK string `dynamodbav:"PK"`
+		SK string `dynamodbav:"SK"`
+	}{personPK(key), markSK(t)})
+	if err != nil {
+		return err
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("eventId").Equal(expression.Value(eventID))).Build()
+	if err != nil {
+		return fmt.Errorf("store: build mark release: %w", err)
+	}
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.state), Key: k, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+		return fmt.Errorf("store: release %s mark of %s for %s: no mark names that event: %w", t, eventID, key, ErrNotFound)
+	}
+	return sdkErr(err, "release %s mark of %s for %s", t, eventID, key)
+}

@@ -124,7 +124,8 @@ type dynamoItems struct {
 //	             UpdateItem of the lease)
 //	consumers    Fold (state Query of the person's partition and of the
 //	             indexes, state PutItem), PutTarget (state PutItem),
-//	             MarkFailed (state UpdateItem of a reconcile mark), Commit
+//	             MarkFailed (state UpdateItem of a reconcile mark),
+//	             ReleaseMark (state DeleteItem of a reconcile mark), Commit
 //	             (a transaction of state and ledger Puts), Applied (ledger
 //	             GetItem), Append (ledger PutItem)
 var (
@@ -138,7 +139,7 @@ var (
 		ledger: []string{"dynamodb:PutItem"},
 	}
 	consumerItems = dynamoItems{
-		state:        []string{"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		state:        []string{"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
 		stateIndexes: []string{"dynamodb:Query"},
 		ledger:       []string{"dynamodb:PutItem", "dynamodb:GetItem"},
 	}

@@ -290,7 +290,7 @@ func grantsCheckFailsOnExtraGrants(t *testing.T, s synthed) {
 		}
 		state := obj{"Fn::GetAtt": []any{s.id(s.stack.StateTable), "Arn"}}
 		kept = append(kept,
-			obj{"Effect": "Allow", "Action": []any{"dynamodb:Scan", "dynamodb:DeleteItem"}, "Resource": state},
+			obj{"Effect": "Allow", "Action": []any{"dynamodb:Scan", "dynamodb:BatchWriteItem"}, "Resource": state},
 			obj{"Effect": "Allow", "Action": "sqs:PurgeQueue", "Resource": "arn:aws:sqs:eu-west-1:111122223333:q"},
 			// The other target's API: the consumer binary calls it, this
 			// function's target entry does not.
@@ -301,7 +301,7 @@ func grantsCheckFailsOnExtraGrants(t *testing.T, s synthed) {
 	got := strings.Join(violations, "\n")
 	for _, want := range []string{
 		"workmail: the role grants dynamodb:Scan on State, which the code never calls",
-		"workmail: the role grants dynamodb:DeleteItem on State, which the code never calls",
+		"workmail: the role grants dynamodb:BatchWriteItem on State, which the code never calls",
 		"workmail: the role grants sqs:PurgeQueue, which the code never calls",
 		"workmail: the role grants connect:CreateUser, which the code never calls",
 		"workmail: the code calls dynamodb:GetItem on Ledger (store/ledger.go:",

@@ -468,7 +468,7 @@ func leastPrivilege(t *testing.T, s synthed) {
 		return each([]string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, queue+".Arn")
 	}
 	consumerItems := concat(
-		each([]string{"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, "State.Arn"),
+		each([]string{"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, "State.Arn"),
 		each([]string{"dynamodb:Query"}, "State.Arn/index/*"),
 		each([]string{"dynamodb:PutItem", "dynamodb:GetItem"}, "Ledger.Arn"))
 	const (
