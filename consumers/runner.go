@@ -245,12 +245,17 @@ func (r *Runner) handle(ctx context.Context, msg events.SQSMessage) error {
 		return r.failed(ctx, msg, e, "", fmt.Errorf("fold: %w", err))
 	}
 	key := folded.Key
-	done, err := r.store.Applied(ctx, key, t, e.ID)
-	if err != nil {
-		return r.failed(ctx, msg, e, key, fmt.Errorf("idempotency check: %w", err))
-	}
-	if done {
-		return r.skip(ctx, e, key, reasonDuplicate)
+	if !folded.Created {
+		// A person this fold created cannot have had this event applied:
+		// any earlier receive of it folded first and created the person
+		// then. A joiner saves the round trip.
+		done, err := r.store.Applied(ctx, key, t, e.ID)
+		if err != nil {
+			return r.failed(ctx, msg, e, key, fmt.Errorf("idempotency check: %w", err))
+		}
+		if done {
+			return r.skip(ctx, e, key, reasonDuplicate)
+		}
 	}
 	if folded, err = r.enrich(ctx, folded); err != nil {
 		return r.failed(ctx, msg, e, key, fmt.Errorf("enrich: %w", err))

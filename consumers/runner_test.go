@@ -306,6 +306,51 @@ func TestLastReceiveHandsRetryableFailureToReconciliation(t *testing.T) {
 	}
 }
 
+// appliedCounter counts the runner's idempotency checks.
+type appliedCounter struct {
+	consumers.Store
+	n int
+}
+
+func (c *appliedCounter) Applied(ctx context.Context, key string, t domain.Target, eventID string) (bool, error) {
+	c.n++
+	return c.Store.Applied(ctx, key, t, eventID)
+}
+
+// TestJoinerSkipsTheIdempotencyCheck: an event whose fold creates the
+// person cannot have been applied before, so the runner makes no
+// idempotency check for it (a joiner's round trip saved); the same record
+// delivered again finds the person, is checked, and is a duplicate.
+func TestJoinerSkipsTheIdempotencyCheck(t *testing.T) {
+	b := newBackend(t)
+	target := &fakeTarget{accounts: map[string]string{}, failNext: map[string]error{}}
+	counter := &appliedCounter{Store: b.st}
+	r, err := consumers.NewRunner(consumers.RunnerOptions{Target: target, Store: counter, DLQ: b.sqs, DLQURL: b.dlq.DLQURL, NewID: b.newID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testenv.Context(t)
+	rec := record(t, "j1", event("00uhal", domain.KindMemberAdded, 1))
+	for i, want := range []struct {
+		checks   int
+		outcomes string
+	}{{0, "applied:create"}, {1, "applied:create skipped"}} {
+		resp, err := r.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{rec}})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("delivery %d: %v %v", i+1, err, failures(resp))
+		}
+		if counter.n != want.checks {
+			t.Errorf("delivery %d: %d idempotency checks in all, want %d", i+1, counter.n, want.checks)
+		}
+		if got := outcomes(ledgerRows(t, b.st, "00uhal")); got != want.outcomes {
+			t.Errorf("delivery %d: ledger %q, want %q", i+1, got, want.outcomes)
+		}
+	}
+	if target.applies != 1 {
+		t.Errorf("%d target calls, want the one create", target.applies)
+	}
+}
+
 // TestExhaustedReconcileReleasesItsMark: a reconcile event whose retries
 // run out releases the snapshot's mark of it, so the next scheduled run
 // plans that difference again instead of holding it as in flight for
