@@ -351,6 +351,28 @@ func TestJoinerSkipsTheIdempotencyCheck(t *testing.T) {
 	}
 }
 
+// reconcileInFlight folds person's join and returns a reconcile event for
+// the WorkMail target, with the snapshot's mark written as in flight; the
+// mark names markEvent, or (when "") the event itself, whose id is
+// returned as markEvent too.
+func reconcileInFlight(t *testing.T, f *fixture, person, markEvent string) (recon domain.Event, marked string) {
+	t.Helper()
+	ctx := testenv.Context(t)
+	if _, err := f.st.Fold(ctx, event(person, domain.KindMemberAdded, 1)); err != nil {
+		t.Fatal(err)
+	}
+	at := base.Add(2 * time.Minute)
+	recon = domain.Event{Source: domain.SourceIdCSnapshot, SourceEventID: "reconcile:workmail:d1", Kind: domain.KindReconcile,
+		Subject: domain.Subject{OktaID: person}, Target: domain.TargetWorkMail, OccurredAt: at, ReceivedAt: at}
+	recon.ID = domain.NewEventID(recon.Source, recon.SourceEventID, person, at)
+	marked = cmp.Or(markEvent, recon.ID)
+	if err := f.st.WriteMarks(ctx, []store.Mark{{Key: person, Target: domain.TargetWorkMail, Digest: "d1", EventID: marked,
+		Since: at, At: at}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return recon, marked
+}
+
 // TestExhaustedReconcileReleasesItsMark: a reconcile event whose retries
 // run out releases the snapshot's mark of it, so the next scheduled run
 // plans that difference again instead of holding it as in flight for
@@ -368,18 +390,7 @@ func TestExhaustedReconcileReleasesItsMark(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, consumers.RunnerOptions{MaxReceives: 2})
 			ctx := testenv.Context(t)
-			if _, err := f.st.Fold(ctx, event("00ugus", domain.KindMemberAdded, 1)); err != nil {
-				t.Fatal(err)
-			}
-			at := base.Add(2 * time.Minute)
-			recon := domain.Event{Source: domain.SourceIdCSnapshot, SourceEventID: "reconcile:workmail:d1", Kind: domain.KindReconcile,
-				Subject: domain.Subject{OktaID: "00ugus"}, Target: domain.TargetWorkMail, OccurredAt: at, ReceivedAt: at}
-			recon.ID = domain.NewEventID(recon.Source, recon.SourceEventID, "00ugus", at)
-			markEvent := cmp.Or(tt.markEvent, recon.ID)
-			if err := f.st.WriteMarks(ctx, []store.Mark{{Key: "00ugus", Target: domain.TargetWorkMail, Digest: "d1", EventID: markEvent,
-				Since: at, At: at}}, nil); err != nil {
-				t.Fatal(err)
-			}
+			recon, markEvent := reconcileInFlight(t, f, "00ugus", tt.markEvent)
 			f.target.failNext["00ugus"] = domain.Retryable(errors.New("ServiceUnavailableException: try later"))
 			rec := record(t, "r1", recon)
 			rec.Attributes["ApproximateReceiveCount"] = "2"
@@ -406,17 +417,7 @@ func TestExhaustedReconcileReleasesItsMark(t *testing.T) {
 func TestPermanentReconcileFailureIsRecordedOnItsMark(t *testing.T) {
 	f := newFixture(t, consumers.RunnerOptions{})
 	ctx := testenv.Context(t)
-	if _, err := f.st.Fold(ctx, event("00ufay", domain.KindMemberAdded, 1)); err != nil {
-		t.Fatal(err)
-	}
-	at := base.Add(2 * time.Minute)
-	recon := domain.Event{Source: domain.SourceIdCSnapshot, SourceEventID: "reconcile:workmail:d1", Kind: domain.KindReconcile,
-		Subject: domain.Subject{OktaID: "00ufay"}, Target: domain.TargetWorkMail, OccurredAt: at, ReceivedAt: at}
-	recon.ID = domain.NewEventID(recon.Source, recon.SourceEventID, "00ufay", at)
-	if err := f.st.WriteMarks(ctx, []store.Mark{{Key: "00ufay", Target: domain.TargetWorkMail, Digest: "d1", EventID: recon.ID,
-		Since: at, At: at}}, nil); err != nil {
-		t.Fatal(err)
-	}
+	recon, _ := reconcileInFlight(t, f, "00ufay", "")
 	f.target.failNext["00ufay"] = domain.Permanent(errors.New("LimitExceededException: too many users"))
 	resp, err := f.runner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{record(t, "r1", recon)}})
 	if err != nil || len(resp.BatchItemFailures) != 0 {

@@ -192,13 +192,7 @@ func (s *Store) WriteMarks(ctx context.Context, put, remove []Mark) error {
 // difference was resolved or re-planned since: nothing to record);
 // ErrInvalid (Permanent) for an empty key, target or event id; SDK errors.
 func (s *Store) MarkFailed(ctx context.Context, key string, t domain.Target, eventID, reason string) error {
-	if key == "" || t == "" || eventID == "" {
-		return invalid("mark failure needs a person key, a target and an event id")
-	}
-	k, err := marshal(struct {
-		PK string `dynamodbav:"PK"`
-		SK string `dynamodbav:"SK"`
-	}{personPK(key), markSK(t)})
+	k, err := reconcileMarkKey(key, t, eventID, "mark failure")
 	if err != nil {
 		return err
 	}
@@ -236,13 +230,7 @@ func (s *Store) MarkFailed(ctx context.Context, key string, t domain.Target, eve
 // Errors: ErrNotFound when the mark is gone or names another event;
 // ErrInvalid (Permanent) for an empty key, target or event id; SDK errors.
 func (s *Store) ReleaseMark(ctx context.Context, key string, t domain.Target, eventID string) error {
-	if key == "" || t == "" || eventID == "" {
-		return invalid("mark release needs a person key, a target and an event id")
-	}
-	k, err := marshal(struct {
-		PK string `dynamodbav:"PK"`
-		SK string `dynamodbav:"SK"`
-	}{personPK(key), markSK(t)})
+	k, err := reconcileMarkKey(key, t, eventID, "mark release")
 	if err != nil {
 		return err
 	}
@@ -258,4 +246,17 @@ func (s *Store) ReleaseMark(ctx context.Context, key string, t domain.Target, ev
 		return fmt.Errorf("store: release %s mark of %s for %s: no mark names that event: %w", t, eventID, key, ErrNotFound)
 	}
 	return sdkErr(err, "release %s mark of %s for %s", t, eventID, key)
+}
+
+// reconcileMarkKey is the item key of the person's reconcile mark for
+// target t, for a consumer's call about event eventID (what names the call
+// in the error). Errors: ErrInvalid for an empty key, target or event id.
+func reconcileMarkKey(key string, t domain.Target, eventID, what string) (map[string]types.AttributeValue, error) {
+	if key == "" || t == "" || eventID == "" {
+		return nil, invalid("%s needs a person key, a target and an event id", what)
+	}
+	return marshal(struct {
+		PK string `dynamodbav:"PK"`
+		SK string `dynamodbav:"SK"`
+	}{personPK(key), markSK(t)})
 }

@@ -51,6 +51,23 @@ func (n *notVisible) wrap(next http.Handler) http.Handler {
 	})
 }
 
+// agentJustCreated is an environment whose Connect answers not found about
+// the agents nv hides, with Jane's agent just created by applier a (of
+// config cfg) and st its state.
+func agentJustCreated(t *testing.T) (*env, *notVisible, domain.ConnectConfig, *connect.Applier, domain.Person, domain.TargetState) {
+	t.Helper()
+	nv := &notVisible{hidden: map[string]bool{}}
+	e := newEnv(t, withHandler(nv.wrap))
+	cfg := e.config(t, "config-delete.json")
+	a := e.applier(t, cfg, connect.Options{})
+	p := member(jane(t), agents, true, 1)
+	st, _, err := e.sync(context.Background(), a, p, domain.TargetState{}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, nv, cfg, a, p, st
+}
+
 // TestNotFoundRightAfterCreate: right after the Applier's own CreateUser,
 // Connect may answer ResourceNotFoundException about the new agent. Within
 // the visibility window that is retryable (ErrNotVisibleYet), never the
@@ -84,15 +101,7 @@ func TestNotFoundRightAfterCreate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			nv := &notVisible{hidden: map[string]bool{}}
-			e := newEnv(t, withHandler(nv.wrap))
-			cfg := e.config(t, "config-delete.json")
-			a := e.applier(t, cfg, connect.Options{})
-			p := member(jane(t), agents, true, 1)
-			st, _, err := e.sync(ctx, a, p, domain.TargetState{}, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e, nv, cfg, a, p, st := agentJustCreated(t)
 			nv.hide(st.RemoteID, true)
 			e.clock.advance(tt.later)
 			if tt.otherProc {
@@ -155,15 +164,7 @@ func TestDeleteWhoseAnswerWasLost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			nv := &notVisible{hidden: map[string]bool{}}
-			e := newEnv(t, withHandler(nv.wrap))
-			cfg := e.config(t, "config-delete.json")
-			a := e.applier(t, cfg, connect.Options{})
-			p := member(jane(t), agents, true, 1)
-			st, _, err := e.sync(ctx, a, p, domain.TargetState{}, 2)
-			if err != nil {
-				t.Fatal(err)
-			}
+			e, nv, _, a, p, st := agentJustCreated(t)
 			p = member(p, agents, false, 2)
 			plan, err := a.Plan(ctx, p, st, e.now)
 			if err != nil || len(plan.Ops) != 1 || plan.Ops[0].Kind != domain.OpDelete {

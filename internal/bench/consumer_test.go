@@ -93,7 +93,7 @@ func joinerRecord(b *testing.B, i int, group domain.GroupRef, at time.Time) even
 // BenchmarkConsumer: the WorkMail consumer's runner as the Lambda runs it
 // (built by internal/app, batches of 10 SQS records, one instance) against
 // DynamoDB Local and the WorkMail stand-in without a quota: first 300
-// joiners' observed events (fold a new person, idempotency check, plan,
+// joiners' observed events (fold a new person, plan,
 // create intent, CreateUser + RegisterToWorkMail, commit), then a profile
 // change of each (fold, idempotency check, plan, UpdateUser, commit). It
 // reports DynamoDB round trips per applied event, counted on the wire by
