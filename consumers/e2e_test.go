@@ -412,27 +412,16 @@ func TestConvergesUnderThrottlingAndServerErrors(t *testing.T) {
 	e.dlqsEmpty()
 }
 
-// target builds target t as the Lambda main does (internal/app, from the
-// stack's settings), for tests that drive a runner of their own.
-func (e *e2e) target(t domain.Target) consumers.Target {
+// runner builds target t's runner as the Lambda main does (internal/app,
+// from the stack's settings), working through st, which wraps the store.
+func (e *e2e) runner(t domain.Target, st *crashingStore) *consumers.Runner {
 	e.t.Helper()
-	a, err := app.New(testenv.Context(e.t), app.Options{Settings: e.s.Settings, Component: settings.Consumer})
+	a, err := app.New(testenv.Context(e.t), app.Options{Settings: e.s.Settings, Component: settings.Consumer,
+		WrapConsumerStore: func(_ domain.Target, s consumers.Store) consumers.Store { st.Store = s; return st }})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	target, err := a.Target(t)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return target
-}
-
-// runner builds a runner of target over st, dead-lettering to the stack's
-// WorkMail DLQ, for tests that drive a runner of their own.
-func (e *e2e) runner(target consumers.Target, st consumers.Store) *consumers.Runner {
-	e.t.Helper()
-	r, err := consumers.NewRunner(consumers.RunnerOptions{Target: target, Store: st, DLQ: e.sqs,
-		DLQURL: e.s.Endpoint("WORKMAIL_DLQ_URL"), NewID: app.NewULID})
+	r, err := a.Runner(t)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -468,8 +457,6 @@ func (c *crashingStore) PutTarget(ctx context.Context, key string, next domain.T
 
 func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 	e := newE2E(t)
-	wm := e.target(domain.TargetWorkMail)
-	cn := e.target(domain.TargetConnect)
 	p := person{okta: "00ue2ecrash0000003", idc: "90e2e000-0000-4000-8000-000000000003", login: "cris.ash@example.com"}
 	// Fold the profile first, so the join plans creates on both targets.
 	if err := e.known(p, "Cris", "Ash"); err != nil {
@@ -477,15 +464,15 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 	}
 	joinWM, joinCN := e.added(p, localrun.WorkMailGroupName), e.added(p, localrun.ConnectGroupName)
 	for _, c := range []struct {
-		target consumers.Target
+		target domain.Target
 		ev     domain.Event
-	}{{wm, joinWM}, {cn, joinCN}} {
-		st := &crashingStore{Store: e.s.Store, kill: true}
+	}{{domain.TargetWorkMail, joinWM}, {domain.TargetConnect, joinCN}} {
+		st := &crashingStore{kill: true}
 		r := e.runner(c.target, st)
-		batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m-"+string(c.target.Name()), c.ev)}}
+		batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m-"+string(c.target), c.ev)}}
 		resp, err := r.Handle(testenv.Context(t), batch)
 		if err != nil || len(resp.BatchItemFailures) != 1 {
-			t.Fatalf("%s: the lost commit must be retried: %v %v", c.target.Name(), err, failures(resp))
+			t.Fatalf("%s: the lost commit must be retried: %v %v", c.target, err, failures(resp))
 		}
 		// The redeliveries. Connect's search index lags writes (the
 		// stand-in's default, one second), so a redelivery within the lag
@@ -500,8 +487,8 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 			if len(resp.BatchItemFailures) == 0 {
 				break
 			}
-			if c.target.Name() != domain.TargetConnect || attempt == 10 {
-				t.Fatalf("%s: redelivery %d: %v", c.target.Name(), attempt, failures(resp))
+			if c.target != domain.TargetConnect || attempt == 10 {
+				t.Fatalf("%s: redelivery %d: %v", c.target, attempt, failures(resp))
 			}
 			if n := len(e.s.Connect.Users(e.inst)); n != 1 {
 				t.Fatalf("%d Connect users after redelivery %d, want 1", n, attempt)
@@ -537,13 +524,12 @@ func TestCrashBetweenCallAndCommitAdoptsInsteadOfCreatingTwice(t *testing.T) {
 // would have succeeded (the tag search still lagging): a second agent.
 func TestCrashThenLoginRenameMakesNoSecondAgent(t *testing.T) {
 	e := newE2E(t)
-	cn := e.target(domain.TargetConnect)
 	p := person{okta: "00ue2erename000005", idc: "90e2e000-0000-4000-8000-000000000005", login: "rae.name@example.com"}
 	if err := e.known(p, "Rae", "Name"); err != nil {
 		t.Fatal(err)
 	}
-	st := &crashingStore{Store: e.s.Store, kill: true}
-	r := e.runner(cn, st)
+	st := &crashingStore{kill: true}
+	r := e.runner(domain.TargetConnect, st)
 	join := record(t, "m-join", e.added(p, localrun.ConnectGroupName))
 	if resp, err := r.Handle(testenv.Context(t), events.SQSEvent{Records: []events.SQSMessage{join}}); err != nil || len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("the lost commit must be retried: %v %v", err, failures(resp))
@@ -594,7 +580,6 @@ func TestCrashThenLoginRenameMakesNoSecondAgent(t *testing.T) {
 
 func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing.T) {
 	e := newE2E(t)
-	wm := e.target(domain.TargetWorkMail)
 	// No IdC user id: WorkMail cannot find the mailbox by immutable id; the
 	// kept state makes the retry plan from the enabled mailbox, so no second
 	// CreateUser is even tried.
@@ -602,8 +587,8 @@ func TestFailedCommitKeepsTheReachedStateSoTheRetryDoesNotCreateAgain(t *testing
 	if err := e.known(p, "Cam", "Mit"); err != nil {
 		t.Fatal(err)
 	}
-	st := &crashingStore{Store: e.s.Store}
-	r := e.runner(wm, st)
+	st := &crashingStore{}
+	r := e.runner(domain.TargetWorkMail, st)
 	batch := events.SQSEvent{Records: []events.SQSMessage{record(t, "m1", e.added(p, localrun.WorkMailGroupName))}}
 	if resp, err := r.Handle(testenv.Context(t), batch); err != nil || len(resp.BatchItemFailures) != 1 {
 		t.Fatalf("the failed commit must be retried: %v %v", err, failures(resp))

@@ -31,7 +31,7 @@ func newLocal() *cobra.Command {
 		hookFaults    bool
 	}
 	def := 10 * time.Second
-	if v := os.Getenv("IDSYNC_SNAPSHOT_EVERY"); v != "" {
+	if v := os.Getenv(settings.EnvLocalSnapshotEvery); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {
 			def = d
 		}

@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/idsync/idsync/internal/settings"
 )
 
 // ErrNoScript: scripts/localaws is not in the working directory or above
@@ -67,9 +69,9 @@ func Start(ctx context.Context, stderr io.Writer) (Endpoints, error) {
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
 		switch k, v, _ := strings.Cut(strings.TrimSpace(sc.Text()), "="); k {
-		case "DYNAMODB_ENDPOINT":
+		case settings.EnvDynamoDBEndpoint:
 			e.DynamoDB = v
-		case "SQS_ENDPOINT":
+		case settings.EnvSQSEndpoint:
 			e.SQS = v
 		}
 	}

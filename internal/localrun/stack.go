@@ -339,7 +339,7 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 	}
 	s.Endpoints = append(s.Endpoints, [][2]string{
-		{"HOOK_URL", hookURL}, {"OKTA_ORG_URL", s.urls.okta}, {"OKTA_API_TOKEN", s.oktaToken},
+		{"HOOK_URL", hookURL}, {settings.EnvOktaOrgURL, s.urls.okta}, {settings.EnvOktaAPIToken, s.oktaToken},
 		{"WORKMAIL_ORGANIZATION_ID", d.orgID}, {"CONNECT_INSTANCE_ID", d.instanceID}, {"IDENTITY_STORE_ID", d.storeID},
 		{"OKTA_WORKMAIL_GROUP_ID", d.oktaGroups[0]}, {"OKTA_CONNECT_GROUP_ID", d.oktaGroups[1]}, {"OKTA_SUPERVISOR_GROUP_ID", d.oktaGroups[2]},
 		{"IDC_WORKMAIL_GROUP_ID", d.idcGroups[0]}, {"IDC_CONNECT_GROUP_ID", d.idcGroups[1]}, {"IDC_SUPERVISOR_GROUP_ID", d.idcGroups[2]},

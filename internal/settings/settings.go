@@ -70,6 +70,9 @@ const (
 	EnvOktaAPISecretParameter = "OKTA_API_SECRET_PARAMETER"
 	EnvOktaAPISecret          = "OKTA_API_SECRET"
 	EnvOktaAPIRate            = "OKTA_API_RATE"
+	// EnvLocalSnapshotEvery is the local runner's (idsync local, make run)
+	// default snapshot interval, a Go duration; 0 never runs one.
+	EnvLocalSnapshotEvery = "IDSYNC_SNAPSHOT_EVERY"
 )
 
 // Endpoint override variables, one per AWS service idsync calls ("" or

@@ -29,6 +29,7 @@ import (
 
 	"github.com/idsync/idsync/internal/awsclient"
 	"github.com/idsync/idsync/internal/localaws"
+	"github.com/idsync/idsync/internal/settings"
 )
 
 // Env is a pair of running engines.
@@ -54,7 +55,7 @@ func Get(t testing.TB) *Env {
 }
 
 func discover() (*Env, error) {
-	ddb, sq := os.Getenv("DYNAMODB_ENDPOINT"), os.Getenv("SQS_ENDPOINT")
+	ddb, sq := os.Getenv(settings.EnvDynamoDBEndpoint), os.Getenv(settings.EnvSQSEndpoint)
 	if ddb != "" && sq != "" && reachable(ddb) && reachable(sq) {
 		return &Env{DynamoDBEndpoint: ddb, SQSEndpoint: sq}, nil
 	}
@@ -63,10 +64,10 @@ func discover() (*Env, error) {
 		return nil, err
 	}
 	env := &Env{DynamoDBEndpoint: eps.DynamoDB, SQSEndpoint: eps.SQS}
-	if err := os.Setenv("DYNAMODB_ENDPOINT", env.DynamoDBEndpoint); err != nil {
+	if err := os.Setenv(settings.EnvDynamoDBEndpoint, env.DynamoDBEndpoint); err != nil {
 		return nil, fmt.Errorf("export endpoint: %w", err)
 	}
-	if err := os.Setenv("SQS_ENDPOINT", env.SQSEndpoint); err != nil {
+	if err := os.Setenv(settings.EnvSQSEndpoint, env.SQSEndpoint); err != nil {
 		return nil, fmt.Errorf("export endpoint: %w", err)
 	}
 	return env, nil

@@ -539,6 +539,15 @@ func TestIdentityConflictsAreReportedNotEmitted(t *testing.T) {
 		if d := f.runRows(t); d[len(d)-1].Detail["conflicts"] != "1" {
 			t.Errorf("run %d summary row %v", run, d[len(d)-1].Detail)
 		}
+		page, err := f.st.Audit(testenv.Context(t), store.AuditQuery{PersonKey: adaKey, Outcomes: []domain.Outcome{domain.OutcomeFailed}, PageSize: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(page.Entries); n != run || !strings.HasPrefix(page.Entries[n-1].Reason, domain.ErrIdentityConflict.Error()+": ") {
+			t.Errorf("run %d: %d failed rows in the person's ledger, want %d naming the identity conflict: %+v", run, n, run, page.Entries)
+		} else if d := page.Entries[n-1].Detail; d["oktaId"] != adaKey || d["runId"] != sum.RunID || strings.Count(d["idcUserIds"], ",") != 1 {
+			t.Errorf("run %d: conflict row detail %v", run, d)
+		}
 		f.clock.Advance(15 * time.Minute)
 	}
 }

@@ -189,15 +189,15 @@ func (s *Snapshotter) driftRow(sum *Summary, key string, t domain.Target, remote
 	}
 }
 
-// writeDriftRows appends the drift rows a run reports itself, one at a
-// time (a row an earlier invocation of the run wrote is a duplicate, and
-// skipped).
+// writeRows appends the rows a run reports itself (drift, identity
+// conflicts), one at a time: a row an earlier invocation of the run wrote
+// is a duplicate, and skipped. what names the rows in the error.
 //
 // Errors: the first append that failed otherwise.
-func (s *Snapshotter) writeDriftRows(ctx context.Context, rows []domain.LedgerEntry) error {
+func (s *Snapshotter) writeRows(ctx context.Context, rows []domain.LedgerEntry, what string) error {
 	for _, row := range rows {
 		if _, err := s.store.Append(ctx, row); err != nil && !errors.Is(err, store.ErrDuplicate) {
-			return fmt.Errorf("idcsnapshot: append drift row for %s: %w", row.PersonKey, err)
+			return fmt.Errorf("idcsnapshot: append %s row for %s: %w", what, row.PersonKey, err)
 		}
 	}
 	return nil

@@ -87,6 +87,8 @@ type emission struct {
 	// missing, deferred or withheld drifts); a queued repair's row is its
 	// consumer's.
 	driftRows []domain.LedgerEntry
+	// conflictRows report the run's identity conflicts (conflictRows).
+	conflictRows []domain.LedgerEntry
 }
 
 // digest is 16 hex digits of a SHA-256 of v's JSON.

@@ -570,8 +570,14 @@ func (s *Snapshotter) Run(ctx context.Context) (Summary, error) {
 			return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
 		}
 	}
+	if err := s.writeRows(work, em.conflictRows, "identity conflict"); err != nil {
+		if paused(ctx, work) {
+			return s.pause(ctx, &sum, start, p)
+		}
+		return s.finish(ctx, &sum, start, domain.OutcomeFailed, err)
+	}
 	if sum.DriftChecked {
-		if err := s.writeDriftRows(work, em.driftRows); err != nil {
+		if err := s.writeRows(work, em.driftRows, "drift"); err != nil {
 			if paused(ctx, work) {
 				return s.pause(ctx, &sum, start, p)
 			}
@@ -725,6 +731,7 @@ func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, t
 			"oktaId", c.OktaID, "idcUserIds", c.IdCUserIDs, "people", c.PersonKeys, "reason", c.Reason)
 	}
 	em := s.emission(ctx, st, diff, snap, sum, obs)
+	em.conflictRows = conflictRows(sum, diff.Conflicts)
 	if err := domain.CheckRemovalCap(s.cap, len(em.removing), st.members(s.readGroups(rd))); err != nil {
 		var capErr *domain.RemovalCapError
 		if errors.As(err, &capErr) {
@@ -735,6 +742,30 @@ func (s *Snapshotter) decide(ctx context.Context, sum *Summary, rd readResult, t
 	}
 	sum.Removals = len(em.removing)
 	return em, snap, nil
+}
+
+// conflictRows are a run's identity conflicts as ledger rows, one in each
+// involved person's partition (in SYSTEM when no stored person is
+// involved), so that auditing the person shows why the snapshot leaves
+// them as they are. A conflict found again by a later run is a new row:
+// it is reported every run until fixed.
+func conflictRows(sum *Summary, conflicts []domain.IdentityConflict) []domain.LedgerEntry {
+	var rows []domain.LedgerEntry
+	for i, c := range conflicts {
+		keys := c.PersonKeys
+		if len(keys) == 0 {
+			keys = []string{""}
+		}
+		for _, key := range keys {
+			rows = append(rows, domain.LedgerEntry{
+				ID:        domain.NewEventID(domain.SourceIdCSnapshot, fmt.Sprintf("conflict:%s:%d", sum.RunID, i), key, sum.TakenAt),
+				At:        sum.TakenAt, PersonKey: key, Source: domain.SourceIdCSnapshot, Outcome: domain.OutcomeFailed,
+				Reason: truncate(domain.ErrIdentityConflict.Error() + ": " + c.Reason),
+				Detail: map[string]string{"runId": sum.RunID, "oktaId": c.OktaID, "idcUserIds": strings.Join(c.IdCUserIDs, ",")},
+			})
+		}
+	}
+	return rows
 }
 
 // readResult is what a run read.

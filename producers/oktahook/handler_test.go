@@ -429,4 +429,10 @@ func TestLargeDeliveryIsAccepted(t *testing.T) {
 			t.Errorf("queue %s holds %d messages, want 1", q.URL, n)
 		}
 	}
+	if !strings.Contains(f.metrics.String(), `"LargeDeliveries":1`) {
+		t.Errorf("metrics %s do not count one large delivery", f.metrics.String())
+	}
+	if !strings.Contains(f.logs.String(), `"msg":"large hook delivery"`) || !strings.Contains(f.logs.String(), fmt.Sprintf(`"bytes":%d`, len(body))) {
+		t.Errorf("no warning with the delivery's size in the log:\n%s", f.logs.String())
+	}
 }
