@@ -117,10 +117,13 @@ func TestExitCodesAndMessages(t *testing.T) {
 
 // TestCommandsAgainstTheLocalPipeline runs the operator binary, as built
 // for operators, against the local pipeline through its endpoints.env, as
-// the README's runbook does.
+// the README's runbook does: from a directory holding .local/endpoints.env
+// (what make run writes), with no flags, and scripts/replay building the
+// binary itself; one command names the file with --env-file instead.
 func TestCommandsAgainstTheLocalPipeline(t *testing.T) {
 	env := testenv.Get(t)
-	dir := t.TempDir()
+	work := t.TempDir()
+	dir := filepath.Join(work, ".local")
 	s, err := localrun.Start(testenv.Context(t), localrun.Options{
 		DynamoDBEndpoint: env.DynamoDBEndpoint, SQSEndpoint: env.SQSEndpoint,
 		Prefix: testenv.UniqueName(t, "cli", 60), Dir: dir, Log: slog.New(slog.DiscardHandler),
@@ -141,25 +144,28 @@ func TestCommandsAgainstTheLocalPipeline(t *testing.T) {
 		cmd            []string
 		stdout, stderr string
 	}{
-		{"redrive dry run", []string{bin, "redrive", "--target", "connect", "--dry-run", "--env-file", envFile},
+		{"redrive dry run", []string{bin, "redrive", "--target", "connect", "--dry-run"},
 			"PERSON  LOGIN  KIND  EVENT ID  AGE  REASON  ACTION", "redrive connect (dry run, nothing moved): 0 listed"},
-		{"replay snapshot dry run", []string{bin, "replay", "snapshot", "--dry-run", "--env-file", envFile},
+		{"replay snapshot dry run", []string{bin, "replay", "snapshot", "--dry-run"},
 			"PERSON  LOGIN  FACTS  TARGET  WOULD  REASON", "snapshot (dry run): 0 members"},
-		{"scripts/replay", []string{filepath.Join(root, "scripts", "replay"), "snapshot", "--dry-run", "--env-file", envFile},
+		{"scripts/replay", []string{filepath.Join(root, "scripts", "replay"), "snapshot", "--dry-run"},
 			"PERSON  LOGIN  FACTS", "nothing queued"},
-		{"replay snapshot", []string{bin, "replay", "snapshot", "--output", "csv", "--env-file", envFile},
+		{"replay snapshot", []string{bin, "replay", "snapshot", "--output", "csv"},
 			"RUN,OUTCOME,COMPLETE,MEMBERS", ""},
-		{"audit", []string{bin, "audit", "--system", "--env-file", envFile}, "snapshot-run", ""},
-		{"adopt connect dry run", []string{bin, "adopt", "connect", "--env-file", envFile},
+		{"audit with --env-file", []string{bin, "audit", "--system", "--env-file", envFile}, "snapshot-run", ""},
+		{"adopt connect dry run", []string{bin, "adopt", "connect"},
 			"PERSON  LOGIN  USERNAME  AGENT ID  TAG  OUTCOME  REASON", "adopt connect (dry run): 0 agents"},
 		{"discover", []string{bin, "discover", "--workmail-group", "workmail_users",
-			"--connect-group", "Amazon Connect Agents=2:Agent:Basic Routing Profile", "--env-file", envFile},
+			"--connect-group", "Amazon Connect Agents=2:Agent:Basic Routing Profile"},
 			`"identityStoreId": "` + s.Endpoint("IDENTITY_STORE_ID") + `"`, "WorkMail organisation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(tt.cmd[0], tt.cmd[1:]...)
-			cmd.Env = append(os.Environ(), "IDSYNC="+bin)
+			cmd.Dir = work
+			if tt.name != "scripts/replay" { // the script builds the binary it runs
+				cmd.Env = append(os.Environ(), "IDSYNC="+bin)
+			}
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
