@@ -30,22 +30,33 @@ type Inventory struct {
 	tagKey   string
 }
 
-// NewInventory returns an Inventory of cfg's instance; tagKey is the
-// ownership tag's key ("" means DefaultTagKey, as Options.TagKey).
+// InventoryOptions configure NewInventory.
+type InventoryOptions struct {
+	// API searches the instance's users (required).
+	API InventoryAPI
+	// Config names the instance.
+	Config domain.ConnectConfig
+	// TagKey is the ownership tag's key ("" means DefaultTagKey, as
+	// Options.TagKey).
+	TagKey string
+}
+
+// NewInventory returns an Inventory of o.Config's instance.
 //
-// Errors: domain.ErrInvalidConfig (wrapped) when api is nil or cfg has no
-// instance id.
-func NewInventory(api InventoryAPI, cfg domain.ConnectConfig, tagKey string) (*Inventory, error) {
-	if api == nil {
+// Errors: domain.ErrInvalidConfig (wrapped) when o.API is nil or o.Config
+// has no instance id.
+func NewInventory(o InventoryOptions) (*Inventory, error) {
+	if o.API == nil {
 		return nil, fmt.Errorf("%w: connect inventory needs a client", domain.ErrInvalidConfig)
 	}
-	if cfg.InstanceID == "" {
+	if o.Config.InstanceID == "" {
 		return nil, fmt.Errorf("%w: connect.instanceId is empty", domain.ErrInvalidConfig)
 	}
+	tagKey := o.TagKey
 	if tagKey == "" {
 		tagKey = DefaultTagKey
 	}
-	return &Inventory{api: api, instance: cfg.InstanceID, tagKey: tagKey}, nil
+	return &Inventory{api: o.API, instance: o.Config.InstanceID, tagKey: tagKey}, nil
 }
 
 // Accounts lists the agents carrying the ownership tag (whatever its

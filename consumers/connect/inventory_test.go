@@ -55,7 +55,7 @@ func TestInventoryListsOwnedAgents(t *testing.T) {
 	e.catchUp()
 	before := e.requests("SearchUsers")
 
-	inv, err := connect.NewInventory(e.client, e.config(t, "config-delete.json"), "")
+	inv, err := connect.NewInventory(connect.InventoryOptions{API: e.client, Config: e.config(t, "config-delete.json")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestNewInventoryRefusesBadSetup(t *testing.T) {
 		api  connect.InventoryAPI
 		cfg  domain.ConnectConfig
 	}{{"no client", nil, cfg}, {"no instance", e.client, domain.ConnectConfig{}}} {
-		if _, err := connect.NewInventory(tc.api, tc.cfg, ""); err == nil {
+		if _, err := connect.NewInventory(connect.InventoryOptions{API: tc.api, Config: tc.cfg}); err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
 	}

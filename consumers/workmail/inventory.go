@@ -29,18 +29,26 @@ type Inventory struct {
 	org string
 }
 
-// NewInventory returns an Inventory of cfg's organisation.
+// InventoryOptions configure NewInventory.
+type InventoryOptions struct {
+	// API lists the organisation's users (required).
+	API InventoryAPI
+	// Config names the organisation.
+	Config domain.WorkMailConfig
+}
+
+// NewInventory returns an Inventory of o.Config's organisation.
 //
-// Errors: ErrConfig when api is nil or the organisation id is not a
+// Errors: ErrConfig when o.API is nil or the organisation id is not a
 // WorkMail organisation id.
-func NewInventory(api InventoryAPI, cfg domain.WorkMailConfig) (*Inventory, error) {
-	if api == nil {
+func NewInventory(o InventoryOptions) (*Inventory, error) {
+	if o.API == nil {
 		return nil, fmt.Errorf("%w: no WorkMail client", ErrConfig)
 	}
-	if !reOrganizationID.MatchString(cfg.OrganizationID) {
-		return nil, fmt.Errorf("%w: organisation id %q does not match %s", ErrConfig, cfg.OrganizationID, reOrganizationID)
+	if !reOrganizationID.MatchString(o.Config.OrganizationID) {
+		return nil, fmt.Errorf("%w: organisation id %q does not match %s", ErrConfig, o.Config.OrganizationID, reOrganizationID)
 	}
-	return &Inventory{api: api, org: cfg.OrganizationID}, nil
+	return &Inventory{api: o.API, org: o.Config.OrganizationID}, nil
 }
 
 // Accounts lists every user of the organisation (ListUsers, every page of

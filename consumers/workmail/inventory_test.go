@@ -41,7 +41,7 @@ func TestInventoryListsUsers(t *testing.T) {
 	}
 	before := f.sim.Control().Counters()["ListUsers"].Requests
 
-	inv, err := workmail.NewInventory(f.client, f.cfg)
+	inv, err := workmail.NewInventory(workmail.InventoryOptions{API: f.client, Config: f.cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestNewInventoryRefusesBadSetup(t *testing.T) {
 		api  workmail.InventoryAPI
 		cfg  domain.WorkMailConfig
 	}{{"no client", nil, f.cfg}, {"bad organisation", f.client, bad}} {
-		if _, err := workmail.NewInventory(tc.api, tc.cfg); err == nil {
+		if _, err := workmail.NewInventory(workmail.InventoryOptions{API: tc.api, Config: tc.cfg}); err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
 	}

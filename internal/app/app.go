@@ -19,6 +19,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -81,6 +82,9 @@ type App struct {
 	now       func() time.Time
 	newID     func() string
 	wrapStore func(domain.Target, consumers.Store) consumers.Store
+
+	metersMu sync.Mutex
+	meters   map[domain.Target]*awsclient.Meter // one per target (meter)
 }
 
 // NewULID returns a new ULID string; the default id generator.
@@ -215,21 +219,51 @@ func (a *App) Publisher() (*publish.Publisher, error) {
 	return publish.New(publish.Options{SQS: awsclient.SQS(a.AWS, a.Settings.Endpoints.SQS), Queues: queues})
 }
 
+// secretSource is where a secret of type T comes from, in the settings'
+// order: Secrets Manager (id), an SSM SecureString (parameter), or, only
+// with Settings.Local, the value itself (parsed by local). SM and SP are
+// the reader's own client interfaces, which the SDK clients satisfy. It
+// returns nil when the settings name no source.
+//
+// Errors: local's, for an unusable local value; ErrInvalid when an SDK
+// client does not satisfy the reader's interface (a build mistake).
+func secretSource[T, SM, SP any](a *App, id, parameter, value string,
+	fromSecretsManager func(SM, string) func(context.Context) (T, error),
+	fromSSM func(SP, string) func(context.Context) (T, error),
+	local func(string) (func(context.Context) (T, error), error)) (func(context.Context) (T, error), error) {
+	switch {
+	case id != "":
+		c, ok := any(awsclient.SecretsManager(a.AWS, a.Settings.Endpoints.SecretsManager)).(SM)
+		if !ok {
+			return nil, fmt.Errorf("%w: the Secrets Manager client is no %T", ErrInvalid, c)
+		}
+		return fromSecretsManager(c, id), nil
+	case parameter != "":
+		c, ok := any(awsclient.SSM(a.AWS, a.Settings.Endpoints.SSM)).(SP)
+		if !ok {
+			return nil, fmt.Errorf("%w: the SSM client is no %T", ErrInvalid, c)
+		}
+		return fromSSM(c, parameter), nil
+	case value != "" && a.Settings.Local:
+		return local(value)
+	}
+	return nil, nil
+}
+
 // hookSecrets returns where the hook's secret comes from.
 func (a *App) hookSecrets() (*oktahook.SecretCache, error) {
 	h := a.Settings.Hook
-	var fetch func(context.Context) (oktahook.Secrets, error)
-	switch {
-	case h.SecretID != "":
-		fetch = oktahook.FromSecretsManager(awsclient.SecretsManager(a.AWS, a.Settings.Endpoints.SecretsManager), h.SecretID)
-	case h.Parameter != "":
-		fetch = oktahook.FromSSM(awsclient.SSM(a.AWS, a.Settings.Endpoints.SSM), h.Parameter)
-	case h.Value != "" && a.Settings.Local:
-		fetch = oktahook.Static(oktahook.Secrets{Current: h.Value})
-	default:
+	fetch, err := secretSource(a, h.SecretID, h.Parameter, h.Value, oktahook.FromSecretsManager, oktahook.FromSSM,
+		func(v string) (func(context.Context) (oktahook.Secrets, error), error) {
+			return oktahook.Static(oktahook.Secrets{Current: v}), nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if fetch == nil {
 		return nil, fmt.Errorf("%w: the hook has no secret source (%s or %s)", ErrInvalid, settings.EnvHookSecretID, settings.EnvHookSecretParameter)
 	}
-	return oktahook.NewSecretCache(fetch, h.TTL, a.now), nil
+	return oktahook.NewSecretCache(oktahook.SecretCacheOptions{Fetch: fetch, TTL: h.TTL, Clock: a.now}), nil
 }
 
 // Hook returns the Okta event-hook handler.

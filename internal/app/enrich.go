@@ -88,20 +88,16 @@ func (a *App) Enricher(t domain.Target) (*enrich.Enricher, error) {
 // (naming the field at fault, never a value); oktaapi.New's.
 func (a *App) oktaUsers() (*oktaapi.Client, error) {
 	o := a.Settings.OktaUsers
-	var creds func(context.Context) (oktaapi.Credentials, error)
-	switch {
-	case o.SecretID != "":
-		creds = oktaapi.FromSecretsManager(awsclient.SecretsManager(a.AWS, a.Settings.Endpoints.SecretsManager), o.SecretID)
-	case o.Parameter != "":
-		creds = oktaapi.FromSSM(awsclient.SSM(a.AWS, a.Settings.Endpoints.SSM), o.Parameter)
-	case o.Value != "" && a.Settings.Local:
-		c, err := oktaapi.ParseCredentials([]byte(o.Value))
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, settings.EnvOktaAPISecret, err)
-		}
-		creds = oktaapi.Static(c)
-	default:
-		return nil, nil
+	creds, err := secretSource(a, o.SecretID, o.Parameter, o.Value, oktaapi.FromSecretsManager, oktaapi.FromSSM,
+		func(v string) (func(context.Context) (oktaapi.Credentials, error), error) {
+			c, err := oktaapi.ParseCredentials([]byte(v))
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, settings.EnvOktaAPISecret, err)
+			}
+			return oktaapi.Static(c), nil
+		})
+	if err != nil || creds == nil {
+		return nil, err
 	}
 	return oktaapi.New(oktaapi.Options{Credentials: creds, Rate: o.Rate, Logger: a.log.With("component", "okta-api"), Clock: a.now})
 }

@@ -24,7 +24,7 @@ type targetDef struct {
 func targets() []targetDef {
 	return []targetDef{
 		{domain.TargetWorkMail, func(c domain.Config) bool { return c.WorkMail != nil }, func(a *App) (consumers.Target, error) {
-			api := awsclient.WorkMail(a.AWS, a.Settings.Endpoints.WorkMail, a.meter(domain.TargetWorkMail, workmail.DefaultQuota()).Install)
+			api := a.WorkMailClient()
 			cfg := *a.Settings.Config.WorkMail
 			var idc *workmail.IdentityCenter
 			if ic := cfg.IdentityCenter; ic.InstanceARN != "" || ic.ApplicationARN != "" {
@@ -33,7 +33,7 @@ func targets() []targetDef {
 			return workmail.New(workmail.Options{API: api, Config: cfg, IdentityCenter: idc, Logger: a.targetLog(domain.TargetWorkMail), Clock: a.now})
 		}},
 		{domain.TargetConnect, func(c domain.Config) bool { return c.Connect != nil }, func(a *App) (consumers.Target, error) {
-			api := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)
+			api := a.ConnectClient()
 			return connect.New(connect.Options{API: api, Config: *a.Settings.Config.Connect, Logger: a.targetLog(domain.TargetConnect), Clock: a.now})
 		}},
 	}
@@ -51,11 +51,11 @@ type plannerDef struct {
 func planners() []plannerDef {
 	return []plannerDef{
 		{domain.TargetWorkMail, func(c domain.Config) bool { return c.WorkMail != nil }, func(a *App) (idcsnapshot.Planner, error) {
-			api := awsclient.WorkMail(a.AWS, a.Settings.Endpoints.WorkMail, a.meter(domain.TargetWorkMail, workmail.DefaultQuota()).Install)
+			api := a.WorkMailClient()
 			return workmail.NewPlanner(workmail.PlannerOptions{API: api, Config: *a.Settings.Config.WorkMail})
 		}},
 		{domain.TargetConnect, func(c domain.Config) bool { return c.Connect != nil }, func(a *App) (idcsnapshot.Planner, error) {
-			api := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)
+			api := a.ConnectClient()
 			return connect.NewPlanner(connect.PlannerOptions{API: api, Config: *a.Settings.Config.Connect})
 		}},
 	}
@@ -73,12 +73,12 @@ type inventoryDef struct {
 func inventories() []inventoryDef {
 	return []inventoryDef{
 		{domain.TargetWorkMail, func(c domain.Config) bool { return c.WorkMail != nil }, func(a *App) (idcsnapshot.Inventory, error) {
-			api := awsclient.WorkMail(a.AWS, a.Settings.Endpoints.WorkMail, a.meter(domain.TargetWorkMail, workmail.DefaultQuota()).Install)
-			return workmail.NewInventory(api, *a.Settings.Config.WorkMail)
+			api := a.WorkMailClient()
+			return workmail.NewInventory(workmail.InventoryOptions{API: api, Config: *a.Settings.Config.WorkMail})
 		}},
 		{domain.TargetConnect, func(c domain.Config) bool { return c.Connect != nil }, func(a *App) (idcsnapshot.Inventory, error) {
-			api := awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, a.meter(domain.TargetConnect, connect.DefaultQuota()).Install)
-			return connect.NewInventory(api, *a.Settings.Config.Connect, "")
+			api := a.ConnectClient()
+			return connect.NewInventory(connect.InventoryOptions{API: api, Config: *a.Settings.Config.Connect})
 		}},
 	}
 }
@@ -86,11 +86,24 @@ func inventories() []inventoryDef {
 // targetLog is the logger of target t's applier.
 func (a *App) targetLog(t domain.Target) *slog.Logger { return a.log.With("component", string(t)) }
 
-// meter returns the client-side budget of target t: its default quota,
-// with the rate the settings give for t (settings.RateVar) when set.
+// meter returns the client-side budget of target t: its default quota q,
+// with the rate the settings give for t (settings.RateVar) when set. It is
+// made once per App: every client of t an App builds (the applier's, the
+// snapshot's planner and inventory, an operator command's) shares it, so
+// that together they keep to t's quota.
 func (a *App) meter(t domain.Target, q awsclient.Quota) *awsclient.Meter {
+	a.metersMu.Lock()
+	defer a.metersMu.Unlock()
+	if m, ok := a.meters[t]; ok {
+		return m
+	}
 	if r, ok := a.Settings.Rates[t]; ok && r > 0 {
 		q.Rate = r
 	}
-	return awsclient.NewMeter(awsclient.MeterOptions{Quota: q})
+	m := awsclient.NewMeter(awsclient.MeterOptions{Quota: q})
+	if a.meters == nil {
+		a.meters = map[domain.Target]*awsclient.Meter{}
+	}
+	a.meters[t] = m
+	return m
 }

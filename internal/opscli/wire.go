@@ -118,8 +118,8 @@ func DiscoverClientsOf(ctx context.Context, s settings.Settings) (DiscoverClient
 }
 
 // AdoptConnectDepsOf builds adopt connect's collaborators: the store, a
-// Connect client behind the Connect consumer's quota (one bucket per
-// operation) and the configuration's Connect section.
+// Connect client behind the Connect consumer's quota (app.ConnectClient)
+// and the configuration's Connect section.
 //
 // Errors: ErrUsage when the settings carry no configuration or it has no
 // connect section.
@@ -128,9 +128,8 @@ func AdoptConnectDepsOf(a *app.App) (AdoptConnectDeps, error) {
 		return AdoptConnectDeps{}, fmt.Errorf("%w: adopt connect needs the configuration document with a connect section (%s or %s)",
 			ErrUsage, settings.EnvConfigFile, settings.EnvConfig)
 	}
-	meter := awsclient.NewMeter(awsclient.MeterOptions{Quota: connect.DefaultQuota()})
 	return AdoptConnectDeps{
-		Connect: awsclient.Connect(a.AWS, a.Settings.Endpoints.Connect, meter.Install),
+		Connect: a.ConnectClient(),
 		Store:   a.Store, Config: *a.Settings.Config.Connect, TagKey: connect.DefaultTagKey,
 	}, nil
 }

@@ -49,7 +49,7 @@ func authHandler(t *testing.T, src *countingSource, now *time.Time) *oktahook.Ha
 	t.Helper()
 	clock := func() time.Time { return *now }
 	h, err := oktahook.New(oktahook.Options{
-		Secrets: oktahook.NewSecretCache(src.fetch, time.Minute, clock),
+		Secrets: oktahook.NewSecretCache(oktahook.SecretCacheOptions{Fetch: src.fetch, TTL: time.Minute, Clock: clock}),
 		Ledger:  noLedger{}, Publisher: noPublisher{}, People: nopPeople{}, Brake: noBrake{}, Clock: clock,
 	})
 	if err != nil {

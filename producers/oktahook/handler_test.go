@@ -149,7 +149,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{box: box, now: &now, pub: pub, st: st, sqs: client, queues: []testenv.Queue{wm, cn}, wm: wm, cn: cn,
 		logs: &syncBuffer{}, metrics: &syncBuffer{}}
 	clock := func() time.Time { return *f.now }
-	cache := oktahook.NewSecretCache(box.fetch, time.Minute, clock)
+	cache := oktahook.NewSecretCache(oktahook.SecretCacheOptions{Fetch: box.fetch, TTL: time.Minute, Clock: clock})
 	cfg := hookConfig()
 	h, err := oktahook.New(oktahook.Options{
 		GroupMapped: cfg.GroupMapped, Config: cfg, Secrets: cache, Ledger: st, Publisher: pub, People: st, Brake: st,

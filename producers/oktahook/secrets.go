@@ -108,9 +108,22 @@ type SecretCache struct {
 // failBackoff is how long a failed fetch is not repeated.
 const failBackoff = time.Second
 
-// NewSecretCache caches fetch's answer for ttl.
-func NewSecretCache(fetch func(context.Context) (Secrets, error), ttl time.Duration, now func() time.Time) *SecretCache {
-	return &SecretCache{fetch: fetch, ttl: ttl, now: now}
+// SecretCacheOptions configure NewSecretCache.
+type SecretCacheOptions struct {
+	// Fetch reads the secrets (FromSecretsManager, FromSSM, Static).
+	Fetch func(context.Context) (Secrets, error)
+	// TTL is how long an answer is used before it is fetched again.
+	TTL time.Duration
+	// Clock is the time source (default time.Now).
+	Clock func() time.Time
+}
+
+// NewSecretCache caches o.Fetch's answer for o.TTL. It performs no I/O.
+func NewSecretCache(o SecretCacheOptions) *SecretCache {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	return &SecretCache{fetch: o.Fetch, ttl: o.TTL, now: o.Clock}
 }
 
 // Secrets returns the cached secrets, fetching them when the cache is empty

@@ -4,5 +4,5 @@
 // fauxqs, the IdentityStore, WorkMail and Connect stand-ins and a small SSM
 // fake), and checks the answers the real aws-lambda-go runtime loop gives
 // and their effects. One table row per binary; a guard test fails when a
-// main under producers/cmd or consumers/cmd has no row.
+// Lambda main under cmd/ has no row.
 package bintest
