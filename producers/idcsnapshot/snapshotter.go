@@ -758,8 +758,8 @@ func conflictRows(sum *Summary, conflicts []domain.IdentityConflict) []domain.Le
 		}
 		for _, key := range keys {
 			rows = append(rows, domain.LedgerEntry{
-				ID:        domain.NewEventID(domain.SourceIdCSnapshot, fmt.Sprintf("conflict:%s:%d", sum.RunID, i), key, sum.TakenAt),
-				At:        sum.TakenAt, PersonKey: key, Source: domain.SourceIdCSnapshot, Outcome: domain.OutcomeFailed,
+				ID: domain.NewEventID(domain.SourceIdCSnapshot, fmt.Sprintf("conflict:%s:%d", sum.RunID, i), key, sum.TakenAt),
+				At: sum.TakenAt, PersonKey: key, Source: domain.SourceIdCSnapshot, Outcome: domain.OutcomeFailed,
 				Reason: truncate(domain.ErrIdentityConflict.Error() + ": " + c.Reason),
 				Detail: map[string]string{"runId": sum.RunID, "oktaId": c.OktaID, "idcUserIds": strings.Join(c.IdCUserIDs, ",")},
 			})
