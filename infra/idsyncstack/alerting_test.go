@@ -156,12 +156,17 @@ func emittedMetrics(t *testing.T, s synthed) {
 			t.Fatalf("dashboard %s: %v\n%s", id, err, body)
 		}
 		n := 0
+		shown := map[string]int{} // component/metric, or namespace/metric for AWS's own
 		for _, w := range doc.Widgets {
 			for _, m := range w.Properties.Metrics {
+				if len(m) >= 2 && m[0] != emf.Namespace {
+					shown[fmt.Sprint(m[0], "/", m[1])]++
+				}
 				if len(m) < 4 || m[0] != emf.Namespace {
 					continue
 				}
 				n++
+				shown[fmt.Sprint(m[3], "/", m[1])]++
 				if m[2] != emf.DimensionComponent {
 					t.Errorf("dashboard %q: metric %v: dimension %v, want %s", w.Properties.Title, m, m[2], emf.DimensionComponent)
 					continue
@@ -171,6 +176,34 @@ func emittedMetrics(t *testing.T, s synthed) {
 		}
 		if n == 0 {
 			t.Errorf("dashboard %s shows no idsync metric", id)
+		}
+		dashboardShowsTheFlow(t, id, shown)
+	}
+}
+
+// dashboardShowsTheFlow: the dashboard shows the pipeline's flow: what
+// the hook received and queued; per target what was applied, skipped and
+// failed, with each queue's and DLQ's depth and the oldest message's age;
+// the snapshot's figures.
+func dashboardShowsTheFlow(t *testing.T, id string, shown map[string]int) {
+	t.Helper()
+	want := map[string]int{
+		emf.ComponentOktaHook + "/" + emf.HookEventsReceived: 1, emf.ComponentOktaHook + "/" + emf.HookEventsQueued: 1,
+		emf.ComponentIdCSnapshot + "/" + emf.SnapshotJoiners: 1, emf.ComponentIdCSnapshot + "/" + emf.SnapshotLeavers: 1,
+		emf.ComponentIdCSnapshot + "/" + emf.SnapshotEvents: 1, emf.ComponentIdCSnapshot + "/" + emf.SnapshotRunFailed: 1,
+		emf.ComponentIdCSnapshot + "/" + emf.SnapshotIncomplete: 1, emf.ComponentIdCSnapshot + "/" + emf.SnapshotRemovalCapTripped: 1,
+		// Two targets: each queue and each DLQ.
+		"AWS/SQS/ApproximateNumberOfMessagesVisible": 4, "AWS/SQS/ApproximateAgeOfOldestMessage": 2,
+		"AWS/SQS/NumberOfMessagesSent": 2,
+	}
+	for _, c := range []string{emf.ComponentConsumerWorkMail, emf.ComponentConsumerConnect} {
+		for _, m := range []string{emf.ConsumerApplied, emf.ConsumerSkipped, emf.ConsumerFailedRetryable, emf.ConsumerFailedPermanent} {
+			want[c+"/"+m] = 1
+		}
+	}
+	for k, n := range want {
+		if shown[k] != n {
+			t.Errorf("dashboard %s shows %s %d times, want %d", id, k, shown[k], n)
 		}
 	}
 }
