@@ -99,8 +99,10 @@ type OpResult struct {
 // of an adopted account, which keeps its own; after a create it carries no
 // create intent (see Intent), whatever the plan said; after an op that
 // starts or follows a job (domain.OpKind.FollowsJob) it carries the
-// Export fields of the state reached, which only the target learns. On
-// failure it is the state the ops before the failed one reached (or the
+// Export fields of the state reached, which only the target learns; after
+// an adopt (domain.OpAdopt) it is the state the target reached: the
+// account it found, managed, or, finding none, the state without the
+// intent. On failure it is the state the ops before the failed one reached (or the
 // failed op's own State when its Step says KeepState), for the caller to
 // keep so that a retry continues from there. An empty plan returns
 // plan.Next and no results.
@@ -116,7 +118,7 @@ func Execute(ctx context.Context, t Target, p domain.Person, last domain.TargetS
 	}
 	state := last
 	adoptedName := ""
-	created, followed := false, false
+	created, followed, settled := false, false, false
 	var results []OpResult
 	for _, op := range plan.Ops {
 		start := clock()
@@ -141,6 +143,13 @@ func Execute(ctx context.Context, t Target, p domain.Person, last domain.TargetS
 		}
 		created = created || op.Kind == domain.OpCreate
 		followed = followed || op.Kind.FollowsJob()
+		settled = settled || op.Kind == domain.OpAdopt
+	}
+	if settled {
+		final := state
+		final.Target = t.Name()
+		final.PendingName, final.PendingAt = "", time.Time{}
+		return final, results, nil
 	}
 	final := plan.Next
 	if final.Target == "" {

@@ -115,6 +115,19 @@ func hasAccount(last TargetState) bool {
 	return last.Status == RemoteEnabled || last.Status == RemoteDisabled
 }
 
+// settlesIntent reports whether last is a create intent and nothing else:
+// no account recorded, a pinned name. For a person who no longer
+// qualifies, that intent is settled with OpAdopt.
+func settlesIntent(last TargetState) bool {
+	return !last.Managed && last.Status == RemoteAbsent && last.PendingName != ""
+}
+
+// settleIntent is the plan of op, an OpAdopt: Next is last without its
+// intent (what the applier finds replaces it; see consumers.Execute).
+func settleIntent(op Op, last TargetState) Plan {
+	return Plan{Ops: []Op{op}, Next: withoutIntent(last)}
+}
+
 // noOp is a plan with nothing to do: Next is last, unchanged.
 func noOp(last TargetState, reason string) Plan {
 	return Plan{Next: last, Reason: reason}

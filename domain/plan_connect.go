@@ -90,7 +90,11 @@ func (k ConnectConfig) Qualifies(p Person) bool {
 //
 // An account idsync does not manage (last.Managed false) is never touched:
 // the plan is empty with ReasonNotManaged unless last.Status is absent and p
-// qualifies, which plans a create. An empty plan's Next is last.
+// qualifies, which plans a create, or last carries a create intent and p
+// no longer qualifies, which plans an adopt (OpAdopt under the pinned
+// username, no profiles): the create may have made an agent before its
+// commit was lost, and the leave policy applies to it once it is found.
+// An empty plan's Next is last.
 //
 // A state of an existing agent never carries a create intent: Next of every
 // plan for one has none.
@@ -107,10 +111,11 @@ func (k ConnectConfig) Qualifies(p Person) bool {
 func PlanConnect(cfg ConnectConfig, identity ConnectIdentity, p Person, last TargetState, now time.Time) (Plan, error) {
 	g, inGroup := cfg.Winner(p)
 	want := inGroup && p.Active()
-	if !last.Managed && (!want || last.Status != RemoteAbsent) {
+	settle := !want && settlesIntent(last)
+	if !last.Managed && !settle && (!want || last.Status != RemoteAbsent) {
 		return noOp(last, ReasonNotManaged), nil
 	}
-	if !want {
+	if !want && !settle {
 		return planConnectLeave(cfg, last, now), nil
 	}
 	var missing []string
@@ -144,6 +149,12 @@ func PlanConnect(cfg ConnectConfig, identity ConnectIdentity, p Person, last Tar
 		return Plan{}, err
 	}
 
+	if settle {
+		return settleIntent(Op{
+			Target: TargetConnect, Kind: OpAdopt, Name: username,
+			FirstName: d.FirstName, LastName: d.LastName, Email: d.Email, PhoneType: cfg.phoneType(),
+		}, last), nil
+	}
 	if create {
 		return Plan{
 			Ops: []Op{{

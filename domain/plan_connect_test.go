@@ -366,7 +366,12 @@ func TestPlanConnectCreateIntent(t *testing.T) {
 				s.LastName, s.Email = "Smith", "jane.smith@example.com"
 				return s
 			}()},
-		{"no longer qualifying: the intent is kept for a rejoin", fxJane(nil, fxAgents), intent, nil, "", intent},
+		// A create whose commit was lost may have made an agent: it is
+		// looked for (and then deleted), never left unrecorded.
+		{"no longer qualifying: the intent is settled by an adopt under the pinned name", fxJane(nil, fxAgents), intent,
+			[]domain.OpKind{domain.OpAdopt}, "jane.doe@example.com", domain.TargetState{Target: domain.TargetConnect, Version: 3}},
+		{"no longer qualifying, no intent: nothing", fxJane(nil, fxAgents), domain.TargetState{Target: domain.TargetConnect, Version: 3}, nil, "",
+			domain.TargetState{Target: domain.TargetConnect, Version: 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

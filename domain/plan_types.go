@@ -32,6 +32,16 @@ const (
 	// the state reached records it, and the next plan looks again.
 	OpExportStart OpKind = "export-start"
 	OpExportCheck OpKind = "export-check"
+	// OpAdopt settles a create intent (TargetState.PendingName) of a
+	// person who no longer qualifies: a create whose commit was lost (a
+	// crash between the call and the commit) may have made an account
+	// that nothing records. The applier looks for it as a create's
+	// adoption does, never creates: found and provably idsync's, it is
+	// adopted as it is (the reached state records it, managed, and the
+	// next plan applies the leave policy to it); not found, the intent is
+	// cleared. The op carries the create's fields (Name is the pinned
+	// name).
+	OpAdopt OpKind = "adopt"
 )
 
 // Leave reports whether k takes an account away from a person: disable,

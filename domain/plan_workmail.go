@@ -77,7 +77,11 @@ func (w WorkMailConfig) Qualifies(p Person) bool {
 //
 // An account idsync does not manage (last.Managed false) is never touched:
 // the plan is empty with ReasonNotManaged unless last.Status is absent and p
-// qualifies, which plans a create. An empty plan's Next is last, except when
+// qualifies, which plans a create, or last carries a create intent and p
+// no longer qualifies, which plans an adopt (OpAdopt, the create's fields
+// under the pinned name): the create may have made a mailbox before its
+// commit was lost, and the leave policy applies to it once it is found.
+// An empty plan's Next is last, except when
 // a disabled mailbox's grace period starts (DisabledAt was unknown): persist
 // Next whenever it differs from last. A state of an existing mailbox never
 // carries a create intent: Next of every plan with ops for one has none.
@@ -90,13 +94,14 @@ func (w WorkMailConfig) Qualifies(p Person) bool {
 // whose login is not known yet gets an empty plan with ReasonIncomplete.
 func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState, now time.Time) (Plan, error) {
 	want := cfg.Qualifies(p)
-	if !last.Managed && (!want || last.Status != RemoteAbsent) {
+	settle := !want && settlesIntent(last)
+	if !last.Managed && !settle && (!want || last.Status != RemoteAbsent) {
 		return noOp(last, ReasonNotManaged), nil
 	}
-	if !want {
+	if !want && !settle {
 		return planWorkMailLeave(cfg, last, now), nil
 	}
-	if cfg.Frozen() && !hasAccount(last) {
+	if cfg.Frozen() && !hasAccount(last) && !settle {
 		return noOp(last, ReasonFrozen+": workmail.mode is frozen; no new mailboxes"), nil
 	}
 	if p.Login.Value == "" {
@@ -132,6 +137,13 @@ func PlanWorkMail(cfg WorkMailConfig, domain string, p Person, last TargetState,
 		return Plan{}, err
 	}
 
+	if settle {
+		return settleIntent(Op{
+			Target: TargetWorkMail, Kind: OpAdopt, Name: name,
+			DisplayName: d.DisplayName, FirstName: d.FirstName, LastName: d.LastName,
+			IdentityProviderUserID: p.IdCUserID, Email: email,
+		}, last), nil
+	}
 	if create {
 		return Plan{
 			Ops: []Op{

@@ -311,7 +311,16 @@ func TestPlanWorkMailCreateIntent(t *testing.T) {
 				s.Email, s.DisplayName, s.LastName = "jane.smith@example.com", "Jane Smith", "Smith"
 				return s
 			}()},
-		{"no longer qualifying: the intent is kept for a rejoin", fxJane(nil, fxMail), intent, nil, "", "", intent},
+		// A create whose commit was lost may have made a mailbox: it is
+		// looked for (and then left), never left unrecorded.
+		{"no longer qualifying: the intent is settled by an adopt under the pinned name", fxJane(nil, fxMail), intent,
+			[]domain.OpKind{domain.OpAdopt}, "jane.doe", "jane.doe@example.com",
+			domain.TargetState{Target: domain.TargetWorkMail, Version: 2}},
+		{"suspended: the same", fxFold(fxJane([]domain.GroupRef{fxMail}), fxFact(domain.KindSuspended, 10, "sus")), intent,
+			[]domain.OpKind{domain.OpAdopt}, "jane.doe", "jane.doe@example.com",
+			domain.TargetState{Target: domain.TargetWorkMail, Version: 2}},
+		{"no longer qualifying, no intent: nothing", fxJane(nil, fxMail), domain.TargetState{Target: domain.TargetWorkMail, Version: 2}, nil, "", "",
+			domain.TargetState{Target: domain.TargetWorkMail, Version: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -253,8 +253,9 @@ func (a *Applier) justCreated(id string) bool {
 // (DescribeUser, then UpdateUserIdentityInfo keeping the secondary email
 // and mobile idsync does not manage), update-security-profiles,
 // update-routing-profile, update-hierarchy-group (UpdateUserHierarchy; an
-// empty id clears it), strip (security profiles, then routing profile) and
-// delete.
+// empty id clears it), strip (security profiles, then routing profile),
+// delete, and adopt (settleIntent: the agent a lost create may have made,
+// adopted as found, or the intent cleared).
 //
 // Idempotency: every op may be repeated. A repeated create adopts the user
 // it made, even under another username or person key (see the package
@@ -274,6 +275,11 @@ func (a *Applier) justCreated(id string) bool {
 func (a *Applier) Apply(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
 	start := a.now()
 	op.FirstName, op.LastName = norm.NFC.String(op.FirstName), norm.NFC.String(op.LastName)
+	if op.Kind == domain.OpAdopt {
+		step, err := a.settleIntent(ctx, p, state, op)
+		a.logOp(ctx, p, op, step, err, a.now().Sub(start))
+		return step, err
+	}
 	step, username, err := a.run(ctx, p, op)
 	if err == nil {
 		remoteID := step.RemoteID

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconnect "github.com/aws/aws-sdk-go-v2/service/connect"
@@ -96,6 +97,59 @@ func (a *Applier) create(ctx context.Context, p domain.Person, op domain.Op) (co
 		return a.adopt(ctx, owners, op, err)
 	}
 	return consumers.Step{}, "", awsclient.Failure(err)
+}
+
+// settleIntent looks for the agent a create intent (state's PendingName,
+// op.Name) may have made before its commit was lost, for a person who no
+// longer qualifies: by its ownership tag, else by the pinned username with
+// the tag. Found, it is adopted as it is (nothing is changed; the reached
+// state records its profiles), and the next plan applies the leave policy
+// to it. Not found, the intent is cleared, unless it is younger than the
+// visibility window: SearchUsers' index lags creates, so the answer is
+// ErrNotVisibleYet (retryable) until then. A user of that username without
+// the tag is not idsync's and is left untouched. It never creates.
+func (a *Applier) settleIntent(ctx context.Context, p domain.Person, state domain.TargetState, op domain.Op) (consumers.Step, error) {
+	owners := ownerIDs(p)
+	u, _, err := a.findOwned(ctx, owners, op.Name)
+	if err != nil {
+		return consumers.Step{}, err
+	}
+	note := "found by its tag"
+	if u == nil {
+		id, err := a.findByUsername(ctx, op.Name)
+		if err != nil {
+			return consumers.Step{}, err
+		}
+		if id != "" {
+			d, err := a.describe(ctx, id)
+			if err != nil {
+				return consumers.Step{}, err
+			}
+			if d != nil && a.owns(d, owners) {
+				u, note = d, "found by username"
+			}
+		}
+	}
+	if u == nil {
+		if !state.PendingAt.IsZero() && a.now().Sub(state.PendingAt) < a.window {
+			return consumers.Step{}, domain.Retryable(fmt.Errorf("connect adopt: %w: no agent of the create intent (recorded %s) found yet; the search index may lag",
+				ErrNotVisibleYet, state.PendingAt.UTC().Format(time.RFC3339)))
+		}
+		cleared := state
+		cleared.Target, cleared.PendingName, cleared.PendingAt = domain.TargetConnect, "", time.Time{}
+		return consumers.Step{State: cleared, Note: "no agent was made for the create intent; intent cleared"}, nil
+	}
+	id := aws.ToString(u.Id)
+	found := domain.TargetState{
+		Target: domain.TargetConnect, Managed: true, RemoteID: id, Status: domain.RemoteEnabled, Name: aws.ToString(u.Username),
+		SecurityProfileIDs: slices.Clone(u.SecurityProfileIds), RoutingProfileID: aws.ToString(u.RoutingProfileId),
+		HierarchyGroupID: aws.ToString(u.HierarchyGroupId), Version: state.Version,
+	}
+	if info := u.IdentityInfo; info != nil {
+		found.FirstName, found.LastName, found.Email = aws.ToString(info.FirstName), aws.ToString(info.LastName), aws.ToString(info.Email)
+	}
+	return consumers.Step{State: found, RemoteID: id, Adopted: true,
+		Note: fmt.Sprintf("adopted user %s made for the create intent (%s), as found", id, note)}, nil
 }
 
 // ownerIDs are the ownership tag values that prove an agent is p's: p's

@@ -196,3 +196,33 @@ func TestDeleteWhoseAnswerWasLost(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaversIntentIsClearedOnlyAfterTheWindow: the adopt that settles a
+// leaver's create intent finds no agent. While the intent is younger than
+// the visibility window the search index may not show the agent a lost
+// create made, so the answer is ErrNotVisibleYet (retryable) and nothing is
+// written; after it, the intent is cleared and nothing is created.
+func TestLeaversIntentIsClearedOnlyAfterTheWindow(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	a := e.applier(t, e.config(t, "config-delete.json"), connect.Options{})
+	p := member(person(t, 41), agents, false, 2)
+	intent := domain.TargetState{Target: domain.TargetConnect, PendingName: p.Login.Value, PendingAt: e.clock.Now(), Version: 4}
+	plan, err := a.Plan(ctx, p, intent, e.now)
+	if err != nil || len(plan.Ops) != 1 || plan.Ops[0].Kind != domain.OpAdopt {
+		t.Fatalf("plan %v, %v; want one adopt", kinds(plan), err)
+	}
+	writes := e.writes()
+	_, _, err = consumers.Execute(ctx, a, p, intent, plan, nil)
+	if !errors.Is(err, connect.ErrNotVisibleYet) || domain.KindOf(err) != domain.ErrorRetryable {
+		t.Fatalf("adopt within the window: %v, want retryable ErrNotVisibleYet", err)
+	}
+	e.clock.advance(connect.DefaultVisibilityWindow)
+	state, results, err := consumers.Execute(ctx, a, p, intent, plan, nil)
+	if err != nil || state.PendingName != "" || state.Managed || state.Version != 4 || len(results) != 1 || results[0].Adopted {
+		t.Fatalf("adopt after the window: state %+v, results %+v, %v; want the intent cleared", state, results, err)
+	}
+	if n := e.writes() - writes; n != 0 || len(e.sim.Users(e.instance)) != 0 {
+		t.Errorf("%d writes, %d users; want none", n, len(e.sim.Users(e.instance)))
+	}
+}

@@ -93,6 +93,8 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"login renamed between a crash after the create and the retry", func(t *testing.T, h Harness) { renamedBeforeRetry(t, h, false) }},
 		{"login renamed between a crash after the whole plan and the retry", func(t *testing.T, h Harness) { renamedBeforeRetry(t, h, true) }},
 		{"unmanaged account holding the name", unmanagedClash},
+		{"leaver whose create's commit was lost", leftAfterLostCommit},
+		{"leaver whose create intent made nothing", leftBeforeCreate},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, newHarness(t)) })
@@ -419,4 +421,99 @@ func unmanagedClash(t *testing.T, h Harness) {
 	if diff := cmp.Diff(before, h.Accounts(t)); diff != "" {
 		t.Errorf("accounts changed (-before +after):\n%s", diff)
 	}
+}
+
+// settle plans p, a leaver, from held (a create intent) and executes the
+// plan: an adopt (domain.OpAdopt). A retryable failure (the target's reads
+// may not show the account yet) must change no account; the adopt then
+// comes again after h.CatchUp. It returns the state reached and the
+// results, and the last error (nil, or the retryable one a target keeps
+// giving while its intent may still be in flight).
+func settle(t *testing.T, h Harness, p domain.Person, held domain.TargetState, now time.Time) (domain.TargetState, []consumers.OpResult, error) {
+	t.Helper()
+	before := h.Accounts(t)
+	plan, state, results, err := sync(t, h, p, held, now)
+	if len(plan.Ops) != 1 || plan.Ops[0].Kind != domain.OpAdopt || !strings.EqualFold(plan.Ops[0].Name, held.PendingName) {
+		t.Fatalf("a leaver's create intent plans %+v, want one adopt under the pinned name %q", plan.Ops, held.PendingName)
+	}
+	if err != nil && domain.KindOf(err) == domain.ErrorRetryable {
+		if diff := cmp.Diff(before, h.Accounts(t)); diff != "" {
+			t.Fatalf("an adopt that failed (%v) changed accounts (-before +after):\n%s", err, diff)
+		}
+		h.CatchUp(t)
+		_, state, results, err = sync(t, h, p, held, now)
+	}
+	if err != nil && domain.KindOf(err) != domain.ErrorRetryable {
+		t.Fatalf("adopt: %v (%s), results %+v", err, domain.KindOf(err), results)
+	}
+	if diff := cmp.Diff(before, h.Accounts(t)); diff != "" {
+		t.Errorf("the adopt changed accounts (-before +after):\n%s", diff)
+	}
+	return state, results, err
+}
+
+// leftAfterLostCommit: a joiner's create succeeded but its commit was
+// lost, and the person left before the retry. The account is not left
+// behind unrecorded: the adopt finds it, the state records it, and the
+// next plan applies the leave policy to it.
+func leftAfterLostCommit(t *testing.T, h Harness) {
+	p := h.Entitle(person(), true, at(1))
+	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	held, made := crashed(t, h, p, plan, at(1))
+	p = h.Entitle(p, false, at(2))
+	state, results, err := settle(t, h, p, held, at(2))
+	if err != nil {
+		t.Fatalf("adopt of the account the lost create made: %v (results %+v)", err, results)
+	}
+	if !results[0].Adopted || state.RemoteID != made.RemoteID || !state.Managed || state.PendingName != "" {
+		t.Fatalf("adopt %+v, state %+v; want %s adopted, managed, without the intent", results[0], state, made.RemoteID)
+	}
+	holds(t, h, state)
+	left := commit(t, h, p, state, at(2))
+	if left.Status != h.LeftStatus() {
+		t.Errorf("after the adopt the leave policy left status %q, want %q", left.Status, h.LeftStatus())
+	}
+	if left.Status == domain.RemoteDeleted {
+		if n := len(h.Accounts(t)); n != 0 {
+			t.Errorf("%d accounts after the delete", n)
+		}
+	} else {
+		holds(t, h, left)
+	}
+	settled(t, h, p, left, at(2))
+}
+
+// leftBeforeCreate: a joiner's create intent was recorded, but the
+// consumer stopped before the create, and the person left. The adopt finds
+// nothing and creates nothing; once the target's reads can be trusted the
+// intent is cleared and the person, managed nowhere, plans nothing more.
+func leftBeforeCreate(t *testing.T, h Harness) {
+	p := h.Entitle(person(), true, at(1))
+	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	held, ok := consumers.Intent(h.Target().Name(), domain.TargetState{}, plan, at(1))
+	if !ok {
+		t.Fatalf("plan %v records no create intent", kinds(plan.Ops))
+	}
+	p = h.Entitle(p, false, at(2))
+	writes := h.Writes()
+	state, results, err := settle(t, h, p, held, at(2))
+	if n := h.Writes() - writes; n != 0 {
+		t.Errorf("%d write requests for an adopt that found nothing", n)
+	}
+	if n := len(h.Accounts(t)); n != 0 {
+		t.Fatalf("%d accounts, want none", n)
+	}
+	if err != nil {
+		return // the target keeps the intent while its reads may lag the create
+	}
+	if state.Managed || state.PendingName != "" || state.RemoteID != "" || len(results) != 1 || results[0].Adopted {
+		t.Fatalf("state %+v, results %+v; want the intent cleared, nothing adopted", state, results)
+	}
+	settled(t, h, p, state, at(2))
 }

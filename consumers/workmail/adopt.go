@@ -10,6 +10,7 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/workmail"
 	"github.com/aws/aws-sdk-go-v2/service/workmail/types"
 
+	"github.com/idsync/idsync/consumers"
 	"github.com/idsync/idsync/domain"
 	"github.com/idsync/idsync/internal/awsclient"
 )
@@ -112,6 +113,44 @@ func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 	}
 	return user{}, "", domain.Permanent(fmt.Errorf("%w: create: the name is held by user %s; left untouched%s",
 		ErrUnmanaged, holder.id, detail))
+}
+
+// settleIntent looks for the mailbox a create intent (the state's
+// PendingName, op.Name) may have made before its commit was lost, for a
+// person who no longer qualifies: by the person's IdC user id, else by the
+// pinned name, adopted by the create's rules (the exact state a create
+// leaves, or enabled since the intent with the planned address). Found,
+// it is adopted as it is (its names aligned, as a create's adoption
+// does); the next plan applies the leave policy to it. Not found, or the
+// name held by a user that is not provably idsync's (so no create of ours
+// made it), the intent is cleared and nothing else is touched. It never
+// creates.
+func (r *run) settleIntent(ctx context.Context, op domain.Op) (consumers.Step, error) {
+	if op.IdentityProviderUserID != "" {
+		own, _, err := r.byIdCUserID(ctx, op)
+		if err != nil {
+			return consumers.Step{}, err
+		}
+		if own != nil {
+			return r.adopt(ctx, op, *own, adoptedByIdCID)
+		}
+	}
+	holder, err := r.describe(ctx, op.Name)
+	note := "no user " + op.Name + " was made for the create intent; intent cleared"
+	switch {
+	case awsclient.ErrorCode(err) == codeEntityNotFound:
+	case err != nil:
+		return consumers.Step{}, err
+	case holder.state == string(types.EntityStateDeleted):
+	case isCreateShell(holder, op):
+		return r.adopt(ctx, op, holder, adoptedByShell)
+	case intended(holder, op, r.state):
+		return r.adopt(ctx, op, holder, adoptedByIntent)
+	default:
+		note = "the name is held by user " + holder.id + ", not made for the create intent; intent cleared, the user left untouched"
+	}
+	r.state.PendingName, r.state.PendingAt = "", time.Time{}
+	return consumers.Step{Note: note}, nil
 }
 
 // isCreateShell reports whether u is in exactly the state idsync's create

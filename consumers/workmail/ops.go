@@ -27,8 +27,11 @@ func (r *run) org() *string { return aws.String(r.a.cfg.OrganizationID) }
 
 // do runs one op and records the state it reaches.
 func (r *run) do(ctx context.Context, op domain.Op) (consumers.Step, error) {
-	if op.Kind == domain.OpCreate {
+	switch op.Kind {
+	case domain.OpCreate:
 		return r.create(ctx, op)
+	case domain.OpAdopt:
+		return r.settleIntent(ctx, op)
 	}
 	id := op.RemoteID
 	if id == "" && op.Kind == domain.OpRegister {

@@ -285,14 +285,14 @@ func BenchmarkSnapshot(b *testing.B) {
 // BenchmarkSnapshot1MResumable: a first run over a directory of 1,000,000
 // users, 50,000 of them in the mapped group, with the Identity Store quota
 // and the Lambda time limit both scaled by IDSYNC_BENCH_1M_SCALE (default
-// 50: 1,000 requests/s and 18 s invocations instead of 20/s and 15
-// minutes), the stand-in in its own process. The snapshot binary is
+// 10: 200 requests/s and 90 s invocations instead of 20/s and 15 minutes),
+// the stand-in in its own process. The snapshot binary is
 // invoked (one warm process, as Lambda reuses it) until the run no longer
 // continues. It reports the invocations, the requests against the minimum
 // pages, the wall time, the events and the process's peak RSS.
 func BenchmarkSnapshot1MResumable(b *testing.B) {
 	const users, members = 1000000, 50000
-	scale := 50.0
+	scale := 10.0
 	if f, err := strconv.ParseFloat(os.Getenv("IDSYNC_BENCH_1M_SCALE"), 64); err == nil && f > 0 {
 		scale = f
 	}
