@@ -120,8 +120,10 @@ func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 // person who no longer qualifies: by the person's IdC user id, else by the
 // pinned name, adopted by the create's rules (the exact state a create
 // leaves, or enabled since the intent with the planned address). Found,
-// it is adopted as it is (its names aligned, as a create's adoption
-// does); the next plan applies the leave policy to it. Not found, or the
+// it is adopted as it is, nothing written (no names aligned, no IdC link
+// set: the person no longer qualifies, and WorkMail refuses a link to an
+// IdC user no longer assigned to its application); the next plan applies
+// the leave policy to it. Not found, or the
 // name held by a user that is not provably idsync's (so no create of ours
 // made it), the intent is cleared and nothing else is touched. It never
 // creates.
@@ -132,7 +134,7 @@ func (r *run) settleIntent(ctx context.Context, op domain.Op) (consumers.Step, e
 			return consumers.Step{}, err
 		}
 		if own != nil {
-			return r.adopt(ctx, op, *own, adoptedByIdCID)
+			return r.adoptAsFound(*own, adoptedByIdCID), nil
 		}
 	}
 	holder, err := r.describe(ctx, op.Name)
@@ -143,14 +145,27 @@ func (r *run) settleIntent(ctx context.Context, op domain.Op) (consumers.Step, e
 		return consumers.Step{}, err
 	case holder.state == string(types.EntityStateDeleted):
 	case isCreateShell(holder, op):
-		return r.adopt(ctx, op, holder, adoptedByShell)
+		return r.adoptAsFound(holder, adoptedByShell), nil
 	case intended(holder, op, r.state):
-		return r.adopt(ctx, op, holder, adoptedByIntent)
+		return r.adoptAsFound(holder, adoptedByIntent), nil
 	default:
 		note = "the name is held by user " + holder.id + ", not made for the create intent; intent cleared, the user left untouched"
 	}
 	r.state.PendingName, r.state.PendingAt = "", time.Time{}
 	return consumers.Step{Note: note}, nil
+}
+
+// adoptAsFound records user u, found by rule how, as idsync's, with the
+// attributes it has: the state settleIntent reaches.
+func (r *run) adoptAsFound(u user, how string) consumers.Step {
+	status := domain.RemoteDisabled
+	if u.state == string(types.EntityStateEnabled) {
+		status = domain.RemoteEnabled
+	}
+	r.created(domain.Op{Name: u.name, DisplayName: u.displayName, FirstName: u.firstName, LastName: u.lastName,
+		IdentityProviderUserID: u.idpUserID}, u.id, status, u.email)
+	return consumers.Step{RemoteID: u.id, Adopted: true,
+		Note: "adopted user " + u.id + " made for the create intent (" + how + "), as found"}
 }
 
 // isCreateShell reports whether u is in exactly the state idsync's create
