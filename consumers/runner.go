@@ -99,8 +99,12 @@ type RunnerOptions struct {
 	// MaxReceives is the queue's maxReceiveCount (default
 	// DefaultMaxReceives, what the stack and the local runner set). A
 	// retryable failure after the event's facts were folded, on the record's
-	// last receive, is not left to SQS's redrive policy: it is recorded
-	// ("retries exhausted") and acknowledged, and the next scheduled
+	// last receive but one, is not left to SQS's redrive policy: it is
+	// recorded ("retries exhausted") and acknowledged. The last receive is
+	// kept spare for an invocation that failed as a whole after that
+	// hand-over (a crash, a timeout: Lambda redelivers the whole batch),
+	// which would otherwise leave SQS to move the acknowledged record to
+	// the DLQ; it hands over again. The next scheduled
 	// reconciliation plans the person for this target again from the stored
 	// facts (level-triggered); for a reconcile event the runner releases
 	// the snapshot's mark of it (store.ReleaseMark), so that run does not
@@ -440,7 +444,7 @@ func (r *Runner) failed(ctx context.Context, msg events.SQSMessage, e domain.Eve
 	if retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary {
 		r.metrics.Add(emf.ConsumerThrottled, 1)
 	}
-	if n := receiveCount(msg); key != "" && !r.dryRun && n >= r.maxReceives {
+	if n := receiveCount(msg); key != "" && !r.dryRun && n >= max(r.maxReceives-1, 1) {
 		// The facts are folded: the target is behind, not the person. The
 		// next reconciliation plans them again; the DLQ is for what no
 		// retry can fix.

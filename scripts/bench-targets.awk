@@ -20,6 +20,7 @@ END {
 	check("BenchmarkBackfill", "dlq", "<=", 0, "dead letters")
 	check("BenchmarkSnapshot", "peak-RSS-MiB", "<=", 256, "peak RSS MiB")
 	check("BenchmarkSnapshot", "requests/min", "<=", 1.05, "requests ÷ minimum")
+	check("BenchmarkSnapshot1MResumable", "requests/min", "<=", 1.05, "1M: requests ÷ minimum")
 	check("BenchmarkConsumer", "roundtrips/event", "<=", 4, "DynamoDB round trips")
 	check("BenchmarkConsumer", "joiner-roundtrips/event", "<=", 4, "joiner round trips")
 	check("BenchmarkChaos", "dlq", "<=", 0, "dead letters")

@@ -94,7 +94,7 @@ func (b *builder) alarms(st *Stack) []awscloudwatch.Alarm {
 			metric:      t.Queue.MetricApproximateAgeOfOldestMessage(opts("Maximum", alarmPeriod)),
 			threshold:   b.s.QueueAgeAlarm.Seconds(), above: true})
 		count(title+"RetriesExhaustedAlarm", p+name+"-retries-exhausted",
-			"idsync "+name+": events still failing on their last receive (a target outage or a lasting transient error); left to the next reconciliation, see the ledger's failed rows",
+			"idsync "+name+": events still failing on their last receives (a target outage or a lasting transient error); left to the next reconciliation, see the ledger's failed rows",
 			emfMetric(emf.ComponentConsumerPrefix+name, emf.ConsumerRetriesExhausted, "Sum", alarmPeriod))
 	}
 

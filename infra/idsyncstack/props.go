@@ -49,9 +49,9 @@ const (
 	// times its consumer's timeout (AWS's guidance for SQS event sources).
 	VisibilityFactor = 6
 	// MaxReceiveCount is how often a message is received before it moves to
-	// the dead-letter queue: the consumers' own count (on the last receive a
-	// retryable failure is left to reconciliation, see
-	// consumers.RunnerOptions.MaxReceives).
+	// the dead-letter queue: the consumers' own count (on the last receive
+	// but one a retryable failure is left to reconciliation, the last kept
+	// spare for a failed invocation, see consumers.RunnerOptions.MaxReceives).
 	MaxReceiveCount = consumers.DefaultMaxReceives
 	// Retention of every queue and dead-letter queue.
 	Retention = 14 * 24 * time.Hour

@@ -92,7 +92,7 @@ const (
 	ConsumerFailedRetryable  = "FailedRetryable"  // Count: retryable failures
 	ConsumerThrottled        = "Throttled"        // Count: retryable failures that were throttling
 	ConsumerFailedPermanent  = "FailedPermanent"  // Count: records dead-lettered for a permanent failure
-	ConsumerRetriesExhausted = "RetriesExhausted" // Count: retryable failures on a record's last receive, acknowledged and left to the next reconciliation
+	ConsumerRetriesExhausted = "RetriesExhausted" // Count: retryable failures on a record's last receive but one (or the spare last), acknowledged and left to the next reconciliation
 	ConsumerAPILatencyMs     = "ApiLatencyMs"     // Milliseconds: each target API call's latency (samples)
 	ConsumerDriftRepaired    = "DriftRepaired"    // Count: drifted accounts repaired (a drift event's plan applied)
 )
