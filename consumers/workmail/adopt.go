@@ -123,10 +123,9 @@ func (r *run) findOwn(ctx context.Context, op domain.Op) (user, string, error) {
 // it is adopted as it is, nothing written (no names aligned, no IdC link
 // set: the person no longer qualifies, and WorkMail refuses a link to an
 // IdC user no longer assigned to its application); the next plan applies
-// the leave policy to it. Not found, or the
-// name held by a user that is not provably idsync's (so no create of ours
-// made it), the intent is cleared and nothing else is touched. It never
-// creates.
+// the leave policy to it. Not found, or the name held by a user that is
+// not provably idsync's (so no create of ours made it), the intent is
+// cleared and nothing else is touched. It never creates.
 func (r *run) settleIntent(ctx context.Context, op domain.Op) (consumers.Step, error) {
 	if op.IdentityProviderUserID != "" {
 		own, _, err := r.byIdCUserID(ctx, op)
