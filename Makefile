@@ -11,6 +11,9 @@ LAMBDAS = cmd/oktahook cmd/idcsnapshot cmd/consumer
 # operator binary does not link the stand-ins; checks cover both builds.
 TAGS = -tags local
 # Exports DYNAMODB_ENDPOINT and SQS_ENDPOINT after installing/starting the engines.
+# CHAOS_SEED seeds make bench's full-size chaos run (0: a new seed, printed).
+CHAOS_SEED ?= 1
+
 WITH_STANDINS = set -a; eval "$$(scripts/localaws start)"; set +a;
 
 .PHONY: help
@@ -49,7 +52,7 @@ lint: ## gofmt check, go vet, staticcheck
 bench: ## benchmarks against the limits, one `name value unit ...` line each, then the ratios against their targets (README.md, Performance)
 	@$(WITH_STANDINS) go test $(TAGS) -timeout=120m -run='^$$' -bench=. -benchtime=1x ./internal/bench/ | tee .bench.out | grep -E '^(Benchmark|ok|FAIL|--- FAIL)'
 	@go test -run='^$$' -bench=HookCPU -cpu=1 ./producers/oktahook/ | tee -a .bench.out | grep -E '^(Benchmark|FAIL)'
-	@$(WITH_STANDINS) go test $(TAGS) -timeout=90m -run='^$$' -bench=Chaos -benchtime=1x ./internal/localrun/ | tee -a .bench.out | grep -E '^(Benchmark|ok|FAIL|--- FAIL)|chaos'
+	@$(WITH_STANDINS) go test $(TAGS) -timeout=90m -run='^$$' -bench=Chaos -benchtime=1x ./internal/localrun/ -chaos.seed=$(CHAOS_SEED) | tee -a .bench.out | grep -E '^(Benchmark|ok|FAIL|--- FAIL)|chaos'
 	@awk -f scripts/bench-targets.awk .bench.out
 
 .PHONY: build
