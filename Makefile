@@ -10,10 +10,9 @@ LAMBDAS = cmd/oktahook cmd/idcsnapshot cmd/consumer
 # The local runner (idsync local) is compiled in only with this tag, so the
 # operator binary does not link the stand-ins; checks cover both builds.
 TAGS = -tags local
-# Exports DYNAMODB_ENDPOINT and SQS_ENDPOINT after installing/starting the engines.
 # CHAOS_SEED seeds make bench's full-size chaos run (0: a new seed, printed).
 CHAOS_SEED ?= 1
-
+# Exports DYNAMODB_ENDPOINT and SQS_ENDPOINT after installing/starting the engines.
 WITH_STANDINS = set -a; eval "$$(scripts/localaws start)"; set +a;
 
 .PHONY: help
