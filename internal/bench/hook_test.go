@@ -27,7 +27,7 @@ func hookBenchConfig(b *testing.B) domain.Config {
 	b.Helper()
 	cfg, err := domain.ParseConfig([]byte(`{"snapshot":{"identityStoreId":"d-1234567890"},"workmail":{"organizationId":"m-0123456789abcdef0123456789abcdef","mailDomain":"example.com",
 	  "groups":[{"oktaId":"` + oktaGroup + `","name":"Mail"}]},
-	  "connect":{"instanceId":"4f1d0a3e-7b2c-4c9e-9a51-2f1e8d6c0b7a","groups":[{"oktaId":"` + oktaGroup + `","name":"Agents",
+	  "connect":{"instanceId":"4f1d0a3e-7b2c-4c9e-9a51-2f1e8d6c0b7a","groups":[{"oktaId":"` + oktaGroup + `","idcId":"a1b2c3d4-0000-4000-8000-000000000001","name":"Agents",
 	  "securityProfileIds":["9a0b7c2e-1f3d-4e5a-8b6c-7d8e9f0a1b2c"],"routingProfileId":"0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e","priority":1}]}}`))
 	if err != nil {
 		b.Fatal(err)
