@@ -157,12 +157,8 @@ func (r *run) settleIntent(ctx context.Context, op domain.Op) (consumers.Step, e
 // adoptAsFound records user u, found by rule how, as idsync's, with the
 // attributes it has: the state settleIntent reaches.
 func (r *run) adoptAsFound(u user, how string) consumers.Step {
-	status := domain.RemoteDisabled
-	if u.state == string(types.EntityStateEnabled) {
-		status = domain.RemoteEnabled
-	}
 	r.created(domain.Op{Name: u.name, DisplayName: u.displayName, FirstName: u.firstName, LastName: u.lastName,
-		IdentityProviderUserID: u.idpUserID}, u.id, status, u.email)
+		IdentityProviderUserID: u.idpUserID}, u.id, u.status(), u.email)
 	return consumers.Step{RemoteID: u.id, Adopted: true,
 		Note: "adopted user " + u.id + " made for the create intent (" + how + "), as found"}
 }

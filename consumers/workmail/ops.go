@@ -150,15 +150,11 @@ func (r *run) adopt(ctx context.Context, op domain.Op, u user, how string) (cons
 		}
 		res.Note += "; attributes aligned"
 	}
-	status := domain.RemoteDisabled
-	if u.state == string(types.EntityStateEnabled) {
-		status = domain.RemoteEnabled
-	}
 	op.Name = u.name // WorkMail cannot rename: the adopted user's Name stays
 	if setIdP == "" {
 		op.IdentityProviderUserID = u.idpUserID
 	}
-	r.created(op, u.id, status, u.email)
+	r.created(op, u.id, u.status(), u.email)
 	return res, nil
 }
 
@@ -395,6 +391,15 @@ type user struct {
 	idpUserID                        string
 	everEnabled                      bool
 	enabledAt                        time.Time // EnabledDate; zero when never enabled
+}
+
+// status is what u's State means to idsync: enabled, or disabled (a
+// user that is not enabled: never registered, or deregistered).
+func (u user) status() domain.RemoteStatus {
+	if u.state == string(types.EntityStateEnabled) {
+		return domain.RemoteEnabled
+	}
+	return domain.RemoteDisabled
 }
 
 // describe calls DescribeUser with a user id, name or email address. The
