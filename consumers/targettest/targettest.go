@@ -294,6 +294,19 @@ func lifecycle(t *testing.T, h Harness) {
 	}
 }
 
+// joiner is a person who has just joined a group entitling them to an
+// account (a fact at at(1)), and their plan from no state, which must
+// start with a create.
+func joiner(t *testing.T, h Harness) (domain.Person, domain.Plan) {
+	t.Helper()
+	p := h.Entitle(person(), true, at(1))
+	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
+	if err != nil || len(plan.Ops) == 0 || plan.Ops[0].Kind != domain.OpCreate {
+		t.Fatalf("plan %v, %v; want a create", kinds(plan.Ops), err)
+	}
+	return p, plan
+}
+
 // crashed runs plan from no state as the runner does, the create intent
 // stored first (consumers.Intent), and fails the test unless it succeeds;
 // the returned held is what the store still holds when the commit is then
@@ -340,11 +353,7 @@ func retried(t *testing.T, h Harness, p domain.Person, held domain.TargetState, 
 // retry plans from the held state (the create intent) again and adopts the
 // account.
 func lostCommit(t *testing.T, h Harness) {
-	p := h.Entitle(person(), true, at(1))
-	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
-	if err != nil {
-		t.Fatalf("Plan: %v", err)
-	}
+	p, plan := joiner(t, h)
 	held, lost := crashed(t, h, p, plan, at(1))
 	_, state, results := retried(t, h, p, held, at(1))
 	if !results[0].Adopted || results[0].RemoteID != lost.RemoteID || state.RemoteID != lost.RemoteID {
@@ -364,11 +373,7 @@ func lostCommit(t *testing.T, h Harness) {
 // account made before the crash stays the only one: adopted, keeping its
 // name, and brought to the new facts.
 func renamedBeforeRetry(t *testing.T, h Harness, whole bool) {
-	p := h.Entitle(person(), true, at(1))
-	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
-	if err != nil || len(plan.Ops) == 0 {
-		t.Fatalf("plan %v, %v", kinds(plan.Ops), err)
-	}
+	p, plan := joiner(t, h)
 	if !whole {
 		plan.Ops = plan.Ops[:1]
 	}
@@ -400,11 +405,7 @@ func renamedBeforeRetry(t *testing.T, h Harness, whole bool) {
 // planned name. The create fails permanently, names the holder by id only,
 // and changes nothing.
 func unmanagedClash(t *testing.T, h Harness) {
-	p := h.Entitle(person(), true, at(1))
-	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
-	if err != nil || len(plan.Ops) == 0 || plan.Ops[0].Kind != domain.OpCreate {
-		t.Fatalf("plan %v, %v; want a create", kinds(plan.Ops), err)
-	}
+	p, plan := joiner(t, h)
 	holder := h.SeedUnmanaged(t, plan.Ops[0].Name)
 	before := h.Accounts(t)
 	state, results, err := consumers.Execute(context.Background(), h.Target(), p, domain.TargetState{}, plan, ticking())
@@ -457,11 +458,7 @@ func settle(t *testing.T, h Harness, p domain.Person, held domain.TargetState, n
 // behind unrecorded: the adopt finds it, the state records it, and the
 // next plan applies the leave policy to it.
 func leftAfterLostCommit(t *testing.T, h Harness) {
-	p := h.Entitle(person(), true, at(1))
-	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
-	if err != nil {
-		t.Fatalf("Plan: %v", err)
-	}
+	p, plan := joiner(t, h)
 	held, made := crashed(t, h, p, plan, at(1))
 	p = h.Entitle(p, false, at(2))
 	state, results, err := settle(t, h, p, held, at(2))
@@ -491,11 +488,7 @@ func leftAfterLostCommit(t *testing.T, h Harness) {
 // nothing and creates nothing; once the target's reads can be trusted the
 // intent is cleared and the person, managed nowhere, plans nothing more.
 func leftBeforeCreate(t *testing.T, h Harness) {
-	p := h.Entitle(person(), true, at(1))
-	plan, err := h.Target().Plan(context.Background(), p, domain.TargetState{}, at(1))
-	if err != nil {
-		t.Fatalf("Plan: %v", err)
-	}
+	p, plan := joiner(t, h)
 	held, ok := consumers.Intent(h.Target().Name(), domain.TargetState{}, plan, at(1))
 	if !ok {
 		t.Fatalf("plan %v records no create intent", kinds(plan.Ops))
