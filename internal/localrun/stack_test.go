@@ -155,6 +155,18 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 		return ""
 	})
 
+	// A scheduled snapshot reads Ana from IdC once Okta has pushed her
+	// there, finds what only IdC says of her and shows its run on the
+	// terminal. The pipeline is fast enough for the removal below to come
+	// before any run has seen her: wait for that line first.
+	snapshotLine := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  IdC snapshot: \d+ members, `)
+	testenv.Eventually(t, "a snapshot run on the terminal", func() string {
+		if !snapshotLine.MatchString(term.String()) {
+			return "no snapshot line yet"
+		}
+		return ""
+	})
+
 	// The admin removes Ana from both groups.
 	okta(t, s, http.MethodDelete, "/api/v1/groups/"+s.Endpoint("OKTA_WORKMAIL_GROUP_ID")+"/users/"+user.ID)
 	okta(t, s, http.MethodDelete, "/api/v1/groups/"+s.Endpoint("OKTA_CONNECT_GROUP_ID")+"/users/"+user.ID)
@@ -202,7 +214,7 @@ func TestLocalPipelineJoinerAndLeaverEndToEnd(t *testing.T) {
 	t.Logf("feed:\n%s", lines)
 	wants := []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  ana\.silva@example\.com +\S+ +→ connect +applied create$`),
-		regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d  IdC snapshot: \d+ members, `),
+		snapshotLine,
 	}
 	// The lines of the hook's facts, unless Okta dropped a delivery (then
 	// the snapshot brought that fact, under its own kind).
